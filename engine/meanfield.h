@@ -1,0 +1,79 @@
+// Mean-field theory of wide random networks (Poole et al. 2016, Schoenholz et al. 2017).
+//
+// Conventions (THEORY.md): z ~ N(0,1); sigma_w^2 is the effective weight variance times fan-in;
+// sigma_b^2 the bias variance. Gaussian expectations use Gauss-Hermite quadrature; activations
+// with a kink (relu, leaky-relu) use their closed forms (arc-cosine kernels), linear is exact.
+#pragma once
+
+#include "activation.h"
+
+#include <string>
+#include <vector>
+
+namespace initscope::meanfield {
+
+enum class Phase { Ordered, Critical, Chaotic };
+std::string phaseName(Phase p); // "ordered", "critical", "chaotic"
+
+/// |chi1 - 1| below this counts as critical.
+inline constexpr double kCriticalTolerance = 1e-3;
+Phase classify(double chi1);
+
+// ---- Gaussian expectations, q = variance of the pre-activation (q >= 0) ----
+/// E[phi(sqrt(q) z)^2]
+double expectPhi2(const Activation& act, double q);
+/// E[phi'(sqrt(q) z)^2]
+double expectDphi2(const Activation& act, double q);
+/// E[phi''(sqrt(q) z) phi(sqrt(q) z)]
+double expectDdphiPhi(const Activation& act, double q);
+/// E[phi(u1) phi(u2)], u1 = sqrt(q) z1, u2 = sqrt(q) (c z1 + sqrt(1-c^2) z2), c in [-1, 1]
+double expectPhiPhi(const Activation& act, double q, double c);
+/// E[phi'(u1) phi'(u2)] with u1, u2 as above
+double expectDphiDphi(const Activation& act, double q, double c);
+
+// ---- maps ----
+/// q^{l} = sigma_w^2 E[phi(sqrt(q^{l-1}) z)^2] + sigma_b^2
+double lengthMap(const Activation& act, double sigmaW2, double sigmaB2, double q);
+/// c^{l} = (sigma_w^2 E[phi(u1) phi(u2)] + sigma_b^2) / q^{l}, with u at the input length q.
+/// Returns 1 when the output length is 0 (degenerate: everything collapsed to one point).
+double correlationMap(const Activation& act, double sigmaW2, double sigmaB2, double q, double c);
+
+struct FixedPoint {
+    double qStar = 0;  // fixed point of the length map (+inf when it diverges)
+    double cStar = 1;  // stable fixed point of the correlation map at q*
+    double chi1 = 0;   // sigma_w^2 E[phi'(sqrt q* z)^2]
+    double xiQ = 0;    // -1 / ln(chi1 + sigma_w^2 E[phi'' phi]); +inf where the log is >= 0
+    double xiC = 0;    // -1 / ln(sigma_w^2 E[phi'(u1) phi'(u2)]) at (q*, c*); +inf at criticality
+    Phase phase = Phase::Ordered;
+    bool converged = true; // false when the length map diverges (q* infinite)
+};
+/// Fixed points and depth scales. Iterates the maps from q0 (default 1) until converged.
+FixedPoint fixedPoint(const Activation& act, double sigmaW2, double sigmaB2, double q0 = 1.0);
+
+/// The sigma_w^2 at which chi1 = 1 for this sigma_b^2 (solved with q* consistently).
+/// Returns NaN where no critical point exists for this activation and sigma_b^2.
+double criticalSigmaW2(const Activation& act, double sigmaB2);
+
+struct CriticalPoint {
+    double sigmaW2 = 0;
+    double sigmaB2 = 0;
+    double qStar = 0;
+};
+/// The critical line, parameterised by q* (THEORY.md): sigma_w^2 = 1 / E[phi'(sqrt q z)^2],
+/// sigma_b^2 = q - sigma_w^2 E[phi(sqrt q z)^2]; points with sigma_b^2 < 0 are dropped.
+std::vector<CriticalPoint> criticalLine(const Activation& act, double qMin, double qMax, int points);
+
+/// Per-layer prediction for a network with possibly layer-dependent sigma_w^2 (layers 1..L).
+struct LayerTheory {
+    std::vector<double> q;      // q^1..q^L
+    std::vector<double> c;      // c^1..c^L
+    std::vector<double> gradH2; // E||delta^l||^2 for a cotangent g ~ N(0, I) on a^L
+    std::vector<double> gradRatio; // E||delta^l||^2 / E||delta^{l+1}||^2 (l = 1..L-1; last = NaN)
+};
+/// q0 = ||x||^2 / N_0 and c0 = the input correlation. sigmaW2[l-1] is layer l's effective
+/// sigma_w^2; widths[l-1] its width N_l (only the last one matters: E||delta^L||^2 =
+/// N_L E[phi'(sqrt q^L z)^2]).
+LayerTheory layerTheory(const Activation& act, const std::vector<double>& sigmaW2, double sigmaB2,
+                        double q0, double c0, const std::vector<int>& widths);
+
+} // namespace initscope::meanfield
