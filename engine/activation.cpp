@@ -1,11 +1,11 @@
 #include "activation.h"
 
 #include <Eigen/Core>
-#include <unsupported/Eigen/SpecialFunctions>
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <numbers>
+#include <unsupported/Eigen/SpecialFunctions>
 #include <utility>
 
 namespace initscope {
@@ -16,9 +16,15 @@ constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
 constexpr double kInvSqrt2Pi = 0.39894228040143267793994605993438; // 1/sqrt(2 pi)
 constexpr double kTwoOverSqrtPi = 1.1283791670955125738961589031215;
 
-double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-double normalPdf(double x) { return kInvSqrt2Pi * std::exp(-0.5 * x * x); }
-double normalCdf(double x) { return 0.5 * std::erfc(-x / std::numbers::sqrt2); }
+double sigmoid(double x) {
+    return 1.0 / (1.0 + std::exp(-x));
+}
+double normalPdf(double x) {
+    return kInvSqrt2Pi * std::exp(-0.5 * x * x);
+}
+double normalCdf(double x) {
+    return 0.5 * std::erfc(-x / std::numbers::sqrt2);
+}
 
 const std::array<std::pair<ActivationKind, const char*>, 13> kNames{{
     {ActivationKind::Linear, "linear"},
@@ -40,47 +46,70 @@ const std::array<std::pair<ActivationKind, const char*>, 13> kNames{{
 
 double Activation::phi(double x) const {
     switch (kind_) {
-    case ActivationKind::Linear: return x;
-    case ActivationKind::Tanh: return std::tanh(x);
-    case ActivationKind::Relu: return x > 0 ? x : 0.0;
-    case ActivationKind::LeakyRelu: return x > 0 ? x : slope_ * x;
-    case ActivationKind::Sigmoid: return sigmoid(x);
-    case ActivationKind::Erf: return std::erf(x);
-    case ActivationKind::Gelu: return x * normalCdf(x);
-    case ActivationKind::Silu: return x * sigmoid(x);
-    case ActivationKind::Selu: return x > 0 ? kSeluLambda * x : kSeluLambda * kSeluAlpha * std::expm1(x);
-    case ActivationKind::Elu: return x > 0 ? x : std::expm1(x);
-    case ActivationKind::Softplus: return x > 30 ? x : std::log1p(std::exp(x));
-    case ActivationKind::Sin: return std::sin(x);
-    case ActivationKind::HardTanh: return std::clamp(x, -1.0, 1.0);
+    case ActivationKind::Linear:
+        return x;
+    case ActivationKind::Tanh:
+        return std::tanh(x);
+    case ActivationKind::Relu:
+        return x > 0 ? x : 0.0;
+    case ActivationKind::LeakyRelu:
+        return x > 0 ? x : slope_ * x;
+    case ActivationKind::Sigmoid:
+        return sigmoid(x);
+    case ActivationKind::Erf:
+        return std::erf(x);
+    case ActivationKind::Gelu:
+        return x * normalCdf(x);
+    case ActivationKind::Silu:
+        return x * sigmoid(x);
+    case ActivationKind::Selu:
+        return x > 0 ? kSeluLambda * x : kSeluLambda * kSeluAlpha * std::expm1(x);
+    case ActivationKind::Elu:
+        return x > 0 ? x : std::expm1(x);
+    case ActivationKind::Softplus:
+        return x > 30 ? x : std::log1p(std::exp(x));
+    case ActivationKind::Sin:
+        return std::sin(x);
+    case ActivationKind::HardTanh:
+        return std::clamp(x, -1.0, 1.0);
     }
     return 0.0;
 }
 
 double Activation::dphi(double x) const {
     switch (kind_) {
-    case ActivationKind::Linear: return 1.0;
+    case ActivationKind::Linear:
+        return 1.0;
     case ActivationKind::Tanh: {
         const double t = std::tanh(x);
         return 1.0 - t * t;
     }
-    case ActivationKind::Relu: return x > 0 ? 1.0 : 0.0;
-    case ActivationKind::LeakyRelu: return x > 0 ? 1.0 : slope_;
+    case ActivationKind::Relu:
+        return x > 0 ? 1.0 : 0.0;
+    case ActivationKind::LeakyRelu:
+        return x > 0 ? 1.0 : slope_;
     case ActivationKind::Sigmoid: {
         const double s = sigmoid(x);
         return s * (1.0 - s);
     }
-    case ActivationKind::Erf: return kTwoOverSqrtPi * std::exp(-x * x);
-    case ActivationKind::Gelu: return normalCdf(x) + x * normalPdf(x);
+    case ActivationKind::Erf:
+        return kTwoOverSqrtPi * std::exp(-x * x);
+    case ActivationKind::Gelu:
+        return normalCdf(x) + x * normalPdf(x);
     case ActivationKind::Silu: {
         const double s = sigmoid(x);
         return s + x * s * (1.0 - s);
     }
-    case ActivationKind::Selu: return x > 0 ? kSeluLambda : kSeluLambda * kSeluAlpha * std::exp(x);
-    case ActivationKind::Elu: return x > 0 ? 1.0 : std::exp(x);
-    case ActivationKind::Softplus: return sigmoid(x);
-    case ActivationKind::Sin: return std::cos(x);
-    case ActivationKind::HardTanh: return (x > -1.0 && x < 1.0) ? 1.0 : 0.0;
+    case ActivationKind::Selu:
+        return x > 0 ? kSeluLambda : kSeluLambda * kSeluAlpha * std::exp(x);
+    case ActivationKind::Elu:
+        return x > 0 ? 1.0 : std::exp(x);
+    case ActivationKind::Softplus:
+        return sigmoid(x);
+    case ActivationKind::Sin:
+        return std::cos(x);
+    case ActivationKind::HardTanh:
+        return (x > -1.0 && x < 1.0) ? 1.0 : 0.0;
     }
     return 0.0;
 }
@@ -90,7 +119,8 @@ double Activation::ddphi(double x) const {
     case ActivationKind::Linear:
     case ActivationKind::Relu:
     case ActivationKind::LeakyRelu:
-    case ActivationKind::HardTanh: return 0.0; // almost everywhere
+    case ActivationKind::HardTanh:
+        return 0.0; // almost everywhere
     case ActivationKind::Tanh: {
         const double t = std::tanh(x);
         return -2.0 * t * (1.0 - t * t);
@@ -99,32 +129,44 @@ double Activation::ddphi(double x) const {
         const double s = sigmoid(x);
         return s * (1.0 - s) * (1.0 - 2.0 * s);
     }
-    case ActivationKind::Erf: return -2.0 * x * kTwoOverSqrtPi * std::exp(-x * x);
-    case ActivationKind::Gelu: return normalPdf(x) * (2.0 - x * x);
+    case ActivationKind::Erf:
+        return -2.0 * x * kTwoOverSqrtPi * std::exp(-x * x);
+    case ActivationKind::Gelu:
+        return normalPdf(x) * (2.0 - x * x);
     case ActivationKind::Silu: {
         const double s = sigmoid(x);
         return s * (1.0 - s) * (2.0 + x * (1.0 - 2.0 * s));
     }
-    case ActivationKind::Selu: return x > 0 ? 0.0 : kSeluLambda * kSeluAlpha * std::exp(x);
-    case ActivationKind::Elu: return x > 0 ? 0.0 : std::exp(x);
+    case ActivationKind::Selu:
+        return x > 0 ? 0.0 : kSeluLambda * kSeluAlpha * std::exp(x);
+    case ActivationKind::Elu:
+        return x > 0 ? 0.0 : std::exp(x);
     case ActivationKind::Softplus: {
         const double s = sigmoid(x);
         return s * (1.0 - s);
     }
-    case ActivationKind::Sin: return -std::sin(x);
+    case ActivationKind::Sin:
+        return -std::sin(x);
     }
     return 0.0;
 }
 
 double Activation::maxAbsDphi() const {
     switch (kind_) {
-    case ActivationKind::Sigmoid: return 0.25;
-    case ActivationKind::Erf: return kTwoOverSqrtPi;
-    case ActivationKind::Selu: return kSeluLambda * kSeluAlpha; // attained as x -> 0-
-    case ActivationKind::Gelu: return 1.1289; // phi'(sqrt 2) = Phi(sqrt2) + sqrt2 pdf(sqrt2)
-    case ActivationKind::Silu: return 1.0998; // at x ~ 2.3994
-    case ActivationKind::LeakyRelu: return std::max(1.0, std::abs(slope_));
-    default: return 1.0;
+    case ActivationKind::Sigmoid:
+        return 0.25;
+    case ActivationKind::Erf:
+        return kTwoOverSqrtPi;
+    case ActivationKind::Selu:
+        return kSeluLambda * kSeluAlpha; // attained as x -> 0-
+    case ActivationKind::Gelu:
+        return 1.1289; // phi'(sqrt 2) = Phi(sqrt2) + sqrt2 pdf(sqrt2)
+    case ActivationKind::Silu:
+        return 1.0998; // at x ~ 2.3994
+    case ActivationKind::LeakyRelu:
+        return std::max(1.0, std::abs(slope_));
+    default:
+        return 1.0;
     }
 }
 
@@ -220,7 +262,9 @@ void Activation::apply(const float* hp, float* ap, float* dp, std::size_t n) con
     }
 }
 
-std::string Activation::name() const { return activationName(kind_); }
+std::string Activation::name() const {
+    return activationName(kind_);
+}
 
 std::optional<ActivationKind> parseActivation(std::string_view name) {
     for (const auto& [kind, n] : kNames)

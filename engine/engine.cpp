@@ -1,0 +1,536 @@
+#include "engine.h"
+
+#include "meanfield.h"
+#include "rng.h"
+#include "weights.h"
+
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/info.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/partitioner.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+namespace initscope {
+
+namespace {
+
+std::string joinErrors(const std::vector<SpecError>& errors) {
+    std::string s;
+    for (const auto& e : errors) {
+        if (!s.empty())
+            s += "\n";
+        s += e.message;
+    }
+    return s;
+}
+
+// Columns (inputs) per parallel task. Fixed, never derived from the thread count: each chunk's
+// arithmetic is then the same whatever the number of threads, so results are bit-identical.
+constexpr int kChunkCols = 64;
+// Rows of dW = Delta A^T per task in the backward pass (same reasoning).
+constexpr int kChunkRows = 64;
+
+struct Chunks {
+    int total, size;
+    int count() const { return (total + size - 1) / size; }
+    int begin(int i) const { return i * size; }
+    int len(int i) const { return std::min(size, total - i * size); }
+};
+
+template <class F> void forEachChunk(int n, F&& f) {
+    tbb::parallel_for(
+        tbb::blocked_range<int>(0, n, 1),
+        [&](const tbb::blocked_range<int>& r) {
+            for (int i = r.begin(); i != r.end(); ++i)
+                f(i);
+        },
+        tbb::simple_partitioner());
+}
+
+/// Partial forward statistics of one column chunk, in double.
+struct ForwardPartial {
+    double sumH = 0, sumH2 = 0;
+    double saturated = 0;
+    double spreadSum = 0;       // sum over inputs of std/rms
+    Eigen::VectorXd unitDirSum; // sum over inputs of h_b / |h_b|
+    int validDirs = 0;          // inputs with |h_b| > 0
+    std::vector<char> alive;    // unit has phi' != 0 for some input
+    std::vector<std::uint64_t> hist;
+    std::uint64_t below = 0, above = 0;
+    std::int64_t nonfinite = 0;
+};
+
+double meanPairCosine(const Eigen::VectorXd& dirSum, int valid) {
+    // sum_{a != b} u_a.u_b = |sum_b u_b|^2 - sum_b |u_b|^2 = |sum u|^2 - valid
+    if (valid < 2)
+        return kNaN;
+    const double v = valid;
+    return (dirSum.squaredNorm() - v) / (v * (v - 1.0));
+}
+
+} // namespace
+
+SpecInvalid::SpecInvalid(std::vector<SpecError> errors)
+    : std::runtime_error(joinErrors(errors)), errors_(std::move(errors)) {}
+
+TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
+    TheoryCurves t;
+    t.q0 = q0;
+    t.c0 = c0;
+    const Activation act(spec.activation, spec.activationSlope);
+    const double sb2 = effectiveSigmaB2(spec);
+    const auto L = static_cast<std::size_t>(spec.depth);
+    if (spec.init == InitScheme::Constant || spec.biasInit == BiasInit::Constant) {
+        t.applicable = false;
+        t.note = "mean-field theory assumes zero-mean random weights and biases; constant "
+                 "initialization breaks its assumptions (every unit of a layer is identical)";
+        t.q.assign(L, kNaN);
+        t.c.assign(L, kNaN);
+        t.gradH2.assign(L, kNaN);
+        t.gradRatio.assign(L, kNaN);
+        return t;
+    }
+    std::vector<double> sw2(L);
+    std::vector<int> widths(L);
+    for (std::size_t l = 0; l < L; ++l) {
+        sw2[l] = effectiveSigmaW2(spec, static_cast<int>(l) + 1);
+        widths[l] = spec.widthOf(static_cast<int>(l) + 1);
+    }
+    const meanfield::LayerTheory lt = meanfield::layerTheory(act, sw2, sb2, q0, c0, widths);
+    t.q = lt.q;
+    t.c = lt.c;
+    t.gradH2 = lt.gradH2;
+    t.gradRatio = lt.gradRatio;
+    // Fixed-point quantities refer to the hidden layers' sigma_w^2 (the last layer's, which for
+    // constant widths is every hidden layer's).
+    const meanfield::FixedPoint fp = meanfield::fixedPoint(act, sw2.back(), sb2, q0 > 0 ? q0 : 1.0);
+    t.chi1 = fp.chi1;
+    t.qStar = fp.qStar;
+    t.cStar = fp.cStar;
+    t.xiQ = fp.xiQ;
+    t.xiC = fp.xiC;
+    t.phase = meanfield::phaseName(fp.phase);
+    return t;
+}
+
+// ---- random-draw cache -------------------------------------------------------------------
+
+struct Engine::Cache {
+    struct Draw {
+        MatrixF z;
+        double z2 = 0; // ||Z||_F^2, for ||W||_F = scale ||Z||_F
+    };
+    using Key = std::tuple<std::uint64_t, int, int, int, int>; // seed, layer, rows, cols, kind
+    struct Entry {
+        std::shared_ptr<const Draw> draw;
+        std::uint64_t lastUse = 0;
+    };
+    std::mutex mutex;
+    std::map<Key, Entry> entries;
+    std::uint64_t clock = 0;
+    std::size_t bytes = 0;
+    static constexpr std::size_t kMaxBytes = std::size_t(1) << 31; // 2 GiB of cached draws
+
+    std::shared_ptr<const Draw> find(const Key& k) {
+        std::lock_guard lock(mutex);
+        auto it = entries.find(k);
+        if (it == entries.end())
+            return nullptr;
+        it->second.lastUse = ++clock;
+        return it->second.draw;
+    }
+
+    void insert(const Key& k, std::shared_ptr<const Draw> d) {
+        std::lock_guard lock(mutex);
+        const std::size_t sz = static_cast<std::size_t>(d->z.size()) * sizeof(float);
+        auto [it, inserted] = entries.try_emplace(k, Entry{std::move(d), ++clock});
+        if (!inserted)
+            return;
+        bytes += sz;
+        // Evict least recently used entries beyond the cap (shared_ptr keeps running users safe).
+        while (bytes > kMaxBytes && entries.size() > 1) {
+            auto oldest = entries.begin();
+            for (auto e = entries.begin(); e != entries.end(); ++e)
+                if (e->second.lastUse < oldest->second.lastUse)
+                    oldest = e;
+            if (oldest == it)
+                break;
+            bytes -= static_cast<std::size_t>(oldest->second.draw->z.size()) * sizeof(float);
+            entries.erase(oldest);
+        }
+    }
+};
+
+Engine::Engine() : cache_(std::make_unique<Cache>()) {}
+Engine::~Engine() = default;
+
+void Engine::clearCache() {
+    std::lock_guard lock(cache_->mutex);
+    cache_->entries.clear();
+    cache_->bytes = 0;
+}
+
+// ---- the run -----------------------------------------------------------------------------
+
+RunResult Engine::run(const NetworkSpec& spec, RunSink* sink, const std::atomic<bool>* cancel) {
+    if (auto errors = validate(spec); !errors.empty())
+        throw SpecInvalid(std::move(errors));
+    const auto t0 = std::chrono::steady_clock::now();
+    // More workers than cores would only time-slice (and make TBB warn); results never depend
+    // on the count, so it is capped at the cores.
+    const int cores = tbb::info::default_concurrency();
+    const int threads = spec.threads > 0 ? std::min(spec.threads, cores) : cores;
+    tbb::task_arena arena(threads);
+    RunResult result;
+    arena.execute([&] { result = runInArena(spec, sink, cancel); });
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!result.cancelled && sink)
+        sink->finished(result);
+    return result;
+}
+
+RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
+                             const std::atomic<bool>* cancel) {
+    const int L = spec.depth;
+    const int B = spec.batch;
+    const Activation act(spec.activation, spec.activationSlope);
+    const DrawKind kind = drawKind(spec.init);
+    auto cancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
+
+    RunResult result;
+    result.spec = spec;
+
+    // Standard draws of every layer, from the cache or drawn now in parallel (each layer from its
+    // own stream, so the order of drawing does not matter).
+    std::vector<std::shared_ptr<const Cache::Draw>> draws(static_cast<std::size_t>(L) + 1);
+    std::vector<std::shared_ptr<const Cache::Draw>> biasDraws(static_cast<std::size_t>(L) + 1);
+    auto weightKey = [&](int l) {
+        return Cache::Key{spec.seed, l, spec.widthOf(l), spec.widthOf(l - 1),
+                          static_cast<int>(kind)};
+    };
+    auto biasKey = [&](int l) { return Cache::Key{spec.seed, l, spec.widthOf(l), 1, -1}; };
+    std::vector<int> missingW, missingB;
+    for (int l = 1; l <= L; ++l) {
+        const auto li = static_cast<std::size_t>(l);
+        if (!(draws[li] = cache_->find(weightKey(l))))
+            missingW.push_back(l);
+        if (spec.biasInit == BiasInit::Normal && !(biasDraws[li] = cache_->find(biasKey(l))))
+            missingB.push_back(l);
+    }
+    forEachChunk(static_cast<int>(missingW.size() + missingB.size()), [&](int i) {
+        const bool isWeight = i < static_cast<int>(missingW.size());
+        const int l = isWeight ? missingW[static_cast<std::size_t>(i)]
+                               : missingB[static_cast<std::size_t>(i) - missingW.size()];
+        auto d = std::make_shared<Cache::Draw>();
+        if (isWeight) {
+            d->z = drawStandard(kind, spec.seed, l, spec.widthOf(l), spec.widthOf(l - 1));
+        } else {
+            d->z.resize(spec.widthOf(l), 1);
+            Rng(spec.seed, Stream::Biases, static_cast<std::uint64_t>(l))
+                .fillNormal(d->z.data(), static_cast<std::size_t>(d->z.size()));
+        }
+        d->z2 = d->z.cast<double>().squaredNorm();
+        cache_->insert(isWeight ? weightKey(l) : biasKey(l), d);
+        (isWeight ? draws : biasDraws)[static_cast<std::size_t>(l)] = std::move(d);
+    });
+    if (cancelled()) {
+        result.cancelled = true;
+        return result;
+    }
+
+    std::vector<float> scale(static_cast<std::size_t>(L) + 1);
+    std::vector<VectorF> bias(static_cast<std::size_t>(L) + 1);
+    for (int l = 1; l <= L; ++l) {
+        const auto li = static_cast<std::size_t>(l);
+        scale[li] = static_cast<float>(weightScale(spec, l));
+        const int n = spec.widthOf(l);
+        switch (spec.biasInit) {
+        case BiasInit::Zeros:
+            bias[li] = VectorF::Zero(n);
+            break;
+        case BiasInit::Constant:
+            bias[li] = VectorF::Constant(n, static_cast<float>(spec.biasValue));
+            break;
+        case BiasInit::Normal:
+            bias[li] = static_cast<float>(std::sqrt(spec.sigmaB2)) * biasDraws[li]->z.col(0);
+            break;
+        }
+    }
+
+    // Inputs x_b ~ N(mean, scale^2): the same standard draws rescaled when mean or scale change.
+    MatrixF x(spec.inputDim, B);
+    Rng(spec.seed, Stream::Inputs, 0).fillNormal(x.data(), static_cast<std::size_t>(x.size()));
+    x = (static_cast<float>(spec.inputScale) * x.array() + static_cast<float>(spec.inputMean))
+            .matrix();
+    {
+        double q0 = 0;
+        Eigen::VectorXd dirSum = Eigen::VectorXd::Zero(spec.inputDim);
+        int valid = 0;
+        for (int b = 0; b < B; ++b) {
+            const Eigen::VectorXd xb = x.col(b).cast<double>();
+            const double n2 = xb.squaredNorm();
+            q0 += n2 / spec.inputDim;
+            if (n2 > 0) {
+                dirSum += xb / std::sqrt(n2);
+                ++valid;
+            }
+        }
+        q0 /= B;
+        double c0 = meanPairCosine(dirSum, valid);
+        if (!std::isfinite(c0))
+            c0 = 1.0; // a single input: the correlation recursion is irrelevant; start at 1
+        result.theory = predict(spec, q0, c0);
+    }
+    if (sink)
+        sink->started(spec, result.theory);
+
+    // Activations a^l and derivatives phi'(h^l), kept for the backward pass.
+    std::vector<MatrixF> a(static_cast<std::size_t>(L) + 1), d(static_cast<std::size_t>(L) + 1);
+    result.layers.resize(static_cast<std::size_t>(L));
+
+    const Chunks cols{B, kChunkCols};
+    const int nChunks = cols.count();
+    const double satThreshold = 0.05 * act.maxAbsDphi();
+    const int bins = spec.histBins;
+    const double R = spec.histRange;
+
+    for (int l = 1; l <= L; ++l) {
+        const auto li = static_cast<std::size_t>(l);
+        const int n = spec.widthOf(l);
+        const MatrixF& prev = l == 1 ? x : a[li - 1];
+        a[li].resize(n, B);
+        d[li].resize(n, B);
+        const MatrixF& z = draws[li]->z;
+        const float s = scale[li];
+        std::vector<ForwardPartial> parts(static_cast<std::size_t>(nChunks));
+
+        forEachChunk(nChunks, [&](int c) {
+            const int c0 = cols.begin(c), m = cols.len(c);
+            ForwardPartial& p = parts[static_cast<std::size_t>(c)];
+            MatrixF h(n, m);
+            if (kind == DrawKind::None)
+                h.setZero();
+            else if (kind == DrawKind::Ones) // W = s 1 1^T: every unit gets s * sum_j a_j,
+                // computed once so that the units are identical to the bit (a dense GEMM
+                // rounds its panel rows and its remainder rows differently)
+                h.rowwise() = s * prev.middleCols(c0, m).colwise().sum();
+            else
+                h.noalias() = (s * z) * prev.middleCols(c0, m);
+            h.colwise() += bias[li];
+            act.apply(h.data(), a[li].col(c0).data(), d[li].col(c0).data(),
+                      static_cast<std::size_t>(h.size()));
+
+            p.unitDirSum = Eigen::VectorXd::Zero(n);
+            p.alive.assign(static_cast<std::size_t>(n), 0);
+            p.hist.assign(static_cast<std::size_t>(bins), 0);
+            const auto dd = d[li].middleCols(c0, m);
+            for (int b = 0; b < m; ++b) {
+                double s1 = 0, s2 = 0;
+                for (int i = 0; i < n; ++i) {
+                    const double v = h(i, b);
+                    if (!std::isfinite(v)) {
+                        ++p.nonfinite;
+                        continue;
+                    }
+                    s1 += v;
+                    s2 += v * v;
+                    int bin = static_cast<int>(std::floor((v + R) / (2 * R) * bins));
+                    if (bin < 0) {
+                        bin = 0;
+                        ++p.below;
+                    } else if (bin >= bins) {
+                        bin = bins - 1;
+                        if (v > R)
+                            ++p.above;
+                    }
+                    ++p.hist[static_cast<std::size_t>(bin)];
+                    const float dv = dd(i, b);
+                    if (dv != 0.0f)
+                        p.alive[static_cast<std::size_t>(i)] = 1;
+                    if (std::abs(dv) < satThreshold)
+                        p.saturated += 1;
+                }
+                p.sumH += s1;
+                p.sumH2 += s2;
+                // unit spread of this input: std over units / rms (both over units)
+                const double meanB = s1 / n, msB = s2 / n;
+                double ss = 0;
+                for (int i = 0; i < n; ++i) {
+                    const double dv = h(i, b) - meanB;
+                    ss += dv * dv;
+                }
+                if (msB > 0)
+                    p.spreadSum += std::sqrt(ss / n) / std::sqrt(msB);
+                if (s2 > 0 && std::isfinite(s2)) {
+                    p.unitDirSum += h.col(b).cast<double>() / std::sqrt(s2);
+                    ++p.validDirs;
+                }
+            }
+        });
+
+        // Combine the chunks in their fixed order.
+        LayerStats st;
+        st.index = l;
+        st.width = n;
+        st.sigmaW2 = effectiveSigmaW2(spec, l);
+        st.histogram.lo = -R;
+        st.histogram.hi = R;
+        st.histogram.counts.assign(static_cast<std::size_t>(bins), 0);
+        double sumH = 0, sumH2 = 0, sat = 0, spread = 0;
+        Eigen::VectorXd dirSum = Eigen::VectorXd::Zero(n);
+        int valid = 0;
+        std::vector<char> alive(static_cast<std::size_t>(n), 0);
+        for (const ForwardPartial& p : parts) {
+            sumH += p.sumH;
+            sumH2 += p.sumH2;
+            sat += p.saturated;
+            spread += p.spreadSum;
+            dirSum += p.unitDirSum;
+            valid += p.validDirs;
+            st.nonfinite += p.nonfinite;
+            st.histogram.below += p.below;
+            st.histogram.above += p.above;
+            for (int i = 0; i < bins; ++i)
+                st.histogram.counts[static_cast<std::size_t>(i)] +=
+                    p.hist[static_cast<std::size_t>(i)];
+            for (int i = 0; i < n; ++i)
+                alive[static_cast<std::size_t>(i)] |= p.alive[static_cast<std::size_t>(i)];
+        }
+        const double count = static_cast<double>(n) * B;
+        if (st.nonfinite == 0) {
+            st.q = sumH2 / count;
+            st.mean = sumH / count;
+            st.var = std::max(0.0, st.q - st.mean * st.mean);
+            st.deadFraction = static_cast<double>(std::count(alive.begin(), alive.end(), 0)) / n;
+            st.saturatedFraction = act.saturates() ? sat / count : 0.0;
+            st.correlation = meanPairCosine(dirSum, valid);
+            st.unitSpread = spread / B;
+        } else if (result.firstNonfiniteLayer == 0) {
+            result.firstNonfiniteLayer = l;
+        }
+        st.sample.assign(a[li].col(0).data(), a[li].col(0).data() + n);
+        result.layers[li - 1] = st;
+        if (sink)
+            sink->forwardLayer(result.layers[li - 1]);
+        if (cancelled()) {
+            result.cancelled = true;
+            return result;
+        }
+    }
+
+    // ---- backward: delta^L = g (.) phi'(h^L), g ~ N(0, I); loss = mean_b g_b . a^L_b ----
+    MatrixF delta(spec.widthOf(L), B);
+    Rng(spec.seed, Stream::Cotangent, 0)
+        .fillNormal(delta.data(), static_cast<std::size_t>(delta.size()));
+    delta = delta.cwiseProduct(d[static_cast<std::size_t>(L)]);
+
+    for (int l = L; l >= 1; --l) {
+        const auto li = static_cast<std::size_t>(l);
+        const int n = spec.widthOf(l), nIn = spec.widthOf(l - 1);
+        const MatrixF& prev = l == 1 ? x : a[li - 1];
+        const float s = scale[li];
+        LayerStats& st = result.layers[li - 1];
+
+        // grad_h2 and the delta of the layer below, by column chunks
+        const bool lastStep = l == 1;
+        MatrixF below(nIn, B);
+        std::vector<double> gh(static_cast<std::size_t>(nChunks), 0.0),
+            gin(static_cast<std::size_t>(nChunks), 0.0);
+        std::vector<std::int64_t> bad(static_cast<std::size_t>(nChunks), 0);
+        forEachChunk(nChunks, [&](int c) {
+            const int c0 = cols.begin(c), m = cols.len(c);
+            const auto dl = delta.middleCols(c0, m);
+            double acc = 0;
+            std::int64_t nf = 0;
+            for (int b = 0; b < m; ++b)
+                for (int i = 0; i < n; ++i) {
+                    const double v = dl(i, b);
+                    if (std::isfinite(v))
+                        acc += v * v;
+                    else
+                        ++nf;
+                }
+            gh[static_cast<std::size_t>(c)] = acc;
+            bad[static_cast<std::size_t>(c)] = nf;
+            auto out = below.middleCols(c0, m);
+            if (kind == DrawKind::None)
+                out.setZero();
+            else if (kind == DrawKind::Ones) // W^T delta = s 1 (1^T delta), as in the forward pass
+                out.rowwise() = s * dl.colwise().sum();
+            else
+                out.noalias() = (s * draws[li]->z).transpose() * dl;
+            if (lastStep) {
+                double g2 = 0;
+                for (int b = 0; b < m; ++b)
+                    g2 += out.col(b).cast<double>().squaredNorm();
+                gin[static_cast<std::size_t>(c)] = g2;
+            } else {
+                out.array() *= d[li - 1].middleCols(c0, m).array();
+            }
+        });
+
+        // ||dW||_F^2 with dW = (1/B) Delta A^T, by row blocks; dW is never stored whole
+        const Chunks rows{n, kChunkRows};
+        std::vector<double> gw(static_cast<std::size_t>(rows.count()), 0.0);
+        std::vector<double> rowDev(static_cast<std::size_t>(rows.count()), 0.0);
+        // Row r of dW is delta_r A^T / B (delta_r: unit r's deltas over the batch), so the rows
+        // of dW are identical exactly when the rows of delta are: the symmetry check compares
+        // those, which keeps the GEMM's row-dependent rounding out of an exact zero.
+        const Eigen::RowVectorXd delta0 = delta.row(0).cast<double>();
+        forEachChunk(rows.count(), [&](int r) {
+            MatrixF dw(rows.len(r), nIn);
+            const auto dr = delta.middleRows(rows.begin(r), rows.len(r));
+            dw.noalias() = dr * prev.transpose();
+            gw[static_cast<std::size_t>(r)] = dw.cast<double>().squaredNorm();
+            double dev = 0;
+            for (int i = 0; i < dr.rows(); ++i)
+                dev = std::max(dev, (dr.row(i).cast<double>() - delta0).squaredNorm());
+            rowDev[static_cast<std::size_t>(r)] = dev;
+        });
+
+        double gradH = 0, gradW = 0, inGrad = 0;
+        std::int64_t nonfinite = 0;
+        for (int c = 0; c < nChunks; ++c) {
+            gradH += gh[static_cast<std::size_t>(c)];
+            inGrad += gin[static_cast<std::size_t>(c)];
+            nonfinite += bad[static_cast<std::size_t>(c)];
+        }
+        for (double g : gw)
+            gradW += g;
+        gradW /= static_cast<double>(B) * B;
+        st.hasGradients = true;
+        st.gradNonfinite = nonfinite;
+        if (nonfinite == 0 && std::isfinite(gradW)) {
+            st.gradH2 = gradH / B;
+            st.gradW2 = gradW;
+            const double wNorm = std::abs(static_cast<double>(s)) * std::sqrt(draws[li]->z2);
+            st.relativeUpdate = wNorm > 0 ? spec.learningRate * std::sqrt(gradW) / wNorm : kNaN;
+            const double ref = delta0.norm();
+            const double dev = std::sqrt(*std::max_element(rowDev.begin(), rowDev.end()));
+            st.gradRowSpread = ref > 0 ? dev / ref : (dev > 0 ? kNaN : 0.0);
+        } else if (result.firstNonfiniteLayer == 0 || result.firstNonfiniteLayer > l) {
+            // the forward pass was finite but the gradient overflowed
+            if (result.firstNonfiniteLayer == 0)
+                result.firstNonfiniteLayer = l;
+        }
+        if (lastStep && nonfinite == 0)
+            result.inputGrad2 = inGrad / B;
+        delta = std::move(below);
+        if (sink)
+            sink->backwardLayer(st);
+        if (cancelled()) {
+            result.cancelled = true;
+            return result;
+        }
+    }
+    return result;
+}
+
+} // namespace initscope

@@ -1,0 +1,221 @@
+#include "preset.h"
+
+#include "fields.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <system_error>
+
+namespace initscope {
+
+// Generated from resources/presets/*.json by resources/CMakeLists.txt.
+struct BundledPresetText {
+    const char* file;
+    const char* text;
+};
+extern const BundledPresetText kBundledPresetTexts[];
+extern const std::size_t kBundledPresetCount;
+
+namespace {
+using json = nlohmann::json;
+
+bool validName(const std::string& n) {
+    if (n.empty() || n.size() > 64)
+        return false;
+    for (char c : n)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return false;
+    return true;
+}
+} // namespace
+
+const std::vector<std::string>& presetViews() {
+    static const std::vector<std::string> v{"signal",       "gradients",   "correlation",
+                                            "distribution", "activations", "phase",
+                                            "jacobian",     "ntk",         "sweep"};
+    return v;
+}
+
+PresetParse parsePreset(std::string_view text) {
+    PresetParse r;
+    auto fail = [&](const std::string& field, const std::string& msg) {
+        r.errors.push_back({field, field + ": " + msg});
+    };
+    if (text.size() > kMaxPresetBytes) {
+        fail("file", "preset is " + std::to_string(text.size()) + " bytes; the limit is " +
+                         std::to_string(kMaxPresetBytes) + " bytes");
+        return r;
+    }
+    json doc;
+    try {
+        doc = json::parse(text);
+    } catch (const json::parse_error& e) {
+        // e.byte is the position of the problem: report it as line and column
+        std::size_t line = 1, col = 1;
+        for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+            if (text[i] == '\n') {
+                ++line;
+                col = 1;
+            } else {
+                ++col;
+            }
+        }
+        fail("json", "not valid JSON at line " + std::to_string(line) + ", column " +
+                         std::to_string(col) + " (truncated file or a syntax error)");
+        return r;
+    }
+    if (!doc.is_object()) {
+        fail("json", std::string("the preset must be a JSON object (got ") + doc.type_name() + ")");
+        return r;
+    }
+    Preset p;
+    static const std::vector<std::string> known{"format", "version", "name", "title",
+                                                "note",   "view",    "spec"};
+    for (const auto& [k, v] : doc.items())
+        if (std::find(known.begin(), known.end(), k) == known.end())
+            fail(k, "unknown key (a preset has format, version, name, title, note, view, spec)");
+    if (!doc.contains("format") || doc["format"] != "initscope-preset")
+        fail("format", "must be \"initscope-preset\"");
+    if (!doc.contains("version") || !doc["version"].is_number_integer())
+        fail("version", "must be the integer " + std::to_string(kPresetVersion));
+    else if (doc["version"].get<std::int64_t>() != kPresetVersion)
+        fail("version", "version " + doc["version"].dump() +
+                            " is not supported (this initscope reads version " +
+                            std::to_string(kPresetVersion) + ")");
+    auto str = [&](const char* key, std::string& out, bool required, std::size_t maxLen) {
+        if (!doc.contains(key)) {
+            if (required)
+                fail(key, "is missing");
+            return;
+        }
+        if (!doc[key].is_string()) {
+            fail(key, std::string("must be a string (got ") + doc[key].type_name() + ")");
+            return;
+        }
+        out = doc[key].get<std::string>();
+        if (out.size() > maxLen)
+            fail(key, "is longer than " + std::to_string(maxLen) + " characters");
+    };
+    str("name", p.name, true, 64);
+    str("title", p.title, false, 200);
+    str("note", p.note, false, 20000);
+    str("view", p.view, false, 32);
+    if (doc.contains("name") && doc["name"].is_string() && !validName(p.name))
+        fail("name", "must be 1 to 64 characters of a-z, 0-9 and '-' (got \"" + p.name + "\")");
+    if (doc.contains("view") && doc["view"].is_string() &&
+        std::find(presetViews().begin(), presetViews().end(), p.view) == presetViews().end())
+        fail("view", "must be one of signal, gradients, correlation, distribution, activations, "
+                     "phase, jacobian, ntk, sweep (got \"" +
+                         p.view + "\")");
+    if (!doc.contains("spec"))
+        fail("spec", "is missing");
+    else
+        specFromJson(doc["spec"], p.spec, r.errors);
+    if (r.errors.empty())
+        r.preset = std::move(p);
+    return r;
+}
+
+PresetParse readPresetFile(const std::string& path) {
+    PresetParse r;
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) {
+        r.errors.push_back({"file", "file: cannot read '" + path + "': " + ec.message()});
+        return r;
+    }
+    if (size > kMaxPresetBytes) {
+        r.errors.push_back({"file", "file: '" + path + "' is " + std::to_string(size) +
+                                        " bytes; a preset may be at most " +
+                                        std::to_string(kMaxPresetBytes) + " bytes"});
+        return r;
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (!in && !in.eof()) {
+        r.errors.push_back({"file", "file: cannot read '" + path + "'"});
+        return r;
+    }
+    return parsePreset(ss.str());
+}
+
+std::string presetToJson(const Preset& p) {
+    json doc;
+    doc["format"] = "initscope-preset";
+    doc["version"] = kPresetVersion;
+    doc["name"] = p.name;
+    doc["title"] = p.title;
+    doc["note"] = p.note;
+    doc["view"] = p.view;
+    doc["spec"] = specToJson(p.spec);
+    return doc.dump(2) + "\n";
+}
+
+std::string writePresetFile(const Preset& preset, const std::string& path) {
+    const std::string tmp = path + ".tmp-initscope";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out)
+            return "cannot write '" + tmp + "'";
+        out << presetToJson(preset);
+        out.flush();
+        if (!out) {
+            out.close();
+            std::remove(tmp.c_str());
+            return "writing '" + tmp + "' failed (disk full?)";
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        std::remove(tmp.c_str());
+        return "cannot replace '" + path + "': " + ec.message();
+    }
+    return {};
+}
+
+const std::vector<Preset>& bundledPresets() {
+    static const std::vector<Preset> presets = [] {
+        std::vector<Preset> v;
+        for (std::size_t i = 0; i < kBundledPresetCount; ++i) {
+            PresetParse r = parsePreset(kBundledPresetTexts[i].text);
+            if (r.preset)
+                v.push_back(std::move(*r.preset));
+            // A broken bundled preset is caught by the tests (every bundled preset must parse).
+        }
+        return v;
+    }();
+    return presets;
+}
+
+const Preset* findBundledPreset(std::string_view name) {
+    for (const Preset& p : bundledPresets())
+        if (p.name == name)
+            return &p;
+    return nullptr;
+}
+
+PresetParse loadPreset(const std::string& nameOrPath) {
+    if (const Preset* p = findBundledPreset(nameOrPath)) {
+        PresetParse r;
+        r.preset = *p;
+        return r;
+    }
+    std::error_code ec;
+    if (std::filesystem::exists(nameOrPath, ec))
+        return readPresetFile(nameOrPath);
+    PresetParse r;
+    std::string names;
+    for (const Preset& p : bundledPresets())
+        names += (names.empty() ? "" : ", ") + p.name;
+    r.errors.push_back({"preset", "preset: '" + nameOrPath + "' is neither a bundled preset (" +
+                                      names + ") nor an existing file"});
+    return r;
+}
+
+} // namespace initscope

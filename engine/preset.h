@@ -1,0 +1,54 @@
+// Presets: a versioned JSON form of an experiment (a spec plus its lecture text).
+//
+//   {"format": "initscope-preset", "version": 1, "name": "he-relu", "title": "...",
+//    "note": "...", "view": "signal", "spec": {"depth": 50, ...}}
+#pragma once
+
+#include "spec.h"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace initscope {
+
+inline constexpr int kPresetVersion = 1;
+inline constexpr std::size_t kMaxPresetBytes = 1 << 20; // 1 MiB: presets are small
+
+struct Preset {
+    std::string name;            // identifier, [a-z0-9-]
+    std::string title;           // one line
+    std::string note;            // the lecture note: what to look at and the formula behind it
+    std::string view = "signal"; // the view to open first
+    NetworkSpec spec;
+    bool operator==(const Preset&) const = default;
+};
+
+/// Views a preset may open first.
+const std::vector<std::string>& presetViews();
+
+struct PresetParse {
+    std::optional<Preset> preset;
+    std::vector<SpecError> errors; // each names the field and the problem
+};
+
+/// Parses and validates preset text; never throws.
+PresetParse parsePreset(std::string_view text);
+/// Reads a preset file (size checked before reading).
+PresetParse readPresetFile(const std::string& path);
+/// Pretty-printed JSON text of a preset (ends with a newline).
+std::string presetToJson(const Preset& preset);
+/// Writes through a temporary file and rename, so a failed save leaves the old file intact.
+/// Returns an empty string on success, else the error.
+std::string writePresetFile(const Preset& preset, const std::string& path);
+
+/// Presets bundled with initscope (compiled into the binary from resources/presets).
+const std::vector<Preset>& bundledPresets();
+const Preset* findBundledPreset(std::string_view name);
+
+/// "NAME" of a bundled preset, or a file path: the CLI's --preset NAME|FILE.
+PresetParse loadPreset(const std::string& nameOrPath);
+
+} // namespace initscope

@@ -1,0 +1,98 @@
+#include "report.h"
+
+#include "fields.h"
+
+#include <cmath>
+
+namespace initscope {
+
+using json = nlohmann::json;
+
+json jsonNumber(double v) {
+    return std::isfinite(v) ? json(v) : json(nullptr);
+}
+
+json jsonNumbers(const std::vector<double>& v) {
+    json a = json::array();
+    for (double x : v)
+        a.push_back(jsonNumber(x));
+    return a;
+}
+
+json layerToJson(const LayerStats& s, bool withHistogram) {
+    json o;
+    o["index"] = s.index;
+    o["width"] = s.width;
+    o["sigma_w2"] = jsonNumber(s.sigmaW2);
+    o["q"] = jsonNumber(s.q);
+    o["mean"] = jsonNumber(s.mean);
+    o["var"] = jsonNumber(s.var);
+    o["dead_fraction"] = jsonNumber(s.deadFraction);
+    o["saturated_fraction"] = jsonNumber(s.saturatedFraction);
+    o["correlation"] = jsonNumber(s.correlation);
+    o["unit_spread"] = jsonNumber(s.unitSpread);
+    o["nonfinite"] = s.nonfinite;
+    o["grad_h2"] = jsonNumber(s.gradH2);
+    o["grad_w2"] = jsonNumber(s.gradW2);
+    o["relative_update"] = jsonNumber(s.relativeUpdate);
+    o["grad_row_spread"] = jsonNumber(s.gradRowSpread);
+    o["grad_nonfinite"] = s.gradNonfinite;
+    if (withHistogram) {
+        json h;
+        h["lo"] = s.histogram.lo;
+        h["hi"] = s.histogram.hi;
+        h["counts"] = s.histogram.counts;
+        h["below"] = s.histogram.below;
+        h["above"] = s.histogram.above;
+        o["histogram"] = h;
+    }
+    return o;
+}
+
+json theoryToJson(const TheoryCurves& t) {
+    json o;
+    o["applicable"] = t.applicable;
+    if (!t.note.empty())
+        o["note"] = t.note;
+    o["q0"] = jsonNumber(t.q0);
+    o["c0"] = jsonNumber(t.c0);
+    o["q"] = jsonNumbers(t.q);
+    o["c"] = jsonNumbers(t.c);
+    o["grad_h2"] = jsonNumbers(t.gradH2);
+    o["grad_ratio"] = jsonNumbers(t.gradRatio);
+    o["chi1"] = jsonNumber(t.chi1);
+    o["q_star"] = jsonNumber(t.qStar);
+    o["c_star"] = jsonNumber(t.cStar);
+    o["xi_q"] = jsonNumber(t.xiQ);
+    o["xi_c"] = jsonNumber(t.xiC);
+    o["phase"] = t.phase;
+    return o;
+}
+
+std::string nonfiniteMessage(const RunResult& r) {
+    if (r.firstNonfiniteLayer == 0)
+        return {};
+    const LayerStats& s = r.layers[static_cast<std::size_t>(r.firstNonfiniteLayer - 1)];
+    if (s.nonfinite > 0)
+        return "non-finite from layer " + std::to_string(r.firstNonfiniteLayer) +
+               " (float32 overflow in the forward pass)";
+    return "non-finite gradient from layer " + std::to_string(r.firstNonfiniteLayer) +
+           " (float32 overflow in the backward pass)";
+}
+
+json resultToJson(const RunResult& r, bool withHistograms) {
+    json o;
+    o["spec"] = specToJson(r.spec);
+    json layers = json::array();
+    for (const LayerStats& s : r.layers)
+        layers.push_back(layerToJson(s, withHistograms));
+    o["layers"] = layers;
+    o["theory"] = theoryToJson(r.theory);
+    o["input_grad2"] = jsonNumber(r.inputGrad2);
+    o["first_nonfinite_layer"] = r.firstNonfiniteLayer;
+    o["message"] = nonfiniteMessage(r);
+    o["seconds"] = r.seconds;
+    return o;
+}
+
+} // namespace initscope

@@ -1,0 +1,230 @@
+#include "spec.h"
+
+#include <array>
+#include <cmath>
+#include <sstream>
+#include <utility>
+
+namespace initscope {
+namespace {
+
+const std::array<std::pair<InitScheme, const char*>, 11> kSchemes{{
+    {InitScheme::Zeros, "zeros"},
+    {InitScheme::Constant, "constant"},
+    {InitScheme::Normal, "normal"},
+    {InitScheme::Uniform, "uniform"},
+    {InitScheme::LecunNormal, "lecun-normal"},
+    {InitScheme::LecunUniform, "lecun-uniform"},
+    {InitScheme::XavierNormal, "xavier-normal"},
+    {InitScheme::XavierUniform, "xavier-uniform"},
+    {InitScheme::HeNormal, "he-normal"},
+    {InitScheme::HeUniform, "he-uniform"},
+    {InitScheme::Orthogonal, "orthogonal"},
+}};
+
+std::string fmt(double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+}
+
+} // namespace
+
+std::string initSchemeName(InitScheme s) {
+    for (const auto& [k, n] : kSchemes)
+        if (k == s)
+            return n;
+    return "unknown";
+}
+
+bool parseInitScheme(const std::string& name, InitScheme& out) {
+    for (const auto& [k, n] : kSchemes)
+        if (name == n) {
+            out = k;
+            return true;
+        }
+    // common aliases
+    if (name == "glorot-normal") {
+        out = InitScheme::XavierNormal;
+        return true;
+    }
+    if (name == "glorot-uniform") {
+        out = InitScheme::XavierUniform;
+        return true;
+    }
+    if (name == "kaiming-normal") {
+        out = InitScheme::HeNormal;
+        return true;
+    }
+    if (name == "kaiming-uniform") {
+        out = InitScheme::HeUniform;
+        return true;
+    }
+    return false;
+}
+
+const std::vector<InitScheme>& allInitSchemes() {
+    static const std::vector<InitScheme> all = [] {
+        std::vector<InitScheme> v;
+        for (const auto& [k, n] : kSchemes)
+            v.push_back(k);
+        return v;
+    }();
+    return all;
+}
+
+std::string fanModeName(FanMode m) {
+    return m == FanMode::FanIn ? "fan-in" : "fan-out";
+}
+
+bool parseFanMode(const std::string& name, FanMode& out) {
+    if (name == "fan-in" || name == "fan_in" || name == "in") {
+        out = FanMode::FanIn;
+        return true;
+    }
+    if (name == "fan-out" || name == "fan_out" || name == "out") {
+        out = FanMode::FanOut;
+        return true;
+    }
+    return false;
+}
+
+std::string biasInitName(BiasInit b) {
+    switch (b) {
+    case BiasInit::Zeros:
+        return "zeros";
+    case BiasInit::Constant:
+        return "constant";
+    case BiasInit::Normal:
+        return "normal";
+    }
+    return "unknown";
+}
+
+bool parseBiasInit(const std::string& name, BiasInit& out) {
+    for (BiasInit b : {BiasInit::Zeros, BiasInit::Constant, BiasInit::Normal})
+        if (name == biasInitName(b)) {
+            out = b;
+            return true;
+        }
+    return false;
+}
+
+int NetworkSpec::widthOf(int layer) const {
+    if (layer <= 0)
+        return inputDim;
+    if (!widths.empty())
+        return widths[static_cast<std::size_t>(layer - 1)];
+    return width;
+}
+
+double baseVariance(InitScheme s, FanMode mode, int fanIn, int fanOut, double initValue) {
+    const double in = fanIn, out = fanOut; // floating point: no integer division in 2/(in+out)
+    switch (s) {
+    case InitScheme::Zeros:
+    case InitScheme::Constant:
+        return 0.0;
+    case InitScheme::Normal:
+        return initValue * initValue;
+    case InitScheme::Uniform:
+        return initValue * initValue / 3.0; // U(-a, a) has variance a^2/3
+    case InitScheme::LecunNormal:
+    case InitScheme::LecunUniform:
+    case InitScheme::Orthogonal:
+        return 1.0 / in;
+    case InitScheme::XavierNormal:
+    case InitScheme::XavierUniform:
+        return 2.0 / (in + out);
+    case InitScheme::HeNormal:
+    case InitScheme::HeUniform:
+        return 2.0 / (mode == FanMode::FanIn ? in : out);
+    }
+    return 0.0;
+}
+
+double effectiveSigmaW2(const NetworkSpec& spec, int layer) {
+    const int fanIn = spec.widthOf(layer - 1);
+    const int fanOut = spec.widthOf(layer);
+    return spec.gain * baseVariance(spec.init, spec.fanMode, fanIn, fanOut, spec.initValue) * fanIn;
+}
+
+double effectiveSigmaB2(const NetworkSpec& spec) {
+    return spec.biasInit == BiasInit::Normal ? spec.sigmaB2 : 0.0;
+}
+
+std::uint64_t estimateMemoryBytes(const NetworkSpec& spec) {
+    // Per layer: weights (float) plus their cached standard draws, biases, pre-activations and
+    // phi' kept for the backward pass, activations; plus the backward buffers and dW scratch.
+    std::uint64_t bytes = 0;
+    const std::uint64_t B = static_cast<std::uint64_t>(std::max(spec.batch, 0));
+    std::uint64_t maxN = static_cast<std::uint64_t>(std::max(spec.inputDim, 0));
+    for (int l = 1; l <= spec.depth; ++l) {
+        const std::uint64_t in = static_cast<std::uint64_t>(std::max(spec.widthOf(l - 1), 0));
+        const std::uint64_t out = static_cast<std::uint64_t>(std::max(spec.widthOf(l), 0));
+        maxN = std::max(maxN, out);
+        bytes += 2 * in * out * sizeof(float); // draws + scaled weights
+        bytes += 2 * out * sizeof(float);      // bias draws + biases
+        bytes += 2 * out * B * sizeof(float);  // activations and phi' kept for backward
+    }
+    bytes += (maxN * B + maxN * B) * sizeof(float); // input, delta buffers
+    bytes += maxN * maxN * sizeof(float);           // dW scratch
+    return bytes;
+}
+
+std::vector<SpecError> validate(const NetworkSpec& s) {
+    std::vector<SpecError> e;
+    auto bad = [&](const std::string& field, const std::string& msg) {
+        e.push_back({field, field + ": " + msg});
+    };
+    auto rangeI = [&](const std::string& field, long long v, long long lo, long long hi) {
+        if (v < lo || v > hi)
+            bad(field, "must be an integer from " + std::to_string(lo) + " to " +
+                           std::to_string(hi) + " (got " + std::to_string(v) + ")");
+    };
+    auto rangeD = [&](const std::string& field, double v, double lo, double hi) {
+        if (!std::isfinite(v) || v < lo || v > hi)
+            bad(field,
+                "must be a number from " + fmt(lo) + " to " + fmt(hi) + " (got " + fmt(v) + ")");
+    };
+    rangeI("depth", s.depth, 1, Limits::kMaxDepth);
+    rangeI("width", s.width, Limits::kMinWidth, Limits::kMaxWidth);
+    if (!s.widths.empty()) {
+        if (static_cast<long long>(s.widths.size()) != s.depth)
+            bad("widths", "must list one width per layer: " + std::to_string(s.depth) +
+                              " entries for depth " + std::to_string(s.depth) + " (got " +
+                              std::to_string(s.widths.size()) + ")");
+        for (std::size_t i = 0; i < s.widths.size(); ++i)
+            rangeI("widths[" + std::to_string(i) + "]", s.widths[i], Limits::kMinWidth,
+                   Limits::kMaxWidth);
+    }
+    rangeI("input_dim", s.inputDim, 1, Limits::kMaxInputDim);
+    rangeD("activation_slope", s.activationSlope, -10.0, 10.0);
+    rangeD("gain", s.gain, 0.0, Limits::kMaxGain);
+    rangeD("init_value", s.initValue, -1e6, 1e6);
+    rangeD("sigma_b2", s.sigmaB2, 0.0, Limits::kMaxSigmaB2);
+    rangeD("bias_value", s.biasValue, -1e6, 1e6);
+    rangeI("batch", s.batch, Limits::kMinBatch, Limits::kMaxBatch);
+    rangeD("input_mean", s.inputMean, -1e6, 1e6);
+    rangeD("input_scale", s.inputScale, 0.0, Limits::kMaxInputScale);
+    rangeD("learning_rate", s.learningRate, 0.0, 1e6);
+    rangeI("hist_bins", s.histBins, 2, Limits::kMaxHistBins);
+    if (!std::isfinite(s.histRange) || s.histRange <= 0 || s.histRange > 1e12)
+        bad("hist_range",
+            "must be a number greater than 0 and at most 1e12 (got " + fmt(s.histRange) + ")");
+    rangeI("threads", s.threads, 0, Limits::kMaxThreads);
+    rangeD("memory_budget_gib", s.memoryBudgetGiB, 0.001, 1024.0);
+    if (e.empty()) {
+        const double gib = static_cast<double>(estimateMemoryBytes(s)) / (1024.0 * 1024 * 1024);
+        if (gib > s.memoryBudgetGiB) {
+            std::ostringstream m;
+            m.precision(3);
+            m << "this network needs about " << gib << " GiB, above the memory budget of "
+              << s.memoryBudgetGiB
+              << " GiB: reduce depth, width or batch, or raise memory_budget_gib";
+            bad("memory_budget_gib", m.str());
+        }
+    }
+    return e;
+}
+
+} // namespace initscope

@@ -1,0 +1,108 @@
+// The experiment specification: everything that determines a run. A plain value type, validated
+// with messages that name the field and its allowed range, and serialised as a preset (preset.h).
+#pragma once
+
+#include "activation.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace initscope {
+
+enum class InitScheme {
+    Zeros,         // every weight 0 (symmetry lesson)
+    Constant,      // every weight = sqrt(gain) * initValue (symmetry lesson)
+    Normal,        // naive N(0, gain * initValue^2): initValue is the standard deviation
+    Uniform,       // naive U(-limit, limit), limit = sqrt(gain) * initValue
+    LecunNormal,   // Var = gain / fanIn
+    LecunUniform,  //
+    XavierNormal,  // Var = gain * 2 / (fanIn + fanOut)   (Glorot & Bengio 2010)
+    XavierUniform, //
+    HeNormal,      // Var = gain * 2 / fan, fan = fanIn or fanOut   (He et al. 2015)
+    HeUniform,     //
+    Orthogonal,    // sqrt(gain / fanIn) * Q, Q from the sign-corrected QR of a Gaussian
+};
+
+enum class FanMode { FanIn, FanOut };
+enum class BiasInit { Zeros, Constant, Normal };
+
+std::string initSchemeName(InitScheme s);
+bool parseInitScheme(const std::string& name, InitScheme& out);
+const std::vector<InitScheme>& allInitSchemes();
+std::string fanModeName(FanMode m);
+bool parseFanMode(const std::string& name, FanMode& out);
+std::string biasInitName(BiasInit b);
+bool parseBiasInit(const std::string& name, BiasInit& out);
+
+/// Allowed ranges, shared by validation, the CLI and the GUI controls.
+struct Limits {
+    static constexpr int kMaxDepth = 5000;
+    static constexpr int kMinWidth = 1;
+    static constexpr int kMaxWidth = 16384;
+    static constexpr int kMaxInputDim = 16384;
+    static constexpr int kMinBatch = 1;
+    static constexpr int kMaxBatch = 8192;
+    static constexpr double kMaxGain = 1e6;
+    static constexpr double kMaxSigmaB2 = 1e6;
+    static constexpr double kMaxInputScale = 1e6;
+    static constexpr int kMaxHistBins = 1024;
+    static constexpr int kMaxThreads = 256;
+};
+
+struct NetworkSpec {
+    // ---- architecture ----
+    int depth = 50;          // number of weight layers L (1..kMaxDepth)
+    int width = 256;         // units per hidden layer when `widths` is empty
+    std::vector<int> widths; // optional per-layer widths N_1..N_L (size = depth)
+    int inputDim = 256;      // N_0
+    ActivationKind activation = ActivationKind::Tanh;
+    double activationSlope = 0.01; // leaky-relu negative slope
+
+    // ---- initialisation ----
+    InitScheme init = InitScheme::LecunNormal;
+    FanMode fanMode = FanMode::FanIn; // used by he-*
+    double gain = 1.0;                // multiplies the weight variance (not the std)
+    double initValue = 1.0;           // std (normal), limit (uniform), value (constant)
+    BiasInit biasInit = BiasInit::Zeros;
+    double sigmaB2 = 0.0;   // bias variance for BiasInit::Normal
+    double biasValue = 0.0; // every bias for BiasInit::Constant
+
+    // ---- inputs ----
+    int batch = 128;        // B inputs propagated together
+    double inputMean = 0.0; // x_i ~ N(mean, scale^2) i.i.d.
+    double inputScale = 1.0;
+
+    // ---- run ----
+    std::uint64_t seed = 1;
+    double learningRate = 0.01; // eta in relative_update = eta ||dW||_F / ||W||_F
+    int histBins = 64;          // pre-activation histogram bins
+    double histRange =
+        4.0;         // histogram covers [-histRange, histRange]; outliers go to the edge bins
+    int threads = 0; // worker threads; 0 = all cores. Never changes the results.
+    double memoryBudgetGiB = 4.0;
+
+    int widthOf(int layer) const; // N_l for l = 0..depth (0 = inputDim)
+    bool operator==(const NetworkSpec&) const = default;
+};
+
+struct SpecError {
+    std::string field;   // preset / CLI name of the field, e.g. "depth"
+    std::string message; // full sentence naming the field and the allowed range
+};
+
+/// Every problem with the spec (empty when valid); includes the memory-budget check.
+std::vector<SpecError> validate(const NetworkSpec& spec);
+
+/// Bytes a run of this spec allocates (weights, activations kept for the backward pass,
+/// per-thread scratch); checked against memoryBudgetGiB before anything is allocated.
+std::uint64_t estimateMemoryBytes(const NetworkSpec& spec);
+
+/// Var(W^l_ij) / gain for layer l (base variance of the scheme; 0 for zeros/constant).
+double baseVariance(InitScheme s, FanMode mode, int fanIn, int fanOut, double initValue);
+/// Effective sigma_w^2 of layer l = Var(W^l_ij) * fanIn (THEORY.md).
+double effectiveSigmaW2(const NetworkSpec& spec, int layer);
+/// Bias variance actually used (sigmaB2 for normal biases, 0 otherwise).
+double effectiveSigmaB2(const NetworkSpec& spec);
+
+} // namespace initscope

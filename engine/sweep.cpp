@@ -1,0 +1,114 @@
+#include "sweep.h"
+
+#include "fields.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace initscope {
+
+std::vector<double> SweepAxis::values() const {
+    std::vector<double> v;
+    v.reserve(static_cast<std::size_t>(steps));
+    for (int i = 0; i < steps; ++i)
+        v.push_back(steps == 1 ? from : from + (to - from) * i / (steps - 1));
+    return v;
+}
+
+std::optional<SweepAxis> parseSweepAxis(const std::string& text, std::string& error) {
+    const std::string usage =
+        "--sweep: expected NAME=FROM:TO:STEPS, e.g. gain=0.5:4:16 (got '" + text + "')";
+    const auto eq = text.find('=');
+    if (eq == std::string::npos) {
+        error = usage;
+        return std::nullopt;
+    }
+    SweepAxis a;
+    a.name = text.substr(0, eq);
+    if (a.name != "sigma_w2" && !isNumericField(a.name)) {
+        error = "--sweep: '" + a.name +
+                "' is not a numeric field; use one of sigma_w2, gain, sigma_b2, depth, width, "
+                "input_dim, batch, input_scale, input_mean, activation_slope, init_value, "
+                "bias_value, learning_rate, seed";
+        return std::nullopt;
+    }
+    std::vector<std::string> parts;
+    std::size_t pos = eq + 1;
+    while (true) {
+        const auto c = text.find(':', pos);
+        parts.push_back(text.substr(pos, c == std::string::npos ? std::string::npos : c - pos));
+        if (c == std::string::npos)
+            break;
+        pos = c + 1;
+    }
+    if (parts.size() != 3) {
+        error = usage;
+        return std::nullopt;
+    }
+    auto num = [](const std::string& s, double& out) {
+        auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+        return r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty() &&
+               std::isfinite(out);
+    };
+    double steps = 0;
+    if (!num(parts[0], a.from) || !num(parts[1], a.to) || !num(parts[2], steps)) {
+        error = usage;
+        return std::nullopt;
+    }
+    if (steps != std::floor(steps) || steps < 1 || steps > kMaxSweepSteps) {
+        error = "--sweep: STEPS must be an integer from 1 to " + std::to_string(kMaxSweepSteps) +
+                " (got '" + parts[2] + "')";
+        return std::nullopt;
+    }
+    a.steps = static_cast<int>(steps);
+    return a;
+}
+
+NetworkSpec sweepSpec(const NetworkSpec& base, const std::string& name, double v) {
+    NetworkSpec s = base;
+    if (name == "sigma_w2") {
+        setSigmaW2(s, v);
+        return s;
+    }
+    std::string err;
+    nlohmann::json value = v;
+    if (name == "depth" || name == "width" || name == "input_dim" || name == "batch" ||
+        name == "hist_bins" || name == "threads")
+        value = static_cast<int>(std::lround(v));
+    else if (name == "seed")
+        value = static_cast<std::uint64_t>(std::llround(std::max(0.0, v)));
+    setSpecField(s, name, value, err);
+    if (name == "depth" && !s.widths.empty())
+        s.widths.clear(); // a per-layer width list cannot follow a changing depth
+    return s;
+}
+
+std::vector<SweepPoint> runSweep(Engine& engine, const NetworkSpec& base, const SweepAxis& axis,
+                                 const std::function<void(const SweepPoint&, int)>& onPoint,
+                                 const std::atomic<bool>* cancel) {
+    const std::vector<double> values = axis.values();
+    for (double v : values) {
+        auto errors = validate(sweepSpec(base, axis.name, v));
+        if (!errors.empty()) {
+            for (auto& e : errors)
+                e.message = "at " + axis.name + " = " + std::to_string(v) + ": " + e.message;
+            throw SpecInvalid(std::move(errors));
+        }
+    }
+    std::vector<SweepPoint> points;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (cancel && cancel->load())
+            break;
+        SweepPoint p;
+        p.value = values[i];
+        p.result = engine.run(sweepSpec(base, axis.name, values[i]), nullptr, cancel);
+        if (p.result.cancelled)
+            break;
+        points.push_back(std::move(p));
+        if (onPoint)
+            onPoint(points.back(), static_cast<int>(i));
+    }
+    return points;
+}
+
+} // namespace initscope

@@ -1,0 +1,42 @@
+// Sweeps: one spec field stepped over a range, each point a full run.
+#pragma once
+
+#include "engine.h"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace initscope {
+
+struct SweepAxis {
+    std::string name; // a numeric spec field (snake_case) or "sigma_w2"
+    double from = 0, to = 0;
+    int steps = 1; // number of points, from and to included (steps = 1: just `from`)
+    std::vector<double> values() const;
+};
+
+inline constexpr int kMaxSweepSteps = 10000;
+
+/// Parses "NAME=FROM:TO:STEPS"; on failure returns nullopt and sets error.
+std::optional<SweepAxis> parseSweepAxis(const std::string& text, std::string& error);
+
+/// spec with the axis field set to v (integer fields rounded to the nearest integer).
+NetworkSpec sweepSpec(const NetworkSpec& base, const std::string& name, double v);
+
+struct SweepPoint {
+    double value = 0;
+    RunResult result;
+};
+
+/// Runs every point in order (each run parallel inside); `onPoint` (may be empty) sees each point
+/// as soon as it is done. Stops early, returning the points done, when `cancel` is set.
+/// Throws SpecInvalid (naming the point's value) if a point's spec is invalid; every point is
+/// validated before the first run.
+std::vector<SweepPoint>
+runSweep(Engine& engine, const NetworkSpec& base, const SweepAxis& axis,
+         const std::function<void(const SweepPoint&, int index)>& onPoint = {},
+         const std::atomic<bool>* cancel = nullptr);
+
+} // namespace initscope

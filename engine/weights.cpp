@@ -1,0 +1,98 @@
+#include "weights.h"
+
+#include "rng.h"
+
+#include <Eigen/QR>
+#include <cmath>
+
+namespace initscope {
+
+DrawKind drawKind(InitScheme s) {
+    switch (s) {
+    case InitScheme::Zeros:
+        return DrawKind::None;
+    case InitScheme::Constant:
+        return DrawKind::Ones;
+    case InitScheme::Normal:
+    case InitScheme::LecunNormal:
+    case InitScheme::XavierNormal:
+    case InitScheme::HeNormal:
+        return DrawKind::Normal;
+    case InitScheme::Uniform:
+    case InitScheme::LecunUniform:
+    case InitScheme::XavierUniform:
+    case InitScheme::HeUniform:
+        return DrawKind::Uniform;
+    case InitScheme::Orthogonal:
+        return DrawKind::Orthogonal;
+    }
+    return DrawKind::None;
+}
+
+namespace {
+
+/// Q with orthonormal columns (rows >= cols) from the QR of a Gaussian, with the signs of R's
+/// diagonal folded into Q so that Q is Haar-distributed (Mezzadri 2007), not biased by the
+/// Householder sign convention.
+Eigen::MatrixXd haarTall(std::uint64_t seed, int layer, int rows, int cols) {
+    MatrixF g(rows, cols);
+    Rng rng(seed, Stream::Weights, static_cast<std::uint64_t>(layer));
+    rng.fillNormal(g.data(), static_cast<std::size_t>(g.size()));
+    Eigen::HouseholderQR<Eigen::MatrixXd> qr(g.cast<double>());
+    Eigen::MatrixXd q = qr.householderQ() * Eigen::MatrixXd::Identity(rows, cols);
+    const Eigen::MatrixXd& r = qr.matrixQR();
+    for (int j = 0; j < cols; ++j)
+        if (r(j, j) < 0)
+            q.col(j) = -q.col(j);
+    return q;
+}
+
+} // namespace
+
+MatrixF drawStandard(DrawKind kind, std::uint64_t seed, int layer, int rows, int cols) {
+    MatrixF z(rows, cols);
+    const auto n = static_cast<std::size_t>(z.size());
+    switch (kind) {
+    case DrawKind::None:
+        z.setZero();
+        break;
+    case DrawKind::Ones:
+        z.setOnes();
+        break;
+    case DrawKind::Normal:
+        Rng(seed, Stream::Weights, static_cast<std::uint64_t>(layer)).fillNormal(z.data(), n);
+        break;
+    case DrawKind::Uniform:
+        Rng(seed, Stream::Weights, static_cast<std::uint64_t>(layer))
+            .fillUniformUnitVariance(z.data(), n);
+        break;
+    case DrawKind::Orthogonal: {
+        // entries of a matrix with orthonormal rows or columns have variance 1/max(rows, cols)
+        const double s = std::sqrt(static_cast<double>(std::max(rows, cols)));
+        if (rows >= cols)
+            z = (s * haarTall(seed, layer, rows, cols)).cast<float>();
+        else
+            z = (s * haarTall(seed, layer, cols, rows)).transpose().cast<float>();
+        break;
+    }
+    }
+    return z;
+}
+
+double weightScale(const NetworkSpec& spec, int layer) {
+    if (spec.init == InitScheme::Zeros)
+        return 0.0;
+    if (spec.init == InitScheme::Constant)
+        return std::sqrt(spec.gain) * spec.initValue;
+    const int fanIn = spec.widthOf(layer - 1), fanOut = spec.widthOf(layer);
+    return std::sqrt(spec.gain *
+                     baseVariance(spec.init, spec.fanMode, fanIn, fanOut, spec.initValue));
+}
+
+MatrixF initWeights(const NetworkSpec& spec, int layer) {
+    const MatrixF z = drawStandard(drawKind(spec.init), spec.seed, layer, spec.widthOf(layer),
+                                   spec.widthOf(layer - 1));
+    return static_cast<float>(weightScale(spec, layer)) * z;
+}
+
+} // namespace initscope
