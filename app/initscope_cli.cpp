@@ -1,0 +1,386 @@
+// initscope-cli: the headless interface (DESIGN.md "Headless CLI contract"). Every command prints
+// one JSON document to stdout; errors go to stderr with exit status 2.
+#include "engine.h"
+#include "fields.h"
+#include "meanfield.h"
+#include "preset.h"
+#include "report.h"
+#include "sweep.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+using namespace initscope;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kUsage =
+    R"(initscope-cli: see what initialization does to a deep network, headless.
+
+Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document)
+
+  theory   --activation A --sigma-w2 S --sigma-b2 B [--depth L] [--input-q Q] [--input-c C]
+           mean-field fixed points, chi1, depth scales, phase and the q^l, c^l recursions
+  critical --activation A --sigma-b2 B
+           the sigma_w^2 at which chi1 = 1
+  run      [--preset NAME|FILE] [run options] [--histograms]
+           propagate a batch through a real random network; per-layer statistics and theory
+  sweep    --sweep NAME=FROM:TO:STEPS [--preset NAME|FILE] [run options]
+           one run per point; NAME is a numeric field (sigma_w2, gain, sigma_b2, depth, ...)
+  presets  list the bundled presets
+
+Run options (defaults in brackets):
+  --depth L [50]  --width N [256]  --widths N1,N2,...  --input-dim N0 [256]  --batch B [128]
+  --activation A [tanh]: linear tanh relu leaky-relu sigmoid erf gelu silu selu elu softplus
+                         sin hard-tanh     --activation-slope a [0.01] (leaky-relu)
+  --init S [lecun-normal]: zeros constant normal uniform lecun-normal lecun-uniform
+                         xavier-normal xavier-uniform he-normal he-uniform orthogonal
+  --fan-mode fan-in|fan-out [fan-in]  --gain G [1] (multiplies the weight variance)
+  --init-value v [1] (std of normal, limit of uniform, value of constant)
+  --sigma-w2 S (shorthand for --init lecun-normal --gain S)
+  --bias-init zeros|constant|normal [zeros]  --sigma-b2 B [0]  --bias-value v [0]
+  --input-mean m [0]  --input-scale s [1]  --seed n [1]  --learning-rate eta [0.01]
+  --hist-bins n [64]  --hist-range r [4]  --threads n [all cores; never changes results]
+  --memory-budget-gib g [4]
+)";
+
+struct CliError {
+    std::string message;
+};
+
+[[noreturn]] void fail(const std::string& message) {
+    throw CliError{message};
+}
+
+/// --kebab-name value pairs, plus bare flags.
+struct Args {
+    std::vector<std::pair<std::string, std::string>> options; // in order, names without "--"
+    std::vector<std::string> flags;
+
+    std::optional<std::string> take(const std::string& name) {
+        std::optional<std::string> v;
+        for (auto it = options.begin(); it != options.end();) {
+            if (it->first == name) {
+                if (v)
+                    fail("--" + name + " is given more than once");
+                v = it->second;
+                it = options.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        return v;
+    }
+    bool flag(const std::string& name) {
+        for (auto it = flags.begin(); it != flags.end(); ++it)
+            if (*it == name) {
+                flags.erase(it);
+                return true;
+            }
+        return false;
+    }
+    void expectEmpty() const {
+        if (!options.empty())
+            fail("unknown option --" + options.front().first + " for this command (see --help)");
+        if (!flags.empty())
+            fail("unknown option --" + flags.front() + " for this command (see --help)");
+    }
+};
+
+Args parseArgs(int argc, char** argv, int first, const std::vector<std::string>& flagNames) {
+    Args a;
+    for (int i = first; i < argc; ++i) {
+        std::string s = argv[i];
+        if (s.rfind("--", 0) != 0 || s.size() < 3)
+            fail("unexpected argument '" + s + "' (options start with --; see --help)");
+        s = s.substr(2);
+        std::string value;
+        bool hasValue = false;
+        if (auto eq = s.find('='); eq != std::string::npos) {
+            value = s.substr(eq + 1);
+            s = s.substr(0, eq);
+            hasValue = true;
+        }
+        if (std::find(flagNames.begin(), flagNames.end(), s) != flagNames.end()) {
+            if (hasValue)
+                fail("--" + s + " takes no value");
+            a.flags.push_back(s);
+            continue;
+        }
+        if (!hasValue) {
+            if (i + 1 >= argc)
+                fail("--" + s + " needs a value");
+            value = argv[++i];
+        }
+        a.options.emplace_back(s, value);
+    }
+    return a;
+}
+
+std::string snake(std::string s) {
+    for (char& c : s)
+        if (c == '-')
+            c = '_';
+    return s;
+}
+
+double number(const std::string& option, const std::string& text) {
+    double v = 0;
+    auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (r.ec != std::errc() || r.ptr != text.data() + text.size() || text.empty() ||
+        !std::isfinite(v))
+        fail("--" + option + ": must be a number (got '" + text + "')");
+    return v;
+}
+
+Activation activationOption(Args& a, bool required) {
+    const auto name = a.take("activation");
+    if (!name && required)
+        fail("--activation is required (one of linear tanh relu leaky-relu sigmoid erf gelu silu "
+             "selu elu softplus sin hard-tanh)");
+    const auto kind = parseActivation(name.value_or("tanh"));
+    if (!kind)
+        fail("--activation: unknown activation '" + *name +
+             "' (one of linear tanh relu leaky-relu sigmoid erf gelu silu selu elu softplus sin "
+             "hard-tanh)");
+    double slope = 0.01;
+    if (auto s = a.take("activation-slope"))
+        slope = number("activation-slope", *s);
+    return Activation(*kind, slope);
+}
+
+double requiredNumber(Args& a, const std::string& name, double lo, double hi) {
+    const auto v = a.take(name);
+    if (!v)
+        fail("--" + name + " is required");
+    const double x = number(name, *v);
+    if (x < lo || x > hi)
+        fail("--" + name + ": must be from " + json(lo).dump() + " to " + json(hi).dump() +
+             " (got " + *v + ")");
+    return x;
+}
+
+/// A spec from --preset (if any) with every run option applied on top.
+NetworkSpec specFromArgs(Args& a) {
+    NetworkSpec spec;
+    if (auto p = a.take("preset")) {
+        PresetParse r = loadPreset(*p);
+        if (!r.preset) {
+            std::string m = "--preset " + *p + ":";
+            for (const auto& e : r.errors)
+                m += "\n  " + e.message;
+            fail(m);
+        }
+        spec = r.preset->spec;
+    }
+    std::optional<std::string> sigmaW2 = a.take("sigma-w2");
+    for (auto it = a.options.begin(); it != a.options.end();) {
+        const std::string field = snake(it->first);
+        if (std::find(specFieldNames().begin(), specFieldNames().end(), field) ==
+            specFieldNames().end()) {
+            ++it;
+            continue;
+        }
+        std::string err;
+        if (!setSpecFieldFromText(spec, field, it->second, err))
+            fail("--" + it->first + ": " + err.substr(err.find(": ") + 2));
+        it = a.options.erase(it);
+    }
+    if (sigmaW2) {
+        const double s = number("sigma-w2", *sigmaW2);
+        if (s < 0)
+            fail("--sigma-w2: must be a number from 0 to 1e6 (got " + *sigmaW2 + ")");
+        setSigmaW2(spec, s);
+    }
+    if (auto errors = validate(spec); !errors.empty()) {
+        std::string m = "invalid network:";
+        for (const auto& e : errors)
+            m += "\n  --" + [&] {
+                std::string k = e.message;
+                for (std::size_t i = 0; i < k.find(':') && i < k.size(); ++i)
+                    if (k[i] == '_')
+                        k[i] = '-';
+                return k;
+            }();
+        fail(m);
+    }
+    return spec;
+}
+
+json cmdTheory(Args& a) {
+    const Activation act = activationOption(a, true);
+    const double sw2 = requiredNumber(a, "sigma-w2", 0, 1e6);
+    const double sb2 = requiredNumber(a, "sigma-b2", 0, 1e6);
+    int depth = 50;
+    if (auto d = a.take("depth")) {
+        const double v = number("depth", *d);
+        if (v != std::floor(v) || v < 1 || v > Limits::kMaxDepth)
+            fail("--depth: must be an integer from 1 to " + std::to_string(Limits::kMaxDepth) +
+                 " (got " + *d + ")");
+        depth = static_cast<int>(v);
+    }
+    double q0 = 1.0, c0 = 0.5;
+    if (auto q = a.take("input-q")) {
+        q0 = number("input-q", *q);
+        if (q0 < 0)
+            fail("--input-q: must be a number >= 0 (got " + *q + ")");
+    }
+    if (auto c = a.take("input-c")) {
+        c0 = number("input-c", *c);
+        if (c0 < -1 || c0 > 1)
+            fail("--input-c: must be a number from -1 to 1 (got " + *c + ")");
+    }
+    a.expectEmpty();
+    const meanfield::FixedPoint fp = meanfield::fixedPoint(act, sw2, sb2, q0 > 0 ? q0 : 1.0);
+    const auto lt =
+        meanfield::layerTheory(act, std::vector<double>(static_cast<std::size_t>(depth), sw2), sb2,
+                               q0, c0, std::vector<int>(static_cast<std::size_t>(depth), 1));
+    json o;
+    o["activation"] = act.name();
+    o["sigma_w2"] = sw2;
+    o["sigma_b2"] = sb2;
+    o["q_star"] = jsonNumber(fp.qStar);
+    o["c_star"] = jsonNumber(fp.cStar);
+    o["chi1"] = jsonNumber(fp.chi1);
+    o["xi_q"] = jsonNumber(fp.xiQ);
+    o["xi_c"] = jsonNumber(fp.xiC);
+    o["phase"] = meanfield::phaseName(fp.phase);
+    o["input_q"] = q0;
+    o["input_c"] = c0;
+    o["q"] = jsonNumbers(lt.q);
+    o["c"] = jsonNumbers(lt.c);
+    return o;
+}
+
+json cmdCritical(Args& a) {
+    const Activation act = activationOption(a, true);
+    const double sb2 = requiredNumber(a, "sigma-b2", 0, 1e6);
+    a.expectEmpty();
+    const double sw2 = meanfield::criticalSigmaW2(act, sb2);
+    if (!std::isfinite(sw2))
+        fail("no critical sigma_w^2 exists for " + act.name() +
+             " at sigma_b^2 = " + json(sb2).dump() + " (chi1 never reaches 1 there)");
+    const meanfield::FixedPoint fp = meanfield::fixedPoint(act, sw2, sb2);
+    json o;
+    o["activation"] = act.name();
+    o["sigma_b2"] = sb2;
+    o["sigma_w2"] = sw2;
+    o["q_star"] = jsonNumber(fp.qStar);
+    o["chi1"] = jsonNumber(fp.chi1);
+    return o;
+}
+
+json cmdRun(Args& a) {
+    const bool hist = a.flag("histograms");
+    NetworkSpec spec = specFromArgs(a);
+    a.expectEmpty();
+    Engine engine;
+    return resultToJson(engine.run(spec), hist);
+}
+
+json cmdSweep(Args& a) {
+    const auto sweepText = a.take("sweep");
+    if (!sweepText)
+        fail("--sweep NAME=FROM:TO:STEPS is required, e.g. --sweep gain=0.5:4:16");
+    std::string err;
+    const auto axis = parseSweepAxis(*sweepText, err);
+    if (!axis)
+        fail(err);
+    const bool hist = a.flag("histograms");
+    NetworkSpec spec = specFromArgs(a);
+    a.expectEmpty();
+    Engine engine;
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<SweepPoint> points;
+    try {
+        points = runSweep(engine, spec, *axis);
+    } catch (const SpecInvalid& e) {
+        fail(std::string("invalid sweep point:\n  ") + e.what());
+    }
+    json o;
+    o["sweep"] = {
+        {"name", axis->name}, {"from", axis->from}, {"to", axis->to}, {"steps", axis->steps}};
+    o["spec"] = specToJson(spec);
+    json arr = json::array();
+    for (const SweepPoint& p : points) {
+        json r = resultToJson(p.result, hist);
+        json pt;
+        pt[axis->name] = p.value;
+        pt["spec"] = r["spec"];
+        pt["layers"] = r["layers"];
+        pt["theory"] = r["theory"];
+        pt["input_grad2"] = r["input_grad2"];
+        pt["first_nonfinite_layer"] = r["first_nonfinite_layer"];
+        pt["message"] = r["message"];
+        arr.push_back(pt);
+    }
+    o["points"] = arr;
+    o["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return o;
+}
+
+json cmdPresets(Args& a) {
+    a.expectEmpty();
+    json arr = json::array();
+    for (const Preset& p : bundledPresets())
+        arr.push_back({{"name", p.name}, {"title", p.title}, {"note", p.note}, {"view", p.view}});
+    return arr;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::cerr << kUsage;
+        return 2;
+    }
+    if (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
+        std::string(argv[1]) == "help") {
+        std::cout << kUsage;
+        return 0;
+    }
+    const std::string cmd = argv[1];
+    try {
+        json out;
+        if (cmd == "theory") {
+            Args a = parseArgs(argc, argv, 2, {});
+            out = cmdTheory(a);
+        } else if (cmd == "critical") {
+            Args a = parseArgs(argc, argv, 2, {});
+            out = cmdCritical(a);
+        } else if (cmd == "run") {
+            Args a = parseArgs(argc, argv, 2, {"histograms"});
+            out = cmdRun(a);
+        } else if (cmd == "sweep") {
+            Args a = parseArgs(argc, argv, 2, {"histograms"});
+            out = cmdSweep(a);
+        } else if (cmd == "presets") {
+            Args a = parseArgs(argc, argv, 2, {});
+            out = cmdPresets(a);
+        } else {
+            fail("unknown command '" + cmd +
+                 "' (commands: theory, critical, run, sweep, presets; see --help)");
+        }
+        std::cout << out.dump() << "\n";
+        return 0;
+    } catch (const CliError& e) {
+        std::cerr << "initscope-cli " << cmd << ": " << e.message << "\n";
+    } catch (const SpecInvalid& e) {
+        std::cerr << "initscope-cli " << cmd << ": invalid network:\n  " << e.what() << "\n";
+    } catch (const std::bad_alloc&) {
+        std::cerr << "initscope-cli " << cmd << ": out of memory (lower depth, width or batch)\n";
+    } catch (const std::exception& e) {
+        std::cerr << "initscope-cli " << cmd << ": " << e.what() << "\n";
+    }
+    return 2;
+}

@@ -1,0 +1,115 @@
+// Engine benchmark (issue 2): the sweep job against this machine's SGEMM rate measured in the
+// same run, and the latency of one slider update. Medians over repetitions; ratios, not
+// absolute times, are the figures to compare across (noisy, shared) machines.
+#include "engine.h"
+#include "sweep.h"
+#include "weights.h"
+
+#include <oneapi/tbb/info.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+using namespace initscope;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+/// GFLOP/s of float GEMMs of the engine's shape (N x N times N x 64 column blocks), all cores.
+double sgemmRate(int n, int batch, int threads, int reps) {
+    MatrixF w = drawStandard(DrawKind::Normal, 1, 1, n, n);
+    MatrixF a = drawStandard(DrawKind::Normal, 1, 2, n, batch);
+    MatrixF h(n, batch);
+    tbb::task_arena arena(threads);
+    std::vector<double> rates;
+    for (int r = 0; r < reps; ++r) {
+        const int inner = 20;
+        const auto t0 = Clock::now();
+        arena.execute([&] {
+            for (int i = 0; i < inner; ++i)
+                tbb::parallel_for(0, (batch + 63) / 64, [&](int c) {
+                    const int c0 = c * 64, m = std::min(64, batch - c0);
+                    h.middleCols(c0, m).noalias() = w * a.middleCols(c0, m);
+                });
+        });
+        const double t = seconds(t0, Clock::now());
+        rates.push_back(2.0 * n * n * batch * inner / t / 1e9);
+    }
+    return median(rates);
+}
+
+} // namespace
+
+int main() {
+    const int threads = tbb::info::default_concurrency();
+    std::printf("initscope engine benchmark: %d threads\n\n", threads);
+
+    // 1. The sweep job of issue 2.
+    NetworkSpec s;
+    s.depth = 50;
+    s.width = 512;
+    s.inputDim = 512;
+    s.batch = 256;
+    s.activation = ActivationKind::Tanh;
+    s.biasInit = BiasInit::Normal;
+    s.sigmaB2 = 0.05;
+    SweepAxis axis{"sigma_w2", 0.5, 4.0, 16};
+    // forward W A, backward W^T Delta, and dW = Delta A^T: three N x N x B products per layer
+    const double flops = 16.0 * s.depth * 3.0 * 2.0 * s.width * s.width * s.batch;
+    std::vector<double> jobTimes, boundTimes;
+    for (int rep = 0; rep < 5; ++rep) {
+        const double rate = sgemmRate(s.width, s.batch, threads, 3);
+        Engine engine; // fresh: includes drawing the network once
+        const auto t0 = Clock::now();
+        runSweep(engine, s, axis);
+        jobTimes.push_back(seconds(t0, Clock::now()));
+        boundTimes.push_back(flops / (rate * 1e9));
+    }
+    const double job = median(jobTimes), bound = median(boundTimes);
+    std::printf("sweep job (depth 50, width 512, batch 256, tanh, 16 sigma_w^2 points):\n");
+    std::printf("  %.1f GFLOP of products; SGEMM rate here %.1f GFLOP/s (%d threads)\n",
+                flops / 1e9, flops / bound / 1e9, threads);
+    std::printf("  median time %.3f s, SGEMM bound %.3f s, ratio %.2f (target <= 1.5)\n\n", job,
+                bound, job / bound);
+
+    // 2. One slider update: same network, new gain (cached draws), everything computed.
+    NetworkSpec u;
+    u.depth = 50;
+    u.width = 256;
+    u.inputDim = 256;
+    u.batch = 128;
+    u.activation = ActivationKind::Tanh;
+    u.biasInit = BiasInit::Normal;
+    u.sigmaB2 = 0.05;
+    Engine engine;
+    engine.run(u); // warm: draws cached, as after the first frame in the GUI
+    std::vector<double> lat;
+    for (int i = 0; i < 40; ++i) {
+        u.gain = 1.0 + 0.02 * i;
+        const auto t0 = Clock::now();
+        engine.run(u);
+        lat.push_back(seconds(t0, Clock::now()) * 1e3);
+    }
+    Engine cold;
+    const auto c0 = Clock::now();
+    cold.run(u);
+    const double coldMs = seconds(c0, Clock::now()) * 1e3;
+    std::printf("single update (depth 50, width 256, batch 128, forward + backward + stats):\n");
+    std::printf("  median %.1f ms, max %.1f ms over %zu gain steps (target <= 30 ms); first run "
+                "with drawing %.1f ms\n",
+                median(lat), *std::max_element(lat.begin(), lat.end()), lat.size(), coldMs);
+    return 0;
+}

@@ -1,0 +1,197 @@
+// The headless CLI as scripts use it: one JSON document on stdout per command, errors on stderr
+// with exit status 2, determinism across thread counts.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sys/wait.h>
+
+using json = nlohmann::json;
+
+namespace {
+
+struct Result {
+    int status = -1;
+    std::string out, err;
+};
+
+Result cli(const std::string& args) {
+    static int counter = 0;
+    const auto errPath = std::filesystem::temp_directory_path() /
+                         ("initscope-cli-test-" + std::to_string(::getpid()) + "-" +
+                          std::to_string(counter++) + ".err");
+    const std::string cmd = std::string(INITSCOPE_CLI) + " " + args + " 2>" + errPath.string();
+    Result r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p)
+        return r;
+    std::array<char, 65536> buf;
+    std::size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
+        r.out.append(buf.data(), n);
+    const int st = ::pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    std::ifstream e(errPath);
+    r.err.assign(std::istreambuf_iterator<char>(e), {});
+    std::filesystem::remove(errPath);
+    return r;
+}
+
+json okJson(const std::string& args) {
+    const Result r = cli(args);
+    EXPECT_EQ(r.status, 0) << args << "\n" << r.err;
+    EXPECT_TRUE(r.err.empty()) << r.err;
+    try {
+        return json::parse(r.out);
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << args << ": stdout is not one JSON document: " << e.what() << "\n" << r.out;
+        return {};
+    }
+}
+
+void expectError(const std::string& args, const std::string& fragment) {
+    const Result r = cli(args);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_TRUE(r.out.empty()) << args << ": errors print nothing on stdout";
+    EXPECT_NE(r.err.find(fragment), std::string::npos)
+        << args << ": expected '" << fragment << "' in:\n"
+        << r.err;
+}
+
+} // namespace
+
+TEST(Cli, TheoryShape) {
+    const json j = okJson("theory --activation tanh --sigma-w2 1.5 --sigma-b2 0.05 --depth 12");
+    for (const char* k : {"q_star", "chi1", "xi_q", "xi_c", "c_star", "phase", "q", "c"})
+        EXPECT_TRUE(j.contains(k)) << k;
+    EXPECT_EQ(j["q"].size(), 12u);
+    EXPECT_EQ(j["c"].size(), 12u);
+    EXPECT_EQ(j["phase"], "ordered"); // tanh at sigma_b^2 = 0.05 is critical near 1.76
+    // ReLU closed form: chi1 = sigma_w^2 / 2
+    const json r = okJson("theory --activation relu --sigma-w2 3 --sigma-b2 0");
+    EXPECT_NEAR(r["chi1"].get<double>(), 1.5, 1e-9);
+    EXPECT_EQ(r["phase"], "chaotic");
+}
+
+TEST(Cli, CriticalShape) {
+    const json j = okJson("critical --activation tanh --sigma-b2 0");
+    EXPECT_NEAR(j["sigma_w2"].get<double>(), 1.0, 1e-6);
+    EXPECT_TRUE(j.contains("q_star"));
+    const json r = okJson("critical --activation relu --sigma-b2 0");
+    EXPECT_NEAR(r["sigma_w2"].get<double>(), 2.0, 1e-6);
+}
+
+TEST(Cli, RunShape) {
+    const json j = okJson("run --depth 6 --width 64 --input-dim 32 --batch 16 --activation relu "
+                          "--init he-normal --seed 3");
+    ASSERT_EQ(j["layers"].size(), 6u);
+    for (const char* k :
+         {"index", "q", "mean", "var", "grad_h2", "grad_w2", "dead_fraction", "saturated_fraction",
+          "correlation", "nonfinite", "unit_spread", "relative_update"})
+        EXPECT_TRUE(j["layers"][0].contains(k)) << k;
+    EXPECT_EQ(j["layers"][0]["index"], 1);
+    EXPECT_EQ(j["spec"]["depth"], 6);
+    EXPECT_EQ(j["spec"]["activation"], "relu");
+    for (const char* k : {"q", "c", "chi1"})
+        EXPECT_TRUE(j["theory"].contains(k)) << k;
+    EXPECT_EQ(j["theory"]["q"].size(), 6u);
+    EXPECT_TRUE(j["input_grad2"].is_number());
+    EXPECT_TRUE(j["seconds"].is_number());
+}
+
+TEST(Cli, SigmaW2IsShorthandForLecunNormalGain) {
+    json a = okJson("run --depth 4 --width 32 --batch 8 --sigma-w2 1.7");
+    json b = okJson("run --depth 4 --width 32 --batch 8 --init lecun-normal --gain 1.7");
+    a.erase("seconds");
+    b.erase("seconds");
+    EXPECT_EQ(a, b);
+}
+
+TEST(Cli, RunIsIdenticalForAnyThreadCount) {
+    const std::string args = "run --depth 10 --width 128 --batch 100 --activation tanh "
+                             "--bias-init normal --sigma-b2 0.05 --histograms";
+    json a = okJson(args + " --threads 1");
+    json b = okJson(args + " --threads 2");
+    json c = okJson(args + " --threads 5");
+    for (json* j : {&a, &b, &c})
+        j->erase("seconds");
+    EXPECT_EQ(a.dump(), b.dump());
+    EXPECT_EQ(a.dump(), c.dump());
+}
+
+TEST(Cli, SweepShape) {
+    const json j = okJson("sweep --sweep gain=0.5:2:4 --depth 5 --width 32 --batch 8");
+    ASSERT_EQ(j["points"].size(), 4u);
+    EXPECT_DOUBLE_EQ(j["points"][0]["gain"].get<double>(), 0.5);
+    EXPECT_DOUBLE_EQ(j["points"][3]["gain"].get<double>(), 2.0);
+    EXPECT_EQ(j["points"][1]["layers"].size(), 5u);
+    EXPECT_TRUE(j["seconds"].is_number());
+    const json d = okJson("sweep --sweep depth=2:6:3 --width 16 --batch 4");
+    EXPECT_EQ(d["points"][2]["layers"].size(), 6u);
+    const json s = okJson("sweep --sweep sigma_w2=1:3:2 --depth 3 --width 16 --batch 4");
+    EXPECT_EQ(s["points"][1]["spec"]["init"], "lecun-normal");
+    EXPECT_DOUBLE_EQ(s["points"][1]["spec"]["gain"].get<double>(), 3.0);
+}
+
+TEST(Cli, PresetsListAndRunByName) {
+    const json list = okJson("presets");
+    ASSERT_TRUE(list.is_array());
+    ASSERT_GE(list.size(), 2u);
+    for (const json& p : list)
+        for (const char* k : {"name", "title", "note"})
+            EXPECT_TRUE(p.contains(k)) << k;
+    const std::string name = list[0]["name"];
+    const json r = okJson("run --preset " + name + " --depth 3");
+    EXPECT_EQ(r["layers"].size(), 3u); // options override the preset
+}
+
+TEST(Cli, OverflowIsReportedNotCrashed) {
+    const json j = okJson("run --depth 40 --width 512 --input-dim 512 --batch 32 --activation "
+                          "linear --init normal --init-value 1");
+    EXPECT_GT(j["first_nonfinite_layer"].get<int>(), 20);
+    EXPECT_NE(j["message"].get<std::string>().find("non-finite from layer"), std::string::npos);
+    const int bad = j["first_nonfinite_layer"];
+    EXPECT_TRUE(j["layers"][bad - 1]["q"].is_null());
+}
+
+TEST(Cli, BadArgumentsExitTwoNamingTheProblem) {
+    expectError("", "Usage");
+    expectError("frobnicate", "unknown command 'frobnicate'");
+    expectError("run --depth 0", "--depth: must be an integer from 1 to 5000 (got 0)");
+    expectError("run --depth ten", "--depth: must be an integer");
+    expectError("run --width 99999", "--width: must be an integer from 1 to 16384");
+    expectError("run --activation tanhh", "one of linear tanh");
+    expectError("run --init glorot", "--init: must be one of");
+    expectError("run --gain -2", "--gain: must be a number from 0");
+    expectError("run --depth", "--depth needs a value");
+    expectError("run --bogus 3", "unknown option --bogus");
+    expectError("run --depth 1000 --width 4096 --batch 4096", "GiB");
+    expectError("run --preset no-such-preset", "neither a bundled preset");
+    expectError("theory --sigma-w2 1 --sigma-b2 0", "--activation is required");
+    expectError("theory --activation tanh --sigma-w2 x --sigma-b2 0",
+                "--sigma-w2: must be a number");
+    expectError("critical --activation tanh", "--sigma-b2 is required");
+    expectError("sweep --depth 3", "--sweep NAME=FROM:TO:STEPS is required");
+    expectError("sweep --sweep gain=1:2", "expected NAME=FROM:TO:STEPS");
+    expectError("sweep --sweep activation=1:2:3", "not a numeric field");
+    expectError("sweep --sweep depth=0:3:4", "depth: must be an integer from 1");
+}
+
+TEST(Cli, MalformedPresetFilesExitTwoNamingTheField) {
+    // Each file under tests/cli/bad_presets is named after the field its error must name:
+    // <field>--<description>.json
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(INITSCOPE_BAD_PRESETS)) {
+        const std::string stem = entry.path().stem().string();
+        const std::string field = stem.substr(0, stem.find("--"));
+        const Result r = cli("run --preset " + entry.path().string());
+        EXPECT_EQ(r.status, 2) << stem;
+        EXPECT_TRUE(r.out.empty()) << stem;
+        EXPECT_NE(r.err.find(field), std::string::npos) << stem << ":\n" << r.err;
+        ++count;
+    }
+    EXPECT_GE(count, 10);
+}
