@@ -168,7 +168,16 @@ struct Engine::Cache {
     }
 };
 
-Engine::Engine() : cache_(std::make_unique<Cache>()) {}
+#ifdef INITSCOPE_OPENBLAS
+extern "C" void openblas_set_num_threads(int);
+#endif
+
+Engine::Engine() : cache_(std::make_unique<Cache>()) {
+#ifdef INITSCOPE_OPENBLAS
+    // One OpenBLAS thread per call: TBB runs the calls in parallel (see engine/CMakeLists.txt).
+    openblas_set_num_threads(1);
+#endif
+}
 Engine::~Engine() = default;
 
 void Engine::clearCache() {
@@ -331,48 +340,49 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
             p.alive.assign(static_cast<std::size_t>(n), 0);
             p.hist.assign(static_cast<std::size_t>(bins), 0);
             const auto dd = d[li].middleCols(c0, m);
+            const double binsPerUnit = bins / (2 * R);
+            Eigen::Array<bool, Eigen::Dynamic, 1> alive =
+                Eigen::Array<bool, Eigen::Dynamic, 1>::Constant(n, false);
             for (int b = 0; b < m; ++b) {
-                double s1 = 0, s2 = 0;
-                for (int i = 0; i < n; ++i) {
-                    const double v = h(i, b);
-                    if (!std::isfinite(v)) {
-                        ++p.nonfinite;
-                        continue;
-                    }
-                    s1 += v;
-                    s2 += v * v;
-                    int bin = static_cast<int>(std::floor((v + R) / (2 * R) * bins));
-                    if (bin < 0) {
-                        bin = 0;
-                        ++p.below;
-                    } else if (bin >= bins) {
-                        bin = bins - 1;
-                        if (v > R)
-                            ++p.above;
-                    }
-                    ++p.hist[static_cast<std::size_t>(bin)];
-                    const float dv = dd(i, b);
-                    if (dv != 0.0f)
-                        p.alive[static_cast<std::size_t>(i)] = 1;
-                    if (std::abs(dv) < satThreshold)
-                        p.saturated += 1;
+                const auto hb = h.col(b).cast<double>().array();
+                const double s1 = hb.sum();
+                const double s2 = hb.square().sum();
+                if (!std::isfinite(s2) || !std::isfinite(s1)) {
+                    // the layer's statistics become NaN; only count what overflowed
+                    p.nonfinite += (!h.col(b).array().isFinite()).count();
+                    continue;
                 }
                 p.sumH += s1;
                 p.sumH2 += s2;
-                // unit spread of this input: std over units / rms (both over units)
-                const double meanB = s1 / n, msB = s2 / n;
-                double ss = 0;
                 for (int i = 0; i < n; ++i) {
-                    const double dv = h(i, b) - meanB;
-                    ss += dv * dv;
+                    const double v = h(i, b);
+                    if (v < -R) {
+                        ++p.below;
+                        ++p.hist[0];
+                    } else if (v > R) {
+                        ++p.above;
+                        ++p.hist[static_cast<std::size_t>(bins - 1)];
+                    } else {
+                        const int bin = std::min(bins - 1, static_cast<int>((v + R) * binsPerUnit));
+                        ++p.hist[static_cast<std::size_t>(bin)];
+                    }
                 }
-                if (msB > 0)
+                const auto db = dd.col(b).array();
+                alive = alive || (db != 0.0f);
+                p.saturated +=
+                    static_cast<double>((db.abs() < static_cast<float>(satThreshold)).count());
+                // unit spread of this input: std over units / rms (two passes: exactly 0 when
+                // every unit holds the same value)
+                const double meanB = s1 / n, msB = s2 / n;
+                if (msB > 0) {
+                    const double ss = (hb - meanB).square().sum();
                     p.spreadSum += std::sqrt(ss / n) / std::sqrt(msB);
-                if (s2 > 0 && std::isfinite(s2)) {
-                    p.unitDirSum += h.col(b).cast<double>() / std::sqrt(s2);
+                    p.unitDirSum += hb.matrix() / std::sqrt(s2);
                     ++p.validDirs;
                 }
             }
+            for (int i = 0; i < n; ++i)
+                p.alive[static_cast<std::size_t>(i)] = alive(i) ? 1 : 0;
         });
 
         // Combine the chunks in their fixed order.
@@ -447,18 +457,10 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
         forEachChunk(nChunks, [&](int c) {
             const int c0 = cols.begin(c), m = cols.len(c);
             const auto dl = delta.middleCols(c0, m);
-            double acc = 0;
-            std::int64_t nf = 0;
-            for (int b = 0; b < m; ++b)
-                for (int i = 0; i < n; ++i) {
-                    const double v = dl(i, b);
-                    if (std::isfinite(v))
-                        acc += v * v;
-                    else
-                        ++nf;
-                }
+            const double acc = dl.cast<double>().squaredNorm();
             gh[static_cast<std::size_t>(c)] = acc;
-            bad[static_cast<std::size_t>(c)] = nf;
+            bad[static_cast<std::size_t>(c)] =
+                std::isfinite(acc) ? 0 : (!dl.array().isFinite()).count();
             auto out = below.middleCols(c0, m);
             if (kind == DrawKind::None)
                 out.setZero();
