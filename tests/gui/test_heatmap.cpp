@@ -1,0 +1,122 @@
+// Heatmap rendering: colour map, what each cell of the distribution and activation maps means,
+// non-finite layers never drawn as values.
+#include "colormap.h"
+#include "guitestmain.h"
+#include "heatmap.h"
+#include "heatmapwidget.h"
+
+#include <QSet>
+
+#include <cmath>
+#include <limits>
+
+using namespace initscope;
+using namespace initscope::ui;
+
+namespace {
+LayerStats layer(int index, std::vector<std::uint64_t> counts, std::vector<float> sample) {
+    LayerStats s;
+    s.index = index;
+    s.q = 1.0;
+    s.histogram.lo = -4;
+    s.histogram.hi = 4;
+    s.histogram.counts = std::move(counts);
+    s.sample = std::move(sample);
+    return s;
+}
+} // namespace
+
+class TestHeatmap : public QObject {
+    Q_OBJECT
+private slots:
+    // The map's end points are viridis' published end colours; it is monotone in luma (a
+    // perceptual ordering: dark = low, bright = high), and out-of-range or NaN input clamps
+    // instead of wrapping. Tolerance 1 luma level: rounding of the interpolated channels.
+    void colormapEnds() {
+        QCOMPARE(viridis(0.0), qRgb(68, 1, 84));
+        QCOMPARE(viridis(1.0), qRgb(253, 231, 37));
+        QCOMPARE(viridis(-3.0), viridis(0.0));
+        QCOMPARE(viridis(7.0), viridis(1.0));
+        QCOMPARE(viridis(std::numeric_limits<double>::quiet_NaN()), viridis(0.0));
+        int last = -1;
+        for (int i = 0; i <= 100; ++i) {
+            const QRgb c = viridis(i / 100.0);
+            const int l = static_cast<int>(0.299 * qRed(c) + 0.587 * qGreen(c) + 0.114 * qBlue(c));
+            QVERIFY2(l >= last - 1, qPrintable(QString("lightness drops at %1").arg(i)));
+            last = l;
+        }
+    }
+
+    // Distribution: column = layer, bin 0 (most negative h) at the bottom; a bin holding every
+    // value is the top colour, an empty bin the bottom colour.
+    void distributionCells() {
+        HeatmapAccumulator acc(3);
+        acc.add(layer(1, {0, 10, 0, 0}, {}));
+        acc.add(layer(2, {0, 0, 0, 10}, {}));
+        const HeatmapImage h = acc.renderDistribution();
+        QCOMPARE(h.image.width(), 3);
+        QCOMPARE(h.image.height(), 4);
+        QCOMPARE(h.layersDone, 2);
+        QCOMPARE(h.image.pixel(0, 2), viridis(1.0)); // layer 1, bin 1
+        QCOMPARE(h.image.pixel(0, 0), viridis(0.0));
+        QCOMPARE(h.image.pixel(1, 0), viridis(1.0)); // layer 2, top bin
+        QCOMPARE(qAlpha(h.image.pixel(2, 0)), 0);    // layer 3 not computed yet: transparent
+        QCOMPARE(h.yMin, -4.0);
+        QCOMPARE(h.yMax, 4.0);
+    }
+
+    // A non-finite layer is grey in both maps and named; it never takes a colour of the map.
+    void nonfiniteLayersAreMarked() {
+        HeatmapAccumulator acc(2);
+        acc.add(layer(1, {5, 5}, {0.5f, -0.5f}));
+        LayerStats bad = layer(2, {0, 0}, {std::numeric_limits<float>::quiet_NaN(), 1e30f});
+        bad.nonfinite = 7;
+        bad.q = std::numeric_limits<double>::quiet_NaN();
+        acc.add(bad);
+        const HeatmapImage d = acc.renderDistribution();
+        const HeatmapImage a = acc.renderActivations();
+        QCOMPARE(d.firstNonfinite, 2);
+        QCOMPARE(d.image.pixel(1, 0), nonfiniteColor());
+        QCOMPARE(a.image.pixel(1, 0), nonfiniteColor());
+        QCOMPARE(a.image.pixel(1, 1), nonfiniteColor());
+        // the colour range comes from the finite layer only
+        QCOMPARE(a.vMin, -0.5);
+        QCOMPARE(a.vMax, 0.5);
+        HeatmapWidget w(QStringLiteral("t"));
+        w.setHeatmap(d);
+        QCOMPARE(w.nonfiniteNote(), QStringLiteral("non-finite from layer 2"));
+    }
+
+    // Symmetry: identical units give one colour per column, and a constant map still gets a
+    // non-degenerate colour range.
+    void constantActivationsStillReadable() {
+        HeatmapAccumulator acc(1);
+        acc.add(layer(1, {1}, std::vector<float>(16, 0.25f)));
+        const HeatmapImage a = acc.renderActivations();
+        QVERIFY(a.vMax > a.vMin);
+        QSet<QRgb> colours;
+        for (int y = 0; y < a.image.height(); ++y)
+            colours.insert(a.image.pixel(0, y));
+        QCOMPARE(colours.size(), 1);
+    }
+
+    // Wide layers are subsampled to at most kMaxRows rows; the y axis still spans every unit.
+    void wideLayersSubsampled() {
+        HeatmapAccumulator acc(1);
+        acc.add(layer(1, {1}, std::vector<float>(4096, 1.0f)));
+        const HeatmapImage a = acc.renderActivations();
+        QVERIFY(a.image.height() <= HeatmapAccumulator::kMaxRows);
+        QCOMPARE(a.yMax, 4096.0);
+    }
+
+    void niceTicksCoverRange() {
+        const auto t = niceTicks(1, 50, 6);
+        QVERIFY(!t.empty());
+        QVERIFY(t.front() >= 1 && t.back() <= 50);
+        QCOMPARE(t[1] - t[0], 10.0);
+        QVERIFY(niceTicks(2, 1, 5).empty());
+    }
+};
+
+INITSCOPE_GUI_TEST_MAIN(TestHeatmap)
+#include "test_heatmap.moc"

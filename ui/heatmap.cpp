@@ -1,0 +1,140 @@
+#include "heatmap.h"
+
+#include "colormap.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace initscope::ui {
+
+HeatmapAccumulator::HeatmapAccumulator(int depth) : depth_(depth) {}
+
+void HeatmapAccumulator::add(const LayerStats& s) {
+    Column c;
+    c.index = s.index;
+    c.finite = s.nonfinite == 0 && std::isfinite(s.q);
+    if (!c.finite && firstNonfinite_ == 0)
+        firstNonfinite_ = s.index;
+    c.lo = s.histogram.lo;
+    c.hi = s.histogram.hi;
+    std::uint64_t total = 0;
+    for (auto n : s.histogram.counts)
+        total += n;
+    c.share.reserve(s.histogram.counts.size());
+    for (auto n : s.histogram.counts)
+        c.share.push_back(total > 0 ? static_cast<double>(n) / static_cast<double>(total) : 0.0);
+    c.sample = s.sample;
+    columns_.push_back(std::move(c));
+    depth_ = std::max(depth_, s.index);
+}
+
+HeatmapImage HeatmapAccumulator::renderDistribution() const {
+    HeatmapImage out;
+    out.depth = depth_;
+    out.layersDone = layers();
+    out.firstNonfinite = firstNonfinite_;
+    out.logColor = true;
+    out.vMin = std::log10(kMinShare);
+    out.vMax = 0.0;
+    out.yLabel = QStringLiteral("pre-activation h");
+    out.colorLabel = QStringLiteral("share of layer's values per bin (log10)");
+    int bins = 0;
+    for (const auto& c : columns_) {
+        bins = std::max(bins, static_cast<int>(c.share.size()));
+        if (c.finite && c.hi > c.lo) {
+            out.yMin = c.lo;
+            out.yMax = c.hi;
+        }
+    }
+    if (depth_ <= 0 || bins <= 0)
+        return out;
+    QImage img(depth_, bins, QImage::Format_ARGB32);
+    img.fill(Qt::transparent);
+    const double span = out.vMax - out.vMin;
+    for (const auto& c : columns_) {
+        const int x = c.index - 1;
+        if (x < 0 || x >= depth_)
+            continue;
+        const int n = static_cast<int>(c.share.size());
+        for (int b = 0; b < bins; ++b) {
+            const int y = bins - 1 - b; // bin 0 (most negative) at the bottom
+            if (!c.finite || b >= n) {
+                img.setPixel(x, y, c.finite ? qRgba(0, 0, 0, 0) : nonfiniteColor());
+                continue;
+            }
+            const double share = c.share[static_cast<std::size_t>(b)];
+            const double t =
+                share > 0 ? (std::log10(std::max(share, kMinShare)) - out.vMin) / span : 0.0;
+            // An empty bin is the bottom of the log scale (share 0 is below every decade).
+            img.setPixel(x, y, viridis(t));
+        }
+    }
+    out.image = std::move(img);
+    return out;
+}
+
+HeatmapImage HeatmapAccumulator::renderActivations() const {
+    HeatmapImage out;
+    out.depth = depth_;
+    out.layersDone = layers();
+    out.firstNonfinite = firstNonfinite_;
+    out.logColor = false;
+    out.yLabel = QStringLiteral("unit index (input 0)");
+    out.colorLabel = QStringLiteral("activation a = phi(h)");
+    int units = 0;
+    double lo = std::numeric_limits<double>::infinity();
+    double hi = -lo;
+    for (const auto& c : columns_) {
+        units = std::max(units, static_cast<int>(c.sample.size()));
+        if (!c.finite)
+            continue;
+        for (float v : c.sample) {
+            if (std::isfinite(v)) {
+                lo = std::min(lo, static_cast<double>(v));
+                hi = std::max(hi, static_cast<double>(v));
+            }
+        }
+    }
+    if (depth_ <= 0 || units <= 0)
+        return out;
+    if (!(hi >= lo)) {
+        lo = -1;
+        hi = 1;
+    } else if (hi - lo < 1e-12 * std::max(1.0, std::abs(hi))) {
+        // A constant map (symmetry: every unit identical) still needs a readable bar.
+        const double pad = std::max(1e-6, 0.5 * std::abs(hi));
+        lo -= pad;
+        hi += pad;
+    }
+    out.vMin = lo;
+    out.vMax = hi;
+    out.yMin = 0;
+    out.yMax = units;
+    const int stride = (units + kMaxRows - 1) / kMaxRows;
+    const int rows = (units + stride - 1) / stride;
+    QImage img(depth_, rows, QImage::Format_ARGB32);
+    img.fill(Qt::transparent);
+    for (const auto& c : columns_) {
+        const int x = c.index - 1;
+        if (x < 0 || x >= depth_)
+            continue;
+        const int n = static_cast<int>(c.sample.size());
+        for (int r = 0; r < rows; ++r) {
+            const int unit = r * stride;
+            const int y = rows - 1 - r; // unit 0 at the bottom
+            if (unit >= n)
+                continue;
+            const float v = c.sample[static_cast<std::size_t>(unit)];
+            if (!c.finite || !std::isfinite(v)) {
+                img.setPixel(x, y, nonfiniteColor());
+                continue;
+            }
+            img.setPixel(x, y, viridis((static_cast<double>(v) - lo) / (hi - lo)));
+        }
+    }
+    out.image = std::move(img);
+    return out;
+}
+
+} // namespace initscope::ui

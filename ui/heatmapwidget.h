@@ -1,0 +1,42 @@
+// Draws a HeatmapImage with a title, axes, tick labels, a colour bar and the non-finite marker.
+// Only paints: the image itself was rendered on the run's worker thread.
+#pragma once
+
+#include "heatmap.h"
+
+#include <QWidget>
+
+namespace initscope::ui {
+
+/// "Nice" tick positions (1, 2, 5 x 10^k steps) covering [lo, hi], at most about maxTicks.
+std::vector<double> niceTicks(double lo, double hi, int maxTicks);
+
+class HeatmapWidget : public QWidget {
+    Q_OBJECT
+public:
+    explicit HeatmapWidget(const QString& title, QWidget* parent = nullptr);
+
+    void setHeatmap(const HeatmapImage& heatmap);
+    void clear();
+    const HeatmapImage& heatmap() const { return heatmap_; }
+    QString title() const { return title_; }
+    /// Text of the non-finite marker ("non-finite from layer 15"), empty when none.
+    QString nonfiniteNote() const;
+    /// Where the image is drawn, in widget coordinates (for tests and tooltips).
+    QRect plotRect() const;
+
+    QSize sizeHint() const override { return {720, 480}; }
+    QSize minimumSizeHint() const override { return {320, 220}; }
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
+    void mouseMoveEvent(QMouseEvent* event) override;
+
+private:
+    QRect colorBarRect() const;
+    QString title_;
+    HeatmapImage heatmap_;
+    QImage colorBar_; // 1 x 256 gradient, made once
+};
+
+} // namespace initscope::ui

@@ -1,0 +1,247 @@
+#include "layercharts.h"
+
+#include <QApplication>
+#include <QEvent>
+#include <QLegendMarker>
+#include <QLineSeries>
+#include <QLogValueAxis>
+#include <QValueAxis>
+
+#include <algorithm>
+#include <cmath>
+
+namespace initscope::ui {
+
+namespace {
+bool isDark(const QPalette& p) {
+    return p.color(QPalette::Window).lightness() < 128;
+}
+
+double niceStep(double span, int maxTicks) {
+    const double raw = span / std::max(1, maxTicks);
+    const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+    for (double m : {1.0, 2.0, 5.0, 10.0})
+        if (m * mag >= raw)
+            return m * mag;
+    return 10 * mag;
+}
+} // namespace
+
+LayerChart::LayerChart(const QString& title, const QString& yLabel, bool logY, QWidget* parent)
+    : QChartView(parent), title_(title), logY_(logY) {
+    auto* c = new QChart;
+    setChart(c);
+    setRenderHint(QPainter::Antialiasing);
+    c->setAnimationOptions(QChart::NoAnimation);
+    c->legend()->setAlignment(Qt::AlignBottom);
+    c->legend()->setShowToolTips(true);
+    c->setMargins(QMargins(6, 6, 6, 6));
+
+    xAxis_ = new QValueAxis;
+    xAxis_->setTitleText(tr("layer l"));
+    xAxis_->setLabelFormat(QStringLiteral("%d"));
+    xAxis_->setTickType(QValueAxis::TicksDynamic);
+    xAxis_->setTickAnchor(0);
+    c->addAxis(xAxis_, Qt::AlignBottom);
+    if (logY_) {
+        yLog_ = new QLogValueAxis;
+        yLog_->setTitleText(yLabel);
+        yLog_->setLabelFormat(QStringLiteral("%.0e"));
+        yLog_->setBase(10);
+        yLog_->setMinorTickCount(-1);
+        c->addAxis(yLog_, Qt::AlignLeft);
+    } else {
+        yLinear_ = new QValueAxis;
+        yLinear_->setTitleText(yLabel);
+        yLinear_->setLabelFormat(QStringLiteral("%.2f"));
+        c->addAxis(yLinear_, Qt::AlignLeft);
+    }
+    marker_ = new QLineSeries;
+    c->addSeries(marker_);
+    marker_->attachAxis(xAxis_);
+    marker_->attachAxis(logY_ ? static_cast<QAbstractAxis*>(yLog_) : yLinear_);
+    applyPalette();
+    setDepth(1);
+    setTitleSuffix({});
+    setMinimumSize(320, 220);
+}
+
+int LayerChart::addSeries(const QString& name, const QColor& color, bool predicted) {
+    auto* s = new QLineSeries;
+    s->setName(name);
+    chart()->addSeries(s);
+    s->attachAxis(xAxis_);
+    s->attachAxis(logY_ ? static_cast<QAbstractAxis*>(yLog_) : yLinear_);
+    series_.push_back(s);
+    styles_.push_back({color, predicted});
+    applyPalette();
+    return static_cast<int>(series_.size()) - 1;
+}
+
+void LayerChart::setSeries(int index, const std::vector<QPointF>& points) {
+    QList<QPointF> shown;
+    shown.reserve(static_cast<qsizetype>(points.size()));
+    for (const auto& p : points) {
+        if (!std::isfinite(p.y()) || !std::isfinite(p.x()))
+            continue;
+        if (logY_ && !(p.y() > 0))
+            continue;
+        shown.push_back(p);
+    }
+    series_.at(static_cast<std::size_t>(index))->replace(shown);
+}
+
+QList<QPointF> LayerChart::points(int index) const {
+    return series_.at(static_cast<std::size_t>(index))->points();
+}
+
+void LayerChart::setDepth(int depth) {
+    depth_ = std::max(1, depth);
+    const double hi = std::max(2, depth_);
+    xAxis_->setRange(1, hi);
+    xAxis_->setTickInterval(niceStep(hi, 10));
+}
+
+void LayerChart::setNonfiniteFrom(int layer) {
+    nonfiniteFrom_ = layer;
+    marker_->setName(layer > 0 ? tr("non-finite from layer %1").arg(layer) : QString());
+    const auto markers = chart()->legend()->markers(marker_);
+    for (auto* m : markers)
+        m->setVisible(layer > 0);
+    setTitleSuffix(suffix_);
+    // the marker's points are placed by rescale(), which knows the y range
+}
+
+QString LayerChart::titleText() const {
+    return chart()->title();
+}
+
+void LayerChart::setTitleSuffix(const QString& suffix) {
+    suffix_ = suffix;
+    QString t = QStringLiteral("<b>%1</b>").arg(title_.toHtmlEscaped());
+    if (!suffix_.isEmpty())
+        t += QStringLiteral(" &mdash; %1").arg(suffix_.toHtmlEscaped());
+    if (nonfiniteFrom_ > 0)
+        t += QStringLiteral(" <span style='color:#d03030'>(non-finite from layer %1)</span>")
+                 .arg(nonfiniteFrom_);
+    chart()->setTitle(t);
+}
+
+void LayerChart::rescale() {
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (auto* s : series_) {
+        for (const QPointF& p : s->points()) {
+            lo = std::min(lo, p.y());
+            hi = std::max(hi, p.y());
+        }
+    }
+    double axisLo = 0, axisHi = 1;
+    if (logY_) {
+        if (!(hi >= lo)) {
+            lo = 0.1;
+            hi = 10;
+        }
+        int dLo = static_cast<int>(std::floor(std::log10(lo)));
+        int dHi = static_cast<int>(std::ceil(std::log10(hi)));
+        if (dHi <= dLo)
+            dHi = dLo + 1;
+        // One label per decade until they crowd; then label every k-th decade (base 10^k).
+        const int decades = dHi - dLo;
+        const int perLabel = std::max(1, (decades + 9) / 10);
+        dLo = static_cast<int>(std::floor(static_cast<double>(dLo) / perLabel)) * perLabel;
+        dHi = static_cast<int>(std::ceil(static_cast<double>(dHi) / perLabel)) * perLabel;
+        yLog_->setBase(std::pow(10.0, perLabel));
+        yLog_->setMinorTickCount(perLabel == 1 ? 8 : 0);
+        axisLo = std::pow(10.0, dLo);
+        axisHi = std::pow(10.0, dHi);
+        // A hair of padding: QLogValueAxis drops the label of an end that rounds inside the range.
+        yLog_->setRange(axisLo * 0.999, axisHi * 1.001);
+    } else {
+        if (!(hi >= lo)) {
+            lo = 0;
+            hi = 1;
+        }
+        lo = std::max(lo, yBoundLo_);
+        hi = std::min(hi, yBoundHi_);
+        const double span = std::max({hi - lo, minSpan_, 1e-9});
+        if (hi - lo < span) {
+            const double mid = 0.5 * (hi + lo);
+            lo = mid - 0.5 * span;
+            hi = mid + 0.5 * span;
+            if (lo < yBoundLo_) {
+                hi += yBoundLo_ - lo;
+                lo = yBoundLo_;
+            }
+            if (hi > yBoundHi_) {
+                lo -= hi - yBoundHi_;
+                hi = yBoundHi_;
+            }
+        }
+        const double step = niceStep(hi - lo, 8);
+        axisLo = std::max(yBoundLo_, std::floor(lo / step) * step);
+        axisHi = std::min(yBoundHi_, std::ceil(hi / step) * step);
+        if (axisHi <= axisLo)
+            axisHi = axisLo + step;
+        yLinear_->setRange(axisLo, axisHi);
+        const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
+        yLinear_->setLabelFormat(QStringLiteral("%.%1f").arg(decimals));
+        yLinear_->setTickCount(
+            std::min(11, static_cast<int>(std::lround((axisHi - axisLo) / step)) + 1));
+    }
+    if (nonfiniteFrom_ > 0) {
+        const double x = nonfiniteFrom_ - 0.5;
+        marker_->replace(QList<QPointF>{{x, axisLo}, {x, axisHi}});
+    } else {
+        marker_->clear();
+    }
+}
+
+void LayerChart::clearData() {
+    for (auto* s : series_)
+        s->clear();
+    setNonfiniteFrom(0);
+    marker_->clear();
+}
+
+void LayerChart::applyPalette() {
+    const QPalette pal = palette();
+    chart()->setTheme(isDark(pal) ? QChart::ChartThemeDark : QChart::ChartThemeLight);
+    chart()->setBackgroundBrush(pal.color(QPalette::Base));
+    chart()->setTitleBrush(pal.color(QPalette::Text));
+    chart()->legend()->setLabelColor(pal.color(QPalette::Text));
+    QFont tf = font();
+    tf.setPointSizeF(tf.pointSizeF() * 1.1);
+    chart()->setTitleFont(tf);
+    for (QAbstractAxis* a : chart()->axes()) {
+        a->setLabelsColor(pal.color(QPalette::Text));
+        a->setTitleBrush(pal.color(QPalette::Text));
+        QColor grid = pal.color(QPalette::Mid);
+        grid.setAlpha(110);
+        a->setGridLineColor(grid);
+        a->setMinorGridLineColor(QColor(grid.red(), grid.green(), grid.blue(), 45));
+    }
+    for (std::size_t i = 0; i < series_.size(); ++i) {
+        QColor col = styles_[i].color;
+        if (isDark(pal))
+            col = col.lighter(135);
+        QPen pen(col);
+        pen.setWidthF(styles_[i].predicted ? 2.0 : 2.4);
+        if (styles_[i].predicted)
+            pen.setStyle(Qt::DashLine);
+        series_[i]->setPen(pen);
+    }
+    QPen mpen(QColor(220, 40, 40));
+    mpen.setWidthF(2.0);
+    mpen.setStyle(Qt::DotLine);
+    marker_->setPen(mpen);
+    setTitleSuffix(suffix_);
+    setNonfiniteFrom(nonfiniteFrom_);
+}
+
+void LayerChart::changeEvent(QEvent* event) {
+    QChartView::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange)
+        applyPalette();
+}
+
+} // namespace initscope::ui

@@ -1,0 +1,74 @@
+// Per-layer line charts (Qt Charts): measured statistics solid, mean-field predictions dashed,
+// a marker for the first non-finite layer. The charts only display values handed to them.
+#pragma once
+
+#include <QChartView>
+#include <QList>
+#include <QPointF>
+
+#include <vector>
+
+class QLineSeries;
+class QLogValueAxis;
+class QValueAxis;
+
+namespace initscope::ui {
+
+class LayerChart : public QChartView {
+    Q_OBJECT
+public:
+    /// `logY`: the y axis is logarithmic; non-positive and non-finite points are left out.
+    LayerChart(const QString& title, const QString& yLabel, bool logY, QWidget* parent = nullptr);
+
+    /// Adds a series; returns its index. `predicted` series are drawn dashed.
+    int addSeries(const QString& name, const QColor& color, bool predicted);
+    /// Replaces a series' points (y per layer, x = layer index l). Non-finite y are skipped, and on
+    /// a log axis so are y <= 0; they are never drawn.
+    void setSeries(int index, const std::vector<QPointF>& points);
+    /// Layers 1..depth on the x axis.
+    void setDepth(int depth);
+    /// Marks "non-finite from layer k" (0 removes the marker).
+    void setNonfiniteFrom(int layer);
+    void setTitleSuffix(const QString& suffix);
+    /// Recomputes the y range from the visible data.
+    void rescale();
+    void clearData();
+
+    int seriesCount() const { return static_cast<int>(series_.size()); }
+    QLineSeries* series(int index) const { return series_.at(static_cast<std::size_t>(index)); }
+    /// The points drawn for series `index` (what a test compares with the engine).
+    QList<QPointF> points(int index) const;
+    int nonfiniteFrom() const { return nonfiniteFrom_; }
+    QString titleText() const;
+    /// Fixed y range for charts whose quantity is bounded (correlation: [-1, 1]).
+    void setYBounds(double lo, double hi) { yBoundLo_ = lo, yBoundHi_ = hi; }
+    /// Smallest y span of a linear axis, so noise around a constant is not blown up to full
+    /// height (correlation: 0.25).
+    void setMinSpan(double span) { minSpan_ = span; }
+
+    /// Re-applies the chart theme and series pens after a palette change.
+    void applyPalette();
+
+protected:
+    void changeEvent(QEvent* event) override;
+
+private:
+    struct SeriesStyle {
+        QColor color;
+        bool predicted;
+    };
+    QString title_, suffix_;
+    bool logY_;
+    int depth_ = 1;
+    int nonfiniteFrom_ = 0;
+    double yBoundLo_ = -1e300, yBoundHi_ = 1e300;
+    double minSpan_ = 0;
+    std::vector<QLineSeries*> series_;
+    std::vector<SeriesStyle> styles_;
+    QLineSeries* marker_ = nullptr;
+    QValueAxis* xAxis_ = nullptr;
+    QValueAxis* yLinear_ = nullptr;
+    QLogValueAxis* yLog_ = nullptr;
+};
+
+} // namespace initscope::ui

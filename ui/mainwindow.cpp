@@ -1,0 +1,543 @@
+#include "mainwindow.h"
+
+#include "controlpanel.h"
+#include "heatmapwidget.h"
+#include "layercharts.h"
+#include "perfmonitor.h"
+#include "runcontroller.h"
+
+#include <QAction>
+#include <QActionGroup>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QKeySequence>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QScrollArea>
+#include <QStatusBar>
+#include <QStyle>
+#include <QTabWidget>
+
+#include <cmath>
+
+namespace initscope::ui {
+
+namespace {
+const QColor kMeasured(31, 119, 180);
+const QColor kPredicted(214, 39, 40);
+const QColor kSecond(44, 160, 44);
+
+/// Geometric-mean ratio per layer between the first and the last finite positive value of
+/// `v` (index l-1), i.e. (v_first / v_last)^(1 / (last - first)).
+double perLayerRatio(const std::vector<double>& v) {
+    int first = -1, last = -1;
+    for (int i = 0; i < static_cast<int>(v.size()); ++i) {
+        if (std::isfinite(v[static_cast<std::size_t>(i)]) && v[static_cast<std::size_t>(i)] > 0) {
+            if (first < 0)
+                first = i;
+            last = i;
+        }
+    }
+    if (first < 0 || last <= first)
+        return std::nan("");
+    return std::pow(v[static_cast<std::size_t>(first)] / v[static_cast<std::size_t>(last)],
+                    1.0 / (last - first));
+}
+
+QString num(double v) {
+    return std::isfinite(v) ? QString::number(v, 'g', 4) : QStringLiteral("n/a");
+}
+
+QPalette darkPalette() {
+    QPalette p;
+    const QColor window(45, 45, 48), base(30, 30, 32), text(230, 230, 230), mid(110, 110, 115);
+    p.setColor(QPalette::Window, window);
+    p.setColor(QPalette::WindowText, text);
+    p.setColor(QPalette::Base, base);
+    p.setColor(QPalette::AlternateBase, window);
+    p.setColor(QPalette::ToolTipBase, base);
+    p.setColor(QPalette::ToolTipText, text);
+    p.setColor(QPalette::Text, text);
+    p.setColor(QPalette::Button, window);
+    p.setColor(QPalette::ButtonText, text);
+    p.setColor(QPalette::BrightText, Qt::red);
+    p.setColor(QPalette::Mid, mid);
+    p.setColor(QPalette::Dark, QColor(25, 25, 25));
+    p.setColor(QPalette::Highlight, QColor(42, 130, 218));
+    p.setColor(QPalette::HighlightedText, Qt::black);
+    p.setColor(QPalette::Link, QColor(90, 160, 240));
+    p.setColor(QPalette::Disabled, QPalette::Text, mid);
+    p.setColor(QPalette::Disabled, QPalette::ButtonText, mid);
+    p.setColor(QPalette::Disabled, QPalette::WindowText, mid);
+    return p;
+}
+} // namespace
+
+MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
+    setWindowTitle(tr("initscope \u2014 what initialization does to a deep network"));
+    setObjectName(QStringLiteral("mainWindow"));
+    controller_ = new RunController(this);
+    perf_ = new PerfMonitor(perfLog, this);
+
+    // ---- views
+    tabs_ = new QTabWidget;
+    tabs_->setObjectName(QStringLiteral("views"));
+    tabs_->setDocumentMode(true);
+    signal_ = new LayerChart(tr("Signal: length q\u02e1 of the pre-activations"),
+                             tr("q\u02e1 = mean of h\u00b2 (log)"), true);
+    signal_->setObjectName(QStringLiteral("signal"));
+    signal_->addSeries(tr("measured q\u02e1"), kMeasured, false);
+    signal_->addSeries(tr("mean-field q\u02e1 (predicted)"), kPredicted, true);
+    gradients_ = new LayerChart(tr("Gradients"), tr("squared gradient norm (log)"), true);
+    gradients_->setObjectName(QStringLiteral("gradients"));
+    gradients_->addSeries(tr("measured E\u2016\u03b4\u02e1\u2016\u00b2 (grad_h2)"), kMeasured,
+                          false);
+    gradients_->addSeries(tr("measured \u2016\u2202L/\u2202W\u02e1\u2016\u00b2 (grad_w2)"), kSecond,
+                          false);
+    gradients_->addSeries(tr("mean-field E\u2016\u03b4\u02e1\u2016\u00b2 (predicted)"), kPredicted,
+                          true);
+    correlation_ = new LayerChart(tr("Correlation c\u02e1 between inputs"),
+                                  tr("c\u02e1 = mean cos(h_a, h_b)"), false);
+    correlation_->setObjectName(QStringLiteral("correlation"));
+    correlation_->setYBounds(-1.0, 1.0);
+    correlation_->setMinSpan(0.25);
+    correlation_->addSeries(tr("measured c\u02e1"), kMeasured, false);
+    correlation_->addSeries(tr("mean-field c\u02e1 (predicted)"), kPredicted, true);
+    distribution_ = new HeatmapWidget(tr("Distribution of pre-activations h per layer"));
+    distribution_->setObjectName(QStringLiteral("distribution"));
+    activations_ = new HeatmapWidget(tr("Activations of every unit for input 0"));
+    activations_->setObjectName(QStringLiteral("activations"));
+    tabs_->addTab(signal_, tr("&Signal"));
+    tabs_->addTab(gradients_, tr("&Gradients"));
+    tabs_->addTab(correlation_, tr("C&orrelation"));
+    tabs_->addTab(distribution_, tr("&Distribution"));
+    tabs_->addTab(activations_, tr("&Activations"));
+    setCentralWidget(tabs_);
+
+    // ---- controls dock (scrollable: it is taller than a laptop screen)
+    controls_ = new ControlPanel;
+    auto* scroll = new QScrollArea;
+    scroll->setWidget(controls_);
+    scroll->setWidgetResizable(true);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setMinimumWidth(controls_->sizeHint().width() + 24);
+    dock_ = new QDockWidget(tr("Controls"));
+    dock_->setObjectName(QStringLiteral("controlsDock"));
+    dock_->setWidget(scroll);
+    dock_->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
+                       QDockWidget::DockWidgetClosable);
+    addDockWidget(Qt::LeftDockWidgetArea, dock_);
+
+    // ---- status bar
+    progress_ = new QProgressBar;
+    progress_->setObjectName(QStringLiteral("progress"));
+    progress_->setMinimumWidth(300);
+    progress_->setToolTip(tr("Layers done: forward pass, then backward pass"));
+    status_ = new QLabel;
+    status_->setObjectName(QStringLiteral("status"));
+    statusBar()->addWidget(status_, 1);
+    statusBar()->addPermanentWidget(progress_);
+
+    buildMenus();
+
+    connect(controls_, &ControlPanel::specEdited, this, &MainWindow::scheduleRun);
+    connect(controls_, &ControlPanel::message, this,
+            [this](const QString& m) { statusBar()->showMessage(m, 6000); });
+    connect(controller_, &RunController::runStarted, this, &MainWindow::onStarted);
+    connect(controller_, &RunController::forwardLayer, this, &MainWindow::onForward);
+    connect(controller_, &RunController::backwardLayer, this, &MainWindow::onBackward);
+    connect(controller_, &RunController::heatmapsReady, this, &MainWindow::onHeatmaps);
+    connect(controller_, &RunController::runFinished, this, &MainWindow::onFinished);
+    connect(controller_, &RunController::runFailed, this, &MainWindow::onFailed);
+
+    frameTimer_.setInterval(kFrameMs);
+    connect(&frameTimer_, &QTimer::timeout, this, &MainWindow::frame);
+    frameTimer_.start();
+    submitTimer_.setSingleShot(true);
+    submitTimer_.setInterval(kSubmitMs);
+    connect(&submitTimer_, &QTimer::timeout, this, [this] {
+        if (!submitPending_)
+            return;
+        if (controller_->busy() && pendingSince_.elapsed() < kMaxWaitMs) {
+            submitTimer_.start(); // back-pressure: let the run in progress finish first
+            return;
+        }
+        submitNow();
+        submitTimer_.start();
+    });
+    sinceDisplay_.start();
+    resize(1500, 940);
+    submitNow();
+}
+
+MainWindow::~MainWindow() = default; // the controller (a child) cancels and joins its worker
+
+QStringList MainWindow::viewNames() {
+    return {QStringLiteral("signal"), QStringLiteral("gradients"), QStringLiteral("correlation"),
+            QStringLiteral("distribution"), QStringLiteral("activations")};
+}
+
+bool MainWindow::showView(const QString& name) {
+    const int i = static_cast<int>(viewNames().indexOf(name.toLower()));
+    if (i < 0)
+        return false;
+    tabs_->setCurrentIndex(i);
+    return true;
+}
+
+void MainWindow::buildMenus() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu* run = menuBar()->addMenu(tr("&Run"));
+    QAction* again = run->addAction(tr("&Run again"), this, &MainWindow::rerun);
+    again->setShortcuts({QKeySequence(Qt::Key_F5), QKeySequence(Qt::CTRL | Qt::Key_Return)});
+    QAction* stop = run->addAction(tr("&Stop"), this, [this] {
+        controller_->cancelAll();
+        statusBar()->showMessage(tr("Stopped."), 3000);
+    });
+    stop->setShortcut(QKeySequence(Qt::Key_Escape));
+    QAction* reseed = run->addAction(tr("&New seed"), this, [this] {
+        NetworkSpec s = controls_->spec();
+        s.seed += 1;
+        setSpec(s);
+    });
+    reseed->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    run->addSeparator();
+    run->addAction(tr("Gain: &Xavier"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_X), controls_,
+                   &ControlPanel::setXavierGain);
+    run->addAction(tr("Gain: &He"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_H), controls_,
+                   &ControlPanel::setHeGain);
+    run->addAction(tr("Gain: &critical (edge of chaos)"),
+                   QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C), controls_,
+                   &ControlPanel::setCriticalGain);
+    auto scaleGain = [this](double f) {
+        GainControl* g = controls_->gainControl();
+        g->setValue(std::min(g->value() * f, Limits::kMaxGain));
+        scheduleRun();
+    };
+    run->addAction(tr("Gain \u00d7 1.05"), QKeySequence(Qt::CTRL | Qt::Key_Up), this,
+                   [scaleGain] { scaleGain(1.05); });
+    run->addAction(tr("Gain \u00f7 1.05"), QKeySequence(Qt::CTRL | Qt::Key_Down), this,
+                   [scaleGain] { scaleGain(1.0 / 1.05); });
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    const QStringList names = {tr("Signal"), tr("Gradients"), tr("Correlation"), tr("Distribution"),
+                               tr("Activations")};
+    for (int i = 0; i < names.size(); ++i) {
+        QAction* a = view->addAction(names[i], this, [this, i] { tabs_->setCurrentIndex(i); });
+        a->setShortcut(QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)));
+    }
+    view->addSeparator();
+    QAction* toggle = dock_->toggleViewAction();
+    toggle->setText(tr("Show &controls"));
+    toggle->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
+    view->addAction(toggle);
+    QMenu* theme = view->addMenu(tr("&Theme"));
+    auto* group = new QActionGroup(this);
+    for (const auto& [key, text] : {std::pair{QStringLiteral("system"), tr("Follow the &system")},
+                                    std::pair{QStringLiteral("light"), tr("&Light")},
+                                    std::pair{QStringLiteral("dark"), tr("&Dark")}}) {
+        QAction* a = theme->addAction(text, this, [this, k = key] { setTheme(k); });
+        a->setCheckable(true);
+        a->setChecked(key == QLatin1String("system"));
+        group->addAction(a);
+    }
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    QAction* about = help->addAction(tr("&About initscope"), this, &MainWindow::showAbout);
+    about->setShortcut(QKeySequence::HelpContents);
+    help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+}
+
+void MainWindow::setTheme(const QString& theme) {
+    static const QPalette systemPalette = QApplication::palette();
+    if (theme == QLatin1String("dark"))
+        QApplication::setPalette(darkPalette());
+    else if (theme == QLatin1String("light"))
+        QApplication::setPalette(QApplication::style()->standardPalette());
+    else
+        QApplication::setPalette(systemPalette);
+}
+
+void MainWindow::showAbout() {
+    QMessageBox::about(
+        this, tr("About initscope"),
+        tr("<h3>initscope %1</h3>"
+           "<p>Shows, live, what the initial weights do to a deep network: signals and gradients "
+           "that vanish or explode with depth, symmetry, and the ordered and chaotic phases. "
+           "Every curve is measured on a real random network and drawn beside the mean-field "
+           "prediction.</p>"
+           "<p><b>Sources of the formulas</b></p><ul>"
+           "<li>X. Glorot, Y. Bengio (2010), <i>Understanding the difficulty of training deep "
+           "feedforward neural networks</i> \u2014 Xavier initialization.</li>"
+           "<li>K. He, X. Zhang, S. Ren, J. Sun (2015), <i>Delving deep into rectifiers</i> "
+           "\u2014 He initialization.</li>"
+           "<li>B. Poole, S. Lahiri, M. Raghu, J. Sohl-Dickstein, S. Ganguli (2016), "
+           "<i>Exponential expressivity in deep neural networks through transient chaos</i> "
+           "\u2014 length and correlation maps, \u03c7\u2081.</li>"
+           "<li>S. Schoenholz, J. Gilmer, S. Ganguli, J. Sohl-Dickstein (2017), <i>Deep "
+           "information propagation</i> \u2014 depth scales \u03be_q, \u03be_c, edge of "
+           "chaos.</li>"
+           "<li>J. Pennington, S. Schoenholz, S. Ganguli (2017), <i>Resurrecting the sigmoid in "
+           "deep learning through dynamical isometry</i>.</li>"
+           "<li>A. Jacot, F. Gabriel, C. Hongler (2018), <i>Neural tangent kernel</i>.</li>"
+           "<li>L. Xiao et al. (2018), <i>Dynamical isometry and a mean field theory of CNNs</i>; "
+           "B. Hanin, D. Rolnick (2018); L. Xiao, J. Pennington, S. Schoenholz (2020).</li>"
+           "</ul><p>Built with Qt %2, Eigen and oneTBB.</p>")
+            .arg(QStringLiteral(INITSCOPE_VERSION), QString::fromLatin1(qVersion())));
+}
+
+void MainWindow::setSpec(const NetworkSpec& spec) {
+    controls_->setSpec(spec);
+    scheduleRun();
+}
+
+void MainWindow::rerun() {
+    submitNow();
+}
+
+void MainWindow::scheduleRun() {
+    // Edits are merged: at most one request per kSubmitMs, and while a run is in progress the
+    // newest edit waits for it (up to kMaxWaitMs) instead of cancelling it at once. Cancelling on
+    // every mouse move would abandon each run before its last layer whenever a run takes longer
+    // than the interval between moves, and a drag would never show a whole network.
+    if (!submitPending_)
+        pendingSince_.start();
+    submitPending_ = true;
+    if (!submitTimer_.isActive()) {
+        if (!controller_->busy()) {
+            submitNow();
+        }
+        submitTimer_.start();
+    }
+}
+
+void MainWindow::submitNow() {
+    submitPending_ = false;
+    const NetworkSpec spec = controls_->spec();
+    const std::vector<SpecError> errors = validate(spec);
+    controls_->setErrors(errors);
+    if (!errors.empty()) {
+        controller_->cancelAll();
+        requestedGen_ = 0;
+        live_ = LiveRun{};
+        controls_->clearTheory();
+        status_->setText(tr("Not run: %1").arg(QString::fromStdString(errors.front().message)));
+        progress_->setValue(0);
+        return;
+    }
+    requestedGen_ = controller_->request(spec);
+    perf_->noteRunRequested();
+}
+
+QString MainWindow::statusText() const {
+    return status_->text();
+}
+
+void MainWindow::onStarted(quint64 gen, const NetworkSpec& spec, const TheoryCurves& theory) {
+    if (gen != requestedGen_)
+        return;
+    live_ = LiveRun{};
+    live_.generation = gen;
+    live_.spec = spec;
+    live_.theory = theory;
+    live_.layers.resize(static_cast<std::size_t>(spec.depth));
+    live_.dirty = true;
+    controls_->setErrors({});
+    controls_->setTheory(spec, theory);
+}
+
+void MainWindow::onForward(quint64 gen, const LayerStats& s) {
+    if (gen != live_.generation || s.index < 1 || s.index > static_cast<int>(live_.layers.size()))
+        return;
+    live_.layers[static_cast<std::size_t>(s.index - 1)] = s;
+    ++live_.forwardDone;
+    if (live_.firstNonfinite == 0 && (s.nonfinite > 0 || !std::isfinite(s.q)))
+        live_.firstNonfinite = s.index;
+    live_.dirty = true;
+}
+
+void MainWindow::onBackward(quint64 gen, const LayerStats& s) {
+    if (gen != live_.generation || s.index < 1 || s.index > static_cast<int>(live_.layers.size()))
+        return;
+    LayerStats& l = live_.layers[static_cast<std::size_t>(s.index - 1)];
+    l.hasGradients = s.hasGradients;
+    l.gradH2 = s.gradH2;
+    l.gradW2 = s.gradW2;
+    l.relativeUpdate = s.relativeUpdate;
+    l.gradNonfinite = s.gradNonfinite;
+    ++live_.backwardDone;
+    live_.dirty = true;
+}
+
+void MainWindow::onHeatmaps(quint64 gen, const HeatmapImage& d, const HeatmapImage& a) {
+    if (gen != live_.generation)
+        return;
+    live_.distribution = d;
+    live_.activations = a;
+    live_.dirty = true;
+}
+
+void MainWindow::onFinished(quint64 gen, const RunResult& result) {
+    if (gen != live_.generation)
+        return;
+    // The final values are authoritative (the engine may refine nothing, but never trust order).
+    for (const LayerStats& s : result.layers) {
+        if (s.index >= 1 && s.index <= static_cast<int>(live_.layers.size()))
+            live_.layers[static_cast<std::size_t>(s.index - 1)] = s;
+    }
+    live_.forwardDone = live_.backwardDone = static_cast<int>(result.layers.size());
+    live_.theory = result.theory;
+    if (result.firstNonfiniteLayer > 0)
+        live_.firstNonfinite = result.firstNonfiniteLayer;
+    live_.finished = true;
+    live_.dirty = true;
+    if (submitPending_) {
+        submitNow(); // the edit that waited for this run
+        submitTimer_.start();
+    }
+    status_->setText(tr("Run %1 done in %2 ms: depth %3, width %4, batch %5; input gradient "
+                        "E\u2016\u2202L/\u2202x\u2016\u00b2 = %6")
+                         .arg(gen)
+                         .arg(result.seconds * 1e3, 0, 'f', 1)
+                         .arg(result.spec.depth)
+                         .arg(result.spec.width)
+                         .arg(result.spec.batch)
+                         .arg(num(result.inputGrad2)));
+}
+
+void MainWindow::onFailed(quint64 gen, const QString& field, const QString& message) {
+    if (gen != requestedGen_)
+        return;
+    controls_->setErrors({SpecError{field.toStdString(), message.toStdString()}});
+    status_->setText(tr("Not run: %1").arg(message.section(QLatin1Char('\n'), 0, 0)));
+    live_ = LiveRun{};
+    progress_->setValue(0);
+}
+
+void MainWindow::frame() {
+    if (!live_.dirty || live_.generation == 0)
+        return;
+    const bool newRun = live_.generation != displayedGen_;
+    if (newRun) {
+        if (live_.forwardDone == 0)
+            return; // nothing to show yet: keep the previous run
+        if (!live_.finished && displayedGen_ != 0 && sinceDisplay_.elapsed() < kHoldMs)
+            return; // a finished run stays until the newer one finishes or kHoldMs pass
+    }
+    QElapsedTimer cost;
+    cost.start();
+    pushToCharts();
+    perf_->noteFrameCost(static_cast<double>(cost.nsecsElapsed()) / 1e6);
+    perf_->noteChartUpdate(newRun && live_.finished);
+    emit chartsUpdated(displayedGen_, displayedComplete_);
+}
+
+void MainWindow::pushToCharts() {
+    const LiveRun& r = live_;
+    const int depth = r.spec.depth;
+    std::vector<QPointF> q, c, gh, gw, tq, tc, tg;
+    std::vector<double> measuredGh;
+    for (const LayerStats& s : r.layers) {
+        if (s.index < 1)
+            continue;
+        const double l = s.index;
+        q.emplace_back(l, s.q);
+        c.emplace_back(l, s.correlation);
+        if (s.hasGradients) {
+            gh.emplace_back(l, s.gradH2);
+            gw.emplace_back(l, s.gradW2);
+        }
+    }
+    measuredGh.assign(static_cast<std::size_t>(depth), std::nan(""));
+    for (const QPointF& p : gh)
+        measuredGh[static_cast<std::size_t>(p.x()) - 1] = p.y();
+    const TheoryCurves& t = r.theory;
+    for (std::size_t i = 0; i < t.q.size(); ++i)
+        tq.emplace_back(static_cast<double>(i + 1), t.q[i]);
+    for (std::size_t i = 0; i < t.c.size(); ++i)
+        tc.emplace_back(static_cast<double>(i + 1), t.c[i]);
+    for (std::size_t i = 0; i < t.gradH2.size(); ++i)
+        tg.emplace_back(static_cast<double>(i + 1), t.gradH2[i]);
+
+    for (LayerChart* chart : {signal_, gradients_, correlation_}) {
+        chart->setDepth(depth);
+        chart->setNonfiniteFrom(r.firstNonfinite);
+    }
+    signal_->setSeries(0, q);
+    signal_->setSeries(1, tq);
+    double lastQ = std::nan("");
+    for (const auto& p : q)
+        lastQ = p.y();
+    signal_->setTitleSuffix(
+        r.forwardDone > 0
+            ? tr("q\u02e1 at layer %1: %2 measured, %3 predicted")
+                  .arg(static_cast<int>(q.back().x()))
+                  .arg(num(lastQ))
+                  .arg(num(q.size() <= tq.size() ? tq[q.size() - 1].y() : std::nan("")))
+            : QString());
+    signal_->rescale();
+
+    gradients_->setSeries(0, gh);
+    gradients_->setSeries(1, gw);
+    gradients_->setSeries(2, tg);
+    std::vector<double> ratios(t.gradRatio.begin(), t.gradRatio.end());
+    double predicted = std::nan("");
+    {
+        // geometric mean of the predicted per-layer ratios E||d^l||^2 / E||d^{l+1}||^2
+        double sum = 0;
+        int n = 0;
+        for (double v : ratios)
+            if (std::isfinite(v) && v > 0) {
+                sum += std::log(v);
+                ++n;
+            }
+        if (n > 0)
+            predicted = std::exp(sum / n);
+    }
+    gradients_->setTitleSuffix(
+        tr("per-layer ratio "
+           "E\u2016\u03b4\u02e1\u2016\u00b2/E\u2016\u03b4\u02e1\u207a\u00b9\u2016\u00b2: "
+           "%1 measured, %2 predicted")
+            .arg(num(perLayerRatio(measuredGh)), num(predicted)));
+    gradients_->rescale();
+
+    correlation_->setSeries(0, c);
+    correlation_->setSeries(1, tc);
+    correlation_->setTitleSuffix(std::isfinite(t.cStar) ? tr("c* = %1").arg(num(t.cStar))
+                                                        : QString());
+    correlation_->rescale();
+
+    if (!r.distribution.isNull())
+        distribution_->setHeatmap(r.distribution);
+    if (!r.activations.isNull())
+        activations_->setHeatmap(r.activations);
+
+    progress_->setMaximum(2 * std::max(1, depth));
+    progress_->setValue(r.forwardDone + r.backwardDone);
+    progress_->setFormat(tr("forward %1/%3, backward %2/%3 layers")
+                             .arg(r.forwardDone)
+                             .arg(r.backwardDone)
+                             .arg(depth));
+
+    live_.dirty = false;
+    if (displayedGen_ != r.generation)
+        sinceDisplay_.restart();
+    displayedGen_ = r.generation;
+    displayedComplete_ = r.finished;
+    displayedSpec_ = r.spec;
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    frameTimer_.stop();
+    submitTimer_.stop();
+    controller_->cancelAll();
+    event->accept();
+}
+
+} // namespace initscope::ui

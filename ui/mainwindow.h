@@ -1,0 +1,129 @@
+// The main window: controls dock, live views (tabs), progress, menus and shortcuts.
+//
+// Results arrive from the RunController as queued values and are only stored here; a ~30 Hz frame
+// timer pushes what changed into the charts. While a newer run has not finished, the charts keep
+// the last shown run for up to kHoldMs, so a slider drag shows whole curves instead of flicker.
+#pragma once
+
+#include "heatmap.h"
+#include "spec.h"
+#include "stats.h"
+
+#include <QElapsedTimer>
+#include <QMainWindow>
+#include <QTimer>
+
+#include <vector>
+
+class QLabel;
+class QProgressBar;
+class QTabWidget;
+class QDockWidget;
+
+namespace initscope::ui {
+
+class ControlPanel;
+class HeatmapWidget;
+class LayerChart;
+class PerfMonitor;
+class RunController;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    static constexpr int kFrameMs = 33;    // chart refresh (about 30 Hz)
+    static constexpr int kSubmitMs = 33;   // at most one new run request per frame while dragging
+    static constexpr int kMaxWaitMs = 150; // an edit waits at most this long for the run in
+                                           // progress to finish before it cancels it
+    static constexpr int kHoldMs = 120;    // longest time a finished run is kept on screen while a
+                                           // newer one is still computing
+
+    explicit MainWindow(bool perfLog = false, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    /// Sets every control from `spec` and starts a run.
+    void setSpec(const NetworkSpec& spec);
+    /// Selects a view by name: signal, gradients, correlation, distribution, activations.
+    bool showView(const QString& name);
+    static QStringList viewNames();
+
+    // ---- for tests and the benchmark
+    ControlPanel* controls() const { return controls_; }
+    RunController* controller() const { return controller_; }
+    LayerChart* signalChart() const { return signal_; }
+    LayerChart* gradientChart() const { return gradients_; }
+    LayerChart* correlationChart() const { return correlation_; }
+    HeatmapWidget* distributionView() const { return distribution_; }
+    HeatmapWidget* activationView() const { return activations_; }
+    PerfMonitor* perfMonitor() const { return perf_; }
+    /// Generation whose data the charts show, and whether that run had finished when shown.
+    quint64 displayedGeneration() const { return displayedGen_; }
+    bool displayedComplete() const { return displayedComplete_; }
+    /// The spec of the run shown.
+    const NetworkSpec& displayedSpec() const { return displayedSpec_; }
+    QString statusText() const;
+
+public slots:
+    void rerun();
+    /// "system" (the platform palette), "light" or "dark".
+    void setTheme(const QString& theme);
+    void showAbout();
+
+signals:
+    /// The charts now show generation `generation` (complete = the run had finished).
+    void chartsUpdated(quint64 generation, bool complete);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    struct LiveRun {
+        quint64 generation = 0;
+        NetworkSpec spec;
+        TheoryCurves theory;
+        std::vector<LayerStats> layers; // index l-1
+        int forwardDone = 0, backwardDone = 0;
+        bool finished = false;
+        int firstNonfinite = 0;
+        HeatmapImage distribution, activations;
+        bool dirty = false;
+    };
+
+    void buildMenus();
+    void scheduleRun();
+    void submitNow();
+    void frame();
+    void pushToCharts();
+
+    void onStarted(quint64 gen, const NetworkSpec& spec, const TheoryCurves& theory);
+    void onForward(quint64 gen, const LayerStats& stats);
+    void onBackward(quint64 gen, const LayerStats& stats);
+    void onHeatmaps(quint64 gen, const HeatmapImage& distribution, const HeatmapImage& activations);
+    void onFinished(quint64 gen, const RunResult& result);
+    void onFailed(quint64 gen, const QString& field, const QString& message);
+
+    RunController* controller_;
+    ControlPanel* controls_;
+    QDockWidget* dock_;
+    QTabWidget* tabs_;
+    LayerChart* signal_;
+    LayerChart* gradients_;
+    LayerChart* correlation_;
+    HeatmapWidget* distribution_;
+    HeatmapWidget* activations_;
+    QProgressBar* progress_;
+    QLabel* status_;
+    PerfMonitor* perf_;
+
+    QTimer frameTimer_, submitTimer_;
+    bool submitPending_ = false;
+    QElapsedTimer pendingSince_;
+    LiveRun live_;
+    quint64 requestedGen_ = 0;
+    quint64 displayedGen_ = 0;
+    bool displayedComplete_ = false;
+    NetworkSpec displayedSpec_;
+    QElapsedTimer sinceDisplay_;
+};
+
+} // namespace initscope::ui

@@ -1,0 +1,179 @@
+#include "runcontroller.h"
+
+#include <QMetaObject>
+
+#include <chrono>
+
+namespace initscope::ui {
+
+std::atomic<int> RunController::liveWorkers_{0};
+
+namespace {
+void registerMetaTypes() {
+    qRegisterMetaType<initscope::NetworkSpec>();
+    qRegisterMetaType<initscope::TheoryCurves>();
+    qRegisterMetaType<initscope::LayerStats>();
+    qRegisterMetaType<initscope::RunResult>();
+    qRegisterMetaType<initscope::ui::HeatmapImage>();
+}
+} // namespace
+
+template <typename F> void RunController::post(quint64 generation, F&& emitter) {
+    // The context object is the controller: if it is gone the call is discarded, and the
+    // generation check drops results that a newer request superseded while they were queued.
+    QMetaObject::invokeMethod(
+        this,
+        [this, generation, f = std::forward<F>(emitter)]() mutable {
+            if (isCurrent(generation))
+                f();
+        },
+        Qt::QueuedConnection);
+}
+
+/// Adapts the engine's sink (called on the worker thread) to queued Qt calls. Copies every value;
+/// renders the heatmaps here, on the worker, at most every kHeatmapIntervalMs.
+class RunController::Sink : public RunSink {
+public:
+    Sink(RunController* owner, quint64 generation) : owner_(owner), generation_(generation) {}
+
+    void started(const NetworkSpec& spec, const TheoryCurves& theory) override {
+        heatmaps_ = HeatmapAccumulator(spec.depth);
+        depth_ = spec.depth;
+        owner_->post(generation_, [o = owner_, g = generation_, spec, theory] {
+            emit o->runStarted(g, spec, theory);
+        });
+    }
+
+    void forwardLayer(const LayerStats& stats) override {
+        heatmaps_.add(stats);
+        LayerStats copy = stats;
+        copy.sample.clear();
+        copy.sample.shrink_to_fit();
+        owner_->post(generation_, [o = owner_, g = generation_, s = std::move(copy)] {
+            emit o->forwardLayer(g, s);
+        });
+        const auto now = std::chrono::steady_clock::now();
+        if (stats.index >= depth_ ||
+            now - lastRender_ >= std::chrono::milliseconds(kHeatmapIntervalMs)) {
+            lastRender_ = now;
+            renderHeatmaps();
+        }
+    }
+
+    void backwardLayer(const LayerStats& stats) override {
+        LayerStats copy = stats;
+        copy.sample.clear();
+        copy.sample.shrink_to_fit();
+        owner_->post(generation_, [o = owner_, g = generation_, s = std::move(copy)] {
+            emit o->backwardLayer(g, s);
+        });
+    }
+
+    void finished(const RunResult& result) override {
+        if (heatmaps_.layers() > 0 && !renderedAll_)
+            renderHeatmaps();
+        RunResult copy = result;
+        for (auto& l : copy.layers) {
+            l.sample.clear();
+            l.sample.shrink_to_fit();
+        }
+        owner_->post(generation_, [o = owner_, g = generation_, r = std::move(copy)] {
+            emit o->runFinished(g, r);
+        });
+    }
+
+private:
+    void renderHeatmaps() {
+        if (!owner_->isCurrent(generation_))
+            return; // superseded: nobody will look at it
+        renderedAll_ = heatmaps_.layers() >= depth_;
+        owner_->post(generation_,
+                     [o = owner_, g = generation_, d = heatmaps_.renderDistribution(),
+                      a = heatmaps_.renderActivations()] { emit o->heatmapsReady(g, d, a); });
+    }
+
+    RunController* owner_;
+    quint64 generation_;
+    int depth_ = 0;
+    bool renderedAll_ = false;
+    HeatmapAccumulator heatmaps_;
+    std::chrono::steady_clock::time_point lastRender_{};
+};
+
+RunController::RunController(QObject* parent) : QObject(parent) {
+    registerMetaTypes();
+    ++liveWorkers_; // counted from here so that the count never misses a thread being started
+    worker_ = std::jthread([this](std::stop_token stop) { workerLoop(stop); });
+}
+
+RunController::~RunController() {
+    {
+        std::lock_guard lock(mutex_);
+        pending_.reset();
+        if (runningCancel_)
+            runningCancel_->store(true);
+    }
+    worker_.request_stop(); // wakes the wait through the stop token
+    if (worker_.joinable())
+        worker_.join();
+}
+
+quint64 RunController::request(const NetworkSpec& spec) {
+    const quint64 gen = ++generation_;
+    {
+        std::lock_guard lock(mutex_);
+        if (runningCancel_)
+            runningCancel_->store(true);
+        pending_ = Job{spec, gen, std::make_shared<std::atomic<bool>>(false)};
+    }
+    wake_.notify_one();
+    return gen;
+}
+
+void RunController::cancelAll() {
+    std::lock_guard lock(mutex_);
+    pending_.reset();
+    if (runningCancel_)
+        runningCancel_->store(true);
+}
+
+bool RunController::busy() const {
+    std::lock_guard lock(mutex_);
+    return pending_.has_value() || runningCancel_ != nullptr;
+}
+
+void RunController::workerLoop(std::stop_token stop) {
+    while (!stop.stop_requested()) {
+        Job job;
+        {
+            std::unique_lock lock(mutex_);
+            if (!wake_.wait(lock, stop, [this] { return pending_.has_value(); }))
+                break; // stop requested
+            job = std::move(*pending_);
+            pending_.reset();
+            runningCancel_ = job.cancel;
+        }
+        Sink sink(this, job.generation);
+        try {
+            engine_.run(job.spec, &sink, job.cancel.get());
+        } catch (const SpecInvalid& e) {
+            const auto& errors = e.errors();
+            const QString field =
+                errors.empty() ? QString() : QString::fromStdString(errors.front().field);
+            QString message;
+            for (const auto& err : errors)
+                message += (message.isEmpty() ? "" : "\n") + QString::fromStdString(err.message);
+            post(job.generation,
+                 [this, g = job.generation, field, message] { emit runFailed(g, field, message); });
+        } catch (const std::exception& e) {
+            post(job.generation, [this, g = job.generation, m = QString::fromUtf8(e.what())] {
+                emit runFailed(g, QString(), tr("The run failed: %1").arg(m));
+            });
+        }
+        std::lock_guard lock(mutex_);
+        runningCancel_.reset();
+    }
+    --liveWorkers_;
+}
+
+} // namespace initscope::ui

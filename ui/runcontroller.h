@@ -1,0 +1,91 @@
+// Runs the engine off the GUI thread and hands its results to the GUI thread as values.
+//
+// One long-lived worker thread owns one Engine (kept across runs: it caches the random draws, so
+// a change of gain only rescales the same network). Every request gets a generation id; a newer
+// request sets the cancel flag of the run in progress, and results whose generation is no longer
+// the latest are dropped on arrival, so a superseded run is never shown. The destructor cancels
+// and joins the worker, also mid-run.
+#pragma once
+
+#include "engine.h"
+#include "heatmap.h"
+
+#include <QMetaType>
+#include <QObject>
+#include <QString>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace initscope::ui {
+
+class RunController : public QObject {
+    Q_OBJECT
+public:
+    explicit RunController(QObject* parent = nullptr);
+    ~RunController() override;
+
+    /// Starts a run of `spec` (cancelling the one in progress); returns its generation id.
+    quint64 request(const NetworkSpec& spec);
+    /// Cancels the run in progress and any queued request (the latest generation stays current,
+    /// so nothing of it arrives any more).
+    void cancelAll();
+    /// The latest requested generation (0 before the first request).
+    quint64 generation() const { return generation_.load(); }
+    /// True while a request is queued or running.
+    bool busy() const;
+
+    /// Minimum interval between two heatmap renderings of one run (the last layer always renders).
+    static constexpr int kHeatmapIntervalMs = 40;
+
+    /// Worker threads of all controllers that are currently alive (for shutdown tests).
+    static int liveWorkerThreads() { return liveWorkers_.load(); }
+
+signals:
+    void runStarted(quint64 generation, const initscope::NetworkSpec& spec,
+                    const initscope::TheoryCurves& theory);
+    /// A layer's forward statistics (`sample` is left empty: the activation heatmap carries it).
+    void forwardLayer(quint64 generation, const initscope::LayerStats& stats);
+    void backwardLayer(quint64 generation, const initscope::LayerStats& stats);
+    void heatmapsReady(quint64 generation, const initscope::ui::HeatmapImage& distribution,
+                       const initscope::ui::HeatmapImage& activations);
+    /// The whole result (layers without `sample`), after every layer signal of the run.
+    void runFinished(quint64 generation, const initscope::RunResult& result);
+    /// The spec was refused or the run failed; `field` names the offending field when known.
+    void runFailed(quint64 generation, const QString& field, const QString& message);
+
+private:
+    struct Job {
+        NetworkSpec spec;
+        quint64 generation = 0;
+        std::shared_ptr<std::atomic<bool>> cancel;
+    };
+    class Sink;
+    friend class Sink;
+
+    void workerLoop(std::stop_token stop);
+    bool isCurrent(quint64 generation) const { return generation == generation_.load(); }
+    // Called on the worker thread: queue a call on the GUI thread that emits only if current.
+    template <typename F> void post(quint64 generation, F&& emitter);
+
+    Engine engine_; // used on the worker thread only
+    std::atomic<quint64> generation_{0};
+    mutable std::mutex mutex_;
+    std::condition_variable_any wake_;
+    std::optional<Job> pending_;                       // guarded by mutex_
+    std::shared_ptr<std::atomic<bool>> runningCancel_; // guarded by mutex_
+    std::jthread worker_; // last member: started after everything it uses exists
+
+    static std::atomic<int> liveWorkers_;
+};
+
+} // namespace initscope::ui
+
+Q_DECLARE_METATYPE(initscope::NetworkSpec)
+Q_DECLARE_METATYPE(initscope::TheoryCurves)
+Q_DECLARE_METATYPE(initscope::LayerStats)
+Q_DECLARE_METATYPE(initscope::RunResult)
