@@ -50,6 +50,7 @@ Run options (defaults in brackets):
   --sigma-w2 S (shorthand for --init lecun-normal --gain S)
   --bias-init zeros|constant|normal [zeros]  --sigma-b2 B [0]  --bias-value v [0]
   --input-mean m [0]  --input-scale s [1]  --seed n [1]  --learning-rate eta [0.01]
+  --loss cotangent|mse [cotangent] (random cotangent g on a^L, or squared error to random targets)
   --hist-bins n [64]  --hist-range r [4]  --threads n [all cores; never changes results]
   --memory-budget-gib g [4]
 )";

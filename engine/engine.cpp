@@ -107,6 +107,8 @@ TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
     t.q = lt.q;
     t.c = lt.c;
     t.gradH2 = lt.gradH2;
+    if (spec.loss == Loss::Mse) // the mean-field scale of |a^L - y|^2 phi'^2 is not modelled:
+        std::fill(t.gradH2.begin(), t.gradH2.end(), kNaN); // only the per-layer ratios are
     t.gradRatio = lt.gradRatio;
     // Fixed-point quantities refer to the hidden layers' sigma_w^2 (the last layer's, which for
     // constant widths is every hidden layer's).
@@ -435,10 +437,14 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
         }
     }
 
-    // ---- backward: delta^L = g (.) phi'(h^L), g ~ N(0, I); loss = mean_b g_b . a^L_b ----
+    // ---- backward ----
+    // cotangent loss: mean_b g_b . a^L_b, g ~ N(0, I): delta^L = g (.) phi'(h^L)
+    // mse loss: mean_b |a^L_b - y_b|^2 / 2, y ~ N(0, I): delta^L = (a^L - y) (.) phi'(h^L)
     MatrixF delta(spec.widthOf(L), B);
     Rng(spec.seed, Stream::Cotangent, 0)
         .fillNormal(delta.data(), static_cast<std::size_t>(delta.size()));
+    if (spec.loss == Loss::Mse)
+        delta = a[static_cast<std::size_t>(L)] - delta;
     delta = delta.cwiseProduct(d[static_cast<std::size_t>(L)]);
 
     for (int l = L; l >= 1; --l) {

@@ -10,7 +10,7 @@ namespace {
 
 using json = nlohmann::json;
 
-enum class Type { Int, Seed, Double, Activation, Scheme, FanMode, BiasInit, IntList };
+enum class Type { Int, Seed, Double, Activation, Scheme, FanMode, BiasInit, Loss, IntList };
 
 struct Field {
     const char* name;
@@ -43,6 +43,8 @@ std::string typeWord(Type t) {
         return "fan-in or fan-out";
     case Type::BiasInit:
         return "zeros, constant or normal";
+    case Type::Loss:
+        return "cotangent or mse";
     case Type::IntList:
         return "a list of integers";
     }
@@ -93,6 +95,8 @@ const std::vector<Field>& fields() {
         Field{"seed", Type::Seed, [](const NetworkSpec& s) { return json(s.seed); },
               [](NetworkSpec& s, const json& v) { s.seed = v.get<std::uint64_t>(); }},
         DOUBLE_FIELD("learning_rate", learningRate),
+        Field{"loss", Type::Loss, [](const NetworkSpec& s) { return json(lossName(s.loss)); },
+              [](NetworkSpec& s, const json& v) { parseLoss(v.get<std::string>(), s.loss); }},
         INT_FIELD("hist_bins", histBins),
         DOUBLE_FIELD("hist_range", histRange),
         INT_FIELD("threads", threads),
@@ -148,6 +152,10 @@ bool typeOk(Type t, const json& v) {
     case Type::BiasInit: {
         BiasInit b;
         return v.is_string() && parseBiasInit(v.get<std::string>(), b);
+    }
+    case Type::Loss: {
+        Loss l;
+        return v.is_string() && parseLoss(v.get<std::string>(), l);
     }
     case Type::IntList:
         if (!v.is_array())
@@ -284,12 +292,12 @@ bool specFromJson(const json& object, NetworkSpec& spec, std::vector<SpecError>&
     for (const auto& [key, value] : object.items()) {
         std::string err;
         if (!findField(key)) {
-            errors.push_back({key, key +
-                                       ": unknown field (known fields: depth, width, widths, "
-                                       "input_dim, activation, activation_slope, init, fan_mode, "
-                                       "gain, init_value, bias_init, sigma_b2, bias_value, batch, "
-                                       "input_mean, input_scale, seed, learning_rate, hist_bins, "
-                                       "hist_range, threads, memory_budget_gib)"});
+            errors.push_back(
+                {key, key + ": unknown field (known fields: depth, width, widths, "
+                            "input_dim, activation, activation_slope, init, fan_mode, "
+                            "gain, init_value, bias_init, sigma_b2, bias_value, batch, "
+                            "input_mean, input_scale, seed, learning_rate, loss, hist_bins, "
+                            "hist_range, threads, memory_budget_gib)"});
             continue;
         }
         if (!setSpecField(spec, key, value, err))

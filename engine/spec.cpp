@@ -110,6 +110,19 @@ bool parseBiasInit(const std::string& name, BiasInit& out) {
     return false;
 }
 
+std::string lossName(Loss l) {
+    return l == Loss::Cotangent ? "cotangent" : "mse";
+}
+
+bool parseLoss(const std::string& name, Loss& out) {
+    for (Loss l : {Loss::Cotangent, Loss::Mse})
+        if (name == lossName(l)) {
+            out = l;
+            return true;
+        }
+    return false;
+}
+
 int NetworkSpec::widthOf(int layer) const {
     if (layer <= 0)
         return inputDim;

@@ -26,6 +26,11 @@ enum class InitScheme {
 
 enum class FanMode { FanIn, FanOut };
 enum class BiasInit { Zeros, Constant, Normal };
+/// The loss whose gradient the backward pass measures (THEORY.md: a random cotangent).
+enum class Loss {
+    Cotangent, // mean_b g_b . a^L_b with g ~ N(0, I): gradients independent of the output scale
+    Mse,       // mean_b |a^L_b - y_b|^2 / 2 with targets y ~ N(0, I): gradients grow with a^L
+};
 
 std::string initSchemeName(InitScheme s);
 bool parseInitScheme(const std::string& name, InitScheme& out);
@@ -34,6 +39,8 @@ std::string fanModeName(FanMode m);
 bool parseFanMode(const std::string& name, FanMode& out);
 std::string biasInitName(BiasInit b);
 bool parseBiasInit(const std::string& name, BiasInit& out);
+std::string lossName(Loss l); // "cotangent", "mse"
+bool parseLoss(const std::string& name, Loss& out);
 
 /// Allowed ranges, shared by validation, the CLI and the GUI controls.
 struct Limits {
@@ -76,7 +83,8 @@ struct NetworkSpec {
     // ---- run ----
     std::uint64_t seed = 1;
     double learningRate = 0.01; // eta in relative_update = eta ||dW||_F / ||W||_F
-    int histBins = 64;          // pre-activation histogram bins
+    Loss loss = Loss::Cotangent;
+    int histBins = 64; // pre-activation histogram bins
     double histRange =
         4.0;         // histogram covers [-histRange, histRange]; outliers go to the edge bins
     int threads = 0; // worker threads; 0 = all cores. Never changes the results.

@@ -32,6 +32,7 @@ TEST(Presets, RoundTripIsExact) {
     p.spec.inputScale = 2.5;
     p.spec.seed = 18446744073709551615ULL; // the largest seed
     p.spec.learningRate = 3e-4;
+    p.spec.loss = Loss::Mse;
     p.spec.histBins = 17;
     p.spec.histRange = 6.5;
     const PresetParse r = parsePreset(presetToJson(p));

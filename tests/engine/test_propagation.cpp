@@ -398,3 +398,28 @@ TEST(Validation, MessagesNameFieldAndRange) {
     EXPECT_NE(errors[3].message.find("batch: must be an integer from 1 to 8192"),
               std::string::npos);
 }
+
+TEST(Loss, FirstLayerUpdateGrowsLinearlyForCotangentAndQuadraticallyForMse) {
+    // ReLU is positively homogeneous: scaling the inputs by s scales every a^l by s. With the
+    // random-cotangent loss delta does not depend on s, so dW^1 = delta x^T / B grows as s. With
+    // the squared loss delta^L = (a^L - y) phi' grows as s once a^L >> y, so dW^1 grows as s^2.
+    NetworkSpec s = baseSpec();
+    s.depth = 5;
+    s.width = 128;
+    s.inputDim = 64;
+    s.batch = 32;
+    s.activation = ActivationKind::Relu;
+    s.init = InitScheme::HeNormal;
+    auto update = [&](Loss loss, double scale) {
+        NetworkSpec t = s;
+        t.loss = loss;
+        t.inputScale = scale;
+        return runSpec(t).layers[0].relativeUpdate;
+    };
+    // exact for the cotangent loss (homogeneity), up to float rounding
+    EXPECT_NEAR(update(Loss::Cotangent, 100) / update(Loss::Cotangent, 10), 10.0, 1e-3);
+    // for mse the targets (|y| ~ 1) matter less and less: slope of log update vs log s -> 2;
+    // at s = 100 vs 1000 the targets contribute ~1e-4 of |a - y|^2
+    const double slope = std::log10(update(Loss::Mse, 1000) / update(Loss::Mse, 100));
+    EXPECT_NEAR(slope, 2.0, 0.01);
+}
