@@ -243,9 +243,7 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
         if (isWeight) {
             d->z = drawStandard(kind, spec.seed, l, spec.widthOf(l), spec.widthOf(l - 1));
         } else {
-            d->z.resize(spec.widthOf(l), 1);
-            Rng(spec.seed, Stream::Biases, static_cast<std::uint64_t>(l))
-                .fillNormal(d->z.data(), static_cast<std::size_t>(d->z.size()));
+            d->z = drawBiasStandard(spec.seed, l, spec.widthOf(l));
         }
         d->z2 = d->z.cast<double>().squaredNorm();
         cache_->insert(isWeight ? weightKey(l) : biasKey(l), d);
@@ -276,10 +274,7 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
     }
 
     // Inputs x_b ~ N(mean, scale^2): the same standard draws rescaled when mean or scale change.
-    MatrixF x(spec.inputDim, B);
-    Rng(spec.seed, Stream::Inputs, 0).fillNormal(x.data(), static_cast<std::size_t>(x.size()));
-    x = (static_cast<float>(spec.inputScale) * x.array() + static_cast<float>(spec.inputMean))
-            .matrix();
+    const MatrixF x = drawInputs(spec, B);
     {
         double q0 = 0;
         Eigen::VectorXd dirSum = Eigen::VectorXd::Zero(spec.inputDim);
@@ -440,9 +435,7 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
     // ---- backward ----
     // cotangent loss: mean_b g_b . a^L_b, g ~ N(0, I): delta^L = g (.) phi'(h^L)
     // mse loss: mean_b |a^L_b - y_b|^2 / 2, y ~ N(0, I): delta^L = (a^L - y) (.) phi'(h^L)
-    MatrixF delta(spec.widthOf(L), B);
-    Rng(spec.seed, Stream::Cotangent, 0)
-        .fillNormal(delta.data(), static_cast<std::size_t>(delta.size()));
+    MatrixF delta = drawCotangents(spec, B);
     if (spec.loss == Loss::Mse)
         delta = a[static_cast<std::size_t>(L)] - delta;
     delta = delta.cwiseProduct(d[static_cast<std::size_t>(L)]);

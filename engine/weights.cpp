@@ -95,4 +95,37 @@ MatrixF initWeights(const NetworkSpec& spec, int layer) {
     return static_cast<float>(weightScale(spec, layer)) * z;
 }
 
+VectorF drawBiasStandard(std::uint64_t seed, int layer, int n) {
+    VectorF z(n);
+    Rng(seed, Stream::Biases, static_cast<std::uint64_t>(layer))
+        .fillNormal(z.data(), static_cast<std::size_t>(n));
+    return z;
+}
+
+VectorF initBiases(const NetworkSpec& spec, int layer) {
+    const int n = spec.widthOf(layer);
+    switch (spec.biasInit) {
+    case BiasInit::Zeros:
+        return VectorF::Zero(n);
+    case BiasInit::Constant:
+        return VectorF::Constant(n, static_cast<float>(spec.biasValue));
+    case BiasInit::Normal:
+        return static_cast<float>(std::sqrt(spec.sigmaB2)) * drawBiasStandard(spec.seed, layer, n);
+    }
+    return VectorF::Zero(n);
+}
+
+MatrixF drawInputs(const NetworkSpec& spec, int count) {
+    MatrixF x(spec.inputDim, count);
+    Rng(spec.seed, Stream::Inputs, 0).fillNormal(x.data(), static_cast<std::size_t>(x.size()));
+    return (static_cast<float>(spec.inputScale) * x.array() + static_cast<float>(spec.inputMean))
+        .matrix();
+}
+
+MatrixF drawCotangents(const NetworkSpec& spec, int count) {
+    MatrixF g(spec.widthOf(spec.depth), count);
+    Rng(spec.seed, Stream::Cotangent, 0).fillNormal(g.data(), static_cast<std::size_t>(g.size()));
+    return g;
+}
+
 } // namespace initscope

@@ -35,4 +35,17 @@ double weightScale(const NetworkSpec& spec, int layer);
 /// by tests and by anyone who wants the matrix itself.
 MatrixF initWeights(const NetworkSpec& spec, int layer);
 
+/// N(0, 1) draws behind layer `layer`'s biases (BiasInit::Normal scales them by sigma_b).
+VectorF drawBiasStandard(std::uint64_t seed, int layer, int n);
+/// The biases b^l of `spec` (zeros, constant biasValue, or sigma_b * drawBiasStandard).
+VectorF initBiases(const NetworkSpec& spec, int layer);
+
+/// The first `count` inputs x_b ~ N(inputMean, inputScale^2), one per column (inputDim x count).
+/// Input b is the same whatever `count` is, so the K probe inputs of the Jacobian and NTK views
+/// are the first K inputs of the batch the statistics are measured on.
+MatrixF drawInputs(const NetworkSpec& spec, int count);
+/// The random cotangents (or mse targets) g_b ~ N(0, I) on a^L, one per column (N_L x count),
+/// with the same prefix property.
+MatrixF drawCotangents(const NetworkSpec& spec, int count);
+
 } // namespace initscope
