@@ -1,8 +1,14 @@
 // Mean-field theory of wide random networks (Poole et al. 2016, Schoenholz et al. 2017).
 //
 // Conventions (THEORY.md): z ~ N(0,1); sigma_w^2 is the effective weight variance times fan-in;
-// sigma_b^2 the bias variance. Gaussian expectations use Gauss-Hermite quadrature; activations
-// with a kink (relu, leaky-relu) use their closed forms (arc-cosine kernels), linear is exact.
+// sigma_b^2 the bias variance. Closed forms where they exist: linear, relu and leaky-relu
+// (arc-cosine kernels, Cho & Saul 2009), erf (Williams 1997), sin, and hard-tanh's
+// one-dimensional moments.
+// The rest use composite Gauss-Legendre quadrature in z with panel edges at the kinks and on a
+// grid graded around the activation's features: plain Gauss-Hermite cannot resolve a kink or
+// the narrow features of phi(sqrt(q) z) at large q (the tests measure both). An expectation at
+// q = 0 evaluates phi at 0 exactly (relu: phi'(0) = 0); fixedPoint and criticalSigmaW2 use the
+// limit q -> 0+ where q* = 0 is reached as a limit.
 #pragma once
 
 #include "activation.h"
@@ -31,6 +37,17 @@ double expectPhiPhi(const Activation& act, double q, double c);
 /// E[phi'(u1) phi'(u2)] with u1, u2 as above
 double expectDphiDphi(const Activation& act, double q, double c);
 
+/// E[phi''(sqrt(q) z) phi(sqrt(q) z)] above includes the distributional part of phi'' where phi'
+/// jumps at a point where phi != 0 (hard-tanh: phi'' = delta(x+1) - delta(x-1)), so that
+/// chi1 + sigma_w^2 E[phi'' phi] is the slope of the length map for every activation.
+
+/// Which product an expectation is of (for quadratureExpectation).
+enum class Moment { PhiPhi, DphiDphi, DdphiPhi };
+/// The composite quadrature behind every expectation without a closed form, callable for any
+/// activation so that tests can check it against the closed forms. DdphiPhi ignores c (it is
+/// one-dimensional) and uses Activation::ddphi as defined (no distributional part).
+double quadratureExpectation(const Activation& act, Moment m, double q, double c = 1.0);
+
 // ---- maps ----
 /// q^{l} = sigma_w^2 E[phi(sqrt(q^{l-1}) z)^2] + sigma_b^2
 double lengthMap(const Activation& act, double sigmaW2, double sigmaB2, double q);
@@ -39,11 +56,11 @@ double lengthMap(const Activation& act, double sigmaW2, double sigmaB2, double q
 double correlationMap(const Activation& act, double sigmaW2, double sigmaB2, double q, double c);
 
 struct FixedPoint {
-    double qStar = 0;  // fixed point of the length map (+inf when it diverges)
-    double cStar = 1;  // stable fixed point of the correlation map at q*
-    double chi1 = 0;   // sigma_w^2 E[phi'(sqrt q* z)^2]
-    double xiQ = 0;    // -1 / ln(chi1 + sigma_w^2 E[phi'' phi]); +inf where the log is >= 0
-    double xiC = 0;    // -1 / ln(sigma_w^2 E[phi'(u1) phi'(u2)]) at (q*, c*); +inf at criticality
+    double qStar = 0; // fixed point of the length map (+inf when it diverges)
+    double cStar = 1; // stable fixed point of the correlation map at q*
+    double chi1 = 0;  // sigma_w^2 E[phi'(sqrt q* z)^2]
+    double xiQ = 0;   // -1 / ln(chi1 + sigma_w^2 E[phi'' phi]); +inf where the log is >= 0
+    double xiC = 0;   // -1 / ln(sigma_w^2 E[phi'(u1) phi'(u2)]) at (q*, c*); +inf at criticality
     Phase phase = Phase::Ordered;
     bool converged = true; // false when the length map diverges (q* infinite)
 };
@@ -61,13 +78,14 @@ struct CriticalPoint {
 };
 /// The critical line, parameterised by q* (THEORY.md): sigma_w^2 = 1 / E[phi'(sqrt q z)^2],
 /// sigma_b^2 = q - sigma_w^2 E[phi(sqrt q z)^2]; points with sigma_b^2 < 0 are dropped.
-std::vector<CriticalPoint> criticalLine(const Activation& act, double qMin, double qMax, int points);
+std::vector<CriticalPoint> criticalLine(const Activation& act, double qMin, double qMax,
+                                        int points);
 
 /// Per-layer prediction for a network with possibly layer-dependent sigma_w^2 (layers 1..L).
 struct LayerTheory {
-    std::vector<double> q;      // q^1..q^L
-    std::vector<double> c;      // c^1..c^L
-    std::vector<double> gradH2; // E||delta^l||^2 for a cotangent g ~ N(0, I) on a^L
+    std::vector<double> q;         // q^1..q^L
+    std::vector<double> c;         // c^1..c^L
+    std::vector<double> gradH2;    // E||delta^l||^2 for a cotangent g ~ N(0, I) on a^L
     std::vector<double> gradRatio; // E||delta^l||^2 / E||delta^{l+1}||^2 (l = 1..L-1; last = NaN)
 };
 /// q0 = ||x||^2 / N_0 and c0 = the input correlation. sigmaW2[l-1] is layer l's effective
