@@ -21,6 +21,7 @@
 #include <QStyle>
 #include <QTabWidget>
 
+#include <algorithm>
 #include <cmath>
 
 namespace initscope::ui {
@@ -116,6 +117,13 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     tabs_->addTab(distribution_, tr("&Distribution"));
     tabs_->addTab(activations_, tr("&Activations"));
     setCentralWidget(tabs_);
+    connect(tabs_, &QTabWidget::currentChanged, this, [this](int i) {
+        if (displayedGen_ != 0 && displayedGen_ == live_.generation &&
+            viewStale_[static_cast<std::size_t>(i)])
+            pushView(i);
+        else if (displayedGen_ != live_.generation)
+            live_.dirty = true; // the next frame shows the newer run in the selected view
+    });
 
     // ---- controls dock (scrollable: it is taller than a laptop screen)
     controls_ = new ControlPanel;
@@ -429,108 +437,151 @@ void MainWindow::frame() {
             return; // nothing to show yet: keep the previous run
         if (!live_.finished && displayedGen_ != 0 && sinceDisplay_.elapsed() < kHoldMs)
             return; // a finished run stays until the newer one finishes or kHoldMs pass
+        sinceDisplay_.restart();
     }
     QElapsedTimer cost;
     cost.start();
-    pushToCharts();
+    // Only the visible view is updated; the others are marked and catch up when selected.
+    std::fill(viewStale_.begin(), viewStale_.end(), true);
+    pushView(tabs_->currentIndex());
+    pushProgress();
+    live_.dirty = false;
+    displayedGen_ = live_.generation;
+    displayedComplete_ = live_.finished;
+    displayedSpec_ = live_.spec;
     perf_->noteFrameCost(static_cast<double>(cost.nsecsElapsed()) / 1e6);
-    perf_->noteChartUpdate(newRun && live_.finished);
+    const bool completeShown = live_.finished && completeCounted_ != live_.generation;
+    if (completeShown)
+        completeCounted_ = live_.generation;
+    perf_->noteChartUpdate(completeShown);
     emit chartsUpdated(displayedGen_, displayedComplete_);
 }
 
-void MainWindow::pushToCharts() {
-    const LiveRun& r = live_;
-    const int depth = r.spec.depth;
-    std::vector<QPointF> q, c, gh, gw, tq, tc, tg;
-    std::vector<double> measuredGh;
-    for (const LayerStats& s : r.layers) {
-        if (s.index < 1)
-            continue;
-        const double l = s.index;
-        q.emplace_back(l, s.q);
-        c.emplace_back(l, s.correlation);
-        if (s.hasGradients) {
-            gh.emplace_back(l, s.gradH2);
-            gw.emplace_back(l, s.gradW2);
-        }
-    }
-    measuredGh.assign(static_cast<std::size_t>(depth), std::nan(""));
-    for (const QPointF& p : gh)
-        measuredGh[static_cast<std::size_t>(p.x()) - 1] = p.y();
-    const TheoryCurves& t = r.theory;
-    for (std::size_t i = 0; i < t.q.size(); ++i)
-        tq.emplace_back(static_cast<double>(i + 1), t.q[i]);
-    for (std::size_t i = 0; i < t.c.size(); ++i)
-        tc.emplace_back(static_cast<double>(i + 1), t.c[i]);
-    for (std::size_t i = 0; i < t.gradH2.size(); ++i)
-        tg.emplace_back(static_cast<double>(i + 1), t.gradH2[i]);
+void MainWindow::syncAllViews() {
+    for (int i = 0; i < tabs_->count(); ++i)
+        if (viewStale_[static_cast<std::size_t>(i)])
+            pushView(i);
+}
 
-    for (LayerChart* chart : {signal_, gradients_, correlation_}) {
-        chart->setDepth(depth);
-        chart->setNonfiniteFrom(r.firstNonfinite);
+void MainWindow::pushView(int index) {
+    if (index < 0 || index >= static_cast<int>(viewStale_.size()) || live_.generation == 0)
+        return;
+    switch (index) {
+    case 0:
+        pushSignal();
+        break;
+    case 1:
+        pushGradients();
+        break;
+    case 2:
+        pushCorrelation();
+        break;
+    default:
+        pushHeatmaps();
+        viewStale_[3] = viewStale_[4] = false;
+        break;
     }
+    viewStale_[static_cast<std::size_t>(index)] = false;
+}
+
+void MainWindow::pushSignal() {
+    const LiveRun& r = live_;
+    std::vector<QPointF> q, tq;
+    for (const LayerStats& s : r.layers)
+        if (s.index >= 1)
+            q.emplace_back(s.index, s.q);
+    for (std::size_t i = 0; i < r.theory.q.size(); ++i)
+        tq.emplace_back(static_cast<double>(i + 1), r.theory.q[i]);
+    signal_->setDepth(r.spec.depth);
+    signal_->setNonfiniteFrom(r.firstNonfinite);
     signal_->setSeries(0, q);
     signal_->setSeries(1, tq);
-    double lastQ = std::nan("");
-    for (const auto& p : q)
-        lastQ = p.y();
-    signal_->setTitleSuffix(
-        r.forwardDone > 0
-            ? tr("q\u02e1 at layer %1: %2 measured, %3 predicted")
-                  .arg(static_cast<int>(q.back().x()))
-                  .arg(num(lastQ))
-                  .arg(num(q.size() <= tq.size() ? tq[q.size() - 1].y() : std::nan("")))
-            : QString());
+    QString suffix;
+    // the deepest layer with a finite measurement, against its prediction
+    auto last =
+        std::find_if(q.rbegin(), q.rend(), [](const QPointF& p) { return std::isfinite(p.y()); });
+    if (last != q.rend()) {
+        const auto l = static_cast<std::size_t>(last->x());
+        suffix = tr("q\u02e1 at layer %1: %2 measured, %3 predicted")
+                     .arg(l)
+                     .arg(num(last->y()))
+                     .arg(num(l <= r.theory.q.size() ? r.theory.q[l - 1] : std::nan("")));
+    }
+    signal_->setTitleSuffix(suffix);
     signal_->rescale();
+}
 
+void MainWindow::pushGradients() {
+    const LiveRun& r = live_;
+    const int depth = r.spec.depth;
+    std::vector<QPointF> gh, gw, tg;
+    std::vector<double> measured(static_cast<std::size_t>(depth), std::nan(""));
+    for (const LayerStats& s : r.layers) {
+        if (s.index < 1 || !s.hasGradients)
+            continue;
+        gh.emplace_back(s.index, s.gradH2);
+        gw.emplace_back(s.index, s.gradW2);
+        measured[static_cast<std::size_t>(s.index - 1)] = s.gradH2;
+    }
+    for (std::size_t i = 0; i < r.theory.gradH2.size(); ++i)
+        tg.emplace_back(static_cast<double>(i + 1), r.theory.gradH2[i]);
+    gradients_->setDepth(depth);
+    gradients_->setNonfiniteFrom(r.firstNonfinite);
     gradients_->setSeries(0, gh);
     gradients_->setSeries(1, gw);
     gradients_->setSeries(2, tg);
-    std::vector<double> ratios(t.gradRatio.begin(), t.gradRatio.end());
+    // geometric mean of the predicted per-layer ratios E||d^l||^2 / E||d^{l+1}||^2
     double predicted = std::nan("");
-    {
-        // geometric mean of the predicted per-layer ratios E||d^l||^2 / E||d^{l+1}||^2
-        double sum = 0;
-        int n = 0;
-        for (double v : ratios)
-            if (std::isfinite(v) && v > 0) {
-                sum += std::log(v);
-                ++n;
-            }
-        if (n > 0)
-            predicted = std::exp(sum / n);
+    double sum = 0;
+    int n = 0;
+    for (double v : r.theory.gradRatio) {
+        if (std::isfinite(v) && v > 0) {
+            sum += std::log(v);
+            ++n;
+        }
     }
-    gradients_->setTitleSuffix(
-        tr("per-layer ratio "
-           "E\u2016\u03b4\u02e1\u2016\u00b2/E\u2016\u03b4\u02e1\u207a\u00b9\u2016\u00b2: "
-           "%1 measured, %2 predicted")
-            .arg(num(perLayerRatio(measuredGh)), num(predicted)));
+    if (n > 0)
+        predicted = std::exp(sum / n);
+    gradients_->setTitleSuffix(tr("per-layer ratio E‖δˡ‖²/"
+                                  "E‖δˡ⁺¹‖²: "
+                                  "%1 measured, %2 predicted")
+                                   .arg(num(perLayerRatio(measured)), num(predicted)));
     gradients_->rescale();
+}
 
+void MainWindow::pushCorrelation() {
+    const LiveRun& r = live_;
+    std::vector<QPointF> c, tc;
+    for (const LayerStats& s : r.layers)
+        if (s.index >= 1)
+            c.emplace_back(s.index, s.correlation);
+    for (std::size_t i = 0; i < r.theory.c.size(); ++i)
+        tc.emplace_back(static_cast<double>(i + 1), r.theory.c[i]);
+    correlation_->setDepth(r.spec.depth);
+    correlation_->setNonfiniteFrom(r.firstNonfinite);
     correlation_->setSeries(0, c);
     correlation_->setSeries(1, tc);
-    correlation_->setTitleSuffix(std::isfinite(t.cStar) ? tr("c* = %1").arg(num(t.cStar))
-                                                        : QString());
+    correlation_->setTitleSuffix(
+        std::isfinite(r.theory.cStar) ? tr("c* = %1").arg(num(r.theory.cStar)) : QString());
     correlation_->rescale();
+}
 
-    if (!r.distribution.isNull())
-        distribution_->setHeatmap(r.distribution);
-    if (!r.activations.isNull())
-        activations_->setHeatmap(r.activations);
+void MainWindow::pushHeatmaps() {
+    if (!live_.distribution.isNull())
+        distribution_->setHeatmap(live_.distribution);
+    if (!live_.activations.isNull())
+        activations_->setHeatmap(live_.activations);
+}
 
+void MainWindow::pushProgress() {
+    const LiveRun& r = live_;
+    const int depth = r.spec.depth;
     progress_->setMaximum(2 * std::max(1, depth));
     progress_->setValue(r.forwardDone + r.backwardDone);
     progress_->setFormat(tr("forward %1/%3, backward %2/%3 layers")
                              .arg(r.forwardDone)
                              .arg(r.backwardDone)
                              .arg(depth));
-
-    live_.dirty = false;
-    if (displayedGen_ != r.generation)
-        sinceDisplay_.restart();
-    displayedGen_ = r.generation;
-    displayedComplete_ = r.finished;
-    displayedSpec_ = r.spec;
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -62,6 +62,9 @@ public:
     /// The spec of the run shown.
     const NetworkSpec& displayedSpec() const { return displayedSpec_; }
     QString statusText() const;
+    /// Brings every view, not only the visible one, up to the data shown (frames update only
+    /// the visible view; the others catch up when selected). For tests and export.
+    void syncAllViews();
 
 public slots:
     void rerun();
@@ -93,7 +96,12 @@ private:
     void scheduleRun();
     void submitNow();
     void frame();
-    void pushToCharts();
+    void pushView(int index);
+    void pushSignal();
+    void pushGradients();
+    void pushCorrelation();
+    void pushHeatmaps();
+    void pushProgress();
 
     void onStarted(quint64 gen, const NetworkSpec& spec, const TheoryCurves& theory);
     void onForward(quint64 gen, const LayerStats& stats);
@@ -121,6 +129,8 @@ private:
     LiveRun live_;
     quint64 requestedGen_ = 0;
     quint64 displayedGen_ = 0;
+    quint64 completeCounted_ = 0;
+    std::vector<bool> viewStale_ = std::vector<bool>(5, true);
     bool displayedComplete_ = false;
     NetworkSpec displayedSpec_;
     QElapsedTimer sinceDisplay_;

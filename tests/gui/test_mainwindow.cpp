@@ -58,6 +58,7 @@ bool close(double a, double b) {
 
 /// The drawn series equal the engine's statistics of `spec` (finite, and positive on log axes).
 void compareWithEngine(MainWindow& w, const NetworkSpec& spec) {
+    w.syncAllViews(); // frames update only the visible view
     Engine engine;
     const RunResult r = engine.run(spec);
     auto check = [&](LayerChart* chart, int series, auto value, bool logAxis) {
@@ -265,6 +266,7 @@ private slots:
         w.setSpec(spec);
         w.show();
         QVERIFY(waitForSettled(w));
+        w.syncAllViews();
         const int k = w.signalChart()->nonfiniteFrom();
         QVERIFY2(k > 1 && k <= 30, qPrintable(QString("first non-finite layer %1").arg(k)));
         QVERIFY(w.signalChart()->titleText().contains(
@@ -282,14 +284,26 @@ private slots:
         const int before = RunController::liveWorkerThreads();
         auto w = std::make_unique<MainWindow>();
         NetworkSpec spec = testSpec();
-        spec.depth = 2000;
-        spec.width = 512;
-        spec.inputDim = 512;
-        spec.batch = 128;
+        spec.depth = 2000; // seconds of work: still running when the window closes
+        spec.width = 256;
+        spec.inputDim = 256;
+        spec.batch = 64;
+        QVERIFY(validate(spec).empty());
+        QSignalSpy started(w->controller(), &RunController::runStarted);
+        QSignalSpy forward(w->controller(), &RunController::forwardLayer);
         w->setSpec(spec);
         w->show();
-        QSignalSpy forward(w->controller(), &RunController::forwardLayer);
-        QTRY_VERIFY_WITH_TIMEOUT(forward.count() >= 2, kTimeoutMs);
+        // wait for a few layers of the deep run (not of the default run the window starts with)
+        auto deepGeneration = [&]() -> quint64 {
+            for (const auto& args : started)
+                if (args.at(1).value<NetworkSpec>().depth == spec.depth)
+                    return args.at(0).value<quint64>();
+            return 0;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(deepGeneration() != 0 && !forward.isEmpty() &&
+                                     forward.last().at(0).value<quint64>() == deepGeneration() &&
+                                     forward.last().at(1).value<LayerStats>().index >= 2,
+                                 kTimeoutMs);
         QVERIFY(w->controller()->busy());
         w->close();
         w.reset();

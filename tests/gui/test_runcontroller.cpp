@@ -24,10 +24,10 @@ NetworkSpec smallSpec() {
 }
 NetworkSpec slowSpec() {
     NetworkSpec s;
-    s.depth = 2000;
-    s.width = 512;
-    s.inputDim = 512;
-    s.batch = 128;
+    s.depth = 1000; // seconds of work
+    s.width = 256;
+    s.inputDim = 256;
+    s.batch = 64;
     return s;
 }
 } // namespace
