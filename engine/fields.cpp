@@ -114,6 +114,24 @@ const Field* findField(std::string_view name) {
     return nullptr;
 }
 
+/// The offending value, for an error message: short, and never a recursive dump of a container
+/// (a deeply nested array in a preset file overflowed the stack) or of invalid UTF-8 (typed on
+/// the command line, where dump() throws).
+std::string describe(const json& v) {
+    if (v.is_array())
+        return "a list of " + std::to_string(v.size()) + (v.size() == 1 ? " item" : " items");
+    if (v.is_object())
+        return "an object of " + std::to_string(v.size()) + (v.size() == 1 ? " key" : " keys");
+    std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+    if (s.size() > 80) {
+        std::size_t n = 77;
+        while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) // not mid-character
+            --n;
+        s = s.substr(0, n) + "...";
+    }
+    return s;
+}
+
 bool isRunSetting(std::string_view name) {
     return name == "threads" || name == "memory_budget_gib";
 }
@@ -198,7 +216,7 @@ bool setSpecField(NetworkSpec& spec, std::string_view name, const json& value, s
     }
     if (!typeOk(f->type, value)) {
         error =
-            std::string(name) + ": must be " + typeWord(f->type) + " (got " + value.dump() + ")";
+            std::string(name) + ": must be " + typeWord(f->type) + " (got " + describe(value) + ")";
         return false;
     }
     if (f->type == Type::Int && value.is_number_float()) // 3.0 accepted as 3

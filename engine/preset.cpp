@@ -51,8 +51,19 @@ PresetParse parsePreset(std::string_view text) {
         return r;
     }
     json doc;
+    std::string lastKey; // the key being read, to name the field of an out-of-range number
     try {
-        doc = json::parse(text);
+        doc = json::parse(text, [&](int, json::parse_event_t ev, json& parsed) {
+            if (ev == json::parse_event_t::key)
+                lastKey = parsed.get<std::string>();
+            return true;
+        });
+    } catch (const json::out_of_range& e) {
+        // a number literal beyond double range, e.g. 1e400 (not a parse_error: it used to escape)
+        fail(lastKey.empty() ? "json" : lastKey,
+             "a number is out of range (largest magnitude about 1.8e308): " +
+                 std::string(e.what()).substr(std::string(e.what()).find(']') + 2));
+        return r;
     } catch (const json::parse_error& e) {
         // e.byte is the position of the problem: report it as line and column
         std::size_t line = 1, col = 1;
@@ -104,7 +115,8 @@ PresetParse parsePreset(std::string_view text) {
     str("title", p.title, false, 200);
     str("note", p.note, false, 20000);
     str("view", p.view, false, 32);
-    if (doc.contains("name") && doc["name"].is_string() && !validName(p.name))
+    if (doc.contains("name") && doc["name"].is_string() && p.name.size() <= 64 &&
+        !validName(p.name)) // (a longer name is reported above, without echoing it)
         fail("name", "must be 1 to 64 characters of a-z, 0-9 and '-' (got \"" + p.name + "\")");
     if (doc.contains("view") && doc["view"].is_string() &&
         std::find(presetViews().begin(), presetViews().end(), p.view) == presetViews().end())
