@@ -64,11 +64,19 @@ struct FixedPoint {
     Phase phase = Phase::Ordered;
     bool converged = true; // false when the length map diverges (q* infinite)
 };
-/// Fixed points and depth scales. Iterates the maps from q0 (default 1) until converged.
+/// Fixed points and depth scales. Finds where iterating the maps from q0 (default 1) ends: the
+/// fixed points are solved as roots, bracketed from q0 in the direction the iteration moves, so
+/// slow (near-critical, or algebraic) approaches cost no more than fast ones. When q* = 0 is a
+/// limit (q0 > 0), chi1 and the depth scales are its q -> 0+ limits; when the length map
+/// diverges they are the q -> infinity limits (exact for relu-like and linear activations).
 FixedPoint fixedPoint(const Activation& act, double sigmaW2, double sigmaB2, double q0 = 1.0);
 
-/// The sigma_w^2 at which chi1 = 1 for this sigma_b^2 (solved with q* consistently).
-/// Returns NaN where no critical point exists for this activation and sigma_b^2.
+/// The sigma_w^2 at which chi1 = 1 for this sigma_b^2 (solved with q* consistently: fixedPoint
+/// from q0 = 1 at the result finds chi1 = 1 to 1e-9). Linear, relu and leaky-relu have
+/// chi1 = sigma_w^2 (1 + a^2) / 2 at every q, so their value holds for every sigma_b^2 (q* then
+/// diverges linearly when sigma_b^2 > 0). Returns NaN where no critical point exists for this
+/// activation and sigma_b^2 (softplus everywhere; gelu and silu below a threshold bias, where
+/// the chi1 = 1 fixed point is unstable and q diverges from q0 = 1).
 double criticalSigmaW2(const Activation& act, double sigmaB2);
 
 struct CriticalPoint {
@@ -90,7 +98,8 @@ struct LayerTheory {
 };
 /// q0 = ||x||^2 / N_0 and c0 = the input correlation. sigmaW2[l-1] is layer l's effective
 /// sigma_w^2; widths[l-1] its width N_l (only the last one matters: E||delta^L||^2 =
-/// N_L E[phi'(sqrt q^L z)^2]).
+/// N_L E[phi'(sqrt q^L z)^2]). Throws std::invalid_argument unless widths.size() equals
+/// sigmaW2.size().
 LayerTheory layerTheory(const Activation& act, const std::vector<double>& sigmaW2, double sigmaB2,
                         double q0, double c0, const std::vector<int>& widths);
 
