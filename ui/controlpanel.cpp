@@ -580,6 +580,11 @@ QString ControlPanel::errorText() const {
     return error_->isVisible() ? error_->text() : QString();
 }
 
+bool ControlPanel::isDragging() const {
+    return depth_->slider()->isSliderDown() || width_->slider()->isSliderDown() ||
+           gain_->slider()->isSliderDown();
+}
+
 QLabel* ControlPanel::readoutLabel(const QString& key) const {
     auto it = readout_.find(key);
     return it == readout_.end() ? nullptr : it->second;

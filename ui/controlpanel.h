@@ -86,6 +86,8 @@ public:
     QComboBox* activationCombo() const { return activation_; }
     QComboBox* initCombo() const { return init_; }
     QLabel* readoutLabel(const QString& key) const;
+    /// True while the user holds one of the sliders (a drag in progress).
+    bool isDragging() const;
 
 public slots:
     void setXavierGain();

@@ -118,11 +118,8 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     tabs_->addTab(activations_, tr("&Activations"));
     setCentralWidget(tabs_);
     connect(tabs_, &QTabWidget::currentChanged, this, [this](int i) {
-        if (displayedGen_ != 0 && displayedGen_ == live_.generation &&
-            viewStale_[static_cast<std::size_t>(i)])
+        if (displayedGen_ != 0 && viewStale_[static_cast<std::size_t>(i)])
             pushView(i);
-        else if (displayedGen_ != live_.generation)
-            live_.dirty = true; // the next frame shows the newer run in the selected view
     });
 
     // ---- controls dock (scrollable: it is taller than a laptop screen)
@@ -167,14 +164,10 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     submitTimer_.setSingleShot(true);
     submitTimer_.setInterval(kSubmitMs);
     connect(&submitTimer_, &QTimer::timeout, this, [this] {
-        if (!submitPending_)
-            return;
-        if (controller_->busy() && pendingSince_.elapsed() < kMaxWaitMs) {
-            submitTimer_.start(); // back-pressure: let the run in progress finish first
-            return;
+        if (submitPending_) {
+            submitNow();
+            submitTimer_.start();
         }
-        submitNow();
-        submitTimer_.start();
     });
     sinceDisplay_.start();
     resize(1500, 940);
@@ -310,17 +303,11 @@ void MainWindow::rerun() {
 }
 
 void MainWindow::scheduleRun() {
-    // Edits are merged: at most one request per kSubmitMs, and while a run is in progress the
-    // newest edit waits for it (up to kMaxWaitMs) instead of cancelling it at once. Cancelling on
-    // every mouse move would abandon each run before its last layer whenever a run takes longer
-    // than the interval between moves, and a drag would never show a whole network.
-    if (!submitPending_)
-        pendingSince_.start();
+    // Leading edge runs at once; further edits within kSubmitMs are merged into one trailing
+    // request, so a drag produces at most one request per frame.
     submitPending_ = true;
     if (!submitTimer_.isActive()) {
-        if (!controller_->busy()) {
-            submitNow();
-        }
+        submitNow();
         submitTimer_.start();
     }
 }
@@ -339,7 +326,11 @@ void MainWindow::submitNow() {
         progress_->setValue(0);
         return;
     }
-    requestedGen_ = controller_->request(spec);
+    // While a slider is held, the run in progress may finish first (bounded wait, see
+    // RunController::Supersede); any other edit cancels it at once.
+    requestedGen_ =
+        controller_->request(spec, controls_->isDragging() ? RunController::Supersede::AfterCurrent
+                                                           : RunController::Supersede::Cancel);
     perf_->noteRunRequested();
 }
 
@@ -348,8 +339,13 @@ QString MainWindow::statusText() const {
 }
 
 void MainWindow::onStarted(quint64 gen, const NetworkSpec& spec, const TheoryCurves& theory) {
-    if (gen != requestedGen_)
-        return;
+    if (gen <= live_.generation)
+        return; // the controller delivers only runs that are not superseded
+    if (live_.finished) {
+        complete_ = std::move(live_);
+        if (shown_ == &live_)
+            shown_ = &complete_;
+    }
     live_ = LiveRun{};
     live_.generation = gen;
     live_.spec = spec;
@@ -405,10 +401,6 @@ void MainWindow::onFinished(quint64 gen, const RunResult& result) {
         live_.firstNonfinite = result.firstNonfiniteLayer;
     live_.finished = true;
     live_.dirty = true;
-    if (submitPending_) {
-        submitNow(); // the edit that waited for this run
-        submitTimer_.start();
-    }
     status_->setText(tr("Run %1 done in %2 ms: depth %3, width %4, batch %5; input gradient "
                         "E\u2016\u2202L/\u2202x\u2016\u00b2 = %6")
                          .arg(gen)
@@ -420,7 +412,7 @@ void MainWindow::onFinished(quint64 gen, const RunResult& result) {
 }
 
 void MainWindow::onFailed(quint64 gen, const QString& field, const QString& message) {
-    if (gen != requestedGen_)
+    if (gen < live_.generation)
         return;
     controls_->setErrors({SpecError{field.toStdString(), message.toStdString()}});
     status_->setText(tr("Not run: %1").arg(message.section(QLatin1Char('\n'), 0, 0)));
@@ -429,30 +421,37 @@ void MainWindow::onFailed(quint64 gen, const QString& field, const QString& mess
 }
 
 void MainWindow::frame() {
-    if (!live_.dirty || live_.generation == 0)
+    // What to show: the newest run once it has finished; else a finished run not shown yet;
+    // else the newest run's partial layers, but only after the shown run has stood for kHoldMs
+    // (a drag then shows whole curves instead of curves that grow from layer 1 each frame).
+    LiveRun* next = nullptr;
+    if (live_.generation != 0 && live_.dirty && live_.finished)
+        next = &live_;
+    else if (complete_.generation > displayedGen_)
+        next = &complete_;
+    else if (live_.generation != 0 && live_.dirty && live_.forwardDone > 0 &&
+             (live_.generation == displayedGen_ || displayedGen_ == 0 ||
+              sinceDisplay_.elapsed() >= kHoldMs))
+        next = &live_;
+    if (!next)
         return;
-    const bool newRun = live_.generation != displayedGen_;
-    if (newRun) {
-        if (live_.forwardDone == 0)
-            return; // nothing to show yet: keep the previous run
-        if (!live_.finished && displayedGen_ != 0 && sinceDisplay_.elapsed() < kHoldMs)
-            return; // a finished run stays until the newer one finishes or kHoldMs pass
+    if (next->generation != displayedGen_)
         sinceDisplay_.restart();
-    }
     QElapsedTimer cost;
     cost.start();
+    shown_ = next;
     // Only the visible view is updated; the others are marked and catch up when selected.
     std::fill(viewStale_.begin(), viewStale_.end(), true);
     pushView(tabs_->currentIndex());
     pushProgress();
-    live_.dirty = false;
-    displayedGen_ = live_.generation;
-    displayedComplete_ = live_.finished;
-    displayedSpec_ = live_.spec;
+    next->dirty = false;
+    displayedGen_ = next->generation;
+    displayedComplete_ = next->finished;
+    displayedSpec_ = next->spec;
     perf_->noteFrameCost(static_cast<double>(cost.nsecsElapsed()) / 1e6);
-    const bool completeShown = live_.finished && completeCounted_ != live_.generation;
+    const bool completeShown = next->finished && completeCounted_ != next->generation;
     if (completeShown)
-        completeCounted_ = live_.generation;
+        completeCounted_ = next->generation;
     perf_->noteChartUpdate(completeShown);
     emit chartsUpdated(displayedGen_, displayedComplete_);
 }
@@ -464,7 +463,7 @@ void MainWindow::syncAllViews() {
 }
 
 void MainWindow::pushView(int index) {
-    if (index < 0 || index >= static_cast<int>(viewStale_.size()) || live_.generation == 0)
+    if (index < 0 || index >= static_cast<int>(viewStale_.size()) || shown_->generation == 0)
         return;
     switch (index) {
     case 0:
@@ -485,7 +484,7 @@ void MainWindow::pushView(int index) {
 }
 
 void MainWindow::pushSignal() {
-    const LiveRun& r = live_;
+    const LiveRun& r = *shown_;
     std::vector<QPointF> q, tq;
     for (const LayerStats& s : r.layers)
         if (s.index >= 1)
@@ -512,7 +511,7 @@ void MainWindow::pushSignal() {
 }
 
 void MainWindow::pushGradients() {
-    const LiveRun& r = live_;
+    const LiveRun& r = *shown_;
     const int depth = r.spec.depth;
     std::vector<QPointF> gh, gw, tg;
     std::vector<double> measured(static_cast<std::size_t>(depth), std::nan(""));
@@ -550,7 +549,7 @@ void MainWindow::pushGradients() {
 }
 
 void MainWindow::pushCorrelation() {
-    const LiveRun& r = live_;
+    const LiveRun& r = *shown_;
     std::vector<QPointF> c, tc;
     for (const LayerStats& s : r.layers)
         if (s.index >= 1)
@@ -567,14 +566,14 @@ void MainWindow::pushCorrelation() {
 }
 
 void MainWindow::pushHeatmaps() {
-    if (!live_.distribution.isNull())
-        distribution_->setHeatmap(live_.distribution);
-    if (!live_.activations.isNull())
-        activations_->setHeatmap(live_.activations);
+    if (!shown_->distribution.isNull())
+        distribution_->setHeatmap(shown_->distribution);
+    if (!shown_->activations.isNull())
+        activations_->setHeatmap(shown_->activations);
 }
 
 void MainWindow::pushProgress() {
-    const LiveRun& r = live_;
+    const LiveRun& r = *shown_;
     const int depth = r.spec.depth;
     progress_->setMaximum(2 * std::max(1, depth));
     progress_->setValue(r.forwardDone + r.backwardDone);

@@ -31,12 +31,10 @@ class RunController;
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    static constexpr int kFrameMs = 33;    // chart refresh (about 30 Hz)
-    static constexpr int kSubmitMs = 33;   // at most one new run request per frame while dragging
-    static constexpr int kMaxWaitMs = 150; // an edit waits at most this long for the run in
-                                           // progress to finish before it cancels it
-    static constexpr int kHoldMs = 120;    // longest time a finished run is kept on screen while a
-                                           // newer one is still computing
+    static constexpr int kFrameMs = 33;  // chart refresh (about 30 Hz)
+    static constexpr int kSubmitMs = 33; // at most one new run request per frame while dragging
+    static constexpr int kHoldMs = 120;  // longest time a finished run is kept on screen while a
+                                         // newer one is still computing
 
     explicit MainWindow(bool perfLog = false, QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -125,8 +123,10 @@ private:
 
     QTimer frameTimer_, submitTimer_;
     bool submitPending_ = false;
-    QElapsedTimer pendingSince_;
-    LiveRun live_;
+    LiveRun live_;     // the newest run, filling as its values arrive
+    LiveRun complete_; // the last finished run, kept when a newer one starts before a frame
+                       // could show it (runs can start back to back)
+    const LiveRun* shown_ = &live_; // what the views show
     quint64 requestedGen_ = 0;
     quint64 displayedGen_ = 0;
     quint64 completeCounted_ = 0;

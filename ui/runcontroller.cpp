@@ -34,7 +34,8 @@ template <typename F> void RunController::post(quint64 generation, F&& emitter) 
 /// renders the heatmaps here, on the worker, at most every kHeatmapIntervalMs.
 class RunController::Sink : public RunSink {
 public:
-    Sink(RunController* owner, quint64 generation) : owner_(owner), generation_(generation) {}
+    Sink(RunController* owner, quint64 generation, std::atomic<bool>& cancel)
+        : owner_(owner), generation_(generation), cancel_(cancel) {}
 
     void started(const NetworkSpec& spec, const TheoryCurves& theory) override {
         heatmaps_ = HeatmapAccumulator(spec.depth);
@@ -45,6 +46,8 @@ public:
     }
 
     void forwardLayer(const LayerStats& stats) override {
+        ++layersDone_;
+        owner_->enforceMaxWait(cancel_, doneFraction(), std::chrono::steady_clock::now() - t0_);
         heatmaps_.add(stats);
         LayerStats copy = stats;
         copy.sample.clear();
@@ -61,6 +64,8 @@ public:
     }
 
     void backwardLayer(const LayerStats& stats) override {
+        ++layersDone_;
+        owner_->enforceMaxWait(cancel_, doneFraction(), std::chrono::steady_clock::now() - t0_);
         LayerStats copy = stats;
         copy.sample.clear();
         copy.sample.shrink_to_fit();
@@ -83,6 +88,9 @@ public:
     }
 
 private:
+    double doneFraction() const {
+        return depth_ > 0 ? static_cast<double>(layersDone_) / (2.0 * depth_) : 0.0;
+    }
     void renderHeatmaps() {
         if (!owner_->isCurrent(generation_))
             return; // superseded: nobody will look at it
@@ -94,7 +102,10 @@ private:
 
     RunController* owner_;
     quint64 generation_;
+    std::atomic<bool>& cancel_;
+    std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
     int depth_ = 0;
+    int layersDone_ = 0; // forward + backward
     bool renderedAll_ = false;
     HeatmapAccumulator heatmaps_;
     std::chrono::steady_clock::time_point lastRender_{};
@@ -118,21 +129,47 @@ RunController::~RunController() {
         worker_.join();
 }
 
-quint64 RunController::request(const NetworkSpec& spec) {
+quint64 RunController::request(const NetworkSpec& spec, Supersede how) {
     const quint64 gen = ++generation_;
     {
         std::lock_guard lock(mutex_);
-        if (runningCancel_)
-            runningCancel_->store(true);
-        pending_ = Job{spec, gen, std::make_shared<std::atomic<bool>>(false)};
+        const auto now = std::chrono::steady_clock::now();
+        // the wait is bounded from the first request that started waiting
+        const auto since = pending_ ? pending_->waitingSince : now;
+        pending_ = Job{spec, gen, std::make_shared<std::atomic<bool>>(false), since};
+        // AfterCurrent supersedes nothing yet, not even a run that has just finished and whose
+        // results are still on their way to the GUI thread.
+        if (how == Supersede::Cancel) {
+            dropBelow_ = gen;
+            if (runningCancel_)
+                runningCancel_->store(true);
+        }
     }
     wake_.notify_one();
     return gen;
 }
 
+void RunController::enforceMaxWait(std::atomic<bool>& cancel, double doneFraction,
+                                   std::chrono::steady_clock::duration elapsed) {
+    using std::chrono::milliseconds;
+    std::lock_guard lock(mutex_);
+    if (!pending_ ||
+        std::chrono::steady_clock::now() - pending_->waitingSince <= milliseconds(kMaxWaitMs))
+        return;
+    if (doneFraction > 0) {
+        const double remaining = std::chrono::duration<double, std::milli>(elapsed).count() *
+                                 (1 - doneFraction) / doneFraction;
+        if (remaining < 0.5 * kMaxWaitMs)
+            return; // about to finish: finishing shows a whole network sooner than restarting
+    }
+    dropBelow_ = pending_->generation;
+    cancel.store(true);
+}
+
 void RunController::cancelAll() {
     std::lock_guard lock(mutex_);
     pending_.reset();
+    dropBelow_ = generation_.load() + 1; // nothing requested so far is shown any more
     if (runningCancel_)
         runningCancel_->store(true);
 }
@@ -153,7 +190,7 @@ void RunController::workerLoop(std::stop_token stop) {
             pending_.reset();
             runningCancel_ = job.cancel;
         }
-        Sink sink(this, job.generation);
+        Sink sink(this, job.generation, *job.cancel);
         try {
             engine_.run(job.spec, &sink, job.cancel.get());
         } catch (const SpecInvalid& e) {

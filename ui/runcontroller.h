@@ -2,9 +2,16 @@
 //
 // One long-lived worker thread owns one Engine (kept across runs: it caches the random draws, so
 // a change of gain only rescales the same network). Every request gets a generation id; a newer
-// request sets the cancel flag of the run in progress, and results whose generation is no longer
-// the latest are dropped on arrival, so a superseded run is never shown. The destructor cancels
-// and joins the worker, also mid-run.
+// request sets the cancel flag of the run in progress, and results of a superseded generation are
+// dropped on arrival, so a superseded run is never shown. The destructor cancels and joins the
+// worker, also mid-run.
+//
+// While a slider is dragged, cancelling on every mouse move would abandon each run before its
+// last layer whenever a run takes longer than the interval between moves, and the charts would
+// never show a whole network. A request may therefore ask to supersede the run in progress only
+// once it has finished (Supersede::AfterCurrent): the newest such request waits in a one-slot
+// queue, and if the run in progress is still going kMaxWaitMs after the request, the worker
+// cancels it then (checked between layers), so the latency stays bounded.
 #pragma once
 
 #include "engine.h"
@@ -15,6 +22,7 @@
 #include <QString>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -29,8 +37,14 @@ public:
     explicit RunController(QObject* parent = nullptr);
     ~RunController() override;
 
-    /// Starts a run of `spec` (cancelling the one in progress); returns its generation id.
-    quint64 request(const NetworkSpec& spec);
+    enum class Supersede {
+        Cancel,       // cancel the run in progress now
+        AfterCurrent, // let it finish, or cancel it once the request has waited kMaxWaitMs
+    };
+    static constexpr int kMaxWaitMs = 150;
+
+    /// Queues a run of `spec` (replacing any queued one); returns its generation id.
+    quint64 request(const NetworkSpec& spec, Supersede how = Supersede::Cancel);
     /// Cancels the run in progress and any queued request (the latest generation stays current,
     /// so nothing of it arrives any more).
     void cancelAll();
@@ -63,17 +77,24 @@ private:
         NetworkSpec spec;
         quint64 generation = 0;
         std::shared_ptr<std::atomic<bool>> cancel;
+        std::chrono::steady_clock::time_point waitingSince;
     };
     class Sink;
     friend class Sink;
 
     void workerLoop(std::stop_token stop);
-    bool isCurrent(quint64 generation) const { return generation == generation_.load(); }
+    bool isCurrent(quint64 generation) const { return generation >= dropBelow_.load(); }
+    // Worker thread, between layers: cancels `cancel` if a waiting request has waited longer than
+    // kMaxWaitMs and the run is not about to finish (its estimated remaining time, from the
+    // share of layers done in `elapsed`, is over half of kMaxWaitMs).
+    void enforceMaxWait(std::atomic<bool>& cancel, double doneFraction,
+                        std::chrono::steady_clock::duration elapsed);
     // Called on the worker thread: queue a call on the GUI thread that emits only if current.
     template <typename F> void post(quint64 generation, F&& emitter);
 
-    Engine engine_; // used on the worker thread only
-    std::atomic<quint64> generation_{0};
+    Engine engine_;                      // used on the worker thread only
+    std::atomic<quint64> generation_{0}; // latest requested
+    std::atomic<quint64> dropBelow_{0};  // results of older generations are dropped
     mutable std::mutex mutex_;
     std::condition_variable_any wake_;
     std::optional<Job> pending_;                       // guarded by mutex_

@@ -3,7 +3,7 @@
 // median chart updates per second, complete runs shown per second and the longest event-loop
 // stall (a 5 ms probe timer's delay beyond its interval). Timings only: not a pass/fail test.
 //
-//   bench_gui_drag [seconds=10] [depth=50] [width=256] [batch=128]
+//   bench_gui_drag [seconds=10] [depth=50] [width=256] [batch=128] [activation=tanh]
 #include "controlpanel.h"
 #include "mainwindow.h"
 #include "perfmonitor.h"
@@ -33,6 +33,14 @@ int main(int argc, char** argv) {
     spec.width = arg(3, 256);
     spec.inputDim = spec.width;
     spec.batch = arg(4, 128);
+    if (args.size() > 5) {
+        const auto a = parseActivation(args[5].toStdString());
+        if (!a) {
+            std::fprintf(stderr, "unknown activation %s\n", qPrintable(args[5]));
+            return 2;
+        }
+        spec.activation = *a;
+    }
 
     MainWindow w(qEnvironmentVariableIntValue("INITSCOPE_PERF_LOG") == 1);
     w.resize(1600, 1000);
@@ -46,6 +54,8 @@ int main(int argc, char** argv) {
         QApplication::processEvents(QEventLoop::AllEvents, 10);
 
     std::vector<double> runMs;
+    std::size_t runsStarted = 0;
+    QObject::connect(w.controller(), &RunController::runStarted, [&] { ++runsStarted; });
     QObject::connect(w.controller(), &RunController::runFinished,
                      [&](quint64, const RunResult& r) { runMs.push_back(r.seconds * 1e3); });
 
@@ -67,6 +77,7 @@ int main(int argc, char** argv) {
     QTimer::singleShot(1000, [&] {
         w.perfMonitor()->reset();
         runMs.clear();
+        runsStarted = 0;
     });
     QTimer::singleShot(1000 + seconds * 1000 + 50, &app, &QApplication::quit);
     QApplication::exec();
@@ -76,13 +87,15 @@ int main(int argc, char** argv) {
     const PerfMonitor::Summary s = w.perfMonitor()->summary();
     std::sort(runMs.begin(), runMs.end());
     const double medianRun = runMs.empty() ? 0 : runMs[runMs.size() / 2];
-    std::printf("{\"depth\": %d, \"width\": %d, \"batch\": %d, \"seconds\": %d,\n"
+    std::printf("{\"activation\": \"%s\", \"depth\": %d, \"width\": %d, \"batch\": %d, "
+                "\"seconds\": %d,\n"
                 " \"median_chart_updates_per_s\": %.1f, \"median_complete_runs_shown_per_s\": "
                 "%.1f,\n \"median_runs_requested_per_s\": %.1f, \"slider_moves_per_s\": %.1f,\n"
                 " \"max_event_loop_stall_ms\": %.1f, \"max_frame_cost_ms\": %.1f,\n"
-                " \"runs_finished\": %zu, \"median_run_ms\": %.1f}\n",
-                spec.depth, spec.width, spec.batch, s.seconds, s.medianUpdatesPerSecond,
-                s.medianCompleteRunsPerSecond, s.medianRequestsPerSecond, 1000.0 / 16, s.maxStallMs,
-                s.maxFrameMs, runMs.size(), medianRun);
+                " \"runs_started\": %zu, \"runs_finished\": %zu, \"median_run_ms\": %.1f}\n",
+                activationName(spec.activation).c_str(), spec.depth, spec.width, spec.batch,
+                s.seconds, s.medianUpdatesPerSecond, s.medianCompleteRunsPerSecond,
+                s.medianRequestsPerSecond, 1000.0 / 16, s.maxStallMs, s.maxFrameMs, runsStarted,
+                runMs.size(), medianRun);
     return 0;
 }

@@ -91,6 +91,44 @@ private slots:
         QVERIFY(!r.cancelled);
     }
 
+    // AfterCurrent: a run that finishes within the wait bound is delivered whole, then the newer.
+    void afterCurrentLetsShortRunFinish() {
+        RunController c;
+        QSignalSpy finished(&c, &RunController::runFinished);
+        QSignalSpy started(&c, &RunController::runStarted);
+        NetworkSpec a = smallSpec();
+        const quint64 first = c.request(a);
+        QTRY_VERIFY_WITH_TIMEOUT(!started.isEmpty(), 20000); // `a` is running
+        NetworkSpec b = a;
+        b.gain = 1.5;
+        const quint64 second = c.request(b, RunController::Supersede::AfterCurrent);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 20000);
+        QCOMPARE(finished.at(0).at(0).value<quint64>(), first);
+        QCOMPARE(finished.at(1).at(0).value<quint64>(), second);
+        QCOMPARE(finished.at(1).at(1).value<RunResult>().spec.gain, 1.5);
+    }
+
+    // AfterCurrent: a long run is cancelled once the newer request has waited kMaxWaitMs, and
+    // nothing of it is delivered after that.
+    void afterCurrentBoundsTheWait() {
+        RunController c;
+        QSignalSpy finished(&c, &RunController::runFinished);
+        QSignalSpy forward(&c, &RunController::forwardLayer);
+        const quint64 first = c.request(slowSpec());
+        QTRY_VERIFY_WITH_TIMEOUT(!forward.isEmpty(), 20000);
+        QElapsedTimer t;
+        t.start();
+        const quint64 second = c.request(smallSpec(), RunController::Supersede::AfterCurrent);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 20000);
+        QCOMPARE(finished.first().at(0).value<quint64>(), second);
+        QVERIFY2(t.elapsed() < 3000, qPrintable(QString("waited %1 ms").arg(t.elapsed())));
+        int afterCancel = 0;
+        for (const auto& args : forward)
+            afterCancel += args.at(0).value<quint64>() == first &&
+                           args.at(1).value<LayerStats>().index == slowSpec().depth;
+        QCOMPARE(afterCancel, 0); // the long run never reached its last layer on screen
+    }
+
     // An invalid spec reports the field, never throws across threads.
     void invalidSpecReportsField() {
         RunController c;
