@@ -128,4 +128,37 @@ MatrixF drawCotangents(const NetworkSpec& spec, int count) {
     return g;
 }
 
+double readoutVariance(const NetworkSpec& spec, int depth) {
+    if (spec.init == InitScheme::Zeros || spec.init == InitScheme::Constant)
+        return 0.0;
+    return spec.gain *
+           baseVariance(spec.init, spec.fanMode, spec.widthOf(depth), 1, spec.initValue);
+}
+
+VectorF initReadout(const NetworkSpec& spec, int depth) {
+    const int n = spec.widthOf(depth);
+    VectorF z(n);
+    Rng rng(spec.seed, Stream::Readout, static_cast<std::uint64_t>(depth));
+    switch (drawKind(spec.init)) {
+    case DrawKind::None:
+        return VectorF::Zero(n);
+    case DrawKind::Ones:
+        return VectorF::Constant(n, static_cast<float>(std::sqrt(spec.gain) * spec.initValue));
+    case DrawKind::Normal:
+        rng.fillNormal(z.data(), static_cast<std::size_t>(n));
+        break;
+    case DrawKind::Uniform:
+        rng.fillUniformUnitVariance(z.data(), static_cast<std::size_t>(n));
+        break;
+    case DrawKind::Orthogonal: {
+        // a 1 x n matrix with an orthonormal row: a Haar unit vector, scaled to entry variance 1
+        rng.fillNormal(z.data(), static_cast<std::size_t>(n));
+        const double norm = z.cast<double>().norm();
+        z = (z.cast<double>() * (std::sqrt(static_cast<double>(n)) / norm)).cast<float>();
+        break;
+    }
+    }
+    return static_cast<float>(std::sqrt(readoutVariance(spec, depth))) * z;
+}
+
 } // namespace initscope

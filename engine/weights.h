@@ -48,4 +48,14 @@ MatrixF drawInputs(const NetworkSpec& spec, int count);
 /// with the same prefix property.
 MatrixF drawCotangents(const NetworkSpec& spec, int count);
 
+/// Variance of the scalar readout v of a network truncated at depth `depth` (f = v.a^depth + b_v,
+/// the NTK views): the spec's scheme applied to a layer with fanIn = N_depth and fanOut = 1, times
+/// the gain (0 for zeros and constant, whose entries have no spread).
+double readoutVariance(const NetworkSpec& spec, int depth);
+/// The readout v (length N_depth) of the network truncated at `depth`: the scheme's standard draw
+/// from its own stream (Stream::Readout, index depth) times sqrt(gain * base variance), or every
+/// entry sqrt(gain) * initValue for constant. A network truncated at depth m and the network of
+/// depth m (same seed) therefore have the same readout.
+VectorF initReadout(const NetworkSpec& spec, int depth);
+
 } // namespace initscope
