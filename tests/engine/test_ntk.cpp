@@ -1,0 +1,292 @@
+// The neural tangent kernel: the O(L K^2 N) Gram formula equals a brute-force kernel from
+// per-parameter gradients; the empirical kernel approaches the analytic one as the width grows;
+// the pair expectations of the analytic recursion agree with meanfield.h; the condition number
+// grows with depth in the ordered phase faster than near criticality.
+#include "meanfield.h"
+#include "ntk.h"
+#include "weights.h"
+
+#include <gtest/gtest.h>
+
+#include <Eigen/Core>
+#include <cmath>
+#include <vector>
+
+using namespace initscope;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+namespace {
+
+/// f(x) = v.phi(h^L) + b_v of spec's network, in double, with parameters given as plain arrays so
+/// that each one can be nudged.
+struct DoubleNet {
+    const Activation act;
+    std::vector<MatrixXd> w; // [l - 1]
+    std::vector<VectorXd> b;
+    VectorXd v;
+    double bv = 0;
+
+    explicit DoubleNet(const NetworkSpec& s) : act(s.activation, s.activationSlope) {
+        for (int l = 1; l <= s.depth; ++l) {
+            w.push_back(initWeights(s, l).cast<double>());
+            b.push_back(initBiases(s, l).cast<double>());
+        }
+        v = initReadout(s, s.depth).cast<double>();
+    }
+    double f(const VectorXd& x) const {
+        VectorXd a = x;
+        for (std::size_t l = 0; l < w.size(); ++l) {
+            VectorXd h = w[l] * a + b[l];
+            for (Eigen::Index i = 0; i < h.size(); ++i)
+                h(i) = act.phi(h(i));
+            a = h;
+        }
+        return v.dot(a) + bv;
+    }
+};
+
+/// Theta = sum_p Var_p df(x)/dp df(x')/dp with every gradient from central differences: a
+/// per-parameter Jacobian, the very thing the Gram formula avoids.
+MatrixXd bruteForceNtk(const NetworkSpec& s, const MatrixXd& x) {
+    DoubleNet net(s);
+    const auto K = x.cols();
+    std::vector<VectorXd> grads; // one K-vector per parameter, already scaled by its std
+    auto addGrad = [&](double& p, double variance) {
+        const double eps = 1e-5 * std::max(1.0, std::abs(p)), keep = p;
+        VectorXd g(K);
+        for (Eigen::Index k = 0; k < K; ++k) {
+            p = keep + eps;
+            const double up = net.f(x.col(k));
+            p = keep - eps;
+            const double down = net.f(x.col(k));
+            g(k) = (up - down) / (2 * eps);
+        }
+        p = keep;
+        grads.push_back(std::sqrt(variance) * g);
+    };
+    const double sb2 = effectiveSigmaB2(s);
+    for (int l = 1; l <= s.depth; ++l) {
+        const auto li = static_cast<std::size_t>(l - 1);
+        const double varW = effectiveSigmaW2(s, l) / s.widthOf(l - 1);
+        for (Eigen::Index j = 0; j < net.w[li].size(); ++j)
+            addGrad(net.w[li].data()[j], varW);
+        for (Eigen::Index j = 0; j < net.b[li].size(); ++j)
+            addGrad(net.b[li](j), sb2);
+    }
+    for (Eigen::Index j = 0; j < net.v.size(); ++j)
+        addGrad(net.v(j), readoutVariance(s, s.depth));
+    addGrad(net.bv, sb2);
+    MatrixXd theta = MatrixXd::Zero(K, K);
+    for (const VectorXd& g : grads)
+        theta += g * g.transpose();
+    return theta;
+}
+
+NetworkSpec smallSpec() {
+    NetworkSpec s;
+    s.depth = 3;
+    s.width = 8;
+    s.inputDim = 5;
+    s.batch = 6;
+    s.activation = ActivationKind::Tanh;
+    s.init = InitScheme::LecunNormal;
+    s.gain = 1.7;
+    s.biasInit = BiasInit::Normal;
+    s.sigmaB2 = 0.2;
+    s.seed = 11;
+    return s;
+}
+
+double relFrobenius(const MatrixXd& a, const MatrixXd& b) {
+    return (a - b).norm() / b.norm();
+}
+
+} // namespace
+
+TEST(Ntk, GramFormulaEqualsPerParameterGradients) {
+    // Tolerance 1e-4 relative: the Gram formula propagates in float (relative rounding ~1e-7
+    // per operation over a few layers); the finite differences err by ~1e-10.
+    for (const bool unequal : {false, true}) {
+        NetworkSpec s = smallSpec();
+        if (unequal) { // unequal widths and a fan-dependent scheme exercise the width factors
+            s.widths = {8, 5, 7};
+            s.init = InitScheme::XavierNormal;
+            s.activation = ActivationKind::Softplus;
+        }
+        NtkOptions o;
+        o.inputs = 6;
+        const NtkResult r = computeNtk(s, o);
+        const MatrixXd bf = bruteForceNtk(s, drawInputs(s, 6).cast<double>());
+        ASSERT_EQ(r.empirical.theta.rows(), 6);
+        EXPECT_LT(relFrobenius(r.empirical.theta, bf), 1e-4) << "unequal widths " << unequal;
+        EXPECT_LT((r.empirical.theta - bf).cwiseAbs().maxCoeff(), 1e-4 * bf.cwiseAbs().maxCoeff());
+    }
+}
+
+TEST(Ntk, ConditionByDepthIsTheTruncatedNetworksCondition) {
+    // The curve's point m is defined as the NTK condition of the depth-m network with the same
+    // seed: the same float operations in the same order, so equal to rounding of the eigensolver.
+    NetworkSpec s = smallSpec();
+    s.depth = 6;
+    s.width = 32;
+    s.inputDim = 16;
+    s.batch = 8;
+    NtkOptions o;
+    o.inputs = 8;
+    const NtkResult all = computeNtk(s, o);
+    ASSERT_EQ(all.conditionByDepth.size(), 6u);
+    ASSERT_EQ(all.analyticConditionByDepth.size(), 6u);
+    for (int m : {1, 3, 6}) {
+        NetworkSpec t = s;
+        t.depth = m;
+        const NtkResult one = computeNtk(t, o);
+        EXPECT_NEAR(all.conditionByDepth[static_cast<std::size_t>(m - 1)], one.empirical.condition,
+                    1e-9 * one.empirical.condition)
+            << m;
+        EXPECT_NEAR(all.analyticConditionByDepth[static_cast<std::size_t>(m - 1)],
+                    one.analytic.condition, 1e-9 * one.analytic.condition)
+            << m;
+    }
+    EXPECT_DOUBLE_EQ(all.conditionByDepth.back(), all.empirical.condition);
+}
+
+TEST(Ntk, IndependentOfThreadCountAndStreamsEveryDepth) {
+    NetworkSpec s = smallSpec();
+    s.depth = 8;
+    s.width = 64;
+    s.inputDim = 32;
+    s.batch = 16;
+    NtkOptions o;
+    o.inputs = 16;
+    s.threads = 1;
+    const NtkResult a = computeNtk(s, o);
+    s.threads = 2;
+    std::vector<int> seen;
+    const NtkResult b = computeNtk(s, o, [&](const NtkDepthPoint& p) { seen.push_back(p.depth); });
+    EXPECT_EQ(a.empirical.theta, b.empirical.theta);
+    EXPECT_EQ(a.conditionByDepth, b.conditionByDepth);
+    std::sort(seen.begin(), seen.end());
+    EXPECT_EQ(seen, (std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8}));
+}
+
+TEST(Ntk, PairExpectationsAgreeWithMeanField) {
+    // Equal variances reduce the pair expectations to meanfield.h's. Tolerance 1e-8 relative:
+    // the closed forms agree to rounding; the Hermite series (128 terms plus its tail) is
+    // accurate to ~1e-10 for smooth activations at q ~ 1 (coefficients decay like
+    // exp(-pi sqrt(2n) / (2 sqrt q))).
+    for (const ActivationKind k :
+         {ActivationKind::Tanh, ActivationKind::Relu, ActivationKind::LeakyRelu,
+          ActivationKind::Erf, ActivationKind::Gelu, ActivationKind::Sin, ActivationKind::Linear,
+          ActivationKind::Sigmoid}) {
+        const Activation act(k, 0.1);
+        for (const double q : {0.3, 1.0, 2.5})
+            for (const double c : {-0.4, 0.2, 0.9, 0.999}) {
+                MatrixXd s(2, 2);
+                s << q, c * q, c * q, q;
+                const PairExpectations e = pairExpectations(act, s);
+                const double pp = meanfield::expectPhiPhi(act, q, c);
+                const double dd = meanfield::expectDphiDphi(act, q, c);
+                EXPECT_NEAR(e.phiPhi(0, 1), pp, 1e-8 * std::max(1.0, std::abs(pp)))
+                    << act.name() << " q " << q << " c " << c;
+                EXPECT_NEAR(e.dphiDphi(0, 1), dd, 1e-8 * std::max(1.0, std::abs(dd)))
+                    << act.name() << " q " << q << " c " << c;
+                EXPECT_NEAR(e.phiPhi(0, 0), meanfield::expectPhi2(act, q),
+                            1e-8 * std::max(1.0, meanfield::expectPhi2(act, q)));
+            }
+    }
+}
+
+TEST(Ntk, EmpiricalApproachesAnalyticAsWidthGrows) {
+    // Finite-width fluctuations of the kernel shrink like 1/sqrt(N) (Jacot et al. 2018; Hanin &
+    // Nica 2019), so the relative distance averaged over 3 seeds must fall with the width, and
+    // from 64 to 1024 by clearly more than the 1.5x that noise in a 3-seed average could fake
+    // (the 1/sqrt(N) law predicts 4x).
+    std::vector<double> dist;
+    for (const int n : {64, 256, 1024}) {
+        double sum = 0;
+        for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+            NetworkSpec s = smallSpec();
+            s.depth = 3;
+            s.width = n;
+            s.inputDim = 32;
+            s.batch = 8;
+            s.seed = seed;
+            s.gain = 1.5;
+            s.sigmaB2 = 0.05;
+            NtkOptions o;
+            o.inputs = 8;
+            o.byDepth = false;
+            const NtkResult r = computeNtk(s, o);
+            ASSERT_TRUE(r.analyticApplicable);
+            sum += relFrobenius(r.empirical.theta, r.analytic.theta);
+        }
+        dist.push_back(sum / 3);
+    }
+    EXPECT_GT(dist[0], dist[1]);
+    EXPECT_GT(dist[1], dist[2]);
+    EXPECT_GT(dist[0] / dist[2], 1.5) << dist[0] << " " << dist[2];
+    EXPECT_LT(dist[2], 0.1); // at width 1024 the kernel is within a few per cent of its limit
+}
+
+TEST(Ntk, ConditionGrowsWithDepthFasterInTheOrderedPhase) {
+    // tanh at sigma_b^2 = 0.05: critical sigma_w^2 ~ 1.76. In the ordered phase the inputs'
+    // correlations approach 1 geometrically (rate set by xi_c), the kernel approaches rank one and
+    // its condition number grows; near criticality it grows much more slowly (Xiao et al. 2020).
+    // Compared by the growth factor from depth 2 to depth 30, analytic and empirical.
+    const double crit = meanfield::criticalSigmaW2(Activation(ActivationKind::Tanh), 0.05);
+    auto growth = [&](double sw2, bool analytic) {
+        NetworkSpec s;
+        s.depth = 30;
+        s.width = 256;
+        s.inputDim = 64;
+        s.batch = 16;
+        s.activation = ActivationKind::Tanh;
+        s.gain = sw2;
+        s.biasInit = BiasInit::Normal;
+        s.sigmaB2 = 0.05;
+        NtkOptions o;
+        o.inputs = 16;
+        const NtkResult r = computeNtk(s, o);
+        const auto& c = analytic ? r.analyticConditionByDepth : r.conditionByDepth;
+        return c[29] / c[1];
+    };
+    for (const bool analytic : {true, false}) {
+        const double ordered = growth(0.5 * crit, analytic);
+        const double critical = growth(crit, analytic);
+        EXPECT_GT(ordered, 1.0) << analytic;
+        EXPECT_GT(ordered, 3.0 * critical)
+            << "analytic " << analytic << ": ordered " << ordered << " critical " << critical;
+    }
+}
+
+TEST(Ntk, NonFiniteIsReportedNotDrawn) {
+    NetworkSpec s;
+    s.depth = 40;
+    s.width = 256;
+    s.inputDim = 256;
+    s.batch = 8;
+    s.init = InitScheme::Normal; // N(0, 1) unscaled: relu h grows ~sqrt(128) per layer, float
+                                 // overflow (3.4e38) after ~37 layers
+    s.activation = ActivationKind::Relu;
+    NtkOptions o;
+    o.inputs = 8;
+    const NtkResult r = computeNtk(s, o);
+    EXPECT_GT(r.firstNonfiniteLayer, 0);
+    EXPECT_TRUE(std::isnan(r.empirical.condition));
+    EXPECT_TRUE(r.empirical.eigenvalues.empty());
+    EXPECT_TRUE(std::isnan(r.conditionByDepth.back()));
+    EXPECT_TRUE(std::isfinite(r.conditionByDepth.front()));
+}
+
+TEST(Ntk, RejectsBadInputCounts) {
+    NetworkSpec s = smallSpec();
+    NtkOptions o;
+    o.inputs = 0;
+    EXPECT_FALSE(validateNtk(s, o).empty());
+    o.inputs = s.batch + 1;
+    const auto e = validateNtk(s, o);
+    ASSERT_FALSE(e.empty());
+    EXPECT_EQ(e.front().field, "inputs");
+    EXPECT_THROW(computeNtk(s, o), std::exception);
+}
