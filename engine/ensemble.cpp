@@ -1,0 +1,192 @@
+#include "ensemble.h"
+
+#include "parallel.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <stdexcept>
+
+namespace initscope {
+
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+    std::string s;
+    for (const auto& n : names)
+        s += (s.empty() ? "" : ", ") + n;
+    return s;
+}
+
+/// Type-7 quantile of sorted values.
+double quantile(const std::vector<double>& sorted, double p) {
+    const double h = (static_cast<double>(sorted.size()) - 1) * p;
+    const auto lo = static_cast<std::size_t>(std::floor(h));
+    const auto hi = std::min(lo + 1, sorted.size() - 1);
+    return sorted[lo] + (h - std::floor(h)) * (sorted[hi] - sorted[lo]);
+}
+
+} // namespace
+
+const std::vector<std::string>& layerStatisticNames() {
+    static const std::vector<std::string> names = {
+        "q",           "mean",    "var",     "dead_fraction",   "saturated_fraction", "correlation",
+        "unit_spread", "grad_h2", "grad_w2", "relative_update", "grad_row_spread"};
+    return names;
+}
+
+double layerStatistic(const LayerStats& s, std::string_view name) {
+    if (name == "q")
+        return s.q;
+    if (name == "mean")
+        return s.mean;
+    if (name == "var")
+        return s.var;
+    if (name == "dead_fraction")
+        return s.deadFraction;
+    if (name == "saturated_fraction")
+        return s.saturatedFraction;
+    if (name == "correlation")
+        return s.correlation;
+    if (name == "unit_spread")
+        return s.unitSpread;
+    if (name == "grad_h2")
+        return s.gradH2;
+    if (name == "grad_w2")
+        return s.gradW2;
+    if (name == "relative_update")
+        return s.relativeUpdate;
+    if (name == "grad_row_spread")
+        return s.gradRowSpread;
+    throw std::invalid_argument("unknown layer statistic '" + std::string(name) + "' (one of " +
+                                joined(layerStatisticNames()) + ")");
+}
+
+EnsembleResult runEnsemble(Engine& engine, const NetworkSpec& spec, int seeds,
+                           const std::function<void(const RunResult&, int index)>& onRun,
+                           const std::atomic<bool>* cancel) {
+    std::vector<SpecError> errors = validate(spec);
+    if (seeds < 1 || seeds > kMaxEnsembleSeeds)
+        errors.push_back({"seeds", "seeds: must be an integer from 1 to " +
+                                       std::to_string(kMaxEnsembleSeeds) + " (got " +
+                                       std::to_string(seeds) + ")"});
+    if (!errors.empty())
+        throw SpecInvalid(std::move(errors));
+    const auto t0 = std::chrono::steady_clock::now();
+    EnsembleResult e;
+    e.spec = spec;
+    e.runs.resize(static_cast<std::size_t>(seeds));
+    std::mutex callbackMutex;
+    // Each run is deterministic whatever its thread count, so running them side by side (each
+    // in its own arena inside Engine::run) changes nothing but the wall time.
+    detail::inArena(spec.threads, [&] {
+        detail::forEachIndex(seeds, [&](int i) {
+            if (detail::isCancelled(cancel))
+                return;
+            NetworkSpec s = spec;
+            s.seed = spec.seed + static_cast<std::uint64_t>(i);
+            RunResult r = engine.run(s, nullptr, cancel);
+            if (r.cancelled)
+                return;
+            e.runs[static_cast<std::size_t>(i)] = std::move(r);
+            if (onRun) {
+                std::lock_guard lock(callbackMutex);
+                onRun(e.runs[static_cast<std::size_t>(i)], i);
+            }
+        });
+    });
+    e.cancelled = detail::isCancelled(cancel);
+    if (e.cancelled) // keep only the runs that finished (in seed order)
+        std::erase_if(e.runs, [](const RunResult& r) { return r.layers.empty(); });
+    e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return e;
+}
+
+LayerBand layerBand(const std::vector<RunResult>& runs, std::string_view statistic) {
+    LayerBand b;
+    b.statistic = std::string(statistic);
+    std::size_t depth = 0;
+    for (const RunResult& r : runs)
+        depth = std::max(depth, r.layers.size());
+    for (auto* v : {&b.mean, &b.min, &b.max, &b.q10, &b.q90})
+        v->assign(depth, kNaN);
+    b.finite.assign(depth, 0);
+    std::vector<double> vals;
+    for (std::size_t l = 0; l < depth; ++l) {
+        vals.clear();
+        for (const RunResult& r : runs)
+            if (l < r.layers.size()) {
+                const double v = layerStatistic(r.layers[l], statistic);
+                if (std::isfinite(v))
+                    vals.push_back(v);
+            }
+        b.finite[l] = static_cast<int>(vals.size());
+        if (vals.empty())
+            continue;
+        std::sort(vals.begin(), vals.end());
+        double sum = 0;
+        for (double v : vals)
+            sum += v;
+        // the mean of sorted values lies in [min, max] even after rounding
+        b.mean[l] = std::clamp(sum / static_cast<double>(vals.size()), vals.front(), vals.back());
+        b.min[l] = vals.front();
+        b.max[l] = vals.back();
+        b.q10[l] = quantile(vals, 0.1);
+        b.q90[l] = quantile(vals, 0.9);
+    }
+    return b;
+}
+
+const std::vector<std::string>& scalarStatisticNames() {
+    static const std::vector<std::string> names = {"last_q",
+                                                   "last_correlation",
+                                                   "last_dead_fraction",
+                                                   "last_saturated_fraction",
+                                                   "last_unit_spread",
+                                                   "first_grad_h2",
+                                                   "last_grad_h2",
+                                                   "grad_ratio",
+                                                   "input_grad2",
+                                                   "first_relative_update",
+                                                   "first_nonfinite_layer",
+                                                   "chi1"};
+    return names;
+}
+
+double scalarStatistic(const RunResult& r, std::string_view name) {
+    const bool known = std::find(scalarStatisticNames().begin(), scalarStatisticNames().end(),
+                                 name) != scalarStatisticNames().end();
+    if (!known)
+        throw std::invalid_argument("unknown statistic '" + std::string(name) + "' (one of " +
+                                    joined(scalarStatisticNames()) + ")");
+    if (name == "first_nonfinite_layer")
+        return r.firstNonfiniteLayer;
+    if (name == "input_grad2")
+        return r.inputGrad2;
+    if (name == "chi1")
+        return r.theory.chi1;
+    if (r.layers.empty())
+        return kNaN;
+    const LayerStats& first = r.layers.front();
+    const LayerStats& last = r.layers.back();
+    if (name == "last_q")
+        return last.q;
+    if (name == "last_correlation")
+        return last.correlation;
+    if (name == "last_dead_fraction")
+        return last.deadFraction;
+    if (name == "last_saturated_fraction")
+        return last.saturatedFraction;
+    if (name == "last_unit_spread")
+        return last.unitSpread;
+    if (name == "first_grad_h2")
+        return first.gradH2;
+    if (name == "last_grad_h2")
+        return last.gradH2;
+    if (name == "grad_ratio")
+        return last.gradH2 > 0 ? first.gradH2 / last.gradH2 : kNaN;
+    return first.relativeUpdate; // first_relative_update
+}
+
+} // namespace initscope

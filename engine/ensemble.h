@@ -1,0 +1,62 @@
+// Seed ensembles: the same specification with seeds seed, seed+1, ..., run in parallel, and
+// per-layer bands of any LayerStats statistic, so that finite-width fluctuations are visible.
+// Also the scalar summaries of a run that sweep views plot against gain or depth.
+#pragma once
+
+#include "engine.h"
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace initscope {
+
+inline constexpr int kMaxEnsembleSeeds = 256;
+
+/// Names of the per-layer statistics ("q", "mean", "var", "dead_fraction", "saturated_fraction",
+/// "correlation", "unit_spread", "grad_h2", "grad_w2", "relative_update", "grad_row_spread"),
+/// the JSON keys of report.h.
+const std::vector<std::string>& layerStatisticNames();
+/// The named statistic of one layer; throws std::invalid_argument for an unknown name.
+double layerStatistic(const LayerStats& s, std::string_view name);
+
+/// Per-layer band of one statistic over the ensemble ([l - 1] for layer l). Only finite values
+/// count; a layer with none has NaN everywhere and finite = 0. Quantiles interpolate linearly
+/// between order statistics (Hyndman & Fan type 7), so q10 <= mean-ish <= q90 and
+/// min <= q10 <= q90 <= max always hold.
+struct LayerBand {
+    std::string statistic;
+    std::vector<double> mean, min, max, q10, q90;
+    std::vector<int> finite; // how many runs had a finite value at this layer
+};
+
+struct EnsembleResult {
+    NetworkSpec spec;            // the base spec (its seed is the first run's)
+    std::vector<RunResult> runs; // runs[i] has seed spec.seed + i
+    bool cancelled = false;
+    double seconds = 0;
+};
+
+/// Runs `seeds` copies of spec (seed, seed + 1, ...) in parallel on one engine (spec.threads
+/// workers in all). `onRun` (may be empty) sees each finished run with its index, on a worker
+/// thread, in no fixed order, never two calls at once. Deterministic for a given spec. Throws
+/// SpecInvalid for an invalid spec or seeds outside 1..kMaxEnsembleSeeds.
+EnsembleResult runEnsemble(Engine& engine, const NetworkSpec& spec, int seeds,
+                           const std::function<void(const RunResult&, int index)>& onRun = {},
+                           const std::atomic<bool>* cancel = nullptr);
+
+/// The band of `statistic` over the runs (which must share a depth).
+LayerBand layerBand(const std::vector<RunResult>& runs, std::string_view statistic);
+
+/// Scalar summaries of a run for sweep views: "last_q", "last_correlation", "last_dead_fraction",
+/// "last_saturated_fraction", "last_unit_spread", "first_grad_h2", "last_grad_h2",
+/// "grad_ratio" (grad_h2 of layer 1 / layer L: > 1 when gradients grow toward the input),
+/// "input_grad2", "first_relative_update", "first_nonfinite_layer" (0 when finite), "chi1"
+/// (theory). The NTK condition number is ntkCondition() in ntk.h (it needs the network again).
+const std::vector<std::string>& scalarStatisticNames();
+/// Throws std::invalid_argument (listing the names) for an unknown name.
+double scalarStatistic(const RunResult& r, std::string_view name);
+
+} // namespace initscope
