@@ -1,8 +1,12 @@
 // initscope-cli: the headless interface (DESIGN.md "Headless CLI contract"). Every command prints
 // one JSON document to stdout; errors go to stderr with exit status 2.
 #include "engine.h"
+#include "ensemble.h"
 #include "fields.h"
+#include "jacobian.h"
 #include "meanfield.h"
+#include "ntk.h"
+#include "phase.h"
 #include "preset.h"
 #include "report.h"
 #include "sweep.h"
@@ -37,6 +41,20 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            propagate a batch through a real random network; per-layer statistics and theory
   sweep    --sweep NAME=FROM:TO:STEPS [--preset NAME|FILE] [run options]
            one run per point; NAME is a numeric field (sigma_w2, gain, sigma_b2, depth, ...)
+  jacobian [run options] [--inputs K]
+           singular values of the input-output Jacobian da^L/dx for the first K [4] inputs of
+           the batch; their mean square beside the mean-field product, and max/min per input
+  ntk      [run options] [--inputs K] [--no-by-depth] [--no-analytic]
+           the empirical NTK of f = v.a^L + b_v on the first K [16] inputs (NTK
+           parameterisation), its eigenvalues and condition number, the condition number of the
+           network truncated at every depth, and the analytic (infinite-width) kernel beside it
+  phase    --activation A [--activation-slope a] [--sigma-w2-range FROM:TO:STEPS [0.25:4:16]]
+           [--sigma-b2-range FROM:TO:STEPS [0:0.5:6]] [--threads n]
+           chi1 and xi_c on the grid, one row per sigma_b^2 ("chi1"[i][j] at sigma_b2[i],
+           sigma_w2[j]), and the critical sigma_w^2 of every row (null where none exists)
+  ensemble --seeds S [run options]
+           S runs with seeds seed, seed+1, ...: per-layer bands (mean, min, max, q10, q90) of
+           every layer statistic, and each run's scalar summaries
   presets  list the bundled presets
 
 Run options (defaults in brackets):
@@ -330,6 +348,190 @@ json cmdSweep(Args& a) {
     return o;
 }
 
+/// --inputs K: an integer (its range is checked by the command's validation).
+int inputsOption(Args& a, int defaultInputs) {
+    const auto v = a.take("inputs");
+    if (!v)
+        return defaultInputs;
+    const double x = number("inputs", *v);
+    if (x != std::floor(x) || std::abs(x) > 1e6)
+        fail("--inputs: must be an integer (got " + *v + ")");
+    return static_cast<int>(x);
+}
+
+/// Problems of a command's own options, phrased like the run options' (--name: ...).
+[[noreturn]] void failSpecErrors(const std::vector<SpecError>& errors) {
+    std::string m = errors.size() == 1 ? "" : "invalid options:";
+    for (const auto& e : errors)
+        m += (m.empty() ? "--" : "\n  --") + e.message;
+    fail(m);
+}
+
+json cmdJacobian(Args& a) {
+    const int k = inputsOption(a, 4);
+    NetworkSpec spec = specFromArgs(a);
+    a.expectEmpty();
+    if (auto errors = validateJacobian(spec, k); !errors.empty())
+        failSpecErrors(errors);
+    const JacobianResult r = computeJacobian(spec, k);
+    json sv = json::array(), ms = json::array(), th = json::array(), spread = json::array(),
+         bad = json::array();
+    for (const JacobianInput& in : r.inputs) {
+        sv.push_back(jsonNumbers(in.singularValues));
+        ms.push_back(jsonNumber(in.meanSq));
+        th.push_back(jsonNumber(in.theoryMeanSq));
+        spread.push_back(jsonNumber(in.spread));
+        bad.push_back(in.firstNonfiniteLayer);
+    }
+    json o;
+    o["spec"] = specToJson(spec);
+    o["inputs"] = k;
+    o["singular_values"] = sv;
+    o["mean_sq"] = jsonNumber(r.meanSq);
+    o["theory_mean_sq"] = jsonNumber(r.theoryMeanSq);
+    o["theory_note"] = r.theoryNote;
+    o["mean_sq_per_input"] = ms;
+    o["theory_mean_sq_per_input"] = th;
+    o["spread"] = spread;
+    o["first_nonfinite_layer"] = r.firstNonfiniteLayer;
+    o["first_nonfinite_layer_per_input"] = bad;
+    o["message"] = r.firstNonfiniteLayer == 0
+                       ? ""
+                       : "non-finite from layer " + std::to_string(r.firstNonfiniteLayer);
+    o["seconds"] = r.seconds;
+    return o;
+}
+
+json kernelJson(const NtkKernel& k) {
+    json rows = json::array();
+    for (Eigen::Index i = 0; i < k.theta.rows(); ++i) {
+        json row = json::array();
+        for (Eigen::Index j = 0; j < k.theta.cols(); ++j)
+            row.push_back(jsonNumber(k.theta(i, j)));
+        rows.push_back(row);
+    }
+    return rows;
+}
+
+json cmdNtk(Args& a) {
+    NtkOptions opt;
+    opt.byDepth = !a.flag("no-by-depth");
+    opt.analytic = !a.flag("no-analytic");
+    opt.inputs = inputsOption(a, 16);
+    NetworkSpec spec = specFromArgs(a);
+    a.expectEmpty();
+    if (auto errors = validateNtk(spec, opt); !errors.empty())
+        failSpecErrors(errors);
+    const NtkResult r = computeNtk(spec, opt);
+    json o;
+    o["spec"] = specToJson(spec);
+    o["inputs"] = opt.inputs;
+    o["eigenvalues"] = jsonNumbers(r.empirical.eigenvalues);
+    o["condition"] = jsonNumber(r.empirical.condition);
+    o["condition_by_depth"] = jsonNumbers(r.conditionByDepth);
+    o["kernel"] = kernelJson(r.empirical);
+    if (opt.analytic) {
+        json an;
+        an["applicable"] = r.analyticApplicable;
+        an["note"] = r.analyticNote;
+        an["eigenvalues"] = jsonNumbers(r.analytic.eigenvalues);
+        an["condition"] = jsonNumber(r.analytic.condition);
+        an["condition_by_depth"] = jsonNumbers(r.analyticConditionByDepth);
+        an["kernel"] = kernelJson(r.analytic);
+        o["analytic"] = an;
+    }
+    o["first_nonfinite_layer"] = r.firstNonfiniteLayer;
+    o["message"] = r.firstNonfiniteLayer == 0
+                       ? ""
+                       : "non-finite from layer " + std::to_string(r.firstNonfiniteLayer);
+    o["seconds"] = r.seconds;
+    return o;
+}
+
+GridAxis gridOption(Args& a, const std::string& name, const GridAxis& fallback) {
+    const auto v = a.take(name);
+    if (!v)
+        return fallback;
+    std::string err;
+    const auto ax = parseGridAxis(name, *v, err);
+    if (!ax)
+        fail(err);
+    return *ax;
+}
+
+json cmdPhase(Args& a) {
+    const Activation act = activationOption(a, true);
+    const GridAxis w = gridOption(a, "sigma-w2-range", {0.25, 4.0, 16});
+    const GridAxis b = gridOption(a, "sigma-b2-range", {0.0, 0.5, 6});
+    int threads = 0;
+    if (auto t = a.take("threads")) {
+        const double v = number("threads", *t);
+        if (v != std::floor(v) || v < 0 || v > Limits::kMaxThreads)
+            fail("--threads: must be an integer from 0 to " + std::to_string(Limits::kMaxThreads) +
+                 " (got " + *t + ")");
+        threads = static_cast<int>(v);
+    }
+    a.expectEmpty();
+    if (static_cast<long>(w.steps) * b.steps > kMaxPhaseCells)
+        fail("--sigma-w2-range, --sigma-b2-range: at most " + std::to_string(kMaxPhaseCells) +
+             " cells in all (got " + std::to_string(w.steps) + " x " + std::to_string(b.steps) +
+             ")");
+    const PhaseDiagram pd = computePhaseDiagram(act, w, b, {}, nullptr, threads);
+    json chi = json::array(), xi = json::array(), crit = json::array();
+    for (const PhaseRow& row : pd.rows) {
+        chi.push_back(jsonNumbers(row.chi1));
+        xi.push_back(jsonNumbers(row.xiC));
+        crit.push_back(jsonNumber(row.criticalSigmaW2));
+    }
+    json o;
+    o["activation"] = act.name();
+    o["sigma_w2"] = pd.sigmaW2;
+    o["sigma_b2"] = pd.sigmaB2;
+    o["chi1"] = chi;
+    o["xi_c"] = xi;
+    o["critical_line"] = crit;
+    o["seconds"] = pd.seconds;
+    return o;
+}
+
+json cmdEnsemble(Args& a) {
+    const auto seedsText = a.take("seeds");
+    if (!seedsText)
+        fail("--seeds S is required (1 to " + std::to_string(kMaxEnsembleSeeds) + ")");
+    const double sv = number("seeds", *seedsText);
+    if (sv != std::floor(sv) || sv < 1 || sv > kMaxEnsembleSeeds)
+        fail("--seeds: must be an integer from 1 to " + std::to_string(kMaxEnsembleSeeds) +
+             " (got " + *seedsText + ")");
+    NetworkSpec spec = specFromArgs(a);
+    a.expectEmpty();
+    Engine engine;
+    const EnsembleResult e = runEnsemble(engine, spec, static_cast<int>(sv));
+    json bands;
+    for (const std::string& name : layerStatisticNames()) {
+        const LayerBand b = layerBand(e.runs, name);
+        bands[name] = {{"mean", jsonNumbers(b.mean)}, {"min", jsonNumbers(b.min)},
+                       {"max", jsonNumbers(b.max)},   {"q10", jsonNumbers(b.q10)},
+                       {"q90", jsonNumbers(b.q90)},   {"finite", b.finite}};
+    }
+    json scalars;
+    for (const std::string& name : scalarStatisticNames()) {
+        std::vector<double> v;
+        for (const RunResult& r : e.runs)
+            v.push_back(scalarStatistic(r, name));
+        scalars[name] = jsonNumbers(v);
+    }
+    json seeds = json::array();
+    for (const RunResult& r : e.runs)
+        seeds.push_back(r.spec.seed);
+    json o;
+    o["spec"] = specToJson(spec);
+    o["seeds"] = seeds;
+    o["bands"] = bands;
+    o["scalars"] = scalars;
+    o["seconds"] = e.seconds;
+    return o;
+}
+
 json cmdPresets(Args& a) {
     a.expectEmpty();
     json arr = json::array();
@@ -365,12 +567,25 @@ int main(int argc, char** argv) {
         } else if (cmd == "sweep") {
             Args a = parseArgs(argc, argv, 2, {"histograms"});
             out = cmdSweep(a);
+        } else if (cmd == "jacobian") {
+            Args a = parseArgs(argc, argv, 2, {});
+            out = cmdJacobian(a);
+        } else if (cmd == "ntk") {
+            Args a = parseArgs(argc, argv, 2, {"no-by-depth", "no-analytic"});
+            out = cmdNtk(a);
+        } else if (cmd == "phase") {
+            Args a = parseArgs(argc, argv, 2, {});
+            out = cmdPhase(a);
+        } else if (cmd == "ensemble") {
+            Args a = parseArgs(argc, argv, 2, {});
+            out = cmdEnsemble(a);
         } else if (cmd == "presets") {
             Args a = parseArgs(argc, argv, 2, {});
             out = cmdPresets(a);
         } else {
             fail("unknown command '" + cmd +
-                 "' (commands: theory, critical, run, sweep, presets; see --help)");
+                 "' (commands: theory, critical, run, sweep, jacobian, ntk, phase, ensemble, "
+                 "presets; see --help)");
         }
         std::cout << out.dump() << "\n";
         return 0;

@@ -241,3 +241,112 @@ TEST(Cli, GeneratedHostilePresetFilesExitTwoNamingTheField) {
     EXPECT_EQ(u.status, 2);
     EXPECT_NE(u.err.find("--activation: must be one of"), std::string::npos) << u.err;
 }
+
+TEST(Cli, JacobianShapeAndIsometry) {
+    // Orthogonal linear layers: every singular value is gain^(L/2) (1e-4: float weights).
+    const json j = okJson("jacobian --depth 6 --width 32 --input-dim 32 --batch 8 --activation "
+                          "linear --init orthogonal --gain 1.21 --inputs 3");
+    for (const char* k : {"singular_values", "mean_sq", "theory_mean_sq", "spread",
+                          "mean_sq_per_input", "first_nonfinite_layer", "spec", "seconds"})
+        EXPECT_TRUE(j.contains(k)) << k;
+    ASSERT_EQ(j["singular_values"].size(), 3u);
+    for (const json& per : j["singular_values"]) {
+        ASSERT_EQ(per.size(), 32u);
+        for (const json& s : per)
+            EXPECT_NEAR(s.get<double>(), std::pow(1.21, 3.0), 1e-4);
+    }
+    EXPECT_NEAR(j["mean_sq"].get<double>(), j["theory_mean_sq"].get<double>(), 1e-3);
+    // deterministic across thread counts
+    json a = okJson("jacobian --depth 4 --width 40 --batch 4 --inputs 2 --threads 1");
+    json b = okJson("jacobian --depth 4 --width 40 --batch 4 --inputs 2 --threads 2");
+    a.erase("seconds");
+    b.erase("seconds");
+    EXPECT_EQ(a, b);
+}
+
+TEST(Cli, NtkShape) {
+    const json j = okJson("ntk --depth 5 --width 64 --input-dim 16 --batch 8 --inputs 6 "
+                          "--bias-init normal --sigma-b2 0.05");
+    for (const char* k : {"eigenvalues", "condition", "condition_by_depth", "analytic", "kernel",
+                          "first_nonfinite_layer", "spec", "seconds"})
+        EXPECT_TRUE(j.contains(k)) << k;
+    EXPECT_EQ(j["eigenvalues"].size(), 6u);
+    EXPECT_EQ(j["kernel"].size(), 6u);
+    EXPECT_EQ(j["kernel"][0].size(), 6u);
+    ASSERT_EQ(j["condition_by_depth"].size(), 5u);
+    EXPECT_DOUBLE_EQ(j["condition_by_depth"][4].get<double>(), j["condition"].get<double>());
+    EXPECT_GE(j["condition"].get<double>(), 1.0);
+    const json& an = j["analytic"];
+    for (const char* k : {"eigenvalues", "condition", "condition_by_depth", "kernel", "applicable"})
+        EXPECT_TRUE(an.contains(k)) << k;
+    EXPECT_TRUE(an["applicable"].get<bool>());
+    EXPECT_EQ(an["condition_by_depth"].size(), 5u);
+    // the curve's point at depth 3 is the depth-3 network's condition number (1e-5: the float
+    // products of depths grouped side by side round differently, ~1e-7 relative)
+    const json d3 = okJson("ntk --depth 3 --width 64 --input-dim 16 --batch 8 --inputs 6 "
+                           "--bias-init normal --sigma-b2 0.05 --no-by-depth --no-analytic");
+    EXPECT_NEAR(d3["condition"].get<double>(), j["condition_by_depth"][2].get<double>(),
+                1e-5 * d3["condition"].get<double>());
+    EXPECT_FALSE(d3.contains("analytic"));
+    EXPECT_TRUE(d3["condition_by_depth"].empty());
+}
+
+TEST(Cli, PhaseShapeAndCriticalLineAgreesWithCritical) {
+    const json j = okJson("phase --activation tanh --sigma-w2-range 0.5:3:6 "
+                          "--sigma-b2-range 0:0.3:4");
+    ASSERT_EQ(j["sigma_w2"].size(), 6u);
+    ASSERT_EQ(j["sigma_b2"].size(), 4u);
+    ASSERT_EQ(j["chi1"].size(), 4u); // one row per sigma_b^2
+    ASSERT_EQ(j["chi1"][0].size(), 6u);
+    ASSERT_EQ(j["xi_c"].size(), 4u);
+    ASSERT_EQ(j["critical_line"].size(), 4u);
+    for (std::size_t i = 0; i < 4; ++i) {
+        const double sb2 = j["sigma_b2"][i];
+        const json c = okJson("critical --activation tanh --sigma-b2 " + json(sb2).dump());
+        // issue 5: the diagram's critical line agrees with the critical command to 1e-4
+        EXPECT_NEAR(j["critical_line"][i].get<double>(), c["sigma_w2"].get<double>(), 1e-4);
+    }
+    const json d = okJson("phase --activation relu");
+    EXPECT_EQ(d["sigma_w2"].size(), 16u); // the defaults
+    EXPECT_NEAR(d["critical_line"][0].get<double>(), 2.0, 1e-4);
+}
+
+TEST(Cli, EnsembleShape) {
+    const json j = okJson("ensemble --seeds 3 --depth 4 --width 32 --batch 8 --seed 10");
+    EXPECT_EQ(j["seeds"], json({10, 11, 12}));
+    for (const char* k : {"q", "grad_h2", "correlation"}) {
+        ASSERT_TRUE(j["bands"].contains(k)) << k;
+        for (const char* f : {"mean", "min", "max", "q10", "q90"})
+            EXPECT_EQ(j["bands"][k][f].size(), 4u) << k << " " << f;
+    }
+    for (std::size_t l = 0; l < 4; ++l) {
+        EXPECT_LE(j["bands"]["q"]["min"][l].get<double>(),
+                  j["bands"]["q"]["mean"][l].get<double>());
+        EXPECT_LE(j["bands"]["q"]["mean"][l].get<double>(),
+                  j["bands"]["q"]["max"][l].get<double>());
+    }
+    EXPECT_EQ(j["scalars"]["last_q"].size(), 3u);
+    // the first seed's run is the single run of that seed
+    const json r = okJson("run --depth 4 --width 32 --batch 8 --seed 10");
+    EXPECT_DOUBLE_EQ(j["scalars"]["last_q"][0].get<double>(), r["layers"][3]["q"].get<double>());
+}
+
+TEST(Cli, AnalysisCommandsRejectBadArguments) {
+    expectError("jacobian --inputs 0", "--inputs: must be an integer from 1 to");
+    expectError("jacobian --inputs 2.5", "--inputs: must be an integer");
+    expectError("jacobian --batch 4 --inputs 5", "--inputs: must be an integer from 1 to 4");
+    expectError("jacobian --depth 2 --width 4096 --input-dim 4096 --batch 256 --inputs 256", "GiB");
+    expectError("jacobian --depth 0", "--depth: must be an integer from 1");
+    expectError("ntk --inputs 129", "--inputs: must be an integer from 1 to 128");
+    expectError("ntk --inputs many", "--inputs: must be a number");
+    expectError("ntk --no-analytic=1", "--no-analytic takes no value");
+    expectError("phase", "--activation is required");
+    expectError("phase --activation tanh --sigma-w2-range 1:2", "--sigma-w2-range: expected");
+    expectError("phase --activation tanh --sigma-b2-range 1:0:3", "FROM <= TO");
+    expectError("phase --activation tanh --sigma-b2-range 0:1:0", "STEPS must be an integer");
+    expectError("phase --activation tanh --sigma-w2-range 0:1:1000 --sigma-b2-range 0:1:1000",
+                "cells");
+    expectError("phase --activation tanh --depth 3", "unknown option --depth");
+    expectError("ensemble --depth 3", "--seeds S is required");
+    expectError("ensemble --seeds 0", "--seeds: must be an integer from 1 to 256");
+}
