@@ -28,7 +28,8 @@
 //
 // Condition number by depth: for m = 1..L, the condition number of the NTK of the network
 // truncated at depth m with its own readout f_m = v_m.a^m + b_v (v_m = initReadout(spec, m)):
-// the network of depth m with the same seed, i.e. `ntk --depth m` gives the same number. The
+// the network of depth m with the same seed, i.e. `ntk --depth m` gives the same number (to float
+// rounding: depths share wide GEMMs, ~1e-7 relative per product). The
 // forward pass is shared; each depth backpropagates its own readout (depths in parallel), so all
 // L conditions cost O(L^2 K N^2 / 2) float flops, exact (no gradient-independence approximation).
 // Analytic by depth comes free from the recursion (Theta_f at each l).

@@ -126,7 +126,9 @@ TEST(Ntk, GramFormulaEqualsPerParameterGradients) {
 
 TEST(Ntk, ConditionByDepthIsTheTruncatedNetworksCondition) {
     // The curve's point m is defined as the NTK condition of the depth-m network with the same
-    // seed: the same float operations in the same order, so equal to rounding of the eigensolver.
+    // seed. Tolerance 1e-5 relative: the by-depth pass multiplies the deltas of several depths
+    // in one float GEMM, whose rounding differs from the single-depth product by ~1e-7 relative
+    // per entry (the condition numbers here are below 100).
     NetworkSpec s = smallSpec();
     s.depth = 6;
     s.width = 32;
@@ -142,10 +144,10 @@ TEST(Ntk, ConditionByDepthIsTheTruncatedNetworksCondition) {
         t.depth = m;
         const NtkResult one = computeNtk(t, o);
         EXPECT_NEAR(all.conditionByDepth[static_cast<std::size_t>(m - 1)], one.empirical.condition,
-                    1e-9 * one.empirical.condition)
+                    1e-5 * one.empirical.condition)
             << m;
         EXPECT_NEAR(all.analyticConditionByDepth[static_cast<std::size_t>(m - 1)],
-                    one.analytic.condition, 1e-9 * one.analytic.condition)
+                    one.analytic.condition, 1e-12 * one.analytic.condition)
             << m;
     }
     EXPECT_DOUBLE_EQ(all.conditionByDepth.back(), all.empirical.condition);
