@@ -246,7 +246,7 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     xavier_->setObjectName(QStringLiteral("xavierButton"));
     xavier_->setToolTip(tr("Set the gain so that Var(W) = 2/(fanIn+fanOut) (Glorot & Bengio "
                            "2010). Ctrl+Shift+X"));
-    he_ = new QPushButton(tr("&He"));
+    he_ = new QPushButton(tr("H&e"));
     he_->setObjectName(QStringLiteral("heButton"));
     he_->setToolTip(tr("Set the gain so that sigma_w^2 = 2/(1+a^2) (He et al. 2015; a = leaky "
                        "slope, 0 for the others). Ctrl+Shift+H"));

@@ -74,14 +74,15 @@ HeatmapImage HeatmapAccumulator::renderDistribution() const {
     return out;
 }
 
-HeatmapImage HeatmapAccumulator::renderActivations() const {
+HeatmapImage HeatmapAccumulator::renderActivations(bool perLayer) const {
     HeatmapImage out;
     out.depth = depth_;
     out.layersDone = layers();
     out.firstNonfinite = firstNonfinite_;
     out.logColor = false;
     out.yLabel = QStringLiteral("unit index (input 0)");
-    out.colorLabel = QStringLiteral("activation a = phi(h)");
+    out.colorLabel = perLayer ? QStringLiteral("a / max|a| of its layer")
+                              : QStringLiteral("activation a = phi(h)");
     int units = 0;
     double lo = std::numeric_limits<double>::infinity();
     double hi = -lo;
@@ -98,7 +99,10 @@ HeatmapImage HeatmapAccumulator::renderActivations() const {
     }
     if (depth_ <= 0 || units <= 0)
         return out;
-    if (!(hi >= lo)) {
+    if (perLayer) {
+        lo = -1;
+        hi = 1;
+    } else if (!(hi >= lo)) {
         lo = -1;
         hi = 1;
     } else if (hi - lo < 1e-12 * std::max(1.0, std::abs(hi))) {
@@ -120,6 +124,14 @@ HeatmapImage HeatmapAccumulator::renderActivations() const {
         if (x < 0 || x >= depth_)
             continue;
         const int n = static_cast<int>(c.sample.size());
+        double scale = 1.0;
+        if (perLayer) {
+            double m = 0;
+            for (float v : c.sample)
+                if (std::isfinite(v))
+                    m = std::max(m, std::abs(static_cast<double>(v)));
+            scale = m > 0 ? 1.0 / m : 1.0;
+        }
         for (int r = 0; r < rows; ++r) {
             const int unit = r * stride;
             const int y = rows - 1 - r; // unit 0 at the bottom
@@ -130,7 +142,7 @@ HeatmapImage HeatmapAccumulator::renderActivations() const {
                 img.setPixel(x, y, nonfiniteColor());
                 continue;
             }
-            img.setPixel(x, y, viridis((static_cast<double>(v) - lo) / (hi - lo)));
+            img.setPixel(x, y, viridis((static_cast<double>(v) * scale - lo) / (hi - lo)));
         }
     }
     out.image = std::move(img);

@@ -43,7 +43,9 @@ public:
     int layers() const { return static_cast<int>(columns_.size()); }
 
     HeatmapImage renderDistribution() const;
-    HeatmapImage renderActivations() const;
+    /// `perLayer`: each column scaled to its own max |a| (colour = a / max|a^l|), which shows the
+    /// structure of layers whose signal has vanished; identical units stay one colour.
+    HeatmapImage renderActivations(bool perLayer = false) const;
 
 private:
     struct Column {

@@ -9,6 +9,7 @@
 #include <QAction>
 #include <QActionGroup>
 #include <QApplication>
+#include <QCheckBox>
 #include <QCloseEvent>
 #include <QDockWidget>
 #include <QKeySequence>
@@ -16,10 +17,12 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressBar>
+#include <QScreen>
 #include <QScrollArea>
 #include <QStatusBar>
 #include <QStyle>
 #include <QTabWidget>
+#include <QVBoxLayout>
 
 #include <algorithm>
 #include <cmath>
@@ -115,7 +118,16 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     tabs_->addTab(gradients_, tr("&Gradients"));
     tabs_->addTab(correlation_, tr("C&orrelation"));
     tabs_->addTab(distribution_, tr("&Distribution"));
-    tabs_->addTab(activations_, tr("&Activations"));
+    auto* activationsPage = new QWidget;
+    auto* activationsLayout = new QVBoxLayout(activationsPage);
+    activationsLayout->setContentsMargins(0, 4, 0, 0);
+    perLayer_ = new QCheckBox(tr("Scale each layer to its own range (shows the structure of "
+                                 "layers whose signal has vanished)"));
+    perLayer_->setObjectName(QStringLiteral("perLayerScale"));
+    connect(perLayer_, &QCheckBox::toggled, this, [this] { pushHeatmaps(); });
+    activationsLayout->addWidget(perLayer_);
+    activationsLayout->addWidget(activations_, 1);
+    tabs_->addTab(activationsPage, tr("&Activations"));
     setCentralWidget(tabs_);
     connect(tabs_, &QTabWidget::currentChanged, this, [this](int i) {
         if (displayedGen_ != 0 && viewStale_[static_cast<std::size_t>(i)])
@@ -170,7 +182,9 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
         }
     });
     sinceDisplay_.start();
-    resize(1500, 940);
+    // 1500 x 940 where it fits; 90 % of a smaller (laptop) screen otherwise
+    const QRect avail = screen() ? screen()->availableGeometry() : QRect(0, 0, 1600, 1000);
+    resize(std::min(1500, avail.width() * 9 / 10), std::min(940, avail.height() * 9 / 10));
     submitNow();
 }
 
@@ -379,11 +393,13 @@ void MainWindow::onBackward(quint64 gen, const LayerStats& s) {
     live_.dirty = true;
 }
 
-void MainWindow::onHeatmaps(quint64 gen, const HeatmapImage& d, const HeatmapImage& a) {
+void MainWindow::onHeatmaps(quint64 gen, const HeatmapImage& d, const HeatmapImage& a,
+                            const HeatmapImage& n) {
     if (gen != live_.generation)
         return;
     live_.distribution = d;
     live_.activations = a;
+    live_.activationsPerLayer = n;
     live_.dirty = true;
 }
 
@@ -568,8 +584,10 @@ void MainWindow::pushCorrelation() {
 void MainWindow::pushHeatmaps() {
     if (!shown_->distribution.isNull())
         distribution_->setHeatmap(shown_->distribution);
-    if (!shown_->activations.isNull())
-        activations_->setHeatmap(shown_->activations);
+    const HeatmapImage& a =
+        perLayer_->isChecked() ? shown_->activationsPerLayer : shown_->activations;
+    if (!a.isNull())
+        activations_->setHeatmap(a);
 }
 
 void MainWindow::pushProgress() {

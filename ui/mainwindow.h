@@ -15,6 +15,7 @@
 
 #include <vector>
 
+class QCheckBox;
 class QLabel;
 class QProgressBar;
 class QTabWidget;
@@ -86,7 +87,7 @@ private:
         int forwardDone = 0, backwardDone = 0;
         bool finished = false;
         int firstNonfinite = 0;
-        HeatmapImage distribution, activations;
+        HeatmapImage distribution, activations, activationsPerLayer;
         bool dirty = false;
     };
 
@@ -104,7 +105,8 @@ private:
     void onStarted(quint64 gen, const NetworkSpec& spec, const TheoryCurves& theory);
     void onForward(quint64 gen, const LayerStats& stats);
     void onBackward(quint64 gen, const LayerStats& stats);
-    void onHeatmaps(quint64 gen, const HeatmapImage& distribution, const HeatmapImage& activations);
+    void onHeatmaps(quint64 gen, const HeatmapImage& distribution, const HeatmapImage& activations,
+                    const HeatmapImage& activationsPerLayer);
     void onFinished(quint64 gen, const RunResult& result);
     void onFailed(quint64 gen, const QString& field, const QString& message);
 
@@ -117,6 +119,7 @@ private:
     LayerChart* correlation_;
     HeatmapWidget* distribution_;
     HeatmapWidget* activations_;
+    QCheckBox* perLayer_;
     QProgressBar* progress_;
     QLabel* status_;
     PerfMonitor* perf_;

@@ -95,9 +95,11 @@ private:
         if (!owner_->isCurrent(generation_))
             return; // superseded: nobody will look at it
         renderedAll_ = heatmaps_.layers() >= depth_;
-        owner_->post(generation_,
-                     [o = owner_, g = generation_, d = heatmaps_.renderDistribution(),
-                      a = heatmaps_.renderActivations()] { emit o->heatmapsReady(g, d, a); });
+        owner_->post(generation_, [o = owner_, g = generation_, d = heatmaps_.renderDistribution(),
+                                   a = heatmaps_.renderActivations(false),
+                                   n = heatmaps_.renderActivations(true)] {
+            emit o->heatmapsReady(g, d, a, n);
+        });
     }
 
     RunController* owner_;

@@ -65,8 +65,10 @@ signals:
     /// A layer's forward statistics (`sample` is left empty: the activation heatmap carries it).
     void forwardLayer(quint64 generation, const initscope::LayerStats& stats);
     void backwardLayer(quint64 generation, const initscope::LayerStats& stats);
+    /// `activationsPerLayer`: the same activations, each layer scaled to its own range.
     void heatmapsReady(quint64 generation, const initscope::ui::HeatmapImage& distribution,
-                       const initscope::ui::HeatmapImage& activations);
+                       const initscope::ui::HeatmapImage& activations,
+                       const initscope::ui::HeatmapImage& activationsPerLayer);
     /// The whole result (layers without `sample`), after every layer signal of the run.
     void runFinished(quint64 generation, const initscope::RunResult& result);
     /// The spec was refused or the run failed; `field` names the offending field when known.

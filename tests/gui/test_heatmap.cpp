@@ -100,6 +100,21 @@ private slots:
         QCOMPARE(colours.size(), 1);
     }
 
+    // Per-layer scaling: a vanished layer's structure spans the whole map (its largest |a| at an
+    // end), while the absolute map squeezes it into the middle of the range.
+    void perLayerScaling() {
+        HeatmapAccumulator acc(2);
+        acc.add(layer(1, {1}, {1.0f, -1.0f}));
+        acc.add(layer(2, {1}, {0.001f, -0.002f}));
+        const HeatmapImage n = acc.renderActivations(true);
+        QCOMPARE(n.vMin, -1.0);
+        QCOMPARE(n.vMax, 1.0);
+        QCOMPARE(n.image.pixel(1, 0), viridis(0.0));  // unit 1 (top row): -0.002 = -max
+        QCOMPARE(n.image.pixel(1, 1), viridis(0.75)); // unit 0: +0.001 = max / 2
+        const HeatmapImage a = acc.renderActivations(false);
+        QVERIFY(std::abs(qRed(a.image.pixel(1, 0)) - qRed(viridis(0.5))) <= 2);
+    }
+
     // Wide layers are subsampled to at most kMaxRows rows; the y axis still spans every unit.
     void wideLayersSubsampled() {
         HeatmapAccumulator acc(1);
