@@ -195,6 +195,10 @@ JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
             }
         }
 
+        if (detail::isCancelled(cancel)) {
+            result.cancelled = true;
+            return;
+        }
         // singular values, one input per task
         detail::forEachIndex(K, [&](int k) {
             const auto ki = static_cast<std::size_t>(k);

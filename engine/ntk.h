@@ -24,7 +24,11 @@
 // f_n = E[f(sqrt(q) z) He_n(z)] / sqrt(n!), truncated at n = kHermiteTerms with the tail placed at
 // order kHermiteTerms (c^N sqrt(r_a r_b), r = E[f^2] - sum f_n^2). Every term is a Schur product
 // of positive semidefinite matrices, so the analytic kernel stays positive semidefinite (its
-// condition number is meaningful) and its diagonal is exact.
+// condition number is meaningful) and its diagonal is exact. Accuracy against meanfield.h's
+// quadrature (tanh): ~1e-15 for |c| <= 0.3 at any q up to 100; for c = 0.99 ~1e-7 at q = 5,
+// ~1e-5 at q = 10 and ~1e-3 at q = 100, since the coefficients decay like
+// exp(-pi sqrt(2n) / (2 sqrt q)). Large q with c near 1 (nearly equal inputs at huge lengths) is
+// the one regime where the analytic kernel is only approximate.
 //
 // Condition number by depth: for m = 1..L, the condition number of the NTK of the network
 // truncated at depth m with its own readout f_m = v_m.a^m + b_v (v_m = initReadout(spec, m)):

@@ -105,3 +105,11 @@ TEST(Ensemble, ScalarStatistics) {
     Engine e2;
     EXPECT_THROW(runEnsemble(e2, spec(), 0), SpecInvalid);
 }
+
+TEST(Ensemble, CancelledBeforeStartRunsNothing) {
+    Engine engine;
+    std::atomic<bool> cancel{true};
+    const EnsembleResult e = runEnsemble(engine, spec(), 4, {}, &cancel);
+    EXPECT_TRUE(e.cancelled);
+    EXPECT_TRUE(e.runs.empty());
+}

@@ -176,3 +176,14 @@ TEST(Jacobian, MatchesADirectProduct) {
                 sv(i), 1e-5 * sv(0));
     }
 }
+
+TEST(Jacobian, Cancellation) {
+    NetworkSpec s = linearSpec(InitScheme::LecunNormal, 1.0);
+    std::atomic<bool> cancel{true};
+    int calls = 0;
+    const JacobianResult r = computeJacobian(
+        s, 2, [&](const JacobianInput&) { ++calls; }, &cancel);
+    EXPECT_TRUE(r.cancelled);
+    EXPECT_EQ(calls, 0);
+    EXPECT_TRUE(std::isnan(r.meanSq));
+}

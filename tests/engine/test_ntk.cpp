@@ -292,3 +292,16 @@ TEST(Ntk, RejectsBadInputCounts) {
     EXPECT_EQ(e.front().field, "inputs");
     EXPECT_THROW(computeNtk(s, o), std::exception);
 }
+
+TEST(Ntk, SweepHelperAndCancellation) {
+    NetworkSpec s = smallSpec();
+    s.depth = 5;
+    s.width = 32;
+    NtkOptions o;
+    o.inputs = 6;
+    EXPECT_DOUBLE_EQ(ntkCondition(s, 6), computeNtk(s, o).empirical.condition);
+    std::atomic<bool> cancel{true};
+    const NtkResult r = computeNtk(s, o, {}, &cancel);
+    EXPECT_TRUE(r.cancelled);
+    EXPECT_TRUE(r.empirical.eigenvalues.empty());
+}
