@@ -8,6 +8,32 @@
 
 namespace initscope::ui {
 
+namespace {
+/// viridis() sampled at 1024 levels: heatmaps of millions of cells colour each from this table.
+QRgb mapColor(double t) {
+    static const std::vector<QRgb> table = [] {
+        std::vector<QRgb> v(1024);
+        for (std::size_t i = 0; i < v.size(); ++i)
+            v[i] = viridis(static_cast<double>(i) / static_cast<double>(v.size() - 1));
+        return v;
+    }();
+    if (!(t > 0))
+        return table.front();
+    if (t >= 1)
+        return table.back();
+    return table[static_cast<std::size_t>(t * static_cast<double>(table.size() - 1) + 0.5)];
+}
+
+/// Direct pixel access (QImage::setPixel checks bounds and format on every call).
+struct Pixels {
+    explicit Pixels(QImage& img)
+        : bits(reinterpret_cast<QRgb*>(img.bits())), stride(img.bytesPerLine() / 4) {}
+    void set(int x, int y, QRgb c) { bits[static_cast<std::ptrdiff_t>(y) * stride + x] = c; }
+    QRgb* bits;
+    std::ptrdiff_t stride;
+};
+} // namespace
+
 HeatmapAccumulator::HeatmapAccumulator(int depth) : depth_(depth) {}
 
 void HeatmapAccumulator::add(const LayerStats& s) {
@@ -51,6 +77,7 @@ HeatmapImage HeatmapAccumulator::renderDistribution() const {
         return out;
     QImage img(depth_, bins, QImage::Format_ARGB32);
     img.fill(Qt::transparent);
+    Pixels px(img);
     const double span = out.vMax - out.vMin;
     for (const auto& c : columns_) {
         const int x = c.index - 1;
@@ -60,14 +87,14 @@ HeatmapImage HeatmapAccumulator::renderDistribution() const {
         for (int b = 0; b < bins; ++b) {
             const int y = bins - 1 - b; // bin 0 (most negative) at the bottom
             if (!c.finite || b >= n) {
-                img.setPixel(x, y, c.finite ? qRgba(0, 0, 0, 0) : nonfiniteColor());
+                px.set(x, y, c.finite ? qRgba(0, 0, 0, 0) : nonfiniteColor());
                 continue;
             }
             const double share = c.share[static_cast<std::size_t>(b)];
             const double t =
                 share > 0 ? (std::log10(std::max(share, kMinShare)) - out.vMin) / span : 0.0;
             // An empty bin is the bottom of the log scale (share 0 is below every decade).
-            img.setPixel(x, y, viridis(t));
+            px.set(x, y, share > 0 ? mapColor(t) : viridis(0));
         }
     }
     out.image = std::move(img);
@@ -119,6 +146,7 @@ HeatmapImage HeatmapAccumulator::renderActivations(bool perLayer) const {
     const int rows = (units + stride - 1) / stride;
     QImage img(depth_, rows, QImage::Format_ARGB32);
     img.fill(Qt::transparent);
+    Pixels px(img);
     for (const auto& c : columns_) {
         const int x = c.index - 1;
         if (x < 0 || x >= depth_)
@@ -139,10 +167,10 @@ HeatmapImage HeatmapAccumulator::renderActivations(bool perLayer) const {
                 continue;
             const float v = c.sample[static_cast<std::size_t>(unit)];
             if (!c.finite || !std::isfinite(v)) {
-                img.setPixel(x, y, nonfiniteColor());
+                px.set(x, y, nonfiniteColor());
                 continue;
             }
-            img.setPixel(x, y, viridis((static_cast<double>(v) * scale - lo) / (hi - lo)));
+            px.set(x, y, mapColor((static_cast<double>(v) * scale - lo) / (hi - lo)));
         }
     }
     out.image = std::move(img);

@@ -1,10 +1,12 @@
 #include "layercharts.h"
 
 #include <QApplication>
+#include <QCursor>
 #include <QEvent>
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QLogValueAxis>
+#include <QToolTip>
 #include <QValueAxis>
 
 #include <algorithm>
@@ -74,6 +76,23 @@ int LayerChart::addSeries(const QString& name, const QColor& color, bool predict
     s->attachAxis(logY_ ? static_cast<QAbstractAxis*>(yLog_) : yLinear_);
     series_.push_back(s);
     styles_.push_back({color, predicted});
+    // Hovering a line shows the value of the nearest layer.
+    connect(s, &QLineSeries::hovered, this, [this, s](const QPointF& at, bool entered) {
+        if (!entered) {
+            QToolTip::hideText();
+            return;
+        }
+        const QList<QPointF> pts = s->points();
+        if (pts.isEmpty())
+            return;
+        const auto nearest = std::min_element(pts.begin(), pts.end(), [&](auto& a, auto& b) {
+            return std::abs(a.x() - at.x()) < std::abs(b.x() - at.x());
+        });
+        QToolTip::showText(
+            QCursor::pos(),
+            tr("%1\nlayer %2: %3").arg(s->name()).arg(nearest->x()).arg(nearest->y(), 0, 'g', 6),
+            this);
+    });
     applyPalette();
     return static_cast<int>(series_.size()) - 1;
 }

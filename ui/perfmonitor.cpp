@@ -22,12 +22,19 @@ PerfMonitor::PerfMonitor(bool logToStderr, QObject* parent) : QObject(parent), l
     secondTimer_.setTimerType(Qt::PreciseTimer);
     secondTimer_.setInterval(1000);
     connect(&secondTimer_, &QTimer::timeout, this, &PerfMonitor::second);
+    if (log_)
+        start();
+}
+
+void PerfMonitor::start() {
     sinceProbe_.start();
     probeTimer_.start();
     secondTimer_.start();
 }
 
 void PerfMonitor::noteChartUpdate(bool completeRun) {
+    if (!active())
+        return;
     ++updates_;
     if (completeRun)
         ++complete_;

@@ -17,7 +17,11 @@ public:
     /// Probe interval: a stall is the delay of this timer beyond its interval.
     static constexpr int kProbeMs = 5;
 
+    /// Probes (and logs once a second) only when `logToStderr`; otherwise idle until start().
     explicit PerfMonitor(bool logToStderr, QObject* parent = nullptr);
+    /// Starts probing without logging (the benchmark reads summary()).
+    void start();
+    bool active() const { return probeTimer_.isActive(); }
 
     /// A frame pushed new data to the charts; `completeRun` when it showed a finished run.
     void noteChartUpdate(bool completeRun);

@@ -55,11 +55,15 @@ public:
         owner_->post(generation_, [o = owner_, g = generation_, s = std::move(copy)] {
             emit o->forwardLayer(g, s);
         });
+        // Rendering takes the worker's time from the run: at most every kHeatmapIntervalMs, and
+        // never more than a quarter of the time (large maps take milliseconds to render).
         const auto now = std::chrono::steady_clock::now();
-        if (stats.index >= depth_ ||
-            now - lastRender_ >= std::chrono::milliseconds(kHeatmapIntervalMs)) {
-            lastRender_ = now;
+        const auto interval = std::max<std::chrono::steady_clock::duration>(
+            std::chrono::milliseconds(kHeatmapIntervalMs), 4 * lastRenderCost_);
+        if (stats.index >= depth_ || now - lastRender_ >= interval) {
             renderHeatmaps();
+            lastRender_ = std::chrono::steady_clock::now();
+            lastRenderCost_ = lastRender_ - now;
         }
     }
 
@@ -111,6 +115,7 @@ private:
     bool renderedAll_ = false;
     HeatmapAccumulator heatmaps_;
     std::chrono::steady_clock::time_point lastRender_{};
+    std::chrono::steady_clock::duration lastRenderCost_{};
 };
 
 RunController::RunController(QObject* parent) : QObject(parent) {

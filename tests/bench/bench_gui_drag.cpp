@@ -75,6 +75,8 @@ int main(int argc, char** argv) {
     mouse.start(16);
     // one second of warm-up, then measure
     QTimer::singleShot(1000, [&] {
+        if (!w.perfMonitor()->active())
+            w.perfMonitor()->start();
         w.perfMonitor()->reset();
         runMs.clear();
         runsStarted = 0;
