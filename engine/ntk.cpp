@@ -5,6 +5,7 @@
 #include "weights.h"
 
 #include <Eigen/Eigenvalues>
+#include <oneapi/tbb/task_group.h>
 
 #include <algorithm>
 #include <array>
@@ -386,6 +387,23 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
                     kernels[li(m)] = std::move(k);
             }
         };
+        // The analytic kernel needs only the input Gram: it runs beside the backward passes
+        // (one task, layers in sequence) instead of after them.
+        tbb::task_group analyticTask;
+        if (options.analytic) {
+            if (spec.init == InitScheme::Constant || spec.biasInit == BiasInit::Constant) {
+                result.analyticNote = "the analytic NTK assumes zero-mean random weights and "
+                                      "biases; constant initialization breaks its assumptions";
+            } else {
+                result.analyticApplicable = true;
+                analyticTask.run([&] {
+                    std::vector<double> byDepth;
+                    result.analytic = analyticNtk(spec, ga[0] / spec.inputDim,
+                                                  options.byDepth ? &byDepth : nullptr);
+                    result.analyticConditionByDepth = std::move(byDepth);
+                });
+            }
+        }
         if (options.byDepth) {
             const int groups = (L + kDepthGroup - 1) / kDepthGroup;
             detail::forEachIndex(groups, [&](int g) { // deepest (costliest) first
@@ -395,23 +413,9 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
         } else {
             depthGroup(L, L);
         }
-        if (detail::isCancelled(cancel)) {
+        analyticTask.wait();
+        if (detail::isCancelled(cancel))
             result.cancelled = true;
-            return;
-        }
-
-        if (options.analytic) {
-            if (spec.init == InitScheme::Constant || spec.biasInit == BiasInit::Constant) {
-                result.analyticNote = "the analytic NTK assumes zero-mean random weights and "
-                                      "biases; constant initialization breaks its assumptions";
-            } else {
-                result.analyticApplicable = true;
-                std::vector<double> byDepth;
-                result.analytic =
-                    analyticNtk(spec, ga[0] / spec.inputDim, options.byDepth ? &byDepth : nullptr);
-                result.analyticConditionByDepth = std::move(byDepth);
-            }
-        }
     });
 
     result.empirical = std::move(kernels[li(L)]);
