@@ -336,8 +336,16 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
         const int lastDepth = firstBadForward != 0 ? firstBadForward - 1 : L;
         std::vector<Eigen::MatrixXd> theta(li(L) + 1);
         auto depthGroup = [&](int m0, int m1) {
+            if (detail::isCancelled(cancel))
+                return;
+            // depths at or beyond a non-finite forward layer stay NaN, but are still reported so
+            // that a progress display sees every depth
+            for (int m = std::max(m0, lastDepth + 1); m <= m1 && options.byDepth && onDepth; ++m) {
+                std::lock_guard lock(callbackMutex);
+                onDepth(NtkDepthPoint{m, kNaN});
+            }
             m1 = std::min(m1, lastDepth);
-            if (m1 < m0 || detail::isCancelled(cancel))
+            if (m1 < m0)
                 return;
             MatrixF delta; // blocks for depths m1, m1 - 1, ..., max(l, m0)
             for (int l = m1; l >= 1; --l) {

@@ -93,7 +93,8 @@ std::vector<SpecError> validateNtk(const NetworkSpec& spec, const NtkOptions& op
 
 /// Computes the NTK of the first K inputs of spec's network (initWeights, initBiases,
 /// initReadout). `onDepth` (may be empty) sees each depth of the by-depth curve as it is done, on
-/// a worker thread, in no fixed order, never two calls at once. `cancel` is checked between
+/// a worker thread, in no fixed order, never two calls at once (depths past an overflow arrive
+/// with a NaN condition, so every depth is seen once unless cancelled). `cancel` is checked between
 /// depths. Results do not depend on the thread count. Throws SpecInvalid on invalid options.
 NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
                      const std::function<void(const NtkDepthPoint&)>& onDepth = {},

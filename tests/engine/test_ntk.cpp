@@ -273,7 +273,9 @@ TEST(Ntk, NonFiniteIsReportedNotDrawn) {
     s.activation = ActivationKind::Relu;
     NtkOptions o;
     o.inputs = 8;
-    const NtkResult r = computeNtk(s, o);
+    int calls = 0;
+    const NtkResult r = computeNtk(s, o, [&](const NtkDepthPoint&) { ++calls; });
+    EXPECT_EQ(calls, 40); // every depth reported, the overflowed ones as NaN
     EXPECT_GT(r.firstNonfiniteLayer, 0);
     EXPECT_TRUE(std::isnan(r.empirical.condition));
     EXPECT_TRUE(r.empirical.eigenvalues.empty());
