@@ -67,10 +67,10 @@ TEST(Jacobian, GaussianWeightsSpreadTheSingularValues) {
 }
 
 TEST(Jacobian, MeanSquareFollowsTheMeanFieldProduct) {
-    // E||J||_F^2 = N_L prod chi_l. For one network the relative fluctuation of ||J||_F^2 is about
-    // sqrt(2 L / N) (each layer contributes an independent chi-square factor with N degrees of
-    // freedom), 0.2 at L = 10, N = 512; averaging 4 inputs of one network does not reduce the
-    // weight noise. Tolerance 3 x that over 3 seeds averaged: 0.35.
+    // E||J||_F^2 = N_L prod chi_l. ||J||_F^2 sums N_0 = 512 nearly independent directions, each
+    // fluctuating by ~sqrt(2 L / N) = 0.2, so the sum fluctuates by ~1%; mean-field theory
+    // ignores the O(1/N) dependence between D_l and W^l, a bias of order L / N = 2%. Measured
+    // (3 seeds): tanh 0.97, relu 1.01, linear 1.00; tolerance 0.1 is about 3x the worst.
     for (const ActivationKind act :
          {ActivationKind::Tanh, ActivationKind::Relu, ActivationKind::Linear}) {
         double meas = 0, theory = 0;
@@ -90,7 +90,7 @@ TEST(Jacobian, MeanSquareFollowsTheMeanFieldProduct) {
             meas += r.meanSq;
             theory += r.theoryMeanSq;
         }
-        EXPECT_NEAR(meas / theory, 1.0, 0.35) << activationName(act);
+        EXPECT_NEAR(meas / theory, 1.0, 0.1) << activationName(act);
     }
     // At the fixed point the product is chi1^L (THEORY.md): tanh started at q* stays there.
     NetworkSpec s;
