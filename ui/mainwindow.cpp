@@ -1,6 +1,7 @@
 #include "mainwindow.h"
 
 #include "controlpanel.h"
+#include "export.h"
 #include "heatmapwidget.h"
 #include "layercharts.h"
 #include "perfmonitor.h"
@@ -12,6 +13,8 @@
 #include <QCheckBox>
 #include <QCloseEvent>
 #include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QKeySequence>
 #include <QLabel>
 #include <QMenuBar>
@@ -205,6 +208,9 @@ bool MainWindow::showView(const QString& name) {
 
 void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* exportAction = file->addAction(tr("&Export view..."), this, &MainWindow::exportDialog);
+    exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
 
@@ -305,6 +311,53 @@ void MainWindow::showAbout() {
            "B. Hanin, D. Rolnick (2018); L. Xiao, J. Pennington, S. Schoenholz (2020).</li>"
            "</ul><p>Built with Qt %2, Eigen and oneTBB.</p>")
             .arg(QStringLiteral(INITSCOPE_VERSION), QString::fromLatin1(qVersion())));
+}
+
+QString MainWindow::csv() const {
+    const LiveRun& r = *shown_;
+    auto v = [](double x) { return std::isfinite(x) ? QString::number(x, 'g', 17) : QString(); };
+    auto at = [](const std::vector<double>& xs, std::size_t i) {
+        return i < xs.size() ? xs[i] : std::nan("");
+    };
+    QString out = QStringLiteral("layer,width,sigma_w2,q,q_predicted,correlation,"
+                                 "correlation_predicted,grad_h2,grad_h2_predicted,grad_w2,"
+                                 "dead_fraction,saturated_fraction,unit_spread,nonfinite\n");
+    for (std::size_t i = 0; i < r.layers.size(); ++i) {
+        const LayerStats& s = r.layers[i];
+        if (s.index < 1)
+            continue;
+        out += QStringLiteral("%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14\n")
+                   .arg(s.index)
+                   .arg(s.width)
+                   .arg(v(s.sigmaW2), v(s.q), v(at(r.theory.q, i)), v(s.correlation),
+                        v(at(r.theory.c, i)), v(s.gradH2), v(at(r.theory.gradH2, i)), v(s.gradW2),
+                        v(s.deadFraction))
+                   .arg(v(s.saturatedFraction), v(s.unitSpread))
+                   .arg(s.nonfinite);
+    }
+    return out;
+}
+
+bool MainWindow::exportView(const QString& path, QString* error) {
+    if (QFileInfo(path).suffix().toLower() == QLatin1String("csv"))
+        return saveText(csv(), path, error);
+    syncAllViews();
+    QWidget* views[] = {signal_, gradients_, correlation_, distribution_, activations_};
+    return exportWidget(views[tabs_->currentIndex()], path, error);
+}
+
+void MainWindow::exportDialog() {
+    const QString name = viewNames().value(tabs_->currentIndex());
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export the %1 view").arg(name), QStringLiteral("initscope-%1.png").arg(name),
+        tr("PNG image (*.png);;SVG vector image (*.svg);;PDF (*.pdf);;CSV values (*.csv)"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    if (exportView(path, &error))
+        statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
+    else
+        QMessageBox::warning(this, tr("Export failed"), error);
 }
 
 void MainWindow::setSpec(const NetworkSpec& spec) {
@@ -437,6 +490,8 @@ void MainWindow::onFailed(quint64 gen, const QString& field, const QString& mess
 }
 
 void MainWindow::frame() {
+    if (live_.generation != 0)
+        pushProgress(); // the run computing now, even while the charts hold a finished one
     // What to show: the newest run once it has finished; else a finished run not shown yet;
     // else the newest run's partial layers, but only after the shown run has stood for kHoldMs
     // (a drag then shows whole curves instead of curves that grow from layer 1 each frame).
@@ -459,7 +514,6 @@ void MainWindow::frame() {
     // Only the visible view is updated; the others are marked and catch up when selected.
     std::fill(viewStale_.begin(), viewStale_.end(), true);
     pushView(tabs_->currentIndex());
-    pushProgress();
     next->dirty = false;
     displayedGen_ = next->generation;
     displayedComplete_ = next->finished;
@@ -591,7 +645,7 @@ void MainWindow::pushHeatmaps() {
 }
 
 void MainWindow::pushProgress() {
-    const LiveRun& r = *shown_;
+    const LiveRun& r = live_;
     const int depth = r.spec.depth;
     progress_->setMaximum(2 * std::max(1, depth));
     progress_->setValue(r.forwardDone + r.backwardDone);

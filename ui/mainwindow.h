@@ -64,9 +64,14 @@ public:
     /// Brings every view, not only the visible one, up to the data shown (frames update only
     /// the visible view; the others catch up when selected). For tests and export.
     void syncAllViews();
+    /// Saves the visible view (.png, .svg, .pdf) or the shown run's per-layer values (.csv).
+    bool exportView(const QString& path, QString* error = nullptr);
+    /// The shown run's per-layer values, measured and predicted, as CSV.
+    QString csv() const;
 
 public slots:
     void rerun();
+    void exportDialog();
     /// "system" (the platform palette), "light" or "dark".
     void setTheme(const QString& theme);
     void showAbout();

@@ -12,12 +12,15 @@
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QFile>
+#include <QFileInfo>
 #include <QLabel>
 #include <QPushButton>
 #include <QRandomGenerator>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QSpinBox>
+#include <QTemporaryDir>
 
 #include <cmath>
 #include <memory>
@@ -277,6 +280,38 @@ private slots:
         }
         QCOMPARE(w.distributionView()->nonfiniteNote(),
                  QStringLiteral("non-finite from layer %1").arg(k));
+    }
+
+    // Every view exports to PNG, SVG and PDF; the CSV holds the drawn values, one row per layer.
+    // A bad suffix is refused with a message, and nothing is written.
+    void exportWritesFiles() {
+        MainWindow w;
+        w.setSpec(testSpec());
+        w.show();
+        QVERIFY(waitForSettled(w));
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        for (const QString& view : MainWindow::viewNames()) {
+            QVERIFY(w.showView(view));
+            for (const char* suffix : {"png", "svg", "pdf"}) {
+                const QString path = dir.filePath(QStringLiteral("%1.%2").arg(view, suffix));
+                QString error;
+                QVERIFY2(w.exportView(path, &error), qPrintable(error));
+                QVERIFY2(QFileInfo(path).size() > 1000, qPrintable(path));
+            }
+        }
+        const QString csvPath = dir.filePath(QStringLiteral("values.csv"));
+        QVERIFY(w.exportView(csvPath));
+        QFile f(csvPath);
+        QVERIFY(f.open(QIODevice::ReadOnly | QIODevice::Text));
+        const QStringList lines = QString::fromUtf8(f.readAll()).trimmed().split('\n');
+        QCOMPARE(lines.size(), testSpec().depth + 1);
+        const QList<QPointF> q = w.signalChart()->points(0);
+        QCOMPARE(lines[1].split(',')[3].toDouble(), q[0].y());
+        QString error;
+        QVERIFY(!w.exportView(dir.filePath(QStringLiteral("x.bmp")), &error));
+        QVERIFY(error.contains(QStringLiteral(".png")));
+        QVERIFY(!QFileInfo::exists(dir.filePath(QStringLiteral("x.bmp"))));
     }
 
     // Closing the window mid-run cancels the run and joins the worker (no thread left behind).
