@@ -42,7 +42,12 @@ int main(int argc, char** argv) {
     const QCommandLineOption theme(QStringLiteral("theme"),
                                    QStringLiteral("system (default), light or dark."),
                                    QStringLiteral("T"));
-    parser.addOptions({view, perf, depth, width, activation, init, gain, sigmaB2, theme});
+    const QCommandLineOption exportTo(
+        QStringLiteral("export"),
+        QStringLiteral("Save the --view of the first finished run to FILE (.png, .svg, .pdf or "
+                       ".csv) and quit."),
+        QStringLiteral("FILE"));
+    parser.addOptions({view, perf, depth, width, activation, init, gain, sigmaB2, theme, exportTo});
     parser.process(app);
 
     auto fail = [](const QString& m) {
@@ -92,5 +97,19 @@ int main(int argc, char** argv) {
                         .arg(parser.value(view),
                              initscope::ui::MainWindow::viewNames().join(QStringLiteral(", "))));
     window.show();
+    if (parser.isSet(exportTo)) {
+        const QString path = parser.value(exportTo);
+        QObject::connect(&window, &initscope::ui::MainWindow::chartsUpdated, &window,
+                         [&window, path](quint64, bool complete) {
+                             if (!complete)
+                                 return;
+                             QString error;
+                             if (!window.exportView(path, &error)) {
+                                 std::fprintf(stderr, "initscope: %s\n", qPrintable(error));
+                                 QApplication::exit(2);
+                             }
+                             QApplication::exit(0);
+                         });
+    }
     return QApplication::exec();
 }

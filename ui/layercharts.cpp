@@ -3,6 +3,7 @@
 #include <QApplication>
 #include <QCursor>
 #include <QEvent>
+#include <QGraphicsLayout>
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QLogValueAxis>
@@ -220,6 +221,11 @@ void LayerChart::clearData() {
         s->clear();
     setNonfiniteFrom(0);
     marker_->clear();
+}
+
+void LayerChart::flushLayout() {
+    if (QGraphicsLayout* l = chart()->layout())
+        l->activate();
 }
 
 void LayerChart::applyPalette() {

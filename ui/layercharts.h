@@ -46,6 +46,10 @@ public:
     /// height (correlation: 0.25).
     void setMinSpan(double span) { minSpan_ = span; }
 
+    /// Applies pending title and axis changes now (Qt Charts lays them out on the next event
+    /// loop pass; rendering for export comes before that).
+    void flushLayout();
+
     /// Re-applies the chart theme and series pens after a palette change.
     void applyPalette();
 

@@ -100,12 +100,9 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     signal_->addSeries(tr("mean-field q\u02e1 (predicted)"), kPredicted, true);
     gradients_ = new LayerChart(tr("Gradients"), tr("squared gradient norm (log)"), true);
     gradients_->setObjectName(QStringLiteral("gradients"));
-    gradients_->addSeries(tr("measured E\u2016\u03b4\u02e1\u2016\u00b2 (grad_h2)"), kMeasured,
-                          false);
-    gradients_->addSeries(tr("measured \u2016\u2202L/\u2202W\u02e1\u2016\u00b2 (grad_w2)"), kSecond,
-                          false);
-    gradients_->addSeries(tr("mean-field E\u2016\u03b4\u02e1\u2016\u00b2 (predicted)"), kPredicted,
-                          true);
+    gradients_->addSeries(tr("measured E\u2016\u03b4\u02e1\u2016\u00b2"), kMeasured, false);
+    gradients_->addSeries(tr("measured \u2016\u2202L/\u2202W\u02e1\u2016\u00b2"), kSecond, false);
+    gradients_->addSeries(tr("predicted E\u2016\u03b4\u02e1\u2016\u00b2"), kPredicted, true);
     correlation_ = new LayerChart(tr("Correlation c\u02e1 between inputs"),
                                   tr("c\u02e1 = mean cos(h_a, h_b)"), false);
     correlation_->setObjectName(QStringLiteral("correlation"));
@@ -342,6 +339,8 @@ bool MainWindow::exportView(const QString& path, QString* error) {
     if (QFileInfo(path).suffix().toLower() == QLatin1String("csv"))
         return saveText(csv(), path, error);
     syncAllViews();
+    for (LayerChart* chart : {signal_, gradients_, correlation_})
+        chart->flushLayout();
     QWidget* views[] = {signal_, gradients_, correlation_, distribution_, activations_};
     return exportWidget(views[tabs_->currentIndex()], path, error);
 }

@@ -300,6 +300,16 @@ private slots:
                 QVERIFY2(QFileInfo(path).size() > 1000, qPrintable(path));
             }
         }
+        // the export shows the latest titles (Qt Charts lays titles out lazily)
+        QVERIFY(w.showView(QStringLiteral("gradients")));
+        const QString svgPath = dir.filePath(QStringLiteral("g.svg"));
+        QVERIFY(w.exportView(svgPath));
+        QFile svg(svgPath);
+        QVERIFY(svg.open(QIODevice::ReadOnly));
+        const QString title = w.gradientChart()->titleText();
+        const QString measured = title.section(QStringLiteral(": "), 1).section(' ', 0, 0);
+        QVERIFY2(!measured.isEmpty() && QString::fromUtf8(svg.readAll()).contains(measured),
+                 qPrintable(title));
         const QString csvPath = dir.filePath(QStringLiteral("values.csv"));
         QVERIFY(w.exportView(csvPath));
         QFile f(csvPath);
