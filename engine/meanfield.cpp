@@ -331,6 +331,72 @@ double truncatedSecondMoment(double t) {
     return 2.0 * kInvSqrt2Pi * sum;
 }
 
+/// E[F(u1) F(u2)] by Mehler's expansion: with b_k = E[F(sqrt(q) z) He_k(z)] / sqrt(k!),
+/// E[F(u1) F(u2)] = sum_k b_k^2 c^k, and sum_k b_k^2 = E[F^2] (Parseval), so the truncation
+/// error after K terms is at most |c|^(K+1) (E[F^2] - sum_{k<=K} b_k^2), computed here. One
+/// 1-D rule then replaces the nested 2-D quadrature (~10x faster, the theory runs on every
+/// slider step). Returns false, leaving `out` alone, when that bound is not below 1e-13 E[F^2]
+/// (narrow features at large q, c near 1): the caller then integrates in 2-D.
+bool mehlerSeries(const Factor& f, double q, double c, double& out) {
+    constexpr int kK = 128;      // terms
+    constexpr int kPanels = 200; // uniform Gauss-Legendre panels on [-12, 12]: width 0.12,
+    constexpr double kZ = 12.0;  // fine for He_k up to k = 128 (zero spacing >= 0.19)
+    const LegendreRule& gl = legendreRule();
+    const double sq = std::sqrt(q);
+    struct Recurrence { // h_{n+1} = a_n z h_n - r_n h_{n-1}, a_n = 1/sqrt(n+1), r_n = sqrt(n/(n+1))
+        std::array<double, kK + 1> a{}, r{};
+    };
+    static const Recurrence rec = [] {
+        Recurrence t;
+        for (int n = 0; n <= kK; ++n) {
+            t.a[static_cast<std::size_t>(n)] = 1.0 / std::sqrt(n + 1.0);
+            t.r[static_cast<std::size_t>(n)] = std::sqrt(n / (n + 1.0));
+        }
+        return t;
+    }();
+    std::array<double, kK + 1> b{};
+    double norm2 = 0;
+    const double half = kZ / kPanels;
+    constexpr std::size_t kN = static_cast<std::size_t>(kNodes);
+    for (int p = 0; p < kPanels; ++p) {
+        const double mid = -kZ + (2 * p + 1) * half;
+        // the panel's nodes advance through the recurrence together (independent chains: the
+        // compiler vectorises across them)
+        std::array<double, kN> z{}, wf{}, h{}, hPrev{};
+        for (std::size_t k = 0; k < kN; ++k) {
+            z[k] = mid + half * gl.x[k];
+            const double fz = f(sq * z[k]);
+            wf[k] = half * gl.w[k] * kInvSqrt2Pi * std::exp(-0.5 * z[k] * z[k]) * fz;
+            norm2 += wf[k] * fz;
+            h[k] = 1.0;
+        }
+        for (std::size_t n = 0; n <= static_cast<std::size_t>(kK); ++n) {
+            double acc = 0;
+            for (std::size_t k = 0; k < kN; ++k) {
+                acc += wf[k] * h[k];
+                const double next = rec.a[n] * z[k] * h[k] - rec.r[n] * hPrev[k];
+                hPrev[k] = h[k];
+                h[k] = next;
+            }
+            b[n] += acc;
+        }
+    }
+    if (!std::isfinite(norm2) || norm2 <= 0)
+        return false;
+    double sum = 0, captured = 0, ck = 1;
+    for (int n = 0; n <= kK; ++n) {
+        const double b2 = b[static_cast<std::size_t>(n)] * b[static_cast<std::size_t>(n)];
+        sum += b2 * ck;
+        captured += b2;
+        ck *= c;
+    }
+    const double remainder = std::max(0.0, norm2 - captured);
+    if (std::abs(ck) * remainder > 1e-13 * norm2)
+        return false;
+    out = sum;
+    return true;
+}
+
 /// The expectation of f(u1) g(u2) divided by scale. (f, g) is (Phi, Phi), (Dphi, Dphi), or
 /// (Ddphi, Phi) with c = 1. q >= 0 (clamped), c in [-1, 1] (clamped).
 double expectation(const Activation& act, Fn f, Fn g, double q, double c, double scale,
@@ -393,6 +459,10 @@ double expectation(const Activation& act, Fn f, Fn g, double q, double c, double
     const double invRoot = 1.0 / std::sqrt(scale);
     const Factor ff{&act, f, f == Fn::Phi ? invRoot : 1.0};
     const Factor gg{&act, g, g == Fn::Phi ? invRoot : 1.0};
+    double series = 0;
+    if (allowClosedForm && f == g && c != 1.0 && c != -1.0 && kinks(kind).empty() && q <= 1e4 &&
+        mehlerSeries(ff, q, c, series))
+        return series;
     return quadrature2(ff, gg, q, c);
 }
 
