@@ -594,8 +594,15 @@ LengthSolution solveLength(const Activation& act, double sw2, double sb2, double
     double x = l0;
     for (int i = 0; i < 5000; ++i) {
         const double fx = F(x);
-        if (fx >= 0 || x == 0)
-            return {fx >= 0 ? brentRoot(F, x, hi, fx, fhi, 1e-300) : 0.0, false};
+        if (fx >= 0 || x == 0) {
+            const double root = fx >= 0 ? brentRoot(F, x, hi, fx, fhi, 1e-300) : 0.0;
+            // Without a bias, a map that only decays (tanh at sw2 = 1: q^l ~ 1/(2l)) meets the
+            // diagonal where its deficit drops below double rounding of q (~1e-16 q0): that is
+            // q* = 0, not a fixed point of its own.
+            if (sb2 == 0 && root < 1e-10 * q0)
+                return {0.0, false};
+            return {root, false};
+        }
         hi = x;
         fhi = fx;
         x = x < 1e-290 ? 0.0 : std::min(x / 16.0, fx + x);
