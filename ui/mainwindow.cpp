@@ -129,7 +129,9 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     activationsLayout->addWidget(activations_, 1);
     tabs_->addTab(activationsPage, tr("&Activations"));
     setCentralWidget(tabs_);
+    controller_->setGradientsWanted(gradientsVisible());
     connect(tabs_, &QTabWidget::currentChanged, this, [this](int i) {
+        controller_->setGradientsWanted(tabs_->widget(i) == gradients_);
         if (displayedGen_ != 0 && viewStale_[static_cast<std::size_t>(i)])
             pushView(i);
     });
@@ -169,6 +171,12 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     connect(controller_, &RunController::heatmapsReady, this, &MainWindow::onHeatmaps);
     connect(controller_, &RunController::runFinished, this, &MainWindow::onFinished);
     connect(controller_, &RunController::runFailed, this, &MainWindow::onFailed);
+    connect(controller_, &RunController::runBackwardSkipped, this, [this](quint64 gen) {
+        if (gen != live_.generation)
+            return;
+        live_.backwardSkipped = true;
+        live_.dirty = true;
+    });
 
     frameTimer_.setInterval(kFrameMs);
     connect(&frameTimer_, &QTimer::timeout, this, &MainWindow::frame);
@@ -407,7 +415,7 @@ QString MainWindow::statusText() const {
 void MainWindow::onStarted(quint64 gen, const NetworkSpec& spec, const TheoryCurves& theory) {
     if (gen <= live_.generation)
         return; // the controller delivers only runs that are not superseded
-    if (live_.finished) {
+    if (ready(live_)) {
         complete_ = std::move(live_);
         if (shown_ == &live_)
             shown_ = &complete_;
@@ -495,7 +503,7 @@ void MainWindow::frame() {
     // else the newest run's partial layers, but only after the shown run has stood for kHoldMs
     // (a drag then shows whole curves instead of curves that grow from layer 1 each frame).
     LiveRun* next = nullptr;
-    if (live_.generation != 0 && live_.dirty && live_.finished)
+    if (live_.generation != 0 && live_.dirty && ready(live_))
         next = &live_;
     else if (complete_.generation > displayedGen_)
         next = &complete_;
@@ -518,11 +526,20 @@ void MainWindow::frame() {
     displayedComplete_ = next->finished;
     displayedSpec_ = next->spec;
     perf_->noteFrameCost(static_cast<double>(cost.nsecsElapsed()) / 1e6);
-    const bool completeShown = next->finished && completeCounted_ != next->generation;
+    const bool completeShown = ready(*next) && completeCounted_ != next->generation;
     if (completeShown)
         completeCounted_ = next->generation;
     perf_->noteChartUpdate(completeShown);
     emit chartsUpdated(displayedGen_, displayedComplete_);
+}
+
+bool MainWindow::gradientsVisible() const {
+    return tabs_->currentWidget() == gradients_;
+}
+
+bool MainWindow::ready(const LiveRun& run) const {
+    return run.finished ||
+           (run.backwardSkipped && run.forwardDone >= run.spec.depth && !gradientsVisible());
 }
 
 void MainWindow::syncAllViews() {
@@ -648,6 +665,12 @@ void MainWindow::pushProgress() {
     const int depth = r.spec.depth;
     progress_->setMaximum(2 * std::max(1, depth));
     progress_->setValue(r.forwardDone + r.backwardDone);
+    if (r.backwardSkipped) {
+        progress_->setValue(progress_->maximum());
+        progress_->setFormat(
+            tr("forward %1/%1 layers (backward skipped: newer settings)").arg(depth));
+        return;
+    }
     progress_->setFormat(tr("forward %1/%3, backward %2/%3 layers")
                              .arg(r.forwardDone)
                              .arg(r.backwardDone)

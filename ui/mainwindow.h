@@ -91,6 +91,7 @@ private:
         std::vector<LayerStats> layers; // index l-1
         int forwardDone = 0, backwardDone = 0;
         bool finished = false;
+        bool backwardSkipped = false; // cut after its forward pass (see RunController)
         int firstNonfinite = 0;
         HeatmapImage distribution, activations, activationsPerLayer;
         bool dirty = false;
@@ -114,6 +115,10 @@ private:
                     const HeatmapImage& activationsPerLayer);
     void onFinished(quint64 gen, const RunResult& result);
     void onFailed(quint64 gen, const QString& field, const QString& message);
+    /// A run is ready to be shown whole: finished, or its forward pass complete and its backward
+    /// skipped while only forward views are visible.
+    bool ready(const LiveRun& run) const;
+    bool gradientsVisible() const;
 
     RunController* controller_;
     ControlPanel* controls_;

@@ -65,6 +65,14 @@ public:
             lastRender_ = std::chrono::steady_clock::now();
             lastRenderCost_ = lastRender_ - now;
         }
+        // Forward pass complete, nobody looks at gradients, a newer request waits: stop here
+        // (the engine checks the flag right after this call, before its backward pass).
+        if (stats.index >= depth_ && !owner_->gradientsWanted_ && owner_->hasPending() &&
+            !cancel_.load()) {
+            cancel_.store(true);
+            owner_->post(generation_,
+                         [o = owner_, g = generation_] { emit o->runBackwardSkipped(g); });
+        }
     }
 
     void backwardLayer(const LayerStats& stats) override {
@@ -171,6 +179,11 @@ void RunController::enforceMaxWait(std::atomic<bool>& cancel, double doneFractio
     }
     dropBelow_ = pending_->generation;
     cancel.store(true);
+}
+
+bool RunController::hasPending() const {
+    std::lock_guard lock(mutex_);
+    return pending_.has_value();
 }
 
 void RunController::cancelAll() {

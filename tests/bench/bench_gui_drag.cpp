@@ -4,6 +4,7 @@
 // stall (a 5 ms probe timer's delay beyond its interval). Timings only: not a pass/fail test.
 //
 //   bench_gui_drag [seconds=10] [depth=50] [width=256] [batch=128] [activation=tanh]
+//                  [view=signal]
 #include "controlpanel.h"
 #include "mainwindow.h"
 #include "perfmonitor.h"
@@ -45,6 +46,11 @@ int main(int argc, char** argv) {
     MainWindow w(qEnvironmentVariableIntValue("INITSCOPE_PERF_LOG") == 1);
     w.resize(1600, 1000);
     w.setSpec(spec);
+    const QString view = args.size() > 6 ? args[6] : QStringLiteral("signal");
+    if (!w.showView(view)) {
+        std::fprintf(stderr, "unknown view %s\n", qPrintable(view));
+        return 2;
+    }
     w.show();
     // first complete run
     QElapsedTimer wait;
@@ -89,15 +95,16 @@ int main(int argc, char** argv) {
     const PerfMonitor::Summary s = w.perfMonitor()->summary();
     std::sort(runMs.begin(), runMs.end());
     const double medianRun = runMs.empty() ? 0 : runMs[runMs.size() / 2];
-    std::printf("{\"activation\": \"%s\", \"depth\": %d, \"width\": %d, \"batch\": %d, "
-                "\"seconds\": %d,\n"
-                " \"median_chart_updates_per_s\": %.1f, \"median_complete_runs_shown_per_s\": "
-                "%.1f,\n \"median_runs_requested_per_s\": %.1f, \"slider_moves_per_s\": %.1f,\n"
-                " \"max_event_loop_stall_ms\": %.1f, \"max_frame_cost_ms\": %.1f,\n"
-                " \"runs_started\": %zu, \"runs_finished\": %zu, \"median_run_ms\": %.1f}\n",
-                activationName(spec.activation).c_str(), spec.depth, spec.width, spec.batch,
-                s.seconds, s.medianUpdatesPerSecond, s.medianCompleteRunsPerSecond,
-                s.medianRequestsPerSecond, 1000.0 / 16, s.maxStallMs, s.maxFrameMs, runsStarted,
-                runMs.size(), medianRun);
+    std::printf(
+        "{\"view\": \"%s\", \"activation\": \"%s\", \"depth\": %d, \"width\": %d, \"batch\": %d, "
+        "\"seconds\": %d,\n"
+        " \"median_chart_updates_per_s\": %.1f, \"median_complete_runs_shown_per_s\": "
+        "%.1f,\n \"median_runs_requested_per_s\": %.1f, \"slider_moves_per_s\": %.1f,\n"
+        " \"max_event_loop_stall_ms\": %.1f, \"max_frame_cost_ms\": %.1f,\n"
+        " \"runs_started\": %zu, \"runs_finished\": %zu, \"median_run_ms\": %.1f}\n",
+        qPrintable(view), activationName(spec.activation).c_str(), spec.depth, spec.width,
+        spec.batch, s.seconds, s.medianUpdatesPerSecond, s.medianCompleteRunsPerSecond,
+        s.medianRequestsPerSecond, 1000.0 / 16, s.maxStallMs, s.maxFrameMs, runsStarted,
+        runMs.size(), medianRun);
     return 0;
 }
