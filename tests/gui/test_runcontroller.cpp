@@ -129,6 +129,34 @@ private slots:
         QCOMPARE(afterCancel, 0); // the long run never reached its last layer on screen
     }
 
+    // With no gradient view visible, a run whose newer request is already waiting stops after its
+    // forward pass: none of its backward layers and no result arrive (it is either cut there, or
+    // cancelled earlier by the wait bound on a slow machine); the waiting run then completes with
+    // its gradients, since nothing waits behind it.
+    void backwardSkippedWhenNotWanted() {
+        RunController c;
+        c.setGradientsWanted(false);
+        QSignalSpy backward(&c, &RunController::backwardLayer);
+        QSignalSpy finished(&c, &RunController::runFinished);
+        QSignalSpy skipped(&c, &RunController::runBackwardSkipped);
+        NetworkSpec a = smallSpec();
+        a.depth = 400;
+        a.width = 128;
+        a.inputDim = 128;
+        const quint64 first = c.request(a);
+        QThread::msleep(20); // `a` is dequeued and computing
+        NetworkSpec b = smallSpec();
+        const quint64 second = c.request(b, RunController::Supersede::AfterCurrent);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 20000);
+        QCOMPARE(finished.first().at(0).value<quint64>(), second);
+        for (const auto& args : backward)
+            QCOMPARE(args.at(0).value<quint64>(), second);
+        QCOMPARE(backward.count(), b.depth);
+        QVERIFY(skipped.count() <= 1);
+        if (!skipped.isEmpty())
+            QCOMPARE(skipped.first().at(0).value<quint64>(), first);
+    }
+
     // An invalid spec reports the field, never throws across threads.
     void invalidSpecReportsField() {
         RunController c;
