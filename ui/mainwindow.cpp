@@ -1,5 +1,6 @@
 #include "mainwindow.h"
 
+#include "analysisviews.h"
 #include "controlpanel.h"
 #include "export.h"
 #include "heatmapwidget.h"
@@ -150,6 +151,13 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
                        QDockWidget::DockWidgetClosable);
     addDockWidget(Qt::LeftDockWidgetArea, dock_);
 
+    // ---- analysis views: tabs after the layer views, each with its own worker thread
+    analysis_ = new AnalysisViews(tabs_, controls_, controller_, this);
+    viewStale_.resize(static_cast<std::size_t>(tabs_->count()), false);
+    connect(analysis_, &AnalysisViews::specRequested, this, &MainWindow::setSpec);
+    connect(analysis_, &AnalysisViews::message, this,
+            [this](const QString& m) { statusBar()->showMessage(m, 6000); });
+
     // ---- status bar
     progress_ = new QProgressBar;
     progress_->setObjectName(QStringLiteral("progress"));
@@ -206,7 +214,7 @@ QStringList MainWindow::viewNames() {
 bool MainWindow::showView(const QString& name) {
     const int i = static_cast<int>(viewNames().indexOf(name.toLower()));
     if (i < 0)
-        return false;
+        return analysis_->showView(name);
     tabs_->setCurrentIndex(i);
     return true;
 }
@@ -349,6 +357,8 @@ bool MainWindow::exportView(const QString& path, QString* error) {
     syncAllViews();
     for (LayerChart* chart : {signal_, gradients_, correlation_})
         chart->flushLayout();
+    if (tabs_->currentIndex() >= static_cast<int>(viewNames().size()))
+        return exportWidget(tabs_->currentWidget(), path, error); // an analysis view
     QWidget* views[] = {signal_, gradients_, correlation_, distribution_, activations_};
     return exportWidget(views[tabs_->currentIndex()], path, error);
 }

@@ -23,6 +23,7 @@ class QDockWidget;
 
 namespace initscope::ui {
 
+class AnalysisViews;
 class ControlPanel;
 class HeatmapWidget;
 class LayerChart;
@@ -54,6 +55,8 @@ public:
     LayerChart* correlationChart() const { return correlation_; }
     HeatmapWidget* distributionView() const { return distribution_; }
     HeatmapWidget* activationView() const { return activations_; }
+    /// The analysis views (phase, Jacobian, NTK, ensemble, sweep).
+    AnalysisViews* analysisViews() const { return analysis_; }
     PerfMonitor* perfMonitor() const { return perf_; }
     /// Generation whose data the charts show, and whether that run had finished when shown.
     quint64 displayedGeneration() const { return displayedGen_; }
@@ -133,6 +136,7 @@ private:
     QProgressBar* progress_;
     QLabel* status_;
     PerfMonitor* perf_;
+    AnalysisViews* analysis_ = nullptr;
 
     QTimer frameTimer_, submitTimer_;
     bool submitPending_ = false;

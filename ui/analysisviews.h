@@ -1,0 +1,61 @@
+// The analysis tabs of issue 5 (phase diagram, Jacobian spectrum, NTK, seed ensemble, sweep)
+// added to the main window's view tabs. Each view follows the spec of the runs the RunController
+// starts (so presets, controls and buttons all reach it) and computes on its own ViewWorker;
+// a click in the phase diagram comes back as a spec for the main window to apply.
+#pragma once
+
+#include "runcontroller.h" // Q_DECLARE_METATYPE(NetworkSpec) before moc sees the signal
+#include "spec.h"
+
+#include <QObject>
+#include <QStringList>
+
+class QTabWidget;
+
+namespace initscope::ui {
+
+class ControlPanel;
+class EnsembleView;
+class JacobianView;
+class NtkView;
+class PhaseView;
+class RunController;
+class SweepView;
+
+class AnalysisViews : public QObject {
+    Q_OBJECT
+public:
+    /// Appends the five tabs to `tabs` in the order of viewNames().
+    AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunController* controller,
+                  QObject* parent = nullptr);
+
+    /// phase, jacobian, ntk, ensemble, sweep
+    static QStringList viewNames();
+    /// Selects the view `name` (one of viewNames()); false for another name.
+    bool showView(const QString& name);
+    /// Passes `spec` to every view (each decides whether and when to recompute).
+    void setSpec(const NetworkSpec& spec);
+
+    PhaseView* phase() const { return phase_; }
+    JacobianView* jacobian() const { return jacobian_; }
+    NtkView* ntk() const { return ntk_; }
+    EnsembleView* ensemble() const { return ensemble_; }
+    SweepView* sweep() const { return sweep_; }
+
+signals:
+    /// The user chose new settings in a view (a click in the phase diagram).
+    void specRequested(const initscope::NetworkSpec& spec);
+    /// A status-bar message.
+    void message(const QString& text);
+
+private:
+    QTabWidget* tabs_;
+    ControlPanel* controls_;
+    PhaseView* phase_;
+    JacobianView* jacobian_;
+    NtkView* ntk_;
+    EnsembleView* ensemble_;
+    SweepView* sweep_;
+};
+
+} // namespace initscope::ui

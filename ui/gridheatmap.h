@@ -1,0 +1,72 @@
+// A heatmap over two numeric axes (the phase diagram's (sigma_w^2, sigma_b^2) grid, the NTK's
+// K x K kernel): a QImage rendered off the GUI thread, drawn with axes, tick labels, a colour
+// bar, an optional overlay curve (the critical line) and a marker (the current setting).
+// Only paints; the image arrives as a value.
+#pragma once
+
+#include <QImage>
+#include <QPointF>
+#include <QPolygonF>
+#include <QString>
+#include <QWidget>
+
+namespace initscope::ui {
+
+/// Diverging blue-white-red colour at t in [0, 1] (clamped), white at 0.5: ColorBrewer RdBu
+/// (Brewer 2003), reversed so that low values are blue.
+QRgb diverging(double t);
+
+/// Cell (i, j) of `image` covers x in [xLeft + j dx, xLeft + (j+1) dx] and the row i from the top.
+/// yTop may be smaller than yBottom (a matrix drawn with row 0 at the top).
+struct GridImage {
+    QImage image;
+    double xLeft = 0, xRight = 1, yTop = 1, yBottom = 0; // outer cell edges
+    double vMin = 0, vMax = 1; // colour-bar range (log10 of the value when logColor)
+    bool logColor = false;
+    bool divergingMap = false; // else viridis
+    QString xLabel, yLabel, colorLabel;
+    int rowsDone = 0, rows = 0; // progress note while rows are still arriving
+    bool isNull() const { return image.isNull(); }
+};
+
+class GridHeatmap : public QWidget {
+    Q_OBJECT
+public:
+    explicit GridHeatmap(const QString& title, QWidget* parent = nullptr);
+
+    void setGrid(const GridImage& grid);
+    void setTitle(const QString& title);
+    QString title() const { return title_; }
+    const GridImage& grid() const { return grid_; }
+    /// A curve in data coordinates (NaN points break it), drawn over the image.
+    void setOverlay(const QPolygonF& curve, const QString& legend);
+    /// A marker at data coordinates (NaN hides it).
+    void setMarker(QPointF p, const QString& legend);
+    QPointF marker() const { return marker_; }
+    /// Where the image is drawn, in widget coordinates.
+    QRect plotRect() const;
+    /// Data coordinates of a widget position inside plotRect().
+    QPointF toData(QPointF widgetPos) const;
+    QPointF toWidget(QPointF data) const;
+
+    QSize sizeHint() const override { return {640, 480}; }
+    QSize minimumSizeHint() const override { return {300, 220}; }
+
+signals:
+    /// A left click inside the plot, in data coordinates.
+    void clicked(QPointF data);
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
+    void mousePressEvent(QMouseEvent* event) override;
+    void mouseMoveEvent(QMouseEvent* event) override;
+
+private:
+    QString title_;
+    GridImage grid_;
+    QPolygonF overlay_;
+    QString overlayLegend_, markerLegend_;
+    QPointF marker_{qQNaN(), qQNaN()};
+};
+
+} // namespace initscope::ui

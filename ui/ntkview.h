@@ -1,0 +1,78 @@
+// The NTK view (scenario 10): eigenvalue spectrum of the empirical and analytic kernels (log),
+// their condition numbers against depth (streamed as each depth is done), and the K x K kernel
+// as a heatmap. Recomputed (debounced, superseded work cancelled) when the spec changes while
+// the view is visible.
+#pragma once
+
+#include "gridheatmap.h"
+#include "ntk.h"
+#include "viewworker.h"
+
+#include <QTimer>
+#include <QWidget>
+
+class QChartView;
+class QComboBox;
+class QLabel;
+class QLineSeries;
+class QLogValueAxis;
+class QSpinBox;
+class QValueAxis;
+
+namespace initscope::ui {
+
+class NtkView : public QWidget {
+    Q_OBJECT
+public:
+    static constexpr int kDebounceMs = 200;
+
+    explicit NtkView(QWidget* parent = nullptr);
+    ~NtkView() override;
+
+    void setSpec(const NetworkSpec& spec);
+    void setInputs(int k);
+
+    // ---- for tests
+    const NtkResult& result() const { return result_; }
+    QString summaryText() const;
+    QChartView* spectrumChart() const { return spectrum_; }
+    QChartView* conditionChart() const { return condition_; }
+    GridHeatmap* kernelMap() const { return kernel_; }
+    /// Empirical condition numbers by depth received so far (NaN where not yet).
+    const std::vector<double>& streamedConditions() const { return streamed_; }
+
+signals:
+    void resultShown();
+
+protected:
+    void showEvent(QShowEvent* event) override;
+
+private:
+    void compute();
+    void display(const NtkResult& r, const GridImage& empirical, const GridImage& analytic);
+    void drawConditions();
+
+    QChartView* spectrum_;
+    QChartView* condition_;
+    QValueAxis* eigX_;
+    QLogValueAxis* eigY_;
+    QLineSeries* eigEmpirical_;
+    QLineSeries* eigAnalytic_;
+    QValueAxis* condX_;
+    QLogValueAxis* condY_;
+    QLineSeries* condEmpirical_;
+    QLineSeries* condAnalytic_;
+    GridHeatmap* kernel_;
+    QComboBox* kernelChoice_;
+    QSpinBox* inputs_;
+    QLabel* summary_;
+    QTimer debounce_;
+    NetworkSpec spec_;
+    bool stale_ = true;
+    NtkResult result_;
+    GridImage empiricalImage_, analyticImage_;
+    std::vector<double> streamed_;
+    ViewWorker worker_;
+};
+
+} // namespace initscope::ui

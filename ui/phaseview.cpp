@@ -1,0 +1,219 @@
+#include "phaseview.h"
+
+#include "colormap.h"
+#include "controlpanel.h"
+#include "meanfield.h"
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace initscope::ui {
+
+namespace {
+// chi1 on a log colour scale centred on 1: 1/2 (deep blue) .. 1 (white) .. 2 (deep red). A
+// factor of 2 per layer is already extreme, and tanh's chaotic phase has chi1 < 1.5 on this
+// grid, so a wider range would leave it pale.
+const double kChiLogRange = std::log10(2.0);
+// xi_c in layers on a log scale: 10^-0.5 .. 10^2.5 (infinite at the critical line: top colour).
+constexpr double kXiLogMin = -0.5, kXiLogMax = 2.5;
+
+QRgb chiColour(double chi1) {
+    if (!(chi1 > 0) || !std::isfinite(chi1))
+        return chi1 > 0 ? diverging(1) : (chi1 == 0 ? diverging(0) : nonfiniteColor());
+    return diverging((std::log10(chi1) + kChiLogRange) / (2 * kChiLogRange));
+}
+
+QRgb xiColour(double xi) {
+    if (std::isnan(xi))
+        return nonfiniteColor();
+    if (!(xi > 0))
+        return viridis(0);
+    if (!std::isfinite(xi))
+        return viridis(1);
+    return viridis((std::log10(xi) - kXiLogMin) / (kXiLogMax - kXiLogMin));
+}
+} // namespace
+
+PhaseView::PhaseView(QWidget* parent)
+    : QWidget(parent), heatmap_(new GridHeatmap(tr("Phase diagram"))) {
+    heatmap_->setObjectName(QStringLiteral("phaseHeatmap"));
+    colour_ = new QComboBox;
+    colour_->setObjectName(QStringLiteral("phaseColour"));
+    colour_->addItem(tr("\u03c7\u2081 (gradient growth per layer)"));
+    colour_->addItem(tr("\u03be_c (correlation depth, layers)"));
+    colour_->setToolTip(tr("chi1 = sigma_w^2 E[phi'(sqrt(q*) z)^2]: < 1 ordered, 1 critical, "
+                           "> 1 chaotic. xi_c: depth over which two inputs stay distinguishable "
+                           "(trainable depth is about 6 xi_c)."));
+    connect(colour_, &QComboBox::currentIndexChanged, this, [this] { showGrid(); });
+    note_ = new QLabel;
+    note_->setWordWrap(true);
+    auto* top = new QHBoxLayout;
+    top->addWidget(new QLabel(tr("Colour by:")));
+    top->addWidget(colour_);
+    top->addWidget(note_, 1);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addLayout(top);
+    layout->addWidget(heatmap_, 1);
+    connect(heatmap_, &GridHeatmap::clicked, this, &PhaseView::onClicked);
+    setSpec(NetworkSpec{});
+}
+
+PhaseView::~PhaseView() = default;
+
+QPointF PhaseView::cellCentre(int i, int j) {
+    return {sigmaW2Axis().values().at(static_cast<std::size_t>(j)),
+            sigmaB2Axis().values().at(static_cast<std::size_t>(i))};
+}
+
+double PhaseView::chi1At(int i, int j) const {
+    if (i < 0 || j < 0 || i >= static_cast<int>(chi1_.size()) ||
+        j >= static_cast<int>(chi1_[static_cast<std::size_t>(i)].size()))
+        return std::nan("");
+    return chi1_[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)];
+}
+
+std::vector<QPointF> PhaseView::criticalLine() const {
+    std::vector<QPointF> out;
+    const std::vector<double> sb = sigmaB2Axis().values();
+    for (std::size_t i = 0; i < critical_.size(); ++i)
+        if (i < chi1_.size() && !chi1_[i].empty())
+            out.emplace_back(critical_[i], sb[i]);
+    return out;
+}
+
+void PhaseView::setSpec(const NetworkSpec& spec) {
+    spec_ = spec;
+    const Activation act(spec.activation, spec.activationSlope);
+    wanted_ = act;
+    const double sw2 = effectiveSigmaW2(spec, ControlPanel::referenceLayer(spec));
+    const double sb2 = effectiveSigmaB2(spec);
+    heatmap_->setMarker(QPointF(sw2, sb2), tr("current setting: \u03c3_w\u00b2 = %1, "
+                                              "\u03c3_b\u00b2 = %2")
+                                               .arg(sw2, 0, 'g', 4)
+                                               .arg(sb2, 0, 'g', 4));
+    const bool changed =
+        !computedFor_ || computedFor_->kind() != act.kind() ||
+        (act.kind() == ActivationKind::LeakyRelu && computedFor_->slope() != act.slope());
+    if (changed && isVisible())
+        compute();
+}
+
+void PhaseView::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    if (wanted_ && (!computedFor_ || computedFor_->kind() != wanted_->kind() ||
+                    computedFor_->slope() != wanted_->slope()))
+        compute();
+}
+
+void PhaseView::setColour(Colour c) {
+    colour_->setCurrentIndex(c == Colour::Chi1 ? 0 : 1);
+}
+
+void PhaseView::compute() {
+    if (!wanted_)
+        return;
+    const Activation act = *wanted_;
+    computedFor_ = act;
+    const GridAxis sw = sigmaW2Axis(), sb = sigmaB2Axis();
+    const int cols = sw.steps, rows = sb.steps;
+    critical_.assign(static_cast<std::size_t>(rows), std::nan(""));
+    chi1_.assign(static_cast<std::size_t>(rows), {});
+    rowsDone_ = 0;
+    chiImage_ = QImage(cols, rows, QImage::Format_ARGB32);
+    chiImage_.fill(Qt::transparent);
+    xiImage_ = chiImage_;
+    heatmap_->setTitle(tr("Phase diagram of %1: %2")
+                           .arg(QString::fromStdString(act.name()))
+                           .arg(tr("ordered (blue), critical line \u03c7\u2081 = 1, chaotic "
+                                   "(red)")));
+    note_->setText(tr("Computing %1 \u00d7 %2 cells of mean-field theory... Click a cell to "
+                      "set \u03c3_w\u00b2 (through the gain) and \u03c3_b\u00b2 (normal biases).")
+                       .arg(cols)
+                       .arg(rows));
+    showGrid();
+    worker_.submit([this, act, sw, sb, cols, rows](quint64 gen, const std::atomic<bool>& cancel) {
+        // Images are coloured here, off the GUI thread; each row posts a copy (implicitly shared,
+        // the next write detaches).
+        QImage chi(cols, rows, QImage::Format_ARGB32), xi(cols, rows, QImage::Format_ARGB32);
+        chi.fill(Qt::transparent);
+        xi.fill(Qt::transparent);
+        computePhaseDiagram(
+            act, sw, sb,
+            [&](const PhaseRow& row) {
+                const int y = rows - 1 - row.index; // largest sigma_b^2 at the top
+                auto* c = reinterpret_cast<QRgb*>(chi.scanLine(y));
+                auto* x = reinterpret_cast<QRgb*>(xi.scanLine(y));
+                for (int j = 0; j < cols; ++j) {
+                    c[j] = chiColour(row.chi1[static_cast<std::size_t>(j)]);
+                    x[j] = xiColour(row.xiC[static_cast<std::size_t>(j)]);
+                }
+                worker_.post(gen, [this, chi, xi, row] {
+                    chiImage_ = chi;
+                    xiImage_ = xi;
+                    const auto i = static_cast<std::size_t>(row.index);
+                    critical_[i] = row.criticalSigmaW2;
+                    chi1_[i] = row.chi1;
+                    ++rowsDone_;
+                    showGrid();
+                    if (complete()) {
+                        note_->setText(tr("Click a cell to set \u03c3_w\u00b2 (through the gain "
+                                          "of the current scheme) and \u03c3_b\u00b2 (normal "
+                                          "biases). Mean-field theory, infinite width."));
+                        emit diagramComplete();
+                    }
+                });
+            },
+            &cancel);
+    });
+}
+
+void PhaseView::showGrid() {
+    const GridAxis sw = sigmaW2Axis(), sb = sigmaB2Axis();
+    const double dx = (sw.to - sw.from) / (sw.steps - 1), dy = (sb.to - sb.from) / (sb.steps - 1);
+    GridImage g;
+    const bool chi = colour_->currentIndex() == 0;
+    g.image = chi ? chiImage_ : xiImage_;
+    g.xLeft = sw.from - dx / 2;
+    g.xRight = sw.to + dx / 2;
+    g.yTop = sb.to + dy / 2;
+    g.yBottom = sb.from - dy / 2;
+    g.xLabel = tr("weight variance \u03c3_w\u00b2 (effective, = Var(W) \u00b7 fan-in)");
+    g.yLabel = tr("bias variance \u03c3_b\u00b2");
+    g.logColor = true;
+    g.divergingMap = chi;
+    if (chi) {
+        g.vMin = -kChiLogRange;
+        g.vMax = kChiLogRange;
+        g.colorLabel = tr("\u03c7\u2081 (log scale, 1 = critical)");
+    } else {
+        g.vMin = kXiLogMin;
+        g.vMax = kXiLogMax;
+        g.colorLabel = tr("\u03be_c in layers (log scale)");
+    }
+    g.rows = sb.steps;
+    g.rowsDone = rowsDone_;
+    heatmap_->setGrid(g);
+    QPolygonF line;
+    const std::vector<double> sbv = sb.values();
+    for (std::size_t i = 0; i < critical_.size(); ++i)
+        line << QPointF(critical_[i], sbv[i]);
+    heatmap_->setOverlay(line, tr("critical line \u03c7\u2081 = 1"));
+}
+
+void PhaseView::onClicked(QPointF d) {
+    const GridAxis sw = sigmaW2Axis(), sb = sigmaB2Axis();
+    const double dx = (sw.to - sw.from) / (sw.steps - 1), dy = (sb.to - sb.from) / (sb.steps - 1);
+    const int j =
+        std::clamp(static_cast<int>(std::lround((d.x() - sw.from) / dx)), 0, sw.steps - 1);
+    const int i =
+        std::clamp(static_cast<int>(std::lround((d.y() - sb.from) / dy)), 0, sb.steps - 1);
+    const QPointF c = cellCentre(i, j);
+    emit pointChosen(c.x(), c.y());
+}
+
+} // namespace initscope::ui

@@ -1,0 +1,75 @@
+// The phase diagram view (scenario 7): chi1 (or the correlation depth xi_c) over a
+// (sigma_w^2, sigma_b^2) grid with the critical line chi1 = 1 and the current setting marked.
+// Rows are computed in parallel on a ViewWorker and drawn as they arrive; the diagram depends
+// only on the activation, so a gain or sigma_b^2 change only moves the marker. A click on a cell
+// asks for that cell's (sigma_w^2, sigma_b^2).
+#pragma once
+
+#include "gridheatmap.h"
+#include "phase.h"
+#include "spec.h"
+#include "viewworker.h"
+
+#include <QWidget>
+
+#include <optional>
+#include <vector>
+
+class QComboBox;
+class QLabel;
+
+namespace initscope::ui {
+
+class PhaseView : public QWidget {
+    Q_OBJECT
+public:
+    enum class Colour { Chi1, XiC };
+
+    explicit PhaseView(QWidget* parent = nullptr);
+    ~PhaseView() override;
+
+    /// The spec shown: moves the marker; recomputes the diagram when the activation changed.
+    void setSpec(const NetworkSpec& spec);
+    void setColour(Colour colour);
+
+    static GridAxis sigmaW2Axis() { return {0.1, 4.0, 79}; } // steps of 0.05
+    static GridAxis sigmaB2Axis() { return {0.0, 0.5, 51}; } // steps of 0.01
+
+    // ---- for tests
+    GridHeatmap* heatmap() const { return heatmap_; }
+    /// (sigma_w^2 critical, sigma_b^2) of every row received so far (NaN x where none exists).
+    std::vector<QPointF> criticalLine() const;
+    int rowsDone() const { return rowsDone_; }
+    bool complete() const { return rowsDone_ == static_cast<int>(sigmaB2Axis().values().size()); }
+    /// Centre of the cell at column j (sigma_w^2) and row i (sigma_b^2), in data coordinates.
+    static QPointF cellCentre(int i, int j);
+    /// chi1 of a received cell (NaN when not received).
+    double chi1At(int i, int j) const;
+
+signals:
+    /// A click chose this cell: set sigma_w^2 (through the gain) and sigma_b^2.
+    void pointChosen(double sigmaW2, double sigmaB2);
+    /// Every row of the diagram has arrived.
+    void diagramComplete();
+
+protected:
+    void showEvent(QShowEvent* event) override;
+
+private:
+    void compute();
+    void showGrid();
+    void onClicked(QPointF data);
+
+    GridHeatmap* heatmap_;
+    QComboBox* colour_;
+    QLabel* note_;
+    std::optional<Activation> computedFor_, wanted_;
+    NetworkSpec spec_;
+    QImage chiImage_, xiImage_;
+    std::vector<double> critical_;          // [i], NaN until row i arrives
+    std::vector<std::vector<double>> chi1_; // [i][j]
+    int rowsDone_ = 0;
+    ViewWorker worker_; // last: joined first on destruction
+};
+
+} // namespace initscope::ui
