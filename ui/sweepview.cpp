@@ -122,6 +122,9 @@ SweepView::SweepView(QWidget* parent) : QWidget(parent), engine_(std::make_uniqu
         from_->setDecimals(v == 1 ? 0 : 4);
         to_->setDecimals(v == 1 ? 0 : 4);
     });
+    restart_.setSingleShot(true);
+    restart_.setInterval(300);
+    connect(&restart_, &QTimer::timeout, this, &SweepView::start);
     connect(start_, &QPushButton::clicked, this, &SweepView::start);
     connect(stop_, &QPushButton::clicked, this, &SweepView::stop);
     connect(logX_, &QCheckBox::toggled, this, [this] { setAxisKinds(); });
@@ -175,8 +178,8 @@ SweepView::~SweepView() = default;
 
 void SweepView::showEvent(QShowEvent* event) {
     QWidget::showEvent(event);
-    if (!startedOnce_) // the first look shows a curve, not an empty chart
-        start();
+    if (stale_) // the first look shows a curve, not an empty chart
+        restart_.start();
 }
 
 QStringList SweepView::statistics() {
@@ -193,7 +196,15 @@ QStringList SweepView::axes() {
 }
 
 void SweepView::setSpec(const NetworkSpec& spec) {
+    // a change of the swept field alone (e.g. the gain slider during a gain sweep) is no change:
+    // compare both with that field set to the same value
+    const std::string axis = axis_->currentData().toString().toStdString();
     spec_ = spec;
+    if (startedOnce_ && sweepSpec(spec, axis, 1.0) == sweepSpec(base_, axis, 1.0))
+        return;
+    stale_ = true;
+    if (isVisible())
+        restart_.start();
 }
 
 QString SweepView::summaryText() const {
@@ -259,7 +270,10 @@ void SweepView::start() {
             return;
         }
     }
+    restart_.stop();
     startedOnce_ = true;
+    stale_ = false;
+    base_ = base;
     points_.clear();
     shownStatistic_ = statistic;
     shownAxis_ = axisName;
@@ -365,11 +379,13 @@ void SweepView::redraw() {
         title += tr(" \u2014 log-log slope %1").arg(slope, 0, 'g', 4);
     view_->chart()->setTitle(title);
     if (!points_.empty() && static_cast<int>(points_.size()) == expected_)
-        summary_->setText(tr("%1 points of spec depth %2, width %3, %4. Log-log slope %5.")
+        summary_->setText(tr("%1 points around depth %2, width %3, %4, %5 (the settings "
+                             "when the sweep started). Log-log slope %6.")
                               .arg(points_.size())
-                              .arg(spec_.depth)
-                              .arg(spec_.width)
-                              .arg(QString::fromStdString(activationName(spec_.activation)))
+                              .arg(base_.depth)
+                              .arg(base_.width)
+                              .arg(QString::fromStdString(activationName(base_.activation)),
+                                   QString::fromStdString(initSchemeName(base_.init)))
                               .arg(slope, 0, 'g', 4));
 }
 

@@ -7,6 +7,7 @@
 #include "sweep.h"
 #include "viewworker.h"
 
+#include <QTimer>
 #include <QWidget>
 
 #include <memory>
@@ -35,7 +36,9 @@ public:
     explicit SweepView(QWidget* parent = nullptr);
     ~SweepView() override;
 
-    /// The base spec of the next sweep.
+    /// The base spec of the sweeps. The view follows the settings: when they change (other than
+    /// the swept field) while it is visible, the sweep restarts (debounced); when hidden, the
+    /// next show restarts it.
     void setSpec(const NetworkSpec& spec);
     /// Statistic names: scalarStatisticNames() and "ntk_condition".
     static QStringList statistics();
@@ -92,6 +95,9 @@ private:
     QString shownStatistic_, shownAxis_;
     int expected_ = 0;
     bool startedOnce_ = false;
+    bool stale_ = true;
+    NetworkSpec base_; // the spec of the sweep shown
+    QTimer restart_;
     std::unique_ptr<Engine> engine_; // used only on the worker thread
     ViewWorker worker_;
 };
