@@ -1,5 +1,6 @@
 // The desktop application: parses a few options, then hands over to ui::MainWindow.
 #include "mainwindow.h"
+#include "analysisviews.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -12,6 +13,9 @@ int main(int argc, char** argv) {
     QApplication::setApplicationName(QStringLiteral("initscope"));
     QApplication::setApplicationVersion(QStringLiteral(INITSCOPE_VERSION));
     QApplication::setOrganizationName(QStringLiteral("initscope"));
+    const QString viewList =
+        (initscope::ui::MainWindow::viewNames() + initscope::ui::AnalysisViews::viewNames())
+            .join(QStringLiteral(", "));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(
@@ -21,7 +25,7 @@ int main(int argc, char** argv) {
     const QCommandLineOption view(
         QStringLiteral("view"),
         QStringLiteral("View shown at start: %1.")
-            .arg(initscope::ui::MainWindow::viewNames().join(QStringLiteral(", "))),
+            .arg(viewList),
         QStringLiteral("NAME"));
     const QCommandLineOption perf(QStringLiteral("perf-log"),
                                   QStringLiteral("Print chart update rate and event-loop stalls "
@@ -95,7 +99,7 @@ int main(int argc, char** argv) {
     if (parser.isSet(view) && !window.showView(parser.value(view)))
         return fail(QStringLiteral("unknown view '%1' (one of: %2)")
                         .arg(parser.value(view),
-                             initscope::ui::MainWindow::viewNames().join(QStringLiteral(", "))));
+                             viewList));
     window.show();
     if (parser.isSet(exportTo)) {
         const QString path = parser.value(exportTo);

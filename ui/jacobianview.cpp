@@ -43,6 +43,7 @@ JacobianView::JacobianView(QWidget* parent) : QWidget(parent) {
     measuredRms_ = charts::addLine(c, tr("rms measured"), charts::color(0), false, x_, y_, 2.5);
     theoryRms_ = charts::addLine(c, tr("rms mean-field \u221a\u220f\u03c7\u2097"), charts::color(1),
                                  true, x_, y_, 2.5);
+    charts::restyle(view_);
 
     inputs_ = new QSpinBox;
     inputs_->setObjectName(QStringLiteral("jacobianInputs"));

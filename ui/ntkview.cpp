@@ -84,6 +84,8 @@ NtkView::NtkView(QWidget* parent) : QWidget(parent) {
     condY_ = charts::logAxis(c, tr("condition number (log)"), Qt::AlignLeft);
     condEmpirical_ = charts::addLine(c, tr("empirical"), charts::color(0), false, condX_, condY_);
     condAnalytic_ = charts::addLine(c, tr("analytic"), charts::color(1), true, condX_, condY_);
+    charts::restyle(spectrum_);
+    charts::restyle(condition_);
 
     kernel_ = new GridHeatmap(tr("NTK kernel \u0398 on the probe inputs"));
     kernel_->setObjectName(QStringLiteral("ntkKernel"));

@@ -164,6 +164,7 @@ SweepView::SweepView(QWidget* parent) : QWidget(parent), engine_(std::make_uniqu
     xLog_ = charts::logAxis(c, QString(), Qt::AlignBottom);
     yLin_ = charts::valueAxis(c, QString(), Qt::AlignLeft);
     yLog_ = charts::logAxis(c, QString(), Qt::AlignLeft);
+    charts::restyle(view_);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(row1);

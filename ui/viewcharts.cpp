@@ -1,6 +1,8 @@
 #include "viewcharts.h"
 
 #include <QChart>
+#include <QCoreApplication>
+#include <QEvent>
 #include <QLegend>
 #include <QLineSeries>
 #include <QLogValueAxis>
@@ -21,6 +23,44 @@ QColor color(int i) {
     return k[static_cast<std::size_t>(std::abs(i)) % k.size()];
 }
 
+namespace {
+/// Follows the application palette (light or dark), as LayerChart does.
+class ThemedChartView : public QChartView {
+public:
+    explicit ThemedChartView(QChart* chart) : QChartView(chart) { applyPalette(); }
+
+protected:
+    void changeEvent(QEvent* event) override {
+        QChartView::changeEvent(event);
+        if (event->type() == QEvent::PaletteChange)
+            applyPalette();
+    }
+
+private:
+    void applyPalette() {
+        const QPalette pal = palette();
+        QChart* c = chart();
+        c->setBackgroundBrush(pal.color(QPalette::Base));
+        c->setTitleBrush(pal.color(QPalette::Text));
+        c->legend()->setLabelColor(pal.color(QPalette::Text));
+        QColor grid = pal.color(QPalette::Mid);
+        grid.setAlpha(110);
+        for (QAbstractAxis* a : c->axes()) {
+            a->setLabelsColor(pal.color(QPalette::Text));
+            a->setTitleBrush(pal.color(QPalette::Text));
+            a->setGridLineColor(grid);
+            a->setMinorGridLineColor(QColor(grid.red(), grid.green(), grid.blue(), 45));
+        }
+    }
+};
+} // namespace
+
+void restyle(QChartView* view) {
+    // axes added after construction pick up the palette here
+    QEvent e(QEvent::PaletteChange);
+    QCoreApplication::sendEvent(view, &e);
+}
+
 QChartView* makeView(const QString& title) {
     auto* chart = new QChart;
     chart->setTitle(title);
@@ -30,7 +70,7 @@ QChartView* makeView(const QString& title) {
     chart->setAnimationOptions(QChart::NoAnimation);
     chart->legend()->setAlignment(Qt::AlignBottom);
     chart->setMargins(QMargins(6, 6, 6, 6));
-    auto* view = new QChartView(chart);
+    auto* view = new ThemedChartView(chart);
     view->setRenderHint(QPainter::Antialiasing);
     view->setMinimumSize(300, 220);
     return view;
@@ -83,7 +123,8 @@ void fitLog(QLogValueAxis* axis, const std::vector<double>& ys) {
     double a = std::floor(std::log10(lo) + 1e-9), b = std::ceil(std::log10(hi) - 1e-9);
     if (b - a < 1)
         b = a + 1;
-    axis->setRange(std::pow(10.0, a), std::pow(10.0, b));
+    // a hair of padding: QLogValueAxis drops the label of an end that rounds inside the range
+    axis->setRange(std::pow(10.0, a) * 0.999, std::pow(10.0, b) * 1.001);
     axis->setLabelFormat(b - a > 4 || a < -2 || b > 3 ? QStringLiteral("%.0e")
                                                       : QStringLiteral("%g"));
 }

@@ -20,8 +20,11 @@ namespace initscope::ui::charts {
 /// more for per-input series.
 QColor color(int i);
 
-/// A chart view with `title`, legend at the bottom, no animation.
+/// A chart view with `title`, legend at the bottom, no animation, following the application
+/// palette (light or dark).
 QChartView* makeView(const QString& title);
+/// Applies the palette to axes added after makeView().
+void restyle(QChartView* view);
 QValueAxis* valueAxis(QChart* chart, const QString& title, Qt::Alignment side,
                       const QString& format = QStringLiteral("%.3g"));
 QLogValueAxis* logAxis(QChart* chart, const QString& title, Qt::Alignment side);
