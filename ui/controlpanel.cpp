@@ -396,24 +396,32 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
 
 NetworkSpec ControlPanel::spec() const {
     NetworkSpec s = base_;
+    // A spin box shows a value rounded to its decimals; while it still shows the value setSpec
+    // gave it, the spec keeps that value exactly (a preset's gain 1.7609546396067193 must not
+    // become 1.76095464 by being loaded, nor per-layer widths be lost).
+    auto exact = [](const QDoubleSpinBox* box, double base) {
+        const double shown = QString::number(base, 'f', box->decimals()).toDouble();
+        return box->value() == shown ? base : box->value();
+    };
     s.depth = depth_->value();
     s.width = width_->value();
-    s.widths.clear();
+    if (s.depth != base_.depth || s.width != base_.width)
+        s.widths.clear();
     s.inputDim = inputDim_->value();
     s.activation = static_cast<ActivationKind>(activation_->currentData().toInt());
-    s.activationSlope = slope_->value();
+    s.activationSlope = exact(slope_, base_.activationSlope);
     s.init = static_cast<InitScheme>(init_->currentData().toInt());
     s.fanMode = static_cast<FanMode>(fanMode_->currentData().toInt());
-    s.gain = gain_->value();
-    s.initValue = initValue_->value();
+    s.gain = exact(gain_->spinBox(), base_.gain);
+    s.initValue = exact(initValue_, base_.initValue);
     s.biasInit = static_cast<BiasInit>(biasInit_->currentData().toInt());
-    s.sigmaB2 = sigmaB2_->value();
-    s.biasValue = biasValue_->value();
+    s.sigmaB2 = exact(sigmaB2_, base_.sigmaB2);
+    s.biasValue = exact(biasValue_, base_.biasValue);
     s.batch = batch_->value();
-    s.inputMean = inputMean_->value();
-    s.inputScale = inputScale_->value();
+    s.inputMean = exact(inputMean_, base_.inputMean);
+    s.inputScale = exact(inputScale_, base_.inputScale);
     s.seed = static_cast<std::uint64_t>(seed_->value());
-    s.histRange = histRange_->value();
+    s.histRange = exact(histRange_, base_.histRange);
     return s;
 }
 
