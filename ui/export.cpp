@@ -1,5 +1,6 @@
 #include "export.h"
 
+#include <QBuffer>
 #include <QFileInfo>
 #include <QImage>
 #include <QPainter>
@@ -19,6 +20,14 @@ bool fail(QString* error, const QString& message) {
 } // namespace
 
 bool exportWidget(QWidget* widget, const QString& path, QString* error) {
+    return exportWidget(widget, path, ExportOptions{}, error);
+}
+
+bool exportWidget(QWidget* widget, const QString& path, const ExportOptions& options,
+                  QString* error) {
+    if (!(options.scale >= 0.25 && options.scale <= 8))
+        return fail(
+            error, QStringLiteral("Cannot export %1: the scale must be from 0.25 to 8.").arg(path));
     const QString suffix = QFileInfo(path).suffix().toLower();
     if (suffix != QLatin1String("png") && suffix != QLatin1String("svg") &&
         suffix != QLatin1String("pdf"))
@@ -30,8 +39,15 @@ bool exportWidget(QWidget* widget, const QString& path, QString* error) {
         return fail(error, QStringLiteral("Cannot write %1: %2").arg(path, file.errorString()));
     const QSize size = widget->size();
     if (suffix == QLatin1String("png")) {
-        QImage image(size * 2, QImage::Format_ARGB32);
-        image.setDevicePixelRatio(2.0);
+        QImage image((QSizeF(size) * options.scale).toSize(), QImage::Format_ARGB32);
+        if (image.isNull())
+            return fail(error, QStringLiteral("Cannot export %1: %2 x %3 pixels is too large.")
+                                   .arg(path)
+                                   .arg(size.width() * options.scale)
+                                   .arg(size.height() * options.scale));
+        image.setDevicePixelRatio(options.scale);
+        if (!options.presetJson.isEmpty())
+            image.setText(QString::fromLatin1(kFigurePresetKey), options.presetJson);
         image.fill(widget->palette().color(QPalette::Base));
         QPainter painter(&image);
         widget->render(&painter);
@@ -39,17 +55,37 @@ bool exportWidget(QWidget* widget, const QString& path, QString* error) {
         if (!image.save(&file, "PNG"))
             return fail(error, QStringLiteral("Cannot encode %1 as PNG.").arg(path));
     } else if (suffix == QLatin1String("svg")) {
-        QSvgGenerator svg;
-        svg.setOutputDevice(&file);
-        svg.setSize(size);
-        svg.setViewBox(QRect(QPoint(0, 0), size));
-        svg.setTitle(widget->objectName());
-        svg.setDescription(QStringLiteral("initscope"));
-        QPainter painter(&svg);
-        widget->render(&painter);
+        QBuffer buffer;
+        buffer.open(QIODevice::WriteOnly);
+        {
+            QSvgGenerator svg;
+            svg.setOutputDevice(&buffer);
+            svg.setSize(size);
+            svg.setViewBox(QRect(QPoint(0, 0), size));
+            svg.setTitle(options.title.isEmpty() ? widget->objectName() : options.title);
+            svg.setDescription(QStringLiteral("initscope"));
+            QPainter painter(&svg);
+            widget->render(&painter);
+        }
+        QByteArray text = buffer.data();
+        if (!options.presetJson.isEmpty()) {
+            // <metadata> right after the opening <svg ...> tag; the JSON as escaped text
+            const qsizetype open = text.indexOf("<svg");
+            const qsizetype end = open < 0 ? -1 : text.indexOf('>', open);
+            if (end < 0)
+                return fail(error, QStringLiteral("Cannot encode %1 as SVG.").arg(path));
+            const QByteArray meta = QByteArray("\n<metadata><") + kFigurePresetKey + " xmlns=\"" +
+                                    kFigureMetadataNamespace + "\">" +
+                                    options.presetJson.toHtmlEscaped().toUtf8() + "</" +
+                                    kFigurePresetKey + "></metadata>\n";
+            text.insert(end + 1, meta);
+        }
+        file.write(text);
     } else {
         QPdfWriter pdf(&file);
         pdf.setCreator(QStringLiteral("initscope"));
+        if (!options.title.isEmpty())
+            pdf.setTitle(options.title);
         pdf.setResolution(96);
         pdf.setPageSize(QPageSize(QSizeF(size), QPageSize::Point));
         pdf.setPageMargins(QMarginsF(0, 0, 0, 0));

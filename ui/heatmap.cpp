@@ -78,6 +78,12 @@ HeatmapImage HeatmapAccumulator::renderDistribution() const {
     QImage img(depth_, bins, QImage::Format_ARGB32);
     img.fill(Qt::transparent);
     Pixels px(img);
+    out.values.assign(static_cast<std::size_t>(depth_) * static_cast<std::size_t>(bins),
+                      std::numeric_limits<float>::quiet_NaN());
+    out.rowY.resize(static_cast<std::size_t>(bins));
+    for (int b = 0; b < bins; ++b)
+        out.rowY[static_cast<std::size_t>(bins - 1 - b)] =
+            out.yMin + (b + 0.5) * (out.yMax - out.yMin) / bins;
     const double span = out.vMax - out.vMin;
     for (const auto& c : columns_) {
         const int x = c.index - 1;
@@ -91,6 +97,8 @@ HeatmapImage HeatmapAccumulator::renderDistribution() const {
                 continue;
             }
             const double share = c.share[static_cast<std::size_t>(b)];
+            out.values[static_cast<std::size_t>(y) * static_cast<std::size_t>(depth_) +
+                       static_cast<std::size_t>(x)] = static_cast<float>(share);
             const double t =
                 share > 0 ? (std::log10(std::max(share, kMinShare)) - out.vMin) / span : 0.0;
             // An empty bin is the bottom of the log scale (share 0 is below every decade).
@@ -147,6 +155,11 @@ HeatmapImage HeatmapAccumulator::renderActivations(bool perLayer) const {
     QImage img(depth_, rows, QImage::Format_ARGB32);
     img.fill(Qt::transparent);
     Pixels px(img);
+    out.values.assign(static_cast<std::size_t>(depth_) * static_cast<std::size_t>(rows),
+                      std::numeric_limits<float>::quiet_NaN());
+    out.rowY.resize(static_cast<std::size_t>(rows));
+    for (int r = 0; r < rows; ++r)
+        out.rowY[static_cast<std::size_t>(rows - 1 - r)] = r * stride;
     for (const auto& c : columns_) {
         const int x = c.index - 1;
         if (x < 0 || x >= depth_)
@@ -170,6 +183,8 @@ HeatmapImage HeatmapAccumulator::renderActivations(bool perLayer) const {
                 px.set(x, y, nonfiniteColor());
                 continue;
             }
+            out.values[static_cast<std::size_t>(y) * static_cast<std::size_t>(depth_) +
+                       static_cast<std::size_t>(x)] = static_cast<float>(v * scale);
             px.set(x, y, mapColor((static_cast<double>(v) * scale - lo) / (hi - lo)));
         }
     }

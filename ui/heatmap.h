@@ -24,6 +24,11 @@ struct HeatmapImage {
     bool logColor = false;
     QString yLabel, colorLabel;
     int firstNonfinite = 0; // first layer with non-finite values, 0 if none
+    // The values the colours encode, for CSV export: values[row * depth + column] (share of the
+    // layer's values in the bin, or the activation, scaled as drawn), NaN where nothing is drawn
+    // or the layer is non-finite; rowY[row] is the y of image row `row` (bin centre, unit index).
+    std::vector<float> values;
+    std::vector<double> rowY;
     bool isNull() const { return image.isNull(); }
 };
 
