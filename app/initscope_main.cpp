@@ -1,6 +1,8 @@
 // The desktop application: parses a few options, then hands over to ui::MainWindow.
+#include "controlpanel.h"
 #include "mainwindow.h"
 #include "analysisviews.h"
+#include "presetdocument.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -52,6 +54,11 @@ int main(int argc, char** argv) {
                        ".csv) and quit."),
         QStringLiteral("FILE"));
     parser.addOptions({view, perf, depth, width, activation, init, gain, sigmaB2, theme, exportTo});
+    parser.addPositionalArgument(
+        QStringLiteral("file"),
+        QStringLiteral("A preset (.json) or a figure exported by initscope (.png, .svg) to open; "
+                       "the options above then change it."),
+        QStringLiteral("[file]"));
     parser.process(app);
 
     auto fail = [](const QString& m) {
@@ -94,6 +101,36 @@ int main(int argc, char** argv) {
             t != QLatin1String("dark"))
             return fail(QStringLiteral("--theme must be system, light or dark"));
         window.setTheme(t);
+    }
+    const QStringList files = parser.positionalArguments();
+    if (files.size() > 1)
+        return fail(QStringLiteral("one file at a time (got %1)").arg(files.size()));
+    if (!files.isEmpty()) {
+        initscope::ui::PresetDocument* doc = window.presetDocument();
+        // scripted (--export): no dialog, the message goes to stderr
+        doc->setDialogsEnabled(!parser.isSet(exportTo));
+        if (!doc->openFile(files.front()) && parser.isSet(exportTo))
+            return fail(doc->lastError());
+        doc->setDialogsEnabled(true);
+        // options given beside the file change the opened experiment
+        initscope::NetworkSpec opened = window.controls()->spec();
+        if (parser.isSet(depth))
+            opened.depth = spec.depth;
+        if (parser.isSet(width)) {
+            opened.width = spec.width;
+            opened.inputDim = spec.inputDim;
+        }
+        if (parser.isSet(activation))
+            opened.activation = spec.activation;
+        if (parser.isSet(init))
+            opened.init = spec.init;
+        if (parser.isSet(gain))
+            opened.gain = spec.gain;
+        if (parser.isSet(sigmaB2)) {
+            opened.sigmaB2 = spec.sigmaB2;
+            opened.biasInit = spec.biasInit;
+        }
+        spec = opened;
     }
     window.setSpec(spec);
     if (parser.isSet(view) && !window.showView(parser.value(view)))

@@ -3,9 +3,12 @@
 #include "analysisviews.h"
 #include "controlpanel.h"
 #include "export.h"
+#include "exportdialog.h"
+#include "figure.h"
 #include "heatmapwidget.h"
 #include "layercharts.h"
 #include "perfmonitor.h"
+#include "presetdocument.h"
 #include "runcontroller.h"
 
 #include <QAction>
@@ -34,27 +37,6 @@
 namespace initscope::ui {
 
 namespace {
-const QColor kMeasured(31, 119, 180);
-const QColor kPredicted(214, 39, 40);
-const QColor kSecond(44, 160, 44);
-
-/// Geometric-mean ratio per layer between the first and the last finite positive value of
-/// `v` (index l-1), i.e. (v_first / v_last)^(1 / (last - first)).
-double perLayerRatio(const std::vector<double>& v) {
-    int first = -1, last = -1;
-    for (int i = 0; i < static_cast<int>(v.size()); ++i) {
-        if (std::isfinite(v[static_cast<std::size_t>(i)]) && v[static_cast<std::size_t>(i)] > 0) {
-            if (first < 0)
-                first = i;
-            last = i;
-        }
-    }
-    if (first < 0 || last <= first)
-        return std::nan("");
-    return std::pow(v[static_cast<std::size_t>(first)] / v[static_cast<std::size_t>(last)],
-                    1.0 / (last - first));
-}
-
 QString num(double v) {
     return std::isfinite(v) ? QString::number(v, 'g', 4) : QStringLiteral("n/a");
 }
@@ -94,27 +76,12 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     tabs_ = new QTabWidget;
     tabs_->setObjectName(QStringLiteral("views"));
     tabs_->setDocumentMode(true);
-    signal_ = new LayerChart(tr("Signal: length q\u02e1 of the pre-activations"),
-                             tr("q\u02e1 = mean of h\u00b2 (log)"), true);
-    signal_->setObjectName(QStringLiteral("signal"));
-    signal_->addSeries(tr("measured q\u02e1"), kMeasured, false);
-    signal_->addSeries(tr("mean-field q\u02e1 (predicted)"), kPredicted, true);
-    gradients_ = new LayerChart(tr("Gradients"), tr("squared gradient norm (log)"), true);
-    gradients_->setObjectName(QStringLiteral("gradients"));
-    gradients_->addSeries(tr("measured E\u2016\u03b4\u02e1\u2016\u00b2"), kMeasured, false);
-    gradients_->addSeries(tr("measured \u2016\u2202L/\u2202W\u02e1\u2016\u00b2"), kSecond, false);
-    gradients_->addSeries(tr("predicted E\u2016\u03b4\u02e1\u2016\u00b2"), kPredicted, true);
-    correlation_ = new LayerChart(tr("Correlation c\u02e1 between inputs"),
-                                  tr("c\u02e1 = mean cos(h_a, h_b)"), false);
-    correlation_->setObjectName(QStringLiteral("correlation"));
-    correlation_->setYBounds(-1.0, 1.0);
-    correlation_->setMinSpan(0.25);
-    correlation_->addSeries(tr("measured c\u02e1"), kMeasured, false);
-    correlation_->addSeries(tr("mean-field c\u02e1 (predicted)"), kPredicted, true);
-    distribution_ = new HeatmapWidget(tr("Distribution of pre-activations h per layer"));
-    distribution_->setObjectName(QStringLiteral("distribution"));
-    activations_ = new HeatmapWidget(tr("Activations of every unit for input 0"));
-    activations_->setObjectName(QStringLiteral("activations"));
+    // the same widgets an exported figure and initscope-cli export draw (figure.h)
+    signal_ = makeSignalChart();
+    gradients_ = makeGradientChart();
+    correlation_ = makeCorrelationChart();
+    distribution_ = makeDistributionView();
+    activations_ = makeActivationView();
     tabs_->addTab(signal_, tr("&Signal"));
     tabs_->addTab(gradients_, tr("&Gradients"));
     tabs_->addTab(correlation_, tr("C&orrelation"));
@@ -168,6 +135,7 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     statusBar()->addWidget(status_, 1);
     statusBar()->addPermanentWidget(progress_);
 
+    presets_ = new PresetDocument(this);
     buildMenus();
 
     connect(controls_, &ControlPanel::specEdited, this, &MainWindow::scheduleRun);
@@ -223,6 +191,7 @@ void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     QAction* exportAction = file->addAction(tr("&Export view..."), this, &MainWindow::exportDialog);
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    presets_->addFileActions(file);
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -271,6 +240,10 @@ void MainWindow::buildMenus() {
     toggle->setText(tr("Show &controls"));
     toggle->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
     view->addAction(toggle);
+    QAction* browser = presets_->browserDock()->toggleViewAction();
+    browser->setText(tr("Show &presets"));
+    browser->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
+    view->addAction(browser);
     QMenu* theme = view->addMenu(tr("&Theme"));
     auto* group = new QActionGroup(this);
     for (const auto& [key, text] : {std::pair{QStringLiteral("system"), tr("Follow the &system")},
@@ -354,25 +327,81 @@ QString MainWindow::csv() const {
 bool MainWindow::exportView(const QString& path, QString* error) {
     if (QFileInfo(path).suffix().toLower() == QLatin1String("csv"))
         return saveText(csv(), path, error);
-    syncAllViews();
-    for (LayerChart* chart : {signal_, gradients_, correlation_})
-        chart->flushLayout();
     if (tabs_->currentIndex() >= static_cast<int>(viewNames().size()))
         return exportWidget(tabs_->currentWidget(), path, error); // an analysis view
     QWidget* views[] = {signal_, gradients_, correlation_, distribution_, activations_};
-    return exportWidget(views[tabs_->currentIndex()], path, error);
+    ExportRequest request;
+    request.view = currentView();
+    request.path = path;
+    request.options.size = views[tabs_->currentIndex()]->size();
+    request.options.lecture = false;
+    return exportFigures(request, error);
+}
+
+QString MainWindow::currentView() const {
+    const int i = tabs_->currentIndex();
+    const QStringList layerViews = viewNames();
+    if (i < layerViews.size())
+        return layerViews.value(i);
+    return AnalysisViews::viewNames().value(i - static_cast<int>(layerViews.size()));
+}
+
+FigureData MainWindow::figureData() const {
+    const LiveRun& r = *shown_;
+    FigureData d;
+    d.spec = r.spec;
+    d.theory = r.theory;
+    d.layers = r.layers;
+    d.firstNonfinite = r.firstNonfinite;
+    d.distribution = r.distribution;
+    d.activations = r.activations;
+    d.activationsPerLayer = r.activationsPerLayer;
+    d.perLayerActivations = perLayer_->isChecked();
+    return d;
+}
+
+bool MainWindow::exportFigures(const ExportRequest& request, QString* error) {
+    if (shown_->generation == 0) {
+        if (error)
+            *error = tr("Nothing to export yet: no run has been shown.");
+        return false;
+    }
+    const QString experiment = QString::fromStdString(presetToJson(presets_->currentPreset()));
+    if (!request.everyView && !figureNames().contains(request.view)) {
+        // an analysis view: drawn as on screen (it computes its own data on its worker)
+        if (QFileInfo(request.path).suffix().toLower() == QLatin1String("csv")) {
+            if (error)
+                *error = tr("The %1 view exports as PNG, SVG or PDF; its values come from "
+                            "initscope-cli %1.")
+                             .arg(request.view);
+            return false;
+        }
+        ExportOptions e;
+        e.scale = request.options.scale;
+        e.presetJson = experiment;
+        e.title = QStringLiteral("initscope %1").arg(request.view);
+        return exportWidget(tabs_->currentWidget(), request.path, e, error);
+    }
+    const FigureData shown = figureData();
+    FigureOptions options = request.options;
+    options.presetJson = experiment;
+    const QStringList views = request.everyView ? viewNames() : QStringList{request.view};
+    const QStringList paths = exportPaths(request, views);
+    for (int i = 0; i < views.size(); ++i)
+        if (!exportFigure(views[i], shown, paths[i], options, error))
+            return false;
+    return true;
 }
 
 void MainWindow::exportDialog() {
-    const QString name = viewNames().value(tabs_->currentIndex());
-    const QString path = QFileDialog::getSaveFileName(
-        this, tr("Export the %1 view").arg(name), QStringLiteral("initscope-%1.png").arg(name),
-        tr("PNG image (*.png);;SVG vector image (*.svg);;PDF (*.pdf);;CSV values (*.csv)"));
-    if (path.isEmpty())
+    ExportDialog dialog(currentView(), tabs_->currentWidget()->size(), this);
+    if (dialog.exec() != QDialog::Accepted)
         return;
+    const ExportRequest request = dialog.request();
     QString error;
-    if (exportView(path, &error))
-        statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
+    if (exportFigures(request, &error))
+        statusBar()->showMessage(
+            tr("Saved %1").arg(exportPaths(request, viewNames()).join(QStringLiteral(", "))), 8000);
     else
         QMessageBox::warning(this, tr("Export failed"), error);
 }
@@ -580,85 +609,17 @@ void MainWindow::pushView(int index) {
 }
 
 void MainWindow::pushSignal() {
-    const LiveRun& r = *shown_;
-    std::vector<QPointF> q, tq;
-    for (const LayerStats& s : r.layers)
-        if (s.index >= 1)
-            q.emplace_back(s.index, s.q);
-    for (std::size_t i = 0; i < r.theory.q.size(); ++i)
-        tq.emplace_back(static_cast<double>(i + 1), r.theory.q[i]);
-    signal_->setDepth(r.spec.depth);
-    signal_->setNonfiniteFrom(r.firstNonfinite);
-    signal_->setSeries(0, q);
-    signal_->setSeries(1, tq);
-    QString suffix;
-    // the deepest layer with a finite measurement, against its prediction
-    auto last =
-        std::find_if(q.rbegin(), q.rend(), [](const QPointF& p) { return std::isfinite(p.y()); });
-    if (last != q.rend()) {
-        const auto l = static_cast<std::size_t>(last->x());
-        suffix = tr("q\u02e1 at layer %1: %2 measured, %3 predicted")
-                     .arg(l)
-                     .arg(num(last->y()))
-                     .arg(num(l <= r.theory.q.size() ? r.theory.q[l - 1] : std::nan("")));
-    }
-    signal_->setTitleSuffix(suffix);
-    signal_->rescale();
+    feedSignal(signal_, {shown_->spec, shown_->theory, shown_->layers, shown_->firstNonfinite});
 }
 
 void MainWindow::pushGradients() {
-    const LiveRun& r = *shown_;
-    const int depth = r.spec.depth;
-    std::vector<QPointF> gh, gw, tg;
-    std::vector<double> measured(static_cast<std::size_t>(depth), std::nan(""));
-    for (const LayerStats& s : r.layers) {
-        if (s.index < 1 || !s.hasGradients)
-            continue;
-        gh.emplace_back(s.index, s.gradH2);
-        gw.emplace_back(s.index, s.gradW2);
-        measured[static_cast<std::size_t>(s.index - 1)] = s.gradH2;
-    }
-    for (std::size_t i = 0; i < r.theory.gradH2.size(); ++i)
-        tg.emplace_back(static_cast<double>(i + 1), r.theory.gradH2[i]);
-    gradients_->setDepth(depth);
-    gradients_->setNonfiniteFrom(r.firstNonfinite);
-    gradients_->setSeries(0, gh);
-    gradients_->setSeries(1, gw);
-    gradients_->setSeries(2, tg);
-    // geometric mean of the predicted per-layer ratios E||d^l||^2 / E||d^{l+1}||^2
-    double predicted = std::nan("");
-    double sum = 0;
-    int n = 0;
-    for (double v : r.theory.gradRatio) {
-        if (std::isfinite(v) && v > 0) {
-            sum += std::log(v);
-            ++n;
-        }
-    }
-    if (n > 0)
-        predicted = std::exp(sum / n);
-    gradients_->setTitleSuffix(tr("per-layer ratio E‖δˡ‖²/"
-                                  "E‖δˡ⁺¹‖²: "
-                                  "%1 measured, %2 predicted")
-                                   .arg(num(perLayerRatio(measured)), num(predicted)));
-    gradients_->rescale();
+    feedGradients(gradients_,
+                  {shown_->spec, shown_->theory, shown_->layers, shown_->firstNonfinite});
 }
 
 void MainWindow::pushCorrelation() {
-    const LiveRun& r = *shown_;
-    std::vector<QPointF> c, tc;
-    for (const LayerStats& s : r.layers)
-        if (s.index >= 1)
-            c.emplace_back(s.index, s.correlation);
-    for (std::size_t i = 0; i < r.theory.c.size(); ++i)
-        tc.emplace_back(static_cast<double>(i + 1), r.theory.c[i]);
-    correlation_->setDepth(r.spec.depth);
-    correlation_->setNonfiniteFrom(r.firstNonfinite);
-    correlation_->setSeries(0, c);
-    correlation_->setSeries(1, tc);
-    correlation_->setTitleSuffix(
-        std::isfinite(r.theory.cStar) ? tr("c* = %1").arg(num(r.theory.cStar)) : QString());
-    correlation_->rescale();
+    feedCorrelation(correlation_,
+                    {shown_->spec, shown_->theory, shown_->layers, shown_->firstNonfinite});
 }
 
 void MainWindow::pushHeatmaps() {

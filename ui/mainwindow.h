@@ -28,7 +28,10 @@ class ControlPanel;
 class HeatmapWidget;
 class LayerChart;
 class PerfMonitor;
+class PresetDocument;
 class RunController;
+struct ExportRequest;
+struct FigureData;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -46,6 +49,10 @@ public:
     /// Selects a view by name: signal, gradients, correlation, distribution, activations.
     bool showView(const QString& name);
     static QStringList viewNames();
+    /// Name of the visible view (one of viewNames()).
+    QString currentView() const;
+    /// Presets: open, save, recent files, the browser dock, drag and drop.
+    PresetDocument* presetDocument() const { return presets_; }
 
     // ---- for tests and the benchmark
     ControlPanel* controls() const { return controls_; }
@@ -71,6 +78,11 @@ public:
     bool exportView(const QString& path, QString* error = nullptr);
     /// The shown run's per-layer values, measured and predicted, as CSV.
     QString csv() const;
+    /// The shown run as figure data (what an exported figure draws).
+    FigureData figureData() const;
+    /// Writes the figures of an export request (see ExportDialog); the experiment on screen is
+    /// embedded in PNG and SVG files.
+    bool exportFigures(const ExportRequest& request, QString* error = nullptr);
 
 public slots:
     void rerun();
@@ -137,6 +149,7 @@ private:
     QLabel* status_;
     PerfMonitor* perf_;
     AnalysisViews* analysis_ = nullptr;
+    PresetDocument* presets_ = nullptr;
 
     QTimer frameTimer_, submitTimer_;
     bool submitPending_ = false;

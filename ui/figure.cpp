@@ -1,0 +1,417 @@
+#include "figure.h"
+
+#include "engine.h"
+#include "export.h"
+#include "heatmapwidget.h"
+#include "layercharts.h"
+#include "preset.h"
+
+#include <QApplication>
+#include <QChart>
+#include <QCoreApplication>
+#include <QFileInfo>
+#include <QLegend>
+#include <QLineSeries>
+#include <QPalette>
+#include <QStyle>
+
+#include <algorithm>
+#include <cmath>
+
+namespace initscope::ui {
+
+namespace {
+const QColor kMeasured(31, 119, 180);
+const QColor kPredicted(214, 39, 40);
+const QColor kSecond(44, 160, 44);
+
+QString tr(const char* text) {
+    return QCoreApplication::translate("initscope::ui::Figure", text);
+}
+
+/// Geometric-mean ratio per layer between the first and the last finite positive value of
+/// `v` (index l-1), i.e. (v_first / v_last)^(1 / (last - first)).
+double perLayerRatio(const std::vector<double>& v) {
+    int first = -1, last = -1;
+    for (int i = 0; i < static_cast<int>(v.size()); ++i) {
+        if (std::isfinite(v[static_cast<std::size_t>(i)]) && v[static_cast<std::size_t>(i)] > 0) {
+            if (first < 0)
+                first = i;
+            last = i;
+        }
+    }
+    if (first < 0 || last <= first)
+        return std::nan("");
+    return std::pow(v[static_cast<std::size_t>(first)] / v[static_cast<std::size_t>(last)],
+                    1.0 / (last - first));
+}
+
+QString num(double v) {
+    return std::isfinite(v) ? QString::number(v, 'g', 4) : QStringLiteral("n/a");
+}
+
+QString csvNumber(double x) {
+    return std::isfinite(x) ? QString::number(x, 'g', 17) : QString();
+}
+
+/// A CSV field: quoted when it holds a comma, quote or line break.
+QString csvField(const QString& s) {
+    if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) &&
+        !s.contains(QLatin1Char('\n')))
+        return s;
+    QString q = s;
+    q.replace(QLatin1String("\""), QLatin1String("\"\""));
+    return QLatin1Char('"') + q + QLatin1Char('"');
+}
+
+QPalette paperPalette() {
+    QPalette p = QApplication::style()->standardPalette();
+    for (auto group : {QPalette::Active, QPalette::Inactive, QPalette::Disabled}) {
+        p.setColor(group, QPalette::Base, Qt::white);
+        p.setColor(group, QPalette::Window, Qt::white);
+        p.setColor(group, QPalette::Text, Qt::black);
+        p.setColor(group, QPalette::WindowText, Qt::black);
+        p.setColor(group, QPalette::Mid, QColor(120, 120, 120));
+    }
+    return p;
+}
+} // namespace
+
+QStringList figureNames() {
+    return {QStringLiteral("signal"), QStringLiteral("gradients"), QStringLiteral("correlation"),
+            QStringLiteral("distribution"), QStringLiteral("activations")};
+}
+
+QStringList plannedFigureNames() {
+    return {QStringLiteral("phase"), QStringLiteral("jacobian"), QStringLiteral("ntk"),
+            QStringLiteral("sweep")};
+}
+
+FigureData figureDataFromResult(const RunResult& result) {
+    FigureData d;
+    d.spec = result.spec;
+    d.theory = result.theory;
+    d.layers.resize(static_cast<std::size_t>(std::max(0, result.spec.depth)));
+    HeatmapAccumulator heatmaps(result.spec.depth);
+    for (const LayerStats& s : result.layers) {
+        if (s.index < 1 || s.index > result.spec.depth)
+            continue;
+        heatmaps.add(s);
+        LayerStats copy = s;
+        copy.sample.clear(); // the activation heatmap carries it, as in the window
+        d.layers[static_cast<std::size_t>(s.index - 1)] = std::move(copy);
+        if (d.firstNonfinite == 0 && (s.nonfinite > 0 || !std::isfinite(s.q)))
+            d.firstNonfinite = s.index;
+    }
+    if (result.firstNonfiniteLayer > 0)
+        d.firstNonfinite = result.firstNonfiniteLayer;
+    d.distribution = heatmaps.renderDistribution();
+    d.activations = heatmaps.renderActivations(false);
+    d.activationsPerLayer = heatmaps.renderActivations(true);
+    return d;
+}
+
+LayerChart* makeSignalChart() {
+    auto* c = new LayerChart(tr("Signal: length q\u02e1 of the pre-activations"),
+                             tr("q\u02e1 = mean of h\u00b2 (log)"), true);
+    c->setObjectName(QStringLiteral("signal"));
+    c->addSeries(tr("measured q\u02e1"), kMeasured, false);
+    c->addSeries(tr("mean-field q\u02e1 (predicted)"), kPredicted, true);
+    return c;
+}
+
+LayerChart* makeGradientChart() {
+    auto* c = new LayerChart(tr("Gradients"), tr("squared gradient norm (log)"), true);
+    c->setObjectName(QStringLiteral("gradients"));
+    c->addSeries(tr("measured E\u2016\u03b4\u02e1\u2016\u00b2"), kMeasured, false);
+    c->addSeries(tr("measured \u2016\u2202L/\u2202W\u02e1\u2016\u00b2"), kSecond, false);
+    c->addSeries(tr("predicted E\u2016\u03b4\u02e1\u2016\u00b2"), kPredicted, true);
+    return c;
+}
+
+LayerChart* makeCorrelationChart() {
+    auto* c = new LayerChart(tr("Correlation c\u02e1 between inputs"),
+                             tr("c\u02e1 = mean cos(h_a, h_b)"), false);
+    c->setObjectName(QStringLiteral("correlation"));
+    c->setYBounds(-1.0, 1.0);
+    c->setMinSpan(0.25);
+    c->addSeries(tr("measured c\u02e1"), kMeasured, false);
+    c->addSeries(tr("mean-field c\u02e1 (predicted)"), kPredicted, true);
+    return c;
+}
+
+HeatmapWidget* makeDistributionView() {
+    auto* h = new HeatmapWidget(tr("Distribution of pre-activations h per layer"));
+    h->setObjectName(QStringLiteral("distribution"));
+    return h;
+}
+
+HeatmapWidget* makeActivationView() {
+    auto* h = new HeatmapWidget(tr("Activations of every unit for input 0"));
+    h->setObjectName(QStringLiteral("activations"));
+    return h;
+}
+
+void feedSignal(LayerChart* chart, const RunView& r) {
+    std::vector<QPointF> q, tq;
+    for (const LayerStats& s : r.layers)
+        if (s.index >= 1)
+            q.emplace_back(s.index, s.q);
+    for (std::size_t i = 0; i < r.theory.q.size(); ++i)
+        tq.emplace_back(static_cast<double>(i + 1), r.theory.q[i]);
+    chart->setDepth(r.spec.depth);
+    chart->setNonfiniteFrom(r.firstNonfinite);
+    chart->setSeries(0, q);
+    chart->setSeries(1, tq);
+    QString suffix;
+    // the deepest layer with a finite measurement, against its prediction
+    auto last =
+        std::find_if(q.rbegin(), q.rend(), [](const QPointF& p) { return std::isfinite(p.y()); });
+    if (last != q.rend()) {
+        const auto l = static_cast<std::size_t>(last->x());
+        suffix = tr("q\u02e1 at layer %1: %2 measured, %3 predicted")
+                     .arg(l)
+                     .arg(num(last->y()))
+                     .arg(num(l <= r.theory.q.size() ? r.theory.q[l - 1] : std::nan("")));
+    }
+    chart->setTitleSuffix(suffix);
+    chart->rescale();
+}
+
+void feedGradients(LayerChart* chart, const RunView& r) {
+    const int depth = r.spec.depth;
+    std::vector<QPointF> gh, gw, tg;
+    std::vector<double> measured(static_cast<std::size_t>(std::max(0, depth)), std::nan(""));
+    for (const LayerStats& s : r.layers) {
+        if (s.index < 1 || s.index > depth || !s.hasGradients)
+            continue;
+        gh.emplace_back(s.index, s.gradH2);
+        gw.emplace_back(s.index, s.gradW2);
+        measured[static_cast<std::size_t>(s.index - 1)] = s.gradH2;
+    }
+    for (std::size_t i = 0; i < r.theory.gradH2.size(); ++i)
+        tg.emplace_back(static_cast<double>(i + 1), r.theory.gradH2[i]);
+    chart->setDepth(depth);
+    chart->setNonfiniteFrom(r.firstNonfinite);
+    chart->setSeries(0, gh);
+    chart->setSeries(1, gw);
+    chart->setSeries(2, tg);
+    // geometric mean of the predicted per-layer ratios E||d^l||^2 / E||d^{l+1}||^2
+    double predicted = std::nan("");
+    double sum = 0;
+    int n = 0;
+    for (double v : r.theory.gradRatio) {
+        if (std::isfinite(v) && v > 0) {
+            sum += std::log(v);
+            ++n;
+        }
+    }
+    if (n > 0)
+        predicted = std::exp(sum / n);
+    chart->setTitleSuffix(tr("per-layer ratio E\u2016\u03b4\u02e1\u2016\u00b2/"
+                             "E\u2016\u03b4\u02e1\u207a\u00b9\u2016\u00b2: "
+                             "%1 measured, %2 predicted")
+                              .arg(num(perLayerRatio(measured)), num(predicted)));
+    chart->rescale();
+}
+
+void feedCorrelation(LayerChart* chart, const RunView& r) {
+    std::vector<QPointF> c, tc;
+    for (const LayerStats& s : r.layers)
+        if (s.index >= 1)
+            c.emplace_back(s.index, s.correlation);
+    for (std::size_t i = 0; i < r.theory.c.size(); ++i)
+        tc.emplace_back(static_cast<double>(i + 1), r.theory.c[i]);
+    chart->setDepth(r.spec.depth);
+    chart->setNonfiniteFrom(r.firstNonfinite);
+    chart->setSeries(0, c);
+    chart->setSeries(1, tc);
+    chart->setTitleSuffix(std::isfinite(r.theory.cStar) ? tr("c* = %1").arg(num(r.theory.cStar))
+                                                        : QString());
+    chart->rescale();
+}
+
+std::unique_ptr<QWidget> makeFigure(const QString& name, const FigureData& data) {
+    const QString n = name.toLower();
+    if (n == QLatin1String("signal") || n == QLatin1String("gradients") ||
+        n == QLatin1String("correlation")) {
+        LayerChart* c = n == QLatin1String("signal")      ? makeSignalChart()
+                        : n == QLatin1String("gradients") ? makeGradientChart()
+                                                          : makeCorrelationChart();
+        std::unique_ptr<QWidget> owner(c);
+        if (n == QLatin1String("signal"))
+            feedSignal(c, data.view());
+        else if (n == QLatin1String("gradients"))
+            feedGradients(c, data.view());
+        else
+            feedCorrelation(c, data.view());
+        return owner;
+    }
+    if (n == QLatin1String("distribution")) {
+        HeatmapWidget* h = makeDistributionView();
+        h->setHeatmap(data.distribution);
+        return std::unique_ptr<QWidget>(h);
+    }
+    if (n == QLatin1String("activations")) {
+        HeatmapWidget* h = makeActivationView();
+        h->setHeatmap(data.perLayerActivations ? data.activationsPerLayer : data.activations);
+        return std::unique_ptr<QWidget>(h);
+    }
+    return nullptr;
+}
+
+void applyPaperStyle(QWidget* figure) {
+    figure->ensurePolished();
+    figure->setAttribute(Qt::WA_DontShowOnScreen);
+    figure->setPalette(paperPalette()); // LayerChart re-themes itself on the palette change
+    if (auto* chart = qobject_cast<LayerChart*>(figure)) {
+        chart->setFrameShape(QFrame::NoFrame);
+        chart->chart()->setBackgroundRoundness(0);
+        chart->chart()->setDropShadowEnabled(false);
+    }
+}
+
+void applyLectureStyle(QWidget* figure) {
+    // Sizes for a figure of about 1200 x 750 logical pixels shown on a slide: text must stay
+    // readable from the back of a lecture hall, lines visible on a projector.
+    constexpr double kTextPt = 15, kTitlePt = 17;
+    QFont f = figure->font();
+    f.setPointSizeF(kTextPt);
+    figure->setFont(f);
+    applyPaperStyle(figure);
+    auto* chart = qobject_cast<LayerChart*>(figure);
+    if (!chart)
+        return; // heatmaps draw everything from the widget font and palette
+    QChart* c = chart->chart();
+    QFont title = f;
+    title.setPointSizeF(kTitlePt);
+    c->setTitleFont(title);
+    QFont legend = f;
+    c->legend()->setFont(legend);
+    for (QAbstractAxis* a : c->axes()) {
+        a->setLabelsFont(f);
+        a->setTitleFont(f);
+        QPen line = a->linePen();
+        line.setWidthF(1.5);
+        a->setLinePen(line);
+    }
+    for (QAbstractSeries* s : c->series()) {
+        if (auto* line = qobject_cast<QLineSeries*>(s)) {
+            QPen pen = line->pen();
+            pen.setWidthF(pen.widthF() * 2.0);
+            line->setPen(pen);
+        }
+    }
+    c->setMargins(QMargins(12, 12, 12, 12));
+}
+
+QString figureCsv(const QWidget* figure) {
+    QString out;
+    if (auto* chart = qobject_cast<const LayerChart*>(figure)) {
+        // one row per layer that any series has a point at; columns in series order
+        std::vector<double> xs;
+        for (int i = 0; i < chart->seriesCount(); ++i)
+            for (const QPointF& p : chart->points(i))
+                xs.push_back(p.x());
+        std::sort(xs.begin(), xs.end());
+        xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
+        out = QStringLiteral("layer");
+        for (int i = 0; i < chart->seriesCount(); ++i)
+            out += QLatin1Char(',') + csvField(chart->series(i)->name());
+        out += QLatin1Char('\n');
+        std::vector<QList<QPointF>> pts;
+        for (int i = 0; i < chart->seriesCount(); ++i)
+            pts.push_back(chart->points(i));
+        std::vector<qsizetype> next(pts.size(), 0);
+        for (double x : xs) {
+            out += QString::number(x, 'g', 17);
+            for (std::size_t i = 0; i < pts.size(); ++i) {
+                out += QLatin1Char(',');
+                if (next[i] < pts[i].size() && pts[i][next[i]].x() == x)
+                    out += csvNumber(pts[i][next[i]++].y());
+            }
+            out += QLatin1Char('\n');
+        }
+        return out;
+    }
+    if (auto* map = qobject_cast<const HeatmapWidget*>(figure)) {
+        const HeatmapImage& h = map->heatmap();
+        out = QStringLiteral("layer,%1,%2\n").arg(csvField(h.yLabel), csvField(h.colorLabel));
+        const int rows = static_cast<int>(h.rowY.size());
+        if (h.depth <= 0 ||
+            h.values.size() != static_cast<std::size_t>(rows) * static_cast<std::size_t>(h.depth))
+            return out;
+        // layer by layer, y ascending (image rows run from the top)
+        for (int x = 0; x < h.depth; ++x) {
+            for (int row = rows - 1; row >= 0; --row) {
+                const float v =
+                    h.values[static_cast<std::size_t>(row) * static_cast<std::size_t>(h.depth) +
+                             static_cast<std::size_t>(x)];
+                out += QStringLiteral("%1,%2,%3\n")
+                           .arg(x + 1)
+                           .arg(csvNumber(h.rowY[static_cast<std::size_t>(row)]),
+                                csvNumber(static_cast<double>(v)));
+            }
+        }
+        return out;
+    }
+    return out;
+}
+
+bool exportFigure(const QString& name, const FigureData& data, const QString& path,
+                  const FigureOptions& options, QString* error) {
+    std::unique_ptr<QWidget> figure = makeFigure(name, data);
+    if (!figure) {
+        if (error)
+            *error = tr("There is no chart named '%1' (one of: %2).")
+                         .arg(name, figureNames().join(QStringLiteral(", ")));
+        return false;
+    }
+    if (QFileInfo(path).suffix().toLower() == QLatin1String("csv"))
+        return saveText(figureCsv(figure.get()), path, error);
+    if (options.lecture)
+        applyLectureStyle(figure.get());
+    else
+        applyPaperStyle(figure.get());
+    figure->resize(options.size);
+    if (auto* chart = qobject_cast<LayerChart*>(figure.get())) {
+        // lay the chart out at its final size before it is drawn (no event loop runs here)
+        chart->chart()->resize(QSizeF(options.size));
+        chart->flushLayout();
+        chart->rescale();
+    }
+    ExportOptions e;
+    e.scale = options.scale;
+    e.presetJson = options.presetJson;
+    e.title = QStringLiteral("initscope %1").arg(name);
+    return exportWidget(figure.get(), path, e, error);
+}
+
+bool exportPresetFigure(const Preset& preset, const QString& chart, const QString& path,
+                        const FigureOptions& options, QString* error) {
+    auto fail = [error](const QString& m) {
+        if (error)
+            *error = m;
+        return false;
+    };
+    if (plannedFigureNames().contains(chart.toLower()))
+        return fail(tr("--chart %1: that view has no exportable figure yet (charts: %2)")
+                        .arg(chart, figureNames().join(QStringLiteral(", "))));
+    if (!figureNames().contains(chart.toLower()))
+        return fail(tr("--chart: unknown chart '%1' (one of: %2)")
+                        .arg(chart, figureNames().join(QStringLiteral(", "))));
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    if (!QStringList{QStringLiteral("png"), QStringLiteral("svg"), QStringLiteral("pdf"),
+                     QStringLiteral("csv")}
+             .contains(suffix))
+        return fail(tr("--out %1: the file name must end in .png, .svg, .pdf or .csv").arg(path));
+    Engine engine;
+    const RunResult result = engine.run(preset.spec); // throws SpecInvalid for a bad spec
+    FigureData data = figureDataFromResult(result);
+    QString message;
+    if (!exportFigure(chart, data, path, options, &message))
+        return fail(tr("--out: %1").arg(message));
+    return true;
+}
+
+} // namespace initscope::ui

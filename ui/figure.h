@@ -1,0 +1,101 @@
+// Figures: the chart widgets of each view, built and fed by one code path for the live window,
+// the export of a figure for slides, and initscope-cli export. A figure for export is a fresh
+// copy of the view's widget, fed the same run, styled (optionally for a lecture: large fonts,
+// thick lines, white background) and rendered offscreen, so the window is never disturbed and
+// the CLI's figure is the GUI's figure.
+#pragma once
+
+#include "heatmap.h"
+#include "spec.h"
+#include "stats.h"
+
+#include <QSize>
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+#include <vector>
+
+class QWidget;
+
+namespace initscope {
+struct Preset;
+}
+
+namespace initscope::ui {
+
+class HeatmapWidget;
+class LayerChart;
+
+/// The run a figure draws, by reference (the window's live run is not copied every frame).
+struct RunView {
+    const NetworkSpec& spec;
+    const TheoryCurves& theory;
+    const std::vector<LayerStats>& layers; // index l-1; entries with index 0 are not done yet
+    int firstNonfinite = 0;
+};
+
+/// A whole run as a value: what an exported figure or the CLI draws.
+struct FigureData {
+    NetworkSpec spec;
+    TheoryCurves theory;
+    std::vector<LayerStats> layers;
+    int firstNonfinite = 0;
+    HeatmapImage distribution, activations, activationsPerLayer;
+    bool perLayerActivations = false; // the activations view scales each layer to its range
+    RunView view() const { return {spec, theory, layers, firstNonfinite}; }
+};
+
+/// Turns a finished engine run (layers with their activation samples) into figure data: the same
+/// heatmap rendering the run controller does on its worker.
+FigureData figureDataFromResult(const RunResult& result);
+
+/// Views that have a figure, in tab order: signal, gradients, correlation, distribution,
+/// activations.
+QStringList figureNames();
+/// Views named by the CLI contract that have no figure yet (phase, jacobian, ntk, sweep).
+QStringList plannedFigureNames();
+
+// ---- the widgets of each view (the main window builds its tabs from these)
+LayerChart* makeSignalChart();
+LayerChart* makeGradientChart();
+LayerChart* makeCorrelationChart();
+HeatmapWidget* makeDistributionView();
+HeatmapWidget* makeActivationView();
+
+// ---- feeding them a run
+void feedSignal(LayerChart* chart, const RunView& run);
+void feedGradients(LayerChart* chart, const RunView& run);
+void feedCorrelation(LayerChart* chart, const RunView& run);
+
+/// A fresh widget for view `name` fed with `data`, not shown; null for an unknown name.
+std::unique_ptr<QWidget> makeFigure(const QString& name, const FigureData& data);
+
+/// Large fonts, thick lines, white background, no frame: for slides. Call before rendering.
+void applyLectureStyle(QWidget* figure);
+/// A light theme with a white background whatever the desktop theme (exports of a dark window
+/// would otherwise be dark).
+void applyPaperStyle(QWidget* figure);
+
+/// The exact values behind a figure as CSV: a header, then one row per point. Line charts: one
+/// row per layer, one column per series (empty where a series has no finite value). Heatmaps:
+/// one row per cell (layer, y, value).
+QString figureCsv(const QWidget* figure);
+
+struct FigureOptions {
+    QSize size{1200, 750}; // logical size of the figure
+    double scale = 2.0;    // PNG pixels per logical pixel (2 = sharp on slides and HiDPI)
+    bool lecture = true;   // applyLectureStyle, else applyPaperStyle
+    QString presetJson;    // embedded in PNG and SVG (empty: none)
+};
+
+/// Exports view `name` of `data` to `path` (.png, .svg, .pdf or .csv) through ui/export.
+bool exportFigure(const QString& name, const FigureData& data, const QString& path,
+                  const FigureOptions& options, QString* error);
+
+/// Runs `preset` on the calling thread and exports its view `chart`: initscope-cli export.
+/// Needs a QApplication. On failure returns false and sets `error` (naming the option).
+bool exportPresetFigure(const Preset& preset, const QString& chart, const QString& path,
+                        const FigureOptions& options, QString* error);
+
+} // namespace initscope::ui

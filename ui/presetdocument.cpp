@@ -1,0 +1,289 @@
+#include "presetdocument.h"
+
+#include "controlpanel.h"
+#include "mainwindow.h"
+#include "presetbrowser.h"
+#include "presetio.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QDir>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QInputDialog>
+#include <QKeySequence>
+#include <QLineEdit>
+#include <QMenu>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QSettings>
+#include <QStatusBar>
+
+#include <algorithm>
+
+namespace initscope::ui {
+
+namespace {
+const QString kRecentKey = QStringLiteral("presets/recentFiles");
+const QString kLastDirKey = QStringLiteral("presets/lastDir");
+
+QString fileFilter() {
+    return PresetDocument::tr("initscope presets and figures (*.json *.png *.svg);;Presets "
+                              "(*.json);;Exported figures (*.png *.svg);;All files (*)");
+}
+
+/// The one local file a drag carries, if it is one initscope can open.
+QString droppedFile(const QMimeData* mime) {
+    if (!mime || !mime->hasUrls() || mime->urls().size() != 1)
+        return {};
+    const QUrl url = mime->urls().front();
+    if (!url.isLocalFile())
+        return {};
+    const QString path = url.toLocalFile();
+    return PresetDocument::isOpenable(path) ? path : QString();
+}
+} // namespace
+
+PresetDocument::PresetDocument(MainWindow* window) : QObject(window), window_(window) {
+    setObjectName(QStringLiteral("presetDocument"));
+    baseTitle_ = window->windowTitle();
+    base_.name = "my-experiment";
+    base_.title = tr("My experiment").toStdString();
+    browser_ = new PresetBrowser;
+    dock_ = new QDockWidget(tr("Presets"), window);
+    dock_->setObjectName(QStringLiteral("presetDock"));
+    dock_->setWidget(browser_);
+    dock_->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
+                       QDockWidget::DockWidgetClosable);
+    window->addDockWidget(Qt::RightDockWidgetArea, dock_);
+    connect(browser_, &PresetBrowser::presetChosen, this,
+            [this](const Preset& p, const QString& path) {
+                applyPreset(p);
+                file_ = path; // a user preset saves back to its file; a bundled one asks
+                updateTitle();
+                window_->statusBar()->showMessage(
+                    tr("Loaded preset \u201c%1\u201d").arg(QString::fromStdString(p.title)), 5000);
+            });
+    // Drops land on whichever child is under the cursor (chart views accept drops for their
+    // scene), so they are caught application-wide and kept to this window.
+    window->setAcceptDrops(true);
+    qApp->installEventFilter(this);
+}
+
+bool PresetDocument::isOpenable(const QString& path) {
+    const QString s = QFileInfo(path).suffix().toLower();
+    return s == QLatin1String("json") || s == QLatin1String("png") || s == QLatin1String("svg");
+}
+
+void PresetDocument::addFileActions(QMenu* file) {
+    QAction* first = file->actions().isEmpty() ? nullptr : file->actions().front();
+    auto add = [&](const QString& text, const QKeySequence& key, auto slot) {
+        auto* a = new QAction(text, file);
+        a->setShortcut(key);
+        connect(a, &QAction::triggered, this, slot);
+        file->insertAction(first, a);
+        return a;
+    };
+    add(tr("&Open preset or figure..."), QKeySequence::Open, &PresetDocument::openDialog);
+    recentMenu_ = new QMenu(tr("Open &recent"), file);
+    recentMenu_->setObjectName(QStringLiteral("recentMenu"));
+    file->insertMenu(first, recentMenu_);
+    connect(recentMenu_, &QMenu::aboutToShow, this, &PresetDocument::fillRecentMenu);
+    add(tr("&Save preset"), QKeySequence::Save, [this] { save(); });
+    add(tr("Save preset &as..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S),
+        &PresetDocument::saveAsDialog);
+    add(tr("Save to &my presets..."), QKeySequence(), &PresetDocument::saveToUserDialog);
+    file->insertSeparator(first);
+    fillRecentMenu();
+}
+
+Preset PresetDocument::currentPreset() const {
+    Preset p = base_;
+    p.spec = window_->controls()->spec();
+    // the visible view, if a preset can name it (the ensemble view is not a preset view)
+    const std::string view = window_->currentView().toStdString();
+    if (std::find(presetViews().begin(), presetViews().end(), view) != presetViews().end())
+        p.view = view;
+    return p;
+}
+
+void PresetDocument::applyPreset(const Preset& preset) {
+    base_ = preset;
+    window_->setSpec(preset.spec);
+    if (!window_->showView(QString::fromStdString(preset.view)))
+        window_->statusBar()->showMessage(
+            tr("The %1 view is not in this window; showing the current view.")
+                .arg(QString::fromStdString(preset.view)),
+            6000);
+    browser_->select(QString::fromStdString(preset.name));
+}
+
+bool PresetDocument::openFile(const QString& path) {
+    lastError_.clear();
+    const PresetParse r = readPresetOrFigure(path);
+    if (!r.preset) {
+        error(tr("Cannot open %1").arg(QFileInfo(path).fileName()),
+              presetErrorMessage(path, r.errors));
+        return false;
+    }
+    applyPreset(*r.preset);
+    // a figure restores its experiment; saving writes a preset, never over the image
+    file_ = QFileInfo(path).suffix().toLower() == QLatin1String("json")
+                ? QFileInfo(path).absoluteFilePath()
+                : QString();
+    addRecent(QFileInfo(path).absoluteFilePath());
+    updateTitle();
+    window_->statusBar()->showMessage(tr("Opened %1").arg(QDir::toNativeSeparators(path)), 5000);
+    return true;
+}
+
+bool PresetDocument::save() {
+    if (file_.isEmpty()) {
+        saveAsDialog();
+        return !file_.isEmpty() && lastError_.isEmpty();
+    }
+    return saveAs(file_);
+}
+
+bool PresetDocument::saveAs(const QString& path) {
+    lastError_.clear();
+    Preset p = currentPreset();
+    if (p.name.empty())
+        p.name = presetNameFrom(QFileInfo(path).completeBaseName());
+    QString message;
+    if (!savePreset(p, path, &message)) {
+        error(tr("Save failed"), message + tr("\n\nThe file on disk was not changed."));
+        return false;
+    }
+    base_ = p;
+    file_ = QFileInfo(path).absoluteFilePath();
+    addRecent(file_);
+    updateTitle();
+    if (QFileInfo(path).absolutePath() == QFileInfo(userPresetDir()).absoluteFilePath())
+        browser_->refresh();
+    window_->statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), 5000);
+    return true;
+}
+
+bool PresetDocument::saveToUserPresets(const QString& title) {
+    if (!QDir().mkpath(userPresetDir())) {
+        error(tr("Save failed"), tr("Cannot create the folder %1.").arg(userPresetDir()));
+        return false;
+    }
+    base_.title = title.toStdString();
+    base_.name = presetNameFrom(title);
+    const bool ok = saveAs(userPresetDir() + QLatin1Char('/') + QString::fromStdString(base_.name) +
+                           QStringLiteral(".json"));
+    browser_->refresh();
+    return ok;
+}
+
+QStringList PresetDocument::recentFiles() const {
+    return QSettings().value(kRecentKey).toStringList();
+}
+
+void PresetDocument::addRecent(const QString& path) {
+    QStringList r = recentFiles();
+    r.removeAll(path);
+    r.prepend(path);
+    while (r.size() > kMaxRecent)
+        r.removeLast();
+    QSettings s;
+    s.setValue(kRecentKey, r);
+    s.setValue(kLastDirKey, QFileInfo(path).absolutePath());
+}
+
+void PresetDocument::fillRecentMenu() {
+    if (!recentMenu_)
+        return;
+    recentMenu_->clear();
+    const QStringList files = recentFiles();
+    for (int i = 0; i < files.size(); ++i) {
+        const QString path = files[i];
+        QAction* a = recentMenu_->addAction(
+            QStringLiteral("&%1 %2").arg(i + 1).arg(QFileInfo(path).fileName()), this,
+            [this, path] { openFile(path); });
+        a->setToolTip(QDir::toNativeSeparators(path));
+        a->setEnabled(QFileInfo::exists(path));
+    }
+    if (files.isEmpty())
+        recentMenu_->addAction(tr("(no recent files)"))->setEnabled(false);
+    else {
+        recentMenu_->addSeparator();
+        recentMenu_->addAction(tr("&Clear the list"), this, [] { QSettings().remove(kRecentKey); });
+    }
+}
+
+void PresetDocument::openDialog() {
+    const QString dir = QSettings().value(kLastDirKey, QDir::homePath()).toString();
+    const QString path =
+        QFileDialog::getOpenFileName(window_, tr("Open a preset or a figure"), dir, fileFilter());
+    if (!path.isEmpty())
+        openFile(path);
+}
+
+void PresetDocument::saveAsDialog() {
+    const QString dir = file_.isEmpty()
+                            ? QSettings().value(kLastDirKey, QDir::homePath()).toString()
+                            : QFileInfo(file_).absolutePath();
+    const QString suggested =
+        dir + QLatin1Char('/') + QString::fromStdString(currentPreset().name) + ".json";
+    QString path = QFileDialog::getSaveFileName(window_, tr("Save the experiment as a preset"),
+                                                suggested, tr("Presets (*.json)"));
+    if (path.isEmpty())
+        return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QStringLiteral(".json");
+    saveAs(path);
+}
+
+void PresetDocument::saveToUserDialog() {
+    bool ok = false;
+    const QString title =
+        QInputDialog::getText(window_, tr("Save to my presets"),
+                              tr("Title (shown in the preset browser; the file goes to %1):")
+                                  .arg(QDir::toNativeSeparators(userPresetDir())),
+                              QLineEdit::Normal, QString::fromStdString(base_.title), &ok);
+    if (ok && !title.trimmed().isEmpty())
+        saveToUserPresets(title.trimmed());
+}
+
+void PresetDocument::error(const QString& title, const QString& text) {
+    lastError_ = text;
+    if (dialogs_)
+        QMessageBox::warning(window_, title, text);
+    else
+        window_->statusBar()->showMessage(text.section(QLatin1Char('\n'), 0, 1), 8000);
+}
+
+void PresetDocument::updateTitle() {
+    const QString& base = baseTitle_;
+    window_->setWindowTitle(
+        file_.isEmpty()
+            ? QStringLiteral("%1 \u2014 %2")
+                  .arg(QString::fromStdString(base_.title.empty() ? base_.name : base_.title), base)
+            : QStringLiteral("%1 \u2014 %2").arg(QFileInfo(file_).fileName(), base));
+}
+
+bool PresetDocument::eventFilter(QObject* watched, QEvent* event) {
+    const auto type = event->type();
+    if (type != QEvent::DragEnter && type != QEvent::DragMove && type != QEvent::Drop)
+        return false;
+    auto* w = qobject_cast<QWidget*>(watched);
+    if (!w || w->window() != window_)
+        return false;
+    auto* drop = static_cast<QDropEvent*>(event);
+    const QString path = droppedFile(drop->mimeData());
+    if (path.isEmpty())
+        return false; // not ours: the widget decides
+    drop->setDropAction(Qt::CopyAction);
+    drop->accept();
+    if (type == QEvent::Drop)
+        openFile(path);
+    return true;
+}
+
+} // namespace initscope::ui
