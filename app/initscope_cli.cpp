@@ -11,6 +11,14 @@
 #include "report.h"
 #include "sweep.h"
 
+#ifdef INITSCOPE_CLI_EXPORT
+#include "figure.h"
+#include "presetio.h"
+
+#include <QApplication>
+#include <QFileInfo>
+#endif
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -56,6 +64,11 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            S runs with seeds seed, seed+1, ...: per-layer bands (mean, min, max, q10, q90) of
            every layer statistic, and each run's scalar summaries
   presets  list the bundled presets
+  export   --preset NAME|FILE --chart NAME --out FILE.(png|svg|pdf|csv) [--width W [1200]]
+           [--height H [750]] [--scale S [2]] [--style lecture|plain [lecture]]
+           the chart (signal gradients correlation distribution activations) of the preset's
+           run, drawn by the same widgets as the GUI; FILE may also be a figure initscope
+           exported (.png, .svg), whose experiment is run again
 
 Run options (defaults in brackets):
   --depth L [50]  --width N [256]  --widths N1,N2,...  --input-dim N0 [256]  --batch B [128]
@@ -540,6 +553,88 @@ json cmdPresets(Args& a) {
     return arr;
 }
 
+#ifdef INITSCOPE_CLI_EXPORT
+json cmdExport(Args& a) {
+    const auto presetArg = a.take("preset");
+    const auto chart = a.take("chart");
+    const auto out = a.take("out");
+    if (!presetArg)
+        fail("--preset NAME|FILE is required");
+    if (!chart)
+        fail("--chart is required (one of " +
+             ui::figureNames().join(QStringLiteral(", ")).toStdString() + ")");
+    if (!out)
+        fail("--out FILE.(png|svg|pdf|csv) is required");
+    ui::FigureOptions options;
+    auto intOption = [&](const char* name, int lo, int hi, int fallback) {
+        const auto v = a.take(name);
+        if (!v)
+            return fallback;
+        const double x = number(name, *v);
+        if (x != std::floor(x) || x < lo || x > hi)
+            fail(std::string("--") + name + ": must be an integer from " + std::to_string(lo) +
+                 " to " + std::to_string(hi) + " (got " + *v + ")");
+        return static_cast<int>(x);
+    };
+    options.size = QSize(intOption("width", 320, 4000, options.size.width()),
+                         intOption("height", 220, 4000, options.size.height()));
+    if (const auto v = a.take("scale")) {
+        options.scale = number("scale", *v);
+        if (options.scale < 0.25 || options.scale > 8)
+            fail("--scale: must be from 0.25 to 8 (got " + *v + ")");
+    }
+    if (const auto v = a.take("style")) {
+        if (*v != "lecture" && *v != "plain")
+            fail("--style: must be lecture or plain (got '" + *v + "')");
+        options.lecture = *v == "lecture";
+    }
+    a.expectEmpty();
+
+    // Qt only here: the other commands never need a display or the Qt libraries' start-up.
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    // stderr is for this command's errors: Qt's start-up notes (no XDG_RUNTIME_DIR, fonts, the
+    // offscreen platform's limits) would read as failures to scripts
+    qInstallMessageHandler([](QtMsgType type, const QMessageLogContext&, const QString& m) {
+        if (type == QtCriticalMsg || type == QtFatalMsg)
+            std::fprintf(stderr, "initscope-cli export: %s\n", qPrintable(m));
+    });
+    static int qtArgc = 1;
+    static char qtName[] = "initscope-cli";
+    static char* qtArgv[] = {qtName, nullptr};
+    QApplication app(qtArgc, qtArgv);
+
+    PresetParse r;
+    const QString arg = QString::fromStdString(*presetArg);
+    if (const Preset* bundled = findBundledPreset(*presetArg))
+        r.preset = *bundled;
+    else if (QFileInfo::exists(arg))
+        r = ui::readPresetOrFigure(arg);
+    else
+        r = loadPreset(*presetArg); // names the bundled presets in its error
+    if (!r.preset) {
+        std::string m = "--preset " + *presetArg + ":";
+        for (const auto& e : r.errors)
+            m += "\n  " + e.message;
+        fail(m);
+    }
+    options.presetJson = QString::fromStdString(presetToJson(*r.preset));
+    QString error;
+    const QString path = QString::fromStdString(*out);
+    if (!ui::exportPresetFigure(*r.preset, QString::fromStdString(*chart), path, options, &error))
+        fail(error.toStdString());
+    return {{"out", QFileInfo(path).absoluteFilePath().toStdString()},
+            {"chart", *chart},
+            {"preset", r.preset->name},
+            {"format", QFileInfo(path).suffix().toLower().toStdString()},
+            {"width", options.size.width()},
+            {"height", options.size.height()},
+            {"scale", options.scale},
+            {"style", options.lecture ? "lecture" : "plain"},
+            {"bytes", QFileInfo(path).size()}};
+}
+#endif
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -582,10 +677,18 @@ int main(int argc, char** argv) {
         } else if (cmd == "presets") {
             Args a = parseArgs(argc, argv, 2, {});
             out = cmdPresets(a);
+        } else if (cmd == "export") {
+#ifdef INITSCOPE_CLI_EXPORT
+            Args a = parseArgs(argc, argv, 2, {});
+            out = cmdExport(a);
+#else
+            fail("this initscope-cli was built without the GUI (INITSCOPE_BUILD_GUI=OFF), so it "
+                 "cannot draw charts");
+#endif
         } else {
             fail("unknown command '" + cmd +
                  "' (commands: theory, critical, run, sweep, jacobian, ntk, phase, ensemble, "
-                 "presets; see --help)");
+                 "presets, export; see --help)");
         }
         std::cout << out.dump() << "\n";
         return 0;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -350,3 +351,80 @@ TEST(Cli, AnalysisCommandsRejectBadArguments) {
     expectError("ensemble --depth 3", "--seeds S is required");
     expectError("ensemble --seeds 0", "--seeds: must be an integer from 1 to 256");
 }
+
+#ifdef INITSCOPE_CLI_HAS_EXPORT
+namespace {
+std::string readFile(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+std::uint32_t bigEndian32(const std::string& s, std::size_t at) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < 4; ++i)
+        v = (v << 8) | static_cast<unsigned char>(s[at + i]);
+    return v;
+}
+} // namespace
+
+// `export` writes each format from the GUI's widgets: a PNG of width x height times the scale
+// (read from its IHDR chunk) carrying the preset, an SVG carrying it, a PDF, and a CSV with a
+// header and one row per layer.
+TEST(Cli, ExportWritesEveryFormat) {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("initscope-export-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string base = "export --preset he-relu --chart signal --width 640 --height 400 ";
+    json j = okJson(base + "--scale 1.5 --out " + (dir / "s.png").string());
+    EXPECT_EQ(j["format"], "png");
+    EXPECT_EQ(j["preset"], "he-relu");
+    const std::string png = readFile(dir / "s.png");
+    ASSERT_GT(png.size(), 24u);
+    EXPECT_EQ(png.substr(1, 3), "PNG");
+    EXPECT_EQ(bigEndian32(png, 16), 960u);
+    EXPECT_EQ(bigEndian32(png, 20), 600u);
+    EXPECT_NE(png.find("initscope-preset"), std::string::npos);
+
+    okJson(base + "--out " + (dir / "s.svg").string());
+    const std::string svg = readFile(dir / "s.svg");
+    EXPECT_NE(svg.find("<svg"), std::string::npos);
+    EXPECT_NE(svg.find("<initscope-preset"), std::string::npos);
+    EXPECT_NE(svg.find("he-relu"), std::string::npos);
+
+    okJson(base + "--style plain --out " + (dir / "s.pdf").string());
+    const std::string pdf = readFile(dir / "s.pdf");
+    EXPECT_EQ(pdf.substr(0, 4), "%PDF");
+    EXPECT_NE(pdf.find("/Page"), std::string::npos);
+
+    okJson("export --preset he-relu --chart signal --out " + (dir / "s.csv").string());
+    const std::string csv = readFile(dir / "s.csv");
+    EXPECT_EQ(csv.rfind("layer,", 0), 0u);
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 16 + 1); // he-relu: depth 16
+
+    // an exported figure is a preset too: its experiment runs again
+    okJson("export --preset " + (dir / "s.png").string() + " --chart distribution --out " +
+           (dir / "d.csv").string());
+    for (const char* chart : {"gradients", "correlation", "activations"})
+        okJson(std::string("export --preset he-relu --chart ") + chart + " --out " +
+               (dir / (std::string(chart) + ".svg")).string());
+    std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, ExportRejectsBadArgumentsNamingTheOption) {
+    const std::string out = " --out " + (std::filesystem::temp_directory_path() /
+                                         ("initscope-x-" + std::to_string(::getpid()) + ".png"))
+                                            .string();
+    expectError("export --chart signal" + out, "--preset");
+    expectError("export --preset he-relu" + out, "--chart is required");
+    expectError("export --preset he-relu --chart signal", "--out");
+    expectError("export --preset he-relu --chart nope" + out, "--chart: unknown chart 'nope'");
+    expectError("export --preset no-such-preset --chart signal" + out, "--preset");
+    expectError("export --preset he-relu --chart signal --out /tmp/x.bmp", "--out");
+    expectError("export --preset he-relu --chart signal --width 10" + out, "--width");
+    expectError("export --preset he-relu --chart signal --scale 0" + out, "--scale");
+    expectError("export --preset he-relu --chart signal --style neon" + out, "--style");
+    expectError("export --preset he-relu --chart signal --depth 3" + out, "unknown option --depth");
+    expectError("export --preset " + std::string(INITSCOPE_BAD_PRESETS) +
+                    "/depth--negative.json --chart signal" + out,
+                "depth");
+}
+#endif
