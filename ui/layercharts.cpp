@@ -31,9 +31,10 @@ double niceStep(double span, int maxTicks) {
 } // namespace
 
 LayerChart::LayerChart(const QString& title, const QString& yLabel, bool logY, QWidget* parent)
-    : QChartView(parent), title_(title), logY_(logY) {
-    auto* c = new QChart;
-    setChart(c);
+    // The chart is handed to the constructor: QChartView(parent) would make a default chart
+    // that setChart() then releases without deleting (a leak per chart, seen under ASan).
+    : QChartView(new QChart, parent), title_(title), logY_(logY) {
+    QChart* c = chart();
     setRenderHint(QPainter::Antialiasing);
     c->setAnimationOptions(QChart::NoAnimation);
     c->legend()->setAlignment(Qt::AlignBottom);
