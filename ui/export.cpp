@@ -7,6 +7,7 @@
 #include <QPdfWriter>
 #include <QSaveFile>
 #include <QSvgGenerator>
+#include <QSvgRenderer>
 #include <QWidget>
 
 namespace initscope::ui {
@@ -16,6 +17,23 @@ bool fail(QString* error, const QString& message) {
     if (error)
         *error = message;
     return false;
+}
+/// The widget as drawn, as SVG text (vector).
+QByteArray renderSvg(QWidget* widget, const QString& title) {
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    QSvgGenerator svg;
+    svg.setOutputDevice(&buffer);
+    svg.setSize(widget->size());
+    // the screen's 96 dpi: text is laid out at the size it has in the window and the PNG
+    svg.setResolution(96);
+    svg.setViewBox(QRect(QPoint(0, 0), widget->size()));
+    svg.setTitle(title.isEmpty() ? widget->objectName() : title);
+    svg.setDescription(QStringLiteral("initscope"));
+    QPainter painter(&svg);
+    widget->render(&painter);
+    painter.end();
+    return buffer.data();
 }
 } // namespace
 
@@ -55,19 +73,7 @@ bool exportWidget(QWidget* widget, const QString& path, const ExportOptions& opt
         if (!image.save(&file, "PNG"))
             return fail(error, QStringLiteral("Cannot encode %1 as PNG.").arg(path));
     } else if (suffix == QLatin1String("svg")) {
-        QBuffer buffer;
-        buffer.open(QIODevice::WriteOnly);
-        {
-            QSvgGenerator svg;
-            svg.setOutputDevice(&buffer);
-            svg.setSize(size);
-            svg.setViewBox(QRect(QPoint(0, 0), size));
-            svg.setTitle(options.title.isEmpty() ? widget->objectName() : options.title);
-            svg.setDescription(QStringLiteral("initscope"));
-            QPainter painter(&svg);
-            widget->render(&painter);
-        }
-        QByteArray text = buffer.data();
+        QByteArray text = renderSvg(widget, options.title);
         if (!options.presetJson.isEmpty()) {
             // <metadata> right after the opening <svg ...> tag; the JSON as escaped text
             const qsizetype open = text.indexOf("<svg");
@@ -90,10 +96,11 @@ bool exportWidget(QWidget* widget, const QString& path, const ExportOptions& opt
         pdf.setPageSize(QPageSize(QSizeF(size), QPageSize::Point));
         pdf.setPageMargins(QMarginsF(0, 0, 0, 0));
         QPainter painter(&pdf);
-        const double scale = std::min(painter.viewport().width() / double(size.width()),
-                                      painter.viewport().height() / double(size.height()));
-        painter.scale(scale, scale);
-        widget->render(&painter);
+        // Drawn through SVG: a chart rendered straight onto the PDF device lays its text out
+        // again at that device's metrics inside geometry made for the screen, and loses legend
+        // entries and markers; the SVG generator keeps the screen layout, the PDF stays vector.
+        QSvgRenderer svg(renderSvg(widget, options.title));
+        svg.render(&painter, QRectF(painter.viewport()));
     }
     if (!file.commit())
         return fail(error, QStringLiteral("Cannot write %1: %2").arg(path, file.errorString()));

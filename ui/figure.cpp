@@ -10,6 +10,7 @@
 #include <QChart>
 #include <QCoreApplication>
 #include <QFileInfo>
+#include <QGraphicsLayout>
 #include <QLegend>
 #include <QLineSeries>
 #include <QPalette>
@@ -268,6 +269,9 @@ void applyPaperStyle(QWidget* figure) {
         chart->setFrameShape(QFrame::NoFrame);
         chart->chart()->setBackgroundRoundness(0);
         chart->chart()->setDropShadowEnabled(false);
+        // A legend laid out before the theme change above keeps stale entries (one label,
+        // no markers, in an offscreen copy); setting its font lays it out again.
+        chart->chart()->legend()->setFont(figure->font());
     }
 }
 
@@ -303,6 +307,10 @@ void applyLectureStyle(QWidget* figure) {
         }
     }
     c->setMargins(QMargins(12, 12, 12, 12));
+    // the numbers after the title on a line of their own: at slide size they do not fit beside it
+    QString t = c->title();
+    t.replace(QStringLiteral(" &mdash; "), QStringLiteral("<br>"));
+    c->setTitle(t);
 }
 
 QString figureCsv(const QWidget* figure) {
@@ -377,8 +385,13 @@ bool exportFigure(const QString& name, const FigureData& data, const QString& pa
     if (auto* chart = qobject_cast<LayerChart*>(figure.get())) {
         // lay the chart out at its final size before it is drawn (no event loop runs here)
         chart->chart()->resize(QSizeF(options.size));
+        // Qt Charts lays out the legend and axes on posted layout requests: deliver them now
+        QCoreApplication::sendPostedEvents();
         chart->flushLayout();
+        if (QGraphicsLayout* l = chart->chart()->legend()->layout())
+            l->activate();
         chart->rescale();
+        QCoreApplication::sendPostedEvents();
     }
     ExportOptions e;
     e.scale = options.scale;

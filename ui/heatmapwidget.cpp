@@ -6,6 +6,7 @@
 #include <QPainter>
 #include <QToolTip>
 
+#include <algorithm>
 #include <cmath>
 
 namespace initscope::ui {
@@ -30,6 +31,19 @@ std::vector<double> niceTicks(double lo, double hi, int maxTicks) {
 
 namespace {
 constexpr int kLeft = 78, kRight = 120, kTop = 34, kBottom = 52;
+
+/// Room around the plot for the title, tick labels, axis titles and the colour bar: the
+/// constants above at the desktop font, more for a larger font (the lecture style of exports).
+struct Margins {
+    int left, right, top, bottom;
+};
+Margins margins(const QFont& font) {
+    const QFontMetrics fm(font);
+    const int h = fm.height();
+    const int tick = fm.horizontalAdvance(QStringLiteral("-0.0001"));
+    return {std::max(kLeft, tick + h + 26), std::max(kRight, tick + h + 62),
+            std::max(kTop, h * 13 / 10 + 14), std::max(kBottom, 2 * h + 18)};
+}
 
 QString tickText(double v) {
     if (v != 0 && (std::abs(v) >= 1e4 || std::abs(v) < 1e-3))
@@ -63,8 +77,9 @@ QString HeatmapWidget::nonfiniteNote() const {
 }
 
 QRect HeatmapWidget::plotRect() const {
-    return QRect(kLeft, kTop, std::max(10, width() - kLeft - kRight),
-                 std::max(10, height() - kTop - kBottom));
+    const Margins m = margins(font());
+    return QRect(m.left, m.top, std::max(10, width() - m.left - m.right),
+                 std::max(10, height() - m.top - m.bottom));
 }
 
 QRect HeatmapWidget::colorBarRect() const {
@@ -85,7 +100,7 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
     titleFont.setPointSizeF(titleFont.pointSizeF() * 1.15);
     painter.setFont(titleFont);
     painter.setPen(text);
-    painter.drawText(QRect(0, 4, width(), kTop - 6), Qt::AlignCenter, title_);
+    painter.drawText(QRect(0, 4, width(), plot.top() - 6), Qt::AlignCenter, title_);
     painter.setFont(font());
 
     painter.setPen(pal.color(QPalette::Mid));
