@@ -240,10 +240,8 @@ void MainWindow::buildMenus() {
     toggle->setText(tr("Show &controls"));
     toggle->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
     view->addAction(toggle);
-    QAction* browser = presets_->browserDock()->toggleViewAction();
-    browser->setText(tr("Show &presets"));
+    QAction* browser = view->addAction(tr("&Presets..."), presets_, &PresetDocument::showBrowser);
     browser->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
-    view->addAction(browser);
     QMenu* theme = view->addMenu(tr("&Theme"));
     auto* group = new QActionGroup(this);
     for (const auto& [key, text] : {std::pair{QStringLiteral("system"), tr("Follow the &system")},

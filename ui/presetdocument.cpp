@@ -58,7 +58,15 @@ PresetDocument::PresetDocument(MainWindow* window) : QObject(window), window_(wi
     dock_->setWidget(browser_);
     dock_->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
                        QDockWidget::DockWidgetClosable);
-    window->addDockWidget(Qt::RightDockWidgetArea, dock_);
+    // Beside the controls as a second tab: the charts keep the width of the window.
+    browser_->setMinimumWidth(280);
+    if (auto* controls = window->findChild<QDockWidget*>(QStringLiteral("controlsDock"))) {
+        window->addDockWidget(window->dockWidgetArea(controls), dock_);
+        window->tabifyDockWidget(controls, dock_);
+        controls->raise();
+    } else {
+        window->addDockWidget(Qt::RightDockWidgetArea, dock_);
+    }
     connect(browser_, &PresetBrowser::presetChosen, this,
             [this](const Preset& p, const QString& path) {
                 applyPreset(p);
@@ -71,6 +79,13 @@ PresetDocument::PresetDocument(MainWindow* window) : QObject(window), window_(wi
     // scene), so they are caught application-wide and kept to this window.
     window->setAcceptDrops(true);
     qApp->installEventFilter(this);
+}
+
+void PresetDocument::showBrowser() {
+    dock_->show();
+    dock_->raise();
+    browser_->searchField()->setFocus();
+    browser_->searchField()->selectAll();
 }
 
 bool PresetDocument::isOpenable(const QString& path) {

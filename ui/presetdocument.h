@@ -29,6 +29,8 @@ public:
     /// Adds Open, Open Recent, Save, Save As and Save to my presets to `file`.
     void addFileActions(QMenu* file);
     QDockWidget* browserDock() const { return dock_; }
+    /// Shows the browser's dock in front, with the search field focused.
+    void showBrowser();
     PresetBrowser* browser() const { return browser_; }
 
     /// Opens a preset .json, or the experiment embedded in an exported .png / .svg. On failure
