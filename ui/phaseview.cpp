@@ -119,6 +119,7 @@ void PhaseView::compute() {
         return;
     const Activation act = *wanted_;
     computedFor_ = act;
+    ++computations_;
     const GridAxis sw = sigmaW2Axis(), sb = sigmaB2Axis();
     const int cols = sw.steps, rows = sb.steps;
     critical_.assign(static_cast<std::size_t>(rows), std::nan(""));

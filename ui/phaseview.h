@@ -43,6 +43,8 @@ public:
     bool complete() const { return rowsDone_ == static_cast<int>(sigmaB2Axis().values().size()); }
     /// Centre of the cell at column j (sigma_w^2) and row i (sigma_b^2), in data coordinates.
     static QPointF cellCentre(int i, int j);
+    /// How many diagrams were started (the activation changed, or the first show).
+    int computations() const { return computations_; }
     /// chi1 of a received cell (NaN when not received).
     double chi1At(int i, int j) const;
 
@@ -69,6 +71,7 @@ private:
     std::vector<double> critical_;          // [i], NaN until row i arrives
     std::vector<std::vector<double>> chi1_; // [i][j]
     int rowsDone_ = 0;
+    int computations_ = 0;
     ViewWorker worker_; // last: joined first on destruction
 };
 
