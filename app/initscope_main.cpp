@@ -1,11 +1,12 @@
 // The desktop application: parses a few options, then hands over to ui::MainWindow.
+#include "analysisviews.h"
 #include "controlpanel.h"
 #include "mainwindow.h"
-#include "analysisviews.h"
 #include "presetdocument.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QMessageBox>
 #include <QTimer>
 
 #include <cstdio>
@@ -24,11 +25,9 @@ int main(int argc, char** argv) {
         QStringLiteral("See, live, what initialization does to a deep network."));
     parser.addHelpOption();
     parser.addVersionOption();
-    const QCommandLineOption view(
-        QStringLiteral("view"),
-        QStringLiteral("View shown at start: %1.")
-            .arg(viewList),
-        QStringLiteral("NAME"));
+    const QCommandLineOption view(QStringLiteral("view"),
+                                  QStringLiteral("View shown at start: %1.").arg(viewList),
+                                  QStringLiteral("NAME"));
     const QCommandLineOption perf(QStringLiteral("perf-log"),
                                   QStringLiteral("Print chart update rate and event-loop stalls "
                                                  "once a second (also INITSCOPE_PERF_LOG=1)."));
@@ -107,10 +106,16 @@ int main(int argc, char** argv) {
         return fail(QStringLiteral("one file at a time (got %1)").arg(files.size()));
     if (!files.isEmpty()) {
         initscope::ui::PresetDocument* doc = window.presetDocument();
-        // scripted (--export): no dialog, the message goes to stderr
-        doc->setDialogsEnabled(!parser.isSet(exportTo));
-        if (!doc->openFile(files.front()) && parser.isSet(exportTo))
-            return fail(doc->lastError());
+        // The message goes to stderr when scripted (--export), else to a dialog over the window
+        // once it is shown (not over an empty screen before it).
+        doc->setDialogsEnabled(false);
+        if (!doc->openFile(files.front())) {
+            if (parser.isSet(exportTo))
+                return fail(doc->lastError());
+            QTimer::singleShot(0, &window, [&window, message = doc->lastError()] {
+                QMessageBox::warning(&window, QStringLiteral("Cannot open the file"), message);
+            });
+        }
         doc->setDialogsEnabled(true);
         // options given beside the file change the opened experiment
         initscope::NetworkSpec opened = window.controls()->spec();
@@ -134,9 +139,8 @@ int main(int argc, char** argv) {
     }
     window.setSpec(spec);
     if (parser.isSet(view) && !window.showView(parser.value(view)))
-        return fail(QStringLiteral("unknown view '%1' (one of: %2)")
-                        .arg(parser.value(view),
-                             viewList));
+        return fail(
+            QStringLiteral("unknown view '%1' (one of: %2)").arg(parser.value(view), viewList));
     window.show();
     if (parser.isSet(exportTo)) {
         const QString path = parser.value(exportTo);

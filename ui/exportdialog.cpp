@@ -36,8 +36,7 @@ QStringList exportPaths(const ExportRequest& request, const QStringList& views) 
     return out;
 }
 
-ExportDialog::ExportDialog(const QString& view, const QSize& onScreen, QWidget* parent)
-    : QDialog(parent), view_(view) {
+ExportDialog::ExportDialog(const QString& view, QWidget* parent) : QDialog(parent), view_(view) {
     setWindowTitle(tr("Export figure"));
     setObjectName(QStringLiteral("exportDialog"));
     auto* form = new QFormLayout;
@@ -54,11 +53,12 @@ ExportDialog::ExportDialog(const QString& view, const QSize& onScreen, QWidget* 
     auto* sizeRow = new QHBoxLayout;
     width_ = new QSpinBox;
     width_->setRange(320, 4000);
-    width_->setValue(std::clamp(onScreen.width(), 800, 1600));
+    // slides: the CLI's default size, not whatever shape the window has
+    width_->setValue(FigureOptions{}.size.width());
     width_->setSuffix(tr(" px"));
     height_ = new QSpinBox;
     height_->setRange(220, 4000);
-    height_->setValue(std::clamp(onScreen.height(), 500, 1000));
+    height_->setValue(FigureOptions{}.size.height());
     height_->setSuffix(tr(" px"));
     scale_ = new QDoubleSpinBox;
     scale_->setRange(0.5, 8);
@@ -73,7 +73,9 @@ ExportDialog::ExportDialog(const QString& view, const QSize& onScreen, QWidget* 
     sizeRow->addSpacing(12);
     sizeRow->addWidget(new QLabel(tr("scale")));
     sizeRow->addWidget(scale_);
-    form->addRow(tr("&Size:"), sizeRow);
+    auto* sizeLabel = new QLabel(tr("&Size:"));
+    sizeLabel->setBuddy(width_);
+    form->addRow(sizeLabel, sizeRow);
     lecture_ = new QCheckBox(tr("Lecture style: large fonts, thick lines, white background"));
     lecture_->setChecked(true);
     form->addRow(QString(), lecture_);
@@ -84,7 +86,9 @@ ExportDialog::ExportDialog(const QString& view, const QSize& onScreen, QWidget* 
     auto* browse = new QPushButton(tr("&Browse..."));
     pathRow->addWidget(path_, 1);
     pathRow->addWidget(browse);
-    form->addRow(tr("F&ile:"), pathRow);
+    auto* pathLabel = new QLabel(tr("F&ile:"));
+    pathLabel->setBuddy(path_);
+    form->addRow(pathLabel, pathRow);
     auto* note = new QLabel(tr("PNG and SVG files carry the experiment: open one in initscope "
                                "(or drop it on the window) to get it back."));
     note->setWordWrap(true);
@@ -95,6 +99,7 @@ ExportDialog::ExportDialog(const QString& view, const QSize& onScreen, QWidget* 
     layout->addWidget(buttons);
 
     connect(browse, &QPushButton::clicked, this, &ExportDialog::browse);
+    connect(which_, &QComboBox::currentIndexChanged, this, &ExportDialog::updateEnabled);
     connect(buttons, &QDialogButtonBox::accepted, this, [this] {
         QSettings().setValue(kDirKey, QFileInfo(path_->text()).absolutePath());
         accept();
@@ -112,7 +117,9 @@ ExportDialog::ExportDialog(const QString& view, const QSize& onScreen, QWidget* 
 
 void ExportDialog::updateEnabled() {
     const QString s = format_->currentData().toString();
-    const bool image = s != QLatin1String("csv");
+    // an analysis view is drawn as on screen (only the layer views have a figure of any size)
+    const bool figure = which_->currentIndex() == 1 || figureNames().contains(view_);
+    const bool image = s != QLatin1String("csv") && figure;
     width_->setEnabled(image);
     height_->setEnabled(image);
     lecture_->setEnabled(image);

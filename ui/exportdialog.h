@@ -27,7 +27,7 @@ QStringList exportPaths(const ExportRequest& request, const QStringList& views);
 class ExportDialog : public QDialog {
     Q_OBJECT
 public:
-    ExportDialog(const QString& view, const QSize& onScreen, QWidget* parent = nullptr);
+    explicit ExportDialog(const QString& view, QWidget* parent = nullptr);
     ExportRequest request() const;
 
 private:

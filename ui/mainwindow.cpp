@@ -392,7 +392,7 @@ bool MainWindow::exportFigures(const ExportRequest& request, QString* error) {
 }
 
 void MainWindow::exportDialog() {
-    ExportDialog dialog(currentView(), tabs_->currentWidget()->size(), this);
+    ExportDialog dialog(currentView(), this);
     if (dialog.exec() != QDialog::Accepted)
         return;
     const ExportRequest request = dialog.request();

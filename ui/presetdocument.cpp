@@ -269,9 +269,7 @@ void PresetDocument::saveToUserDialog() {
 void PresetDocument::error(const QString& title, const QString& text) {
     lastError_ = text;
     if (dialogs_)
-        QMessageBox::warning(window_, title, text);
-    else
-        window_->statusBar()->showMessage(text.section(QLatin1Char('\n'), 0, 1), 8000);
+        QMessageBox::warning(window_, title, text); // else the caller reports lastError()
 }
 
 void PresetDocument::updateTitle() {
