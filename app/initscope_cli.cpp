@@ -66,9 +66,9 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
   presets  list the bundled presets
   export   --preset NAME|FILE --chart NAME --out FILE.(png|svg|pdf|csv) [--width W [1200]]
            [--height H [750]] [--scale S [2]] [--style lecture|plain [lecture]]
-           the chart (signal gradients correlation distribution activations) of the preset's
-           run, drawn by the same widgets as the GUI; FILE may also be a figure initscope
-           exported (.png, .svg), whose experiment is run again
+           the chart (signal gradients correlation distribution activations, or the analysis
+           views phase jacobian ntk sweep as .png/.svg/.pdf) of the preset, drawn by the same
+           widgets as the GUI; FILE may also be a figure initscope exported (.png, .svg)
 
 Run options (defaults in brackets):
   --depth L [50]  --width N [256]  --widths N1,N2,...  --input-dim N0 [256]  --batch B [128]

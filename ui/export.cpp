@@ -19,19 +19,19 @@ bool fail(QString* error, const QString& message) {
     return false;
 }
 /// The widget as drawn, as SVG text (vector).
-QByteArray renderSvg(QWidget* widget, const QString& title) {
+QByteArray renderSvg(QWidget* widget, const QRect& source, const QString& title) {
     QBuffer buffer;
     buffer.open(QIODevice::WriteOnly);
     QSvgGenerator svg;
     svg.setOutputDevice(&buffer);
-    svg.setSize(widget->size());
+    svg.setSize(source.size());
     // the screen's 96 dpi: text is laid out at the size it has in the window and the PNG
     svg.setResolution(96);
-    svg.setViewBox(QRect(QPoint(0, 0), widget->size()));
+    svg.setViewBox(QRect(QPoint(0, 0), source.size()));
     svg.setTitle(title.isEmpty() ? widget->objectName() : title);
     svg.setDescription(QStringLiteral("initscope"));
     QPainter painter(&svg);
-    widget->render(&painter);
+    widget->render(&painter, QPoint(), QRegion(source));
     painter.end();
     return buffer.data();
 }
@@ -55,7 +55,8 @@ bool exportWidget(QWidget* widget, const QString& path, const ExportOptions& opt
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly))
         return fail(error, QStringLiteral("Cannot write %1: %2").arg(path, file.errorString()));
-    const QSize size = widget->size();
+    const QRect source = options.source.isEmpty() ? widget->rect() : options.source;
+    const QSize size = source.size();
     if (suffix == QLatin1String("png")) {
         QImage image((QSizeF(size) * options.scale).toSize(), QImage::Format_ARGB32);
         if (image.isNull())
@@ -68,12 +69,12 @@ bool exportWidget(QWidget* widget, const QString& path, const ExportOptions& opt
             image.setText(QString::fromLatin1(kFigurePresetKey), options.presetJson);
         image.fill(widget->palette().color(QPalette::Base));
         QPainter painter(&image);
-        widget->render(&painter);
+        widget->render(&painter, QPoint(), QRegion(source));
         painter.end();
         if (!image.save(&file, "PNG"))
             return fail(error, QStringLiteral("Cannot encode %1 as PNG.").arg(path));
     } else if (suffix == QLatin1String("svg")) {
-        QByteArray text = renderSvg(widget, options.title);
+        QByteArray text = renderSvg(widget, source, options.title);
         if (!options.presetJson.isEmpty()) {
             // <metadata> right after the opening <svg ...> tag; the JSON as escaped text
             const qsizetype open = text.indexOf("<svg");
@@ -99,7 +100,7 @@ bool exportWidget(QWidget* widget, const QString& path, const ExportOptions& opt
         // Drawn through SVG: a chart rendered straight onto the PDF device lays its text out
         // again at that device's metrics inside geometry made for the screen, and loses legend
         // entries and markers; the SVG generator keeps the screen layout, the PDF stays vector.
-        QSvgRenderer svg(renderSvg(widget, options.title));
+        QSvgRenderer svg(renderSvg(widget, source, options.title));
         svg.render(&painter, QRectF(painter.viewport()));
     }
     if (!file.commit())

@@ -2,6 +2,7 @@
 // which can render the same widgets offscreen).
 #pragma once
 
+#include <QRect>
 #include <QString>
 
 class QWidget;
@@ -17,6 +18,7 @@ struct ExportOptions {
     double scale = 2.0; // PNG pixels per logical pixel
     QString presetJson; // the experiment, embedded in PNG and SVG when not empty
     QString title;      // SVG title / PDF title
+    QRect source;       // the part of the widget to draw, in its coordinates (empty: all)
 };
 
 /// Saves `widget` as drawn; the format follows the suffix: .png (twice the on-screen resolution),

@@ -3,18 +3,24 @@
 #include "engine.h"
 #include "export.h"
 #include "heatmapwidget.h"
+#include "jacobianview.h"
 #include "layercharts.h"
+#include "ntkview.h"
+#include "phaseview.h"
 #include "preset.h"
+#include "sweepview.h"
 
 #include <QApplication>
 #include <QChart>
 #include <QCoreApplication>
+#include <QEventLoop>
 #include <QFileInfo>
 #include <QGraphicsLayout>
 #include <QLegend>
 #include <QLineSeries>
 #include <QPalette>
 #include <QStyle>
+#include <QTimer>
 
 #include <algorithm>
 #include <cmath>
@@ -83,7 +89,7 @@ QStringList figureNames() {
             QStringLiteral("distribution"), QStringLiteral("activations")};
 }
 
-QStringList plannedFigureNames() {
+QStringList analysisFigureNames() {
     return {QStringLiteral("phase"), QStringLiteral("jacobian"), QStringLiteral("ntk"),
             QStringLiteral("sweep")};
 }
@@ -400,6 +406,91 @@ bool exportFigure(const QString& name, const FigureData& data, const QString& pa
     return exportWidget(figure.get(), path, e, error);
 }
 
+namespace {
+/// Shows an analysis view offscreen with `spec`, waits (event loop) until its worker's result is
+/// drawn, and exports it as drawn: the same widget and code as the GUI tab.
+bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, const QString& path,
+                          const FigureOptions& options, QString* error) {
+    constexpr int kTimeoutMs = 300000;
+    std::unique_ptr<QWidget> view;
+    std::vector<QWidget*> parts; // the figure inside the view, without its controls
+    QEventLoop loop;
+    bool done = false;
+    auto finish = [&] {
+        done = true;
+        loop.quit();
+    };
+    if (name == QLatin1String("phase")) {
+        auto* v = new PhaseView;
+        view.reset(v);
+        QObject::connect(v, &PhaseView::diagramComplete, &loop, finish);
+        parts = {v->heatmap()};
+        v->setSpec(spec);
+    } else if (name == QLatin1String("jacobian")) {
+        auto* v = new JacobianView;
+        view.reset(v);
+        QObject::connect(v, &JacobianView::resultShown, &loop, finish);
+        parts = {v->chartView()};
+        v->setSpec(spec);
+    } else if (name == QLatin1String("ntk")) {
+        auto* v = new NtkView;
+        view.reset(v);
+        QObject::connect(v, &NtkView::resultShown, &loop, finish);
+        parts = {v->spectrumChart(), v->conditionChart(), v->kernelMap()};
+        v->setSpec(spec);
+    } else {
+        auto* v = new SweepView;
+        view.reset(v);
+        QObject::connect(v, &SweepView::sweepFinished, &loop, finish);
+        parts = {v->chartView()};
+        v->setSpec(spec);
+    }
+    applyPaperStyle(view.get());
+    if (options.lecture) {
+        QFont f = view->font();
+        f.setPointSizeF(13);
+        for (QWidget* w : parts)
+            w->setFont(f);
+    }
+    view->resize(options.size);
+    view->show(); // offscreen: starts the computation, as selecting the tab does
+    QTimer::singleShot(kTimeoutMs, &loop, &QEventLoop::quit);
+    if (!done)
+        loop.exec();
+    if (!done) {
+        if (error)
+            *error = tr("--chart %1: no result within %2 s").arg(name).arg(kTimeoutMs / 1000);
+        return false;
+    }
+    // Only the figure's part of the view, at the requested size: grow the view by what its
+    // controls take, let the layout settle, and draw the rectangle around the figure.
+    auto figureRect = [&] {
+        QRect r;
+        for (QWidget* w : parts)
+            r |= QRect(w->mapTo(view.get(), QPoint(0, 0)), w->size());
+        return r;
+    };
+    QCoreApplication::sendPostedEvents();
+    QCoreApplication::processEvents();
+    const QRect first = figureRect();
+    view->resize(view->size() + (options.size - first.size()));
+    QCoreApplication::sendPostedEvents();
+    QCoreApplication::processEvents();
+    ExportOptions e;
+    e.source = figureRect();
+    e.scale = options.scale;
+    e.presetJson = options.presetJson;
+    e.title = QStringLiteral("initscope %1").arg(name);
+    QString message;
+    if (!exportWidget(view.get(), path, e, &message)) {
+        if (error)
+            *error = tr("--out: %1").arg(message);
+        return false;
+    }
+    return true;
+}
+} // namespace
+
 bool exportPresetFigure(const Preset& preset, const QString& chart, const QString& path,
                         const FigureOptions& options, QString* error) {
     auto fail = [error](const QString& m) {
@@ -407,17 +498,25 @@ bool exportPresetFigure(const Preset& preset, const QString& chart, const QStrin
             *error = m;
         return false;
     };
-    if (plannedFigureNames().contains(chart.toLower()))
-        return fail(tr("--chart %1: that view has no exportable figure yet (charts: %2)")
-                        .arg(chart, figureNames().join(QStringLiteral(", "))));
-    if (!figureNames().contains(chart.toLower()))
+    const QStringList all = figureNames() + analysisFigureNames();
+    if (!all.contains(chart.toLower()))
         return fail(tr("--chart: unknown chart '%1' (one of: %2)")
-                        .arg(chart, figureNames().join(QStringLiteral(", "))));
+                        .arg(chart, all.join(QStringLiteral(", "))));
     const QString suffix = QFileInfo(path).suffix().toLower();
     if (!QStringList{QStringLiteral("png"), QStringLiteral("svg"), QStringLiteral("pdf"),
                      QStringLiteral("csv")}
              .contains(suffix))
         return fail(tr("--out %1: the file name must end in .png, .svg, .pdf or .csv").arg(path));
+    if (analysisFigureNames().contains(chart.toLower())) {
+        if (suffix == QLatin1String("csv"))
+            return fail(tr("--out %1: the %2 chart exports as .png, .svg or .pdf; its values "
+                           "come from initscope-cli %2")
+                            .arg(path, chart.toLower()));
+        QString message;
+        if (!exportAnalysisFigure(chart.toLower(), preset.spec, path, options, &message))
+            return fail(message);
+        return true;
+    }
     Engine engine;
     const RunResult result = engine.run(preset.spec); // throws SpecInvalid for a bad spec
     FigureData data = figureDataFromResult(result);

@@ -53,8 +53,9 @@ FigureData figureDataFromResult(const RunResult& result);
 /// Views that have a figure, in tab order: signal, gradients, correlation, distribution,
 /// activations.
 QStringList figureNames();
-/// Views named by the CLI contract that have no figure yet (phase, jacobian, ntk, sweep).
-QStringList plannedFigureNames();
+/// The analysis views initscope-cli export draws as the GUI shows them (phase, jacobian, ntk,
+/// sweep): computed on their own workers, exported as PNG, SVG or PDF only.
+QStringList analysisFigureNames();
 
 // ---- the widgets of each view (the main window builds its tabs from these)
 LayerChart* makeSignalChart();

@@ -370,8 +370,8 @@ std::uint32_t bigEndian32(const std::string& s, std::size_t at) {
 // (read from its IHDR chunk) carrying the preset, an SVG carrying it, a PDF, and a CSV with a
 // header and one row per layer.
 TEST(Cli, ExportWritesEveryFormat) {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("initscope-export-" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("initscope-export-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const std::string base = "export --preset he-relu --chart signal --width 640 --height 400 ";
     json j = okJson(base + "--scale 1.5 --out " + (dir / "s.png").string());
@@ -403,7 +403,7 @@ TEST(Cli, ExportWritesEveryFormat) {
     // an exported figure is a preset too: its experiment runs again
     okJson("export --preset " + (dir / "s.png").string() + " --chart distribution --out " +
            (dir / "d.csv").string());
-    for (const char* chart : {"gradients", "correlation", "activations"})
+    for (const char* chart : {"gradients", "correlation", "activations", "jacobian"})
         okJson(std::string("export --preset he-relu --chart ") + chart + " --out " +
                (dir / (std::string(chart) + ".svg")).string());
     std::filesystem::remove_all(dir);
@@ -419,6 +419,7 @@ TEST(Cli, ExportRejectsBadArgumentsNamingTheOption) {
     expectError("export --preset he-relu --chart nope" + out, "--chart: unknown chart 'nope'");
     expectError("export --preset no-such-preset --chart signal" + out, "--preset");
     expectError("export --preset he-relu --chart signal --out /tmp/x.bmp", "--out");
+    expectError("export --preset he-relu --chart phase --out /tmp/x.csv", "initscope-cli phase");
     expectError("export --preset he-relu --chart signal --width 10" + out, "--width");
     expectError("export --preset he-relu --chart signal --scale 0" + out, "--scale");
     expectError("export --preset he-relu --chart signal --style neon" + out, "--style");
