@@ -34,6 +34,8 @@ public:
 
     // ---- for tests
     const NtkResult& result() const { return result_; }
+    /// True while a computation is pending or running.
+    bool busy() const { return worker_.busy(); }
     QString summaryText() const;
     QChartView* spectrumChart() const { return spectrum_; }
     QChartView* conditionChart() const { return condition_; }

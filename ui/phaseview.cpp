@@ -128,10 +128,6 @@ void PhaseView::compute() {
     chiImage_ = QImage(cols, rows, QImage::Format_ARGB32);
     chiImage_.fill(Qt::transparent);
     xiImage_ = chiImage_;
-    heatmap_->setTitle(tr("Phase diagram of %1: %2")
-                           .arg(QString::fromStdString(act.name()))
-                           .arg(tr("ordered (blue), critical line \u03c7\u2081 = 1, chaotic "
-                                   "(red)")));
     note_->setText(tr("Computing %1 \u00d7 %2 cells of mean-field theory... Click a cell to "
                       "set \u03c3_w\u00b2 (through the gain) and \u03c3_b\u00b2 (normal biases).")
                        .arg(cols)
@@ -196,6 +192,14 @@ void PhaseView::showGrid() {
         g.vMax = kXiLogMax;
         g.colorLabel = tr("\u03be_c in layers (log scale)");
     }
+    const QString act =
+        computedFor_ ? QString::fromStdString(computedFor_->name()) : QStringLiteral("?");
+    heatmap_->setTitle(chi ? tr("Phase diagram of %1: \u03c7\u2081, ordered (blue) < 1 < chaotic "
+                                "(red)")
+                                 .arg(act)
+                           : tr("Phase diagram of %1: correlation depth \u03be_c, infinite on the "
+                                "critical line")
+                                 .arg(act));
     g.rows = sb.steps;
     g.rowsDone = rowsDone_;
     heatmap_->setGrid(g);

@@ -51,7 +51,7 @@ NetworkSpec heavySpec() {
     NetworkSpec s;
     s.activation = ActivationKind::Relu;
     s.init = InitScheme::HeNormal;
-    s.depth = 100;
+    s.depth = 200;
     s.width = 256;
     s.inputDim = 256;
     s.batch = 64;
@@ -102,6 +102,13 @@ void TestAnalysisViews::phaseCriticalLineIsMeanField() {
     const QImage img = view.heatmap()->grid().image;
     QVERIFY(!img.isNull());
     QVERIFY(img.pixel(0, img.height() / 2) != img.pixel(img.width() - 1, img.height() / 2));
+    // the xi_c colouring is another image of the same diagram (no recomputation)
+    const int computed = view.computations();
+    view.setColour(PhaseView::Colour::XiC);
+    QVERIFY(view.heatmap()->grid().image != img);
+    QCOMPARE(view.computations(), computed);
+    if (qEnvironmentVariableIsSet("INITSCOPE_SHOT_DIR")) // for looking at the view
+        view.grab().save(qEnvironmentVariable("INITSCOPE_SHOT_DIR") + QStringLiteral("/xic.png"));
     // chi1 of a received cell is meanfield's chi1 there
     const QPointF c = PhaseView::cellCentre(5, 30);
     const meanfield::FixedPoint fp = meanfield::fixedPoint(tanh, c.x(), c.y());
@@ -268,6 +275,7 @@ void TestAnalysisViews::destroyingMidComputationJoins() {
         QTRY_VERIFY_WITH_TIMEOUT(view->summaryText().startsWith(QStringLiteral("Computing")),
                                  kTimeoutMs);
         QTest::qWait(1000); // past the forward pass, into the backward passes
+        QVERIFY(view->busy());
         QElapsedTimer t;
         t.start();
         view.reset();
@@ -279,7 +287,9 @@ void TestAnalysisViews::destroyingMidComputationJoins() {
         window->show();
         window->setSpec(heavySpec());
         QVERIFY(window->showView(QStringLiteral("sweep")));
-        QTest::qWait(500);
+        // the sweep starts once the settings have stopped changing (debounced)
+        QTRY_VERIFY_WITH_TIMEOUT(window->analysisViews()->sweep()->running(), kTimeoutMs);
+        QTest::qWait(200);
         QVERIFY(window->analysisViews()->sweep()->running());
         window->close();
         QElapsedTimer t;
