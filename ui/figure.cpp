@@ -407,13 +407,34 @@ bool exportFigure(const QString& name, const FigureData& data, const QString& pa
 }
 
 namespace {
+/// The figure inside an analysis view, without its combo boxes and buttons (empty: not one).
+std::vector<QWidget*> figureParts(QWidget* view) {
+    if (auto* v = qobject_cast<PhaseView*>(view))
+        return {v->heatmap()};
+    if (auto* v = qobject_cast<JacobianView*>(view))
+        return {v->chartView()};
+    if (auto* v = qobject_cast<NtkView*>(view))
+        return {v->spectrumChart(), v->conditionChart(), v->kernelMap()};
+    if (auto* v = qobject_cast<SweepView*>(view))
+        return {v->chartView()};
+    return {};
+}
+} // namespace
+
+QRect figureRect(QWidget* view) {
+    QRect r;
+    for (QWidget* w : figureParts(view))
+        r |= QRect(w->mapTo(view, QPoint(0, 0)), w->size());
+    return r.isEmpty() ? view->rect() : r;
+}
+
+namespace {
 /// Shows an analysis view offscreen with `spec`, waits (event loop) until its worker's result is
 /// drawn, and exports it as drawn: the same widget and code as the GUI tab.
 bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, const QString& path,
                           const FigureOptions& options, QString* error) {
     constexpr int kTimeoutMs = 300000;
     std::unique_ptr<QWidget> view;
-    std::vector<QWidget*> parts; // the figure inside the view, without its controls
     QEventLoop loop;
     bool done = false;
     auto finish = [&] {
@@ -424,32 +445,28 @@ bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, const QS
         auto* v = new PhaseView;
         view.reset(v);
         QObject::connect(v, &PhaseView::diagramComplete, &loop, finish);
-        parts = {v->heatmap()};
         v->setSpec(spec);
     } else if (name == QLatin1String("jacobian")) {
         auto* v = new JacobianView;
         view.reset(v);
         QObject::connect(v, &JacobianView::resultShown, &loop, finish);
-        parts = {v->chartView()};
         v->setSpec(spec);
     } else if (name == QLatin1String("ntk")) {
         auto* v = new NtkView;
         view.reset(v);
         QObject::connect(v, &NtkView::resultShown, &loop, finish);
-        parts = {v->spectrumChart(), v->conditionChart(), v->kernelMap()};
         v->setSpec(spec);
     } else {
         auto* v = new SweepView;
         view.reset(v);
         QObject::connect(v, &SweepView::sweepFinished, &loop, finish);
-        parts = {v->chartView()};
         v->setSpec(spec);
     }
     applyPaperStyle(view.get());
     if (options.lecture) {
         QFont f = view->font();
         f.setPointSizeF(13);
-        for (QWidget* w : parts)
+        for (QWidget* w : figureParts(view.get()))
             w->setFont(f);
     }
     view->resize(options.size);
@@ -464,20 +481,14 @@ bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, const QS
     }
     // Only the figure's part of the view, at the requested size: grow the view by what its
     // controls take, let the layout settle, and draw the rectangle around the figure.
-    auto figureRect = [&] {
-        QRect r;
-        for (QWidget* w : parts)
-            r |= QRect(w->mapTo(view.get(), QPoint(0, 0)), w->size());
-        return r;
-    };
     QCoreApplication::sendPostedEvents();
     QCoreApplication::processEvents();
-    const QRect first = figureRect();
+    const QRect first = figureRect(view.get());
     view->resize(view->size() + (options.size - first.size()));
     QCoreApplication::sendPostedEvents();
     QCoreApplication::processEvents();
     ExportOptions e;
-    e.source = figureRect();
+    e.source = figureRect(view.get());
     e.scale = options.scale;
     e.presetJson = options.presetJson;
     e.title = QStringLiteral("initscope %1").arg(name);

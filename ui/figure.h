@@ -9,6 +9,7 @@
 #include "spec.h"
 #include "stats.h"
 
+#include <QRect>
 #include <QSize>
 #include <QString>
 #include <QStringList>
@@ -68,6 +69,10 @@ HeatmapWidget* makeActivationView();
 void feedSignal(LayerChart* chart, const RunView& run);
 void feedGradients(LayerChart* chart, const RunView& run);
 void feedCorrelation(LayerChart* chart, const RunView& run);
+
+/// The rectangle of an analysis view (phase, jacobian, ntk, sweep tab) that holds its figure,
+/// without its controls; the whole widget for any other widget.
+QRect figureRect(QWidget* view);
 
 /// A fresh widget for view `name` fed with `data`, not shown; null for an unknown name.
 std::unique_ptr<QWidget> makeFigure(const QString& name, const FigureData& data);

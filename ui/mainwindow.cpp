@@ -378,6 +378,7 @@ bool MainWindow::exportFigures(const ExportRequest& request, QString* error) {
         e.scale = request.options.scale;
         e.presetJson = experiment;
         e.title = QStringLiteral("initscope %1").arg(request.view);
+        e.source = figureRect(tabs_->currentWidget()); // the figure, not the view's controls
         return exportWidget(tabs_->currentWidget(), request.path, e, error);
     }
     const FigureData shown = figureData();

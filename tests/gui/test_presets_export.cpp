@@ -3,10 +3,12 @@
 // is refused with a message naming the field and changes nothing; exported PNG / SVG / PDF / CSV
 // files are valid and of the requested size, and the experiment they carry restores the spec;
 // the CLI's figure data path gives the window's values.
+#include "analysisviews.h"
 #include "controlpanel.h"
 #include "exportdialog.h"
 #include "figure.h"
 #include "guitestmain.h"
+#include "jacobianview.h"
 #include "layercharts.h"
 #include "mainwindow.h"
 #include "presetbrowser.h"
@@ -303,6 +305,34 @@ private slots:
         QVERIFY(plain.save(plainPath));
         QVERIFY(!dropped.presetDocument()->openFile(plainPath));
         QVERIFY(dropped.presetDocument()->lastError().contains(QStringLiteral("no initscope")));
+    }
+
+    // An analysis view exports its figure (not its controls) with the experiment; no CSV.
+    void analysisViewExport() {
+        QTemporaryDir dir;
+        MainWindow w;
+        w.presetDocument()->setDialogsEnabled(false);
+        const NetworkSpec spec = smallSpec();
+        w.setSpec(spec);
+        w.show();
+        QVERIFY(waitForSettled(w));
+        QSignalSpy shown(w.analysisViews()->jacobian(), &JacobianView::resultShown);
+        QVERIFY(w.showView(QStringLiteral("jacobian")));
+        QCOMPARE(w.currentView(), QStringLiteral("jacobian"));
+        QVERIFY(shown.wait(kTimeoutMs));
+        ExportRequest req;
+        req.view = w.currentView();
+        req.path = dir.filePath(QStringLiteral("j.png"));
+        QString error;
+        QVERIFY2(w.exportFigures(req, &error), qPrintable(error));
+        const QRect figure = figureRect(w.analysisViews()->jacobian());
+        QVERIFY(figure.size() != w.analysisViews()->jacobian()->size()); // controls left out
+        QCOMPARE(QImage(req.path).size(), figure.size() * 2);
+        QVERIFY(w.presetDocument()->openFile(req.path));
+        QCOMPARE(w.controls()->spec(), spec);
+        req.path = dir.filePath(QStringLiteral("j.csv"));
+        QVERIFY(!w.exportFigures(req, &error));
+        QVERIFY(error.contains(QStringLiteral("initscope-cli jacobian")));
     }
 
     // The CLI's path (engine run -> figureDataFromResult -> figure) draws the window's values.
