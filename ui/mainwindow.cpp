@@ -393,6 +393,8 @@ bool MainWindow::exportFigures(const ExportRequest& request, QString* error) {
 }
 
 void MainWindow::exportDialog() {
+    if (tabs_->currentIndex() >= static_cast<int>(viewNames().size()))
+        return analysis_->exportCurrent(this); // an analysis view: as drawn
     ExportDialog dialog(currentView(), this);
     if (dialog.exec() != QDialog::Accepted)
         return;

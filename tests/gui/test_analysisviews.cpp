@@ -20,6 +20,7 @@
 #include <QLineSeries>
 #include <QProgressBar>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 
 #include <cmath>
 #include <memory>
@@ -128,6 +129,12 @@ void TestAnalysisViews::phaseClickSetsBothControls() {
     PhaseView* phase = window.analysisViews()->phase();
     QTRY_VERIFY_WITH_TIMEOUT(phase->complete(), kTimeoutMs);
     const int computed = phase->computations();
+    // Ctrl+E's path: the visible analysis view is saved as drawn
+    QTemporaryDir dir;
+    const QString png = dir.filePath(QStringLiteral("phase.png"));
+    QString error;
+    QVERIFY2(window.exportView(png, &error), qPrintable(error));
+    QVERIFY(QImage(png).width() > 300);
     const int i = 20, j = 40;
     const QPointF cell = PhaseView::cellCentre(i, j);
     GridHeatmap* map = phase->heatmap();
