@@ -120,6 +120,7 @@ void PhaseView::compute() {
     const Activation act = *wanted_;
     computedFor_ = act;
     ++computations_;
+    sinceStart_.start();
     const GridAxis sw = sigmaW2Axis(), sb = sigmaB2Axis();
     const int cols = sw.steps, rows = sb.steps;
     critical_.assign(static_cast<std::size_t>(rows), std::nan(""));
@@ -149,7 +150,7 @@ void PhaseView::compute() {
                     c[j] = chiColour(row.chi1[static_cast<std::size_t>(j)]);
                     x[j] = xiColour(row.xiC[static_cast<std::size_t>(j)]);
                 }
-                worker_.post(gen, [this, chi, xi, row] {
+                worker_.post(gen, [this, chi, xi, row, cols, rows] {
                     chiImage_ = chi;
                     xiImage_ = xi;
                     const auto i = static_cast<std::size_t>(row.index);
@@ -160,7 +161,10 @@ void PhaseView::compute() {
                     if (complete()) {
                         note_->setText(tr("Click a cell to set \u03c3_w\u00b2 (through the gain "
                                           "of the current scheme) and \u03c3_b\u00b2 (normal "
-                                          "biases). Mean-field theory, infinite width."));
+                                          "biases). Mean-field theory, infinite width; %1 "
+                                          "cells in %2 ms.")
+                                           .arg(cols * rows)
+                                           .arg(sinceStart_.elapsed()));
                         emit diagramComplete();
                     }
                 });

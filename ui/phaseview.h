@@ -10,6 +10,7 @@
 #include "spec.h"
 #include "viewworker.h"
 
+#include <QElapsedTimer>
 #include <QWidget>
 
 #include <optional>
@@ -72,6 +73,7 @@ private:
     std::vector<std::vector<double>> chi1_; // [i][j]
     int rowsDone_ = 0;
     int computations_ = 0;
+    QElapsedTimer sinceStart_;
     ViewWorker worker_; // last: joined first on destruction
 };
 

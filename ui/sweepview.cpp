@@ -115,12 +115,27 @@ SweepView::SweepView(QWidget* parent) : QWidget(parent), engine_(std::make_uniqu
     summary_ = new QLabel;
     summary_->setWordWrap(true);
     connect(axis_, &QComboBox::currentIndexChanged, this, [this] {
+        // a range that shows something for each axis; integer axes get integer steps
+        struct Default {
+            double from, to;
+            int steps;
+            bool logX;
+        };
         const QString a = axis_->currentData().toString();
-        const double v = a == QLatin1String("depth") || a == QLatin1String("width") ? 1 : 0.01;
-        from_->setSingleStep(v);
-        to_->setSingleStep(v);
-        from_->setDecimals(v == 1 ? 0 : 4);
-        to_->setDecimals(v == 1 ? 0 : 4);
+        const Default d = a == QLatin1String("depth")         ? Default{1, 100, 12, true}
+                          : a == QLatin1String("width")       ? Default{16, 1024, 7, true}
+                          : a == QLatin1String("sigma_b2")    ? Default{0, 0.5, 11, false}
+                          : a == QLatin1String("input_scale") ? Default{0.1, 10, 11, true}
+                                                              : Default{0.5, 2, 13, true};
+        const bool integer = a == QLatin1String("depth") || a == QLatin1String("width");
+        for (QDoubleSpinBox* box : {from_, to_}) {
+            box->setSingleStep(integer ? 1 : 0.01);
+            box->setDecimals(integer ? 0 : 4);
+        }
+        from_->setValue(d.from);
+        to_->setValue(d.to);
+        steps_->setValue(d.steps);
+        logX_->setChecked(d.logX);
     });
     restart_.setSingleShot(true);
     restart_.setInterval(300);
@@ -260,6 +275,8 @@ void SweepView::start() {
     const QString axisName = axis_->currentData().toString();
     SweepAxis axis{axisName.toStdString(), std::min(from_->value(), to_->value()),
                    std::max(from_->value(), to_->value()), steps_->value()};
+    if (logX_->isChecked() && !(axis.from > 0))
+        logX_->setChecked(false); // 0 has no place on a log axis
     const NetworkSpec base = spec_;
     for (double v : axis.values()) {
         const std::vector<SpecError> errors = validate(sweepSpec(base, axis.name, v));
@@ -376,12 +393,13 @@ void SweepView::redraw() {
     }
     QString title = tr("%1 against %2").arg(describe(stat), axis);
     const double slope = logLogSlope(points_);
-    if (points_.size() >= 2 && std::isfinite(slope))
+    if (lx && ly && points_.size() >= 2 && std::isfinite(slope)) // a power law's exponent
         title += tr(" \u2014 log-log slope %1").arg(slope, 0, 'g', 4);
     view_->chart()->setTitle(title);
     if (!points_.empty() && static_cast<int>(points_.size()) == expected_)
         summary_->setText(tr("%1 points around depth %2, width %3, %4, %5 (the settings "
-                             "when the sweep started). Log-log slope %6.")
+                             "when the sweep started). Log-log slope %6 (the exponent of a "
+                             "power law).")
                               .arg(points_.size())
                               .arg(base_.depth)
                               .arg(base_.width)

@@ -240,6 +240,13 @@ void TestAnalysisViews::sweepIsDeterministicAndStreamsAllPoints() {
         runs.push_back(view.points());
     }
     QCOMPARE(runs[0], runs[1]);
+    if (qEnvironmentVariableIsSet("INITSCOPE_SHOT_DIR")) { // for looking at the view
+        QVERIFY(view.configure(QStringLiteral("ntk_condition"), QStringLiteral("depth"), 1, 40, 8));
+        QSignalSpy finished(&view, &SweepView::sweepFinished);
+        view.start();
+        QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty(), kTimeoutMs);
+        view.grab().save(qEnvironmentVariable("INITSCOPE_SHOT_DIR") + QStringLiteral("/sweep.png"));
+    }
     // the engine's sweep gives the same numbers
     Engine engine;
     const std::vector<SweepPoint> ref = runSweep(engine, spec, SweepAxis{"gain", 0.5, 2.0, 6});
