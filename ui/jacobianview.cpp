@@ -41,8 +41,8 @@ JacobianView::JacobianView(QWidget* parent) : QWidget(parent) {
         series_.push_back(s);
     }
     measuredRms_ = charts::addLine(c, tr("rms measured"), charts::color(0), false, x_, y_, 2.5);
-    theoryRms_ = charts::addLine(c, tr("rms mean-field \u221a\u220f\u03c7\u2097"), charts::color(1),
-                                 true, x_, y_, 2.5);
+    theoryRms_ =
+        charts::addLine(c, tr("rms predicted (mean field)"), charts::color(1), true, x_, y_, 2.5);
     charts::restyle(view_);
 
     inputs_ = new QSpinBox;
