@@ -166,8 +166,8 @@ bool PresetDocument::save() {
 bool PresetDocument::saveAs(const QString& path) {
     lastError_.clear();
     Preset p = currentPreset();
-    if (p.name.empty())
-        p.name = presetNameFrom(QFileInfo(path).completeBaseName());
+    // named after its file: a changed copy of a bundled preset must not take the bundled name
+    p.name = presetNameFrom(QFileInfo(path).completeBaseName());
     QString message;
     if (!savePreset(p, path, &message)) {
         error(tr("Save failed"), message + tr("\n\nThe file on disk was not changed."));
