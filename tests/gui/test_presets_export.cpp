@@ -205,6 +205,22 @@ private slots:
         QVERIFY(doc->currentFile().isEmpty());
     }
 
+    // A file over the preset size limit is refused before it is read, naming the limit.
+    void oversizedFileIsRefused() {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("huge.json"));
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        QVERIFY(f.resize(static_cast<qint64>(kMaxPresetBytes) + 1));
+        f.close();
+        MainWindow w;
+        w.presetDocument()->setDialogsEnabled(false);
+        QVERIFY(!w.presetDocument()->openFile(path));
+        const QString m = w.presetDocument()->lastError();
+        QVERIFY2(m.contains(QStringLiteral("file: ")) && m.contains(QStringLiteral("bytes")),
+                 qPrintable(m));
+    }
+
     // The dialog text: the file, then one bullet per problem naming its field.
     void errorMessageText() {
         const QString m = presetErrorMessage(
