@@ -2,16 +2,13 @@
 
 #include "controlpanel.h"
 #include "ensembleview.h"
-#include "export.h"
 #include "jacobianview.h"
 #include "ntkview.h"
 #include "phaseview.h"
 #include "runcontroller.h"
 #include "sweepview.h"
 
-#include <QFileDialog>
 #include <QKeySequence>
-#include <QMessageBox>
 #include <QShortcut>
 #include <QTabWidget>
 
@@ -79,20 +76,6 @@ bool AnalysisViews::showView(const QString& name) {
         return false;
     tabs_->setCurrentWidget(views[i]);
     return true;
-}
-
-void AnalysisViews::exportCurrent(QWidget* parent) {
-    const QString name = tabs_->currentWidget()->objectName();
-    const QString path = QFileDialog::getSaveFileName(
-        parent, tr("Export the %1 view").arg(name), QStringLiteral("initscope-%1.png").arg(name),
-        tr("PNG image (*.png);;SVG vector image (*.svg);;PDF (*.pdf)"));
-    if (path.isEmpty())
-        return;
-    QString error;
-    if (exportWidget(tabs_->currentWidget(), path, &error))
-        emit message(tr("Saved %1").arg(path));
-    else
-        QMessageBox::warning(parent, tr("Export failed"), error);
 }
 
 void AnalysisViews::setSpec(const NetworkSpec& spec) {

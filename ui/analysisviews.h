@@ -33,8 +33,6 @@ public:
     static QStringList viewNames();
     /// Selects the view `name` (one of viewNames()); false for another name.
     bool showView(const QString& name);
-    /// Asks for a file name and saves the visible analysis view as drawn (.png, .svg, .pdf).
-    void exportCurrent(QWidget* parent);
     /// Passes `spec` to every view (each decides whether and when to recompute).
     void setSpec(const NetworkSpec& spec);
 

@@ -325,13 +325,12 @@ QString MainWindow::csv() const {
 bool MainWindow::exportView(const QString& path, QString* error) {
     if (QFileInfo(path).suffix().toLower() == QLatin1String("csv"))
         return saveText(csv(), path, error);
-    if (tabs_->currentIndex() >= static_cast<int>(viewNames().size()))
-        return exportWidget(tabs_->currentWidget(), path, error); // an analysis view
     QWidget* views[] = {signal_, gradients_, correlation_, distribution_, activations_};
+    const int i = tabs_->currentIndex();
     ExportRequest request;
-    request.view = currentView();
+    request.view = currentView(); // a layer view or an analysis view
     request.path = path;
-    request.options.size = views[tabs_->currentIndex()]->size();
+    request.options.size = (i < std::ssize(views) ? views[i] : tabs_->currentWidget())->size();
     request.options.lecture = false;
     return exportFigures(request, error);
 }
@@ -393,8 +392,6 @@ bool MainWindow::exportFigures(const ExportRequest& request, QString* error) {
 }
 
 void MainWindow::exportDialog() {
-    if (tabs_->currentIndex() >= static_cast<int>(viewNames().size()))
-        return analysis_->exportCurrent(this); // an analysis view: as drawn
     ExportDialog dialog(currentView(), this);
     if (dialog.exec() != QDialog::Accepted)
         return;
