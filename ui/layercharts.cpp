@@ -206,8 +206,10 @@ void LayerChart::rescale() {
         yLinear_->setRange(axisLo, axisHi);
         const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
         yLinear_->setLabelFormat(QStringLiteral("%.%1f").arg(decimals));
-        yLinear_->setTickCount(
-            std::min(11, static_cast<int>(std::lround((axisHi - axisLo) / step)) + 1));
+        // Ticks counted from 0 (not from axisLo + k * step, whose rounding labelled 0 as -0.0)
+        yLinear_->setTickType(QValueAxis::TicksDynamic);
+        yLinear_->setTickAnchor(0);
+        yLinear_->setTickInterval(step);
     }
     if (nonfiniteFrom_ > 0) {
         const double x = nonfiniteFrom_ - 0.5;
