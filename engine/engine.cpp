@@ -274,7 +274,27 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
     }
 
     // Inputs x_b ~ N(mean, scale^2): the same standard draws rescaled when mean or scale change.
-    const MatrixF x = drawInputs(spec, B);
+    // Inputs x_b ~ N(mean, scale^2) and the cotangents are draws too: cached like the weights
+    // (x = scale z + mean in float, the same arithmetic as drawInputs, so the Jacobian and NTK
+    // views see these very inputs).
+    auto cachedDraw = [&](const Cache::Key& key, auto draw) {
+        auto d = cache_->find(key);
+        if (!d) {
+            auto fresh = std::make_shared<Cache::Draw>();
+            fresh->z = draw();
+            cache_->insert(key, fresh);
+            d = fresh;
+        }
+        return d;
+    };
+    NetworkSpec standard = spec;
+    standard.inputMean = 0.0;
+    standard.inputScale = 1.0;
+    const auto inputDraw = cachedDraw(Cache::Key{spec.seed, 0, spec.inputDim, B, -2},
+                                      [&] { return drawInputs(standard, B); });
+    const MatrixF x = (static_cast<float>(spec.inputScale) * inputDraw->z.array() +
+                       static_cast<float>(spec.inputMean))
+                          .matrix();
     {
         double q0 = 0;
         Eigen::VectorXd dirSum = Eigen::VectorXd::Zero(spec.inputDim);
@@ -351,18 +371,14 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
                 }
                 p.sumH += s1;
                 p.sumH2 += s2;
+                // outliers are counted in the edge bins (and tallied apart); clamping the bin
+                // index instead of branching keeps this loop short
+                p.below += static_cast<std::uint64_t>((hb < -R).count());
+                p.above += static_cast<std::uint64_t>((hb > R).count());
+                const double lastBin = bins - 1;
                 for (int i = 0; i < n; ++i) {
-                    const double v = h(i, b);
-                    if (v < -R) {
-                        ++p.below;
-                        ++p.hist[0];
-                    } else if (v > R) {
-                        ++p.above;
-                        ++p.hist[static_cast<std::size_t>(bins - 1)];
-                    } else {
-                        const int bin = std::min(bins - 1, static_cast<int>((v + R) * binsPerUnit));
-                        ++p.hist[static_cast<std::size_t>(bin)];
-                    }
+                    const double t = std::clamp((h(i, b) + R) * binsPerUnit, 0.0, lastBin);
+                    ++p.hist[static_cast<std::size_t>(t)];
                 }
                 const auto db = dd.col(b).array();
                 alive = alive || (db != 0.0f);
@@ -435,7 +451,9 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
     // ---- backward ----
     // cotangent loss: mean_b g_b . a^L_b, g ~ N(0, I): delta^L = g (.) phi'(h^L)
     // mse loss: mean_b |a^L_b - y_b|^2 / 2, y ~ N(0, I): delta^L = (a^L - y) (.) phi'(h^L)
-    MatrixF delta = drawCotangents(spec, B);
+    MatrixF delta = cachedDraw(Cache::Key{spec.seed, 0, spec.widthOf(L), B, -3}, [&] {
+                        return drawCotangents(spec, B);
+                    })->z;
     if (spec.loss == Loss::Mse)
         delta = a[static_cast<std::size_t>(L)] - delta;
     delta = delta.cwiseProduct(d[static_cast<std::size_t>(L)]);
@@ -484,16 +502,16 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
         // Row r of dW is delta_r A^T / B (delta_r: unit r's deltas over the batch), so the rows
         // of dW are identical exactly when the rows of delta are: the symmetry check compares
         // those, which keeps the GEMM's row-dependent rounding out of an exact zero.
-        const Eigen::RowVectorXd delta0 = delta.row(0).cast<double>();
+        const Eigen::RowVectorXf delta0f = delta.row(0);
+        const Eigen::RowVectorXd delta0 = delta0f.cast<double>();
         forEachChunk(rows.count(), [&](int r) {
             MatrixF dw(rows.len(r), nIn);
             const auto dr = delta.middleRows(rows.begin(r), rows.len(r));
             dw.noalias() = dr * prev.transpose();
             gw[static_cast<std::size_t>(r)] = dw.cast<double>().squaredNorm();
-            double dev = 0;
-            for (int i = 0; i < dr.rows(); ++i)
-                dev = std::max(dev, (dr.row(i).cast<double>() - delta0).squaredNorm());
-            rowDev[static_cast<std::size_t>(r)] = dev;
+            // identical rows subtract to exactly 0 in float too
+            rowDev[static_cast<std::size_t>(r)] =
+                (dr.rowwise() - delta0f).rowwise().squaredNorm().maxCoeff();
         });
 
         double gradH = 0, gradW = 0, inGrad = 0;
