@@ -72,7 +72,9 @@ void setBand(LayerChart* chart, const BandOverlay& band, const std::vector<QPoin
         m->setVisible(visible);
 }
 
-EnsembleView::EnsembleView(QWidget* parent) : QWidget(parent), engine_(std::make_unique<Engine>()) {
+EnsembleView::EnsembleView(QWidget* parent)
+    : QWidget(parent), refresh_(this, kDebounceMs, [this] { compute(); }),
+      engine_(std::make_unique<Engine>()) {
     charts_[0] = new LayerChart(tr("Signal q\u02e1 over seeds"), tr("q\u02e1 (log)"), true);
     charts_[1] = new LayerChart(tr("Gradients over seeds"),
                                 tr("E\u2016\u03b4\u02e1\u2016\u00b2 (log)"), true);
@@ -109,10 +111,7 @@ EnsembleView::EnsembleView(QWidget* parent) : QWidget(parent), engine_(std::make
     progress_->setMaximumWidth(220);
     summary_ = new QLabel;
     summary_->setWordWrap(true);
-    auto restart = [this] {
-        stale_ = true;
-        debounce_.start();
-    };
+    auto restart = [this] { refresh_.restart(); };
     connect(enabled_, &QCheckBox::toggled, this, restart);
     connect(seeds_, &QSpinBox::valueChanged, this, restart);
     connect(band_, &QComboBox::currentIndexChanged, this, [this] { draw(); });
@@ -126,25 +125,12 @@ EnsembleView::EnsembleView(QWidget* parent) : QWidget(parent), engine_(std::make
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(top);
     layout->addWidget(split, 1);
-
-    debounce_.setSingleShot(true);
-    debounce_.setInterval(kDebounceMs);
-    connect(&debounce_, &QTimer::timeout, this, [this] {
-        if (isVisible())
-            compute();
-        else
-            stale_ = true;
-    });
 }
 
 EnsembleView::~EnsembleView() = default;
 
 void EnsembleView::setSpec(const NetworkSpec& spec) {
-    if (spec == spec_ && !stale_)
-        return;
-    spec_ = spec;
-    stale_ = true;
-    debounce_.start();
+    refresh_.setSpec(spec);
 }
 
 void EnsembleView::setEnsemble(bool on, int seeds) {
@@ -158,13 +144,11 @@ void EnsembleView::setBand(Band band) {
 
 void EnsembleView::showEvent(QShowEvent* event) {
     QWidget::showEvent(event);
-    if (stale_)
-        debounce_.start(0);
+    refresh_.shown();
 }
 
 void EnsembleView::compute() {
-    stale_ = false;
-    const NetworkSpec spec = spec_;
+    const NetworkSpec spec = refresh_.spec();
     const int seeds = enabled_->isChecked() ? seeds_->value() : 1;
     const std::vector<SpecError> errors = validate(spec);
     if (!errors.empty()) {

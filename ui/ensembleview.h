@@ -9,6 +9,7 @@
 #pragma once
 
 #include "ensemble.h"
+#include "viewrefresh.h"
 #include "viewworker.h"
 
 #include <QTimer>
@@ -77,9 +78,7 @@ private:
     QComboBox* band_;
     QProgressBar* progress_;
     QLabel* summary_;
-    QTimer debounce_;
-    NetworkSpec spec_;
-    bool stale_ = true;
+    ViewRefresh refresh_;
     std::vector<LayerBand> bands_;
     TheoryCurves theory_;
     int seedsShown_ = 0;

@@ -27,7 +27,8 @@ QString num(double v) {
 }
 } // namespace
 
-JacobianView::JacobianView(QWidget* parent) : QWidget(parent) {
+JacobianView::JacobianView(QWidget* parent)
+    : QWidget(parent), refresh_(this, kDebounceMs, [this] { compute(); }) {
     view_ = charts::makeView(tr("Jacobian \u2202a\u1d38/\u2202x: singular values per input"));
     view_->setObjectName(QStringLiteral("jacobianChart"));
     QChart* c = view_->chart();
@@ -51,7 +52,7 @@ JacobianView::JacobianView(QWidget* parent) : QWidget(parent) {
     inputs_->setValue(4);
     inputs_->setToolTip(tr("Number of probe inputs (the first inputs of the batch); each costs "
                            "a chain of L matrix products."));
-    connect(inputs_, &QSpinBox::valueChanged, this, [this] { debounce_.start(); });
+    connect(inputs_, &QSpinBox::valueChanged, this, [this] { refresh_.restart(); });
     summary_ = new QLabel;
     summary_->setObjectName(QStringLiteral("jacobianSummary"));
     summary_->setWordWrap(true);
@@ -65,25 +66,13 @@ JacobianView::JacobianView(QWidget* parent) : QWidget(parent) {
     layout->addLayout(top);
     layout->addWidget(view_, 1);
 
-    debounce_.setSingleShot(true);
-    debounce_.setInterval(kDebounceMs);
-    connect(&debounce_, &QTimer::timeout, this, [this] {
-        if (isVisible())
-            compute();
-        else
-            stale_ = true;
-    });
     summary_->setText(tr("Waiting for the first result..."));
 }
 
 JacobianView::~JacobianView() = default;
 
 void JacobianView::setSpec(const NetworkSpec& spec) {
-    if (spec == spec_ && !stale_)
-        return;
-    spec_ = spec;
-    stale_ = true;
-    debounce_.start();
+    refresh_.setSpec(spec);
 }
 
 void JacobianView::setInputs(int k) {
@@ -96,13 +85,11 @@ QString JacobianView::summaryText() const {
 
 void JacobianView::showEvent(QShowEvent* event) {
     QWidget::showEvent(event);
-    if (stale_)
-        debounce_.start(0);
+    refresh_.shown();
 }
 
 void JacobianView::compute() {
-    stale_ = false;
-    NetworkSpec spec = spec_;
+    NetworkSpec spec = refresh_.spec();
     const int k = std::min(inputs_->value(), spec.batch);
     const std::vector<SpecError> errors = validateJacobian(spec, k);
     if (!errors.empty()) {

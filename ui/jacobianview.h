@@ -5,6 +5,7 @@
 #pragma once
 
 #include "jacobian.h"
+#include "viewrefresh.h"
 #include "viewworker.h"
 
 #include <QTimer>
@@ -58,9 +59,7 @@ private:
     QLineSeries* theoryRms_;
     QLabel* summary_;
     QSpinBox* inputs_;
-    QTimer debounce_;
-    NetworkSpec spec_;
-    bool stale_ = true;
+    ViewRefresh refresh_;
     JacobianResult result_;
     ViewWorker worker_;
 };

@@ -63,7 +63,8 @@ GridImage kernelImage(const Eigen::MatrixXd& theta, const QString& what) {
 }
 } // namespace
 
-NtkView::NtkView(QWidget* parent) : QWidget(parent) {
+NtkView::NtkView(QWidget* parent)
+    : QWidget(parent), refresh_(this, kDebounceMs, [this] { compute(); }) {
     spectrum_ = charts::makeView(tr("NTK eigenvalues"));
     spectrum_->setObjectName(QStringLiteral("ntkSpectrum"));
     QChart* c = spectrum_->chart();
@@ -98,10 +99,7 @@ NtkView::NtkView(QWidget* parent) : QWidget(parent) {
     inputs_->setRange(2, 256);
     inputs_->setValue(32);
     inputs_->setToolTip(tr("K probe inputs (the first K of the batch): the kernel is K x K."));
-    connect(inputs_, &QSpinBox::valueChanged, this, [this] {
-        stale_ = true;
-        debounce_.start();
-    });
+    connect(inputs_, &QSpinBox::valueChanged, this, [this] { refresh_.restart(); });
     summary_ = new QLabel;
     summary_->setObjectName(QStringLiteral("ntkSummary"));
     summary_->setWordWrap(true);
@@ -124,25 +122,13 @@ NtkView::NtkView(QWidget* parent) : QWidget(parent) {
     layout->addLayout(top);
     layout->addLayout(grid, 1);
 
-    debounce_.setSingleShot(true);
-    debounce_.setInterval(kDebounceMs);
-    connect(&debounce_, &QTimer::timeout, this, [this] {
-        if (isVisible())
-            compute();
-        else
-            stale_ = true;
-    });
     summary_->setText(tr("Waiting for the first result..."));
 }
 
 NtkView::~NtkView() = default;
 
 void NtkView::setSpec(const NetworkSpec& spec) {
-    if (spec == spec_ && !stale_)
-        return;
-    spec_ = spec;
-    stale_ = true;
-    debounce_.start();
+    refresh_.setSpec(spec);
 }
 
 void NtkView::setInputs(int k) {
@@ -155,13 +141,11 @@ QString NtkView::summaryText() const {
 
 void NtkView::showEvent(QShowEvent* event) {
     QWidget::showEvent(event);
-    if (stale_)
-        debounce_.start(0);
+    refresh_.shown();
 }
 
 void NtkView::compute() {
-    stale_ = false;
-    const NetworkSpec spec = spec_;
+    const NetworkSpec spec = refresh_.spec();
     NtkOptions options;
     options.inputs = std::min(inputs_->value(), spec.batch);
     const std::vector<SpecError> errors = validateNtk(spec, options);

@@ -6,6 +6,7 @@
 
 #include "gridheatmap.h"
 #include "ntk.h"
+#include "viewrefresh.h"
 #include "viewworker.h"
 
 #include <QTimer>
@@ -68,9 +69,7 @@ private:
     QComboBox* kernelChoice_;
     QSpinBox* inputs_;
     QLabel* summary_;
-    QTimer debounce_;
-    NetworkSpec spec_;
-    bool stale_ = true;
+    ViewRefresh refresh_;
     NtkResult result_;
     GridImage empiricalImage_, analyticImage_;
     std::vector<double> streamed_;
