@@ -343,6 +343,12 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
         readout_[QLatin1String(key)] = value;
         ++r;
     }
+    // A sentence, not a value: wrapped across the box so it never widens the dock.
+    theoryNote_ = new QLabel;
+    theoryNote_->setObjectName(QStringLiteral("readout_note"));
+    theoryNote_->setWordWrap(true);
+    theoryNote_->hide();
+    grid->addWidget(theoryNote_, r, 0, 1, 2);
     root->addWidget(read);
 
     error_ = new QLabel;
@@ -540,10 +546,13 @@ void ControlPanel::setTheory(const NetworkSpec& s, const TheoryCurves& t) {
     if (!t.applicable) {
         for (const char* k : {"chi1", "q_star", "xi_q", "xi_c"})
             readout_[QLatin1String(k)]->setText(QStringLiteral("n/a"));
-        readout_[QStringLiteral("phase")]->setText(QString::fromStdString(t.note));
+        readout_[QStringLiteral("phase")]->setText(tr("n/a"));
         readout_[QStringLiteral("phase")]->setToolTip(QString::fromStdString(t.note));
+        theoryNote_->setText(QString::fromStdString(t.note));
+        theoryNote_->show();
         return;
     }
+    theoryNote_->hide();
     readout_[QStringLiteral("chi1")]->setText(fmt(t.chi1));
     readout_[QStringLiteral("q_star")]->setText(fmt(t.qStar));
     readout_[QStringLiteral("xi_q")]->setText(fmt(t.xiQ));
@@ -563,6 +572,7 @@ void ControlPanel::setTheory(const NetworkSpec& s, const TheoryCurves& t) {
 void ControlPanel::clearTheory() {
     for (auto& [k, l] : readout_)
         l->setText(QStringLiteral("-"));
+    theoryNote_->hide();
 }
 
 void ControlPanel::setErrors(const std::vector<SpecError>& errors) {

@@ -127,6 +127,7 @@ private:
     QPushButton* critical_;
     QLabel* error_;
     std::map<QString, QLabel*> readout_;
+    QLabel* theoryNote_ = nullptr; // why the theory does not apply (wrapped under the readout)
     std::map<QString, QWidget*> fieldWidgets_; // spec field name -> control, for error marks
     bool updating_ = false;
     NetworkSpec base_; // fields without a control keep their values from here
