@@ -9,6 +9,7 @@
 #include "mainwindow.h"
 #include "meanfield.h"
 #include "runcontroller.h"
+#include "settle.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -29,7 +30,8 @@ using namespace initscope;
 using namespace initscope::ui;
 
 namespace {
-constexpr int kTimeoutMs = 30000;
+using test::kTimeoutMs;
+using test::waitForSettled;
 
 NetworkSpec testSpec() {
     NetworkSpec s;
@@ -38,17 +40,6 @@ NetworkSpec testSpec() {
     s.inputDim = 96;
     s.batch = 32;
     return s;
-}
-
-/// Waits until the charts show a finished run of exactly the spec in the controls.
-bool waitForSettled(MainWindow& w) {
-    return QTest::qWaitFor(
-        [&] {
-            return w.displayedComplete() &&
-                   w.displayedGeneration() == w.controller()->generation() &&
-                   w.displayedSpec() == w.controls()->spec();
-        },
-        kTimeoutMs);
 }
 
 /// Relative closeness. The drawn value is the engine's double passed through unchanged, and the

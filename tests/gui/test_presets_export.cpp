@@ -15,6 +15,7 @@
 #include "presetdocument.h"
 #include "presetio.h"
 #include "runcontroller.h"
+#include "settle.h"
 
 #include <QDir>
 #include <QDragEnterEvent>
@@ -37,7 +38,8 @@ using namespace initscope;
 using namespace initscope::ui;
 
 namespace {
-constexpr int kTimeoutMs = 30000;
+using test::kTimeoutMs;
+using test::waitForSettled;
 
 NetworkSpec smallSpec() {
     NetworkSpec s;
@@ -53,16 +55,6 @@ NetworkSpec smallSpec() {
     s.inputScale = 0.75;
     s.seed = 77;
     return s;
-}
-
-bool waitForSettled(MainWindow& w) {
-    return QTest::qWaitFor(
-        [&] {
-            return w.displayedComplete() &&
-                   w.displayedGeneration() == w.controller()->generation() &&
-                   w.displayedSpec() == w.controls()->spec();
-        },
-        kTimeoutMs);
 }
 
 QString readAll(const QString& path) {
