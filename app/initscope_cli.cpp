@@ -6,6 +6,7 @@
 #include "jacobian.h"
 #include "meanfield.h"
 #include "ntk.h"
+#include "options.h"
 #include "phase.h"
 #include "preset.h"
 #include "report.h"
@@ -70,20 +71,7 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            views phase jacobian ntk sweep as .png/.svg/.pdf) of the preset, drawn by the same
            widgets as the GUI; FILE may also be a figure initscope exported (.png, .svg)
 
-Run options (defaults in brackets):
-  --depth L [50]  --width N [256]  --widths N1,N2,...  --input-dim N0 [256]  --batch B [128]
-  --activation A [tanh]: linear tanh relu leaky-relu sigmoid erf gelu silu selu elu softplus
-                         sin hard-tanh     --activation-slope a [0.01] (leaky-relu)
-  --init S [lecun-normal]: zeros constant normal uniform lecun-normal lecun-uniform
-                         xavier-normal xavier-uniform he-normal he-uniform orthogonal
-  --fan-mode fan-in|fan-out [fan-in]  --gain G [1] (multiplies the weight variance)
-  --init-value v [1] (std of normal, limit of uniform, value of constant)
-  --sigma-w2 S (shorthand for --init lecun-normal --gain S)
-  --bias-init zeros|constant|normal [zeros]  --sigma-b2 B [0]  --bias-value v [0]
-  --input-mean m [0]  --input-scale s [1]  --seed n [1]  --learning-rate eta [0.01]
-  --loss cotangent|mse [cotangent] (random cotangent g on a^L, or squared error to random targets)
-  --hist-bins n [64]  --hist-range r [4]  --threads n [all cores; never changes results]
-  --memory-budget-gib g [4]
+Run options (defaults in brackets; --name value or --name=value, each at most once):
 )";
 
 struct CliError {
@@ -94,77 +82,7 @@ struct CliError {
     throw CliError{message};
 }
 
-/// --kebab-name value pairs, plus bare flags.
-struct Args {
-    std::vector<std::pair<std::string, std::string>> options; // in order, names without "--"
-    std::vector<std::string> flags;
-
-    std::optional<std::string> take(const std::string& name) {
-        std::optional<std::string> v;
-        for (auto it = options.begin(); it != options.end();) {
-            if (it->first == name) {
-                if (v)
-                    fail("--" + name + " is given more than once");
-                v = it->second;
-                it = options.erase(it);
-            } else {
-                ++it;
-            }
-        }
-        return v;
-    }
-    bool flag(const std::string& name) {
-        for (auto it = flags.begin(); it != flags.end(); ++it)
-            if (*it == name) {
-                flags.erase(it);
-                return true;
-            }
-        return false;
-    }
-    void expectEmpty() const {
-        if (!options.empty())
-            fail("unknown option --" + options.front().first + " for this command (see --help)");
-        if (!flags.empty())
-            fail("unknown option --" + flags.front() + " for this command (see --help)");
-    }
-};
-
-Args parseArgs(int argc, char** argv, int first, const std::vector<std::string>& flagNames) {
-    Args a;
-    for (int i = first; i < argc; ++i) {
-        std::string s = argv[i];
-        if (s.rfind("--", 0) != 0 || s.size() < 3)
-            fail("unexpected argument '" + s + "' (options start with --; see --help)");
-        s = s.substr(2);
-        std::string value;
-        bool hasValue = false;
-        if (auto eq = s.find('='); eq != std::string::npos) {
-            value = s.substr(eq + 1);
-            s = s.substr(0, eq);
-            hasValue = true;
-        }
-        if (std::find(flagNames.begin(), flagNames.end(), s) != flagNames.end()) {
-            if (hasValue)
-                fail("--" + s + " takes no value");
-            a.flags.push_back(s);
-            continue;
-        }
-        if (!hasValue) {
-            if (i + 1 >= argc)
-                fail("--" + s + " needs a value");
-            value = argv[++i];
-        }
-        a.options.emplace_back(s, value);
-    }
-    return a;
-}
-
-std::string snake(std::string s) {
-    for (char& c : s)
-        if (c == '-')
-            c = '_';
-    return s;
-}
+using Args = CommandLine;
 
 double number(const std::string& option, const std::string& text) {
     double v = 0;
@@ -202,50 +120,19 @@ double requiredNumber(Args& a, const std::string& name, double lo, double hi) {
     return x;
 }
 
-/// A spec from --preset (if any) with every run option applied on top.
+/// A spec from --preset (if any) with every run option applied on top as one layer, then
+/// validated whole (the memory budget too: a preset's budget can be raised by an option).
 NetworkSpec specFromArgs(Args& a) {
     NetworkSpec spec;
     if (auto p = a.take("preset")) {
         PresetParse r = loadPreset(*p);
-        if (!r.preset) {
-            std::string m = "--preset " + *p + ":";
-            for (const auto& e : r.errors)
-                m += "\n  " + e.message;
-            fail(m);
-        }
+        if (!r.preset)
+            fail("--preset " + printable(*p, 200) + ":" + describeErrors(r.errors, false));
         spec = r.preset->spec;
     }
-    std::optional<std::string> sigmaW2 = a.take("sigma-w2");
-    for (auto it = a.options.begin(); it != a.options.end();) {
-        const std::string field = snake(it->first);
-        if (std::find(specFieldNames().begin(), specFieldNames().end(), field) ==
-            specFieldNames().end()) {
-            ++it;
-            continue;
-        }
-        std::string err;
-        if (!setSpecFieldFromText(spec, field, it->second, err))
-            fail("--" + it->first + ": " + err.substr(err.find(": ") + 2));
-        it = a.options.erase(it);
-    }
-    if (sigmaW2) {
-        const double s = number("sigma-w2", *sigmaW2);
-        if (s < 0)
-            fail("--sigma-w2: must be a number from 0 to 1e6 (got " + *sigmaW2 + ")");
-        setSigmaW2(spec, s);
-    }
-    if (auto errors = validate(spec); !errors.empty()) {
-        std::string m = "invalid network:";
-        for (const auto& e : errors)
-            m += "\n  --" + [&] {
-                std::string k = e.message;
-                for (std::size_t i = 0; i < k.find(':') && i < k.size(); ++i)
-                    if (k[i] == '_')
-                        k[i] = '-';
-                return k;
-            }();
-        fail(m);
-    }
+    std::vector<SpecError> errors;
+    if (!a.applyRunOptions(spec, errors) || !(errors = validate(spec)).empty())
+        fail("invalid network:" + describeErrors(errors, true));
     return spec;
 }
 
@@ -361,27 +248,29 @@ json cmdSweep(Args& a) {
     return o;
 }
 
-/// --inputs K: an integer (its range is checked by the command's validation).
-int inputsOption(Args& a, int defaultInputs) {
+/// --inputs K: an integer from 1 to maxInputs (the command's validation also bounds it by the
+/// batch, which is known only with the spec).
+int inputsOption(Args& a, int defaultInputs, int maxInputs) {
     const auto v = a.take("inputs");
     if (!v)
         return defaultInputs;
-    const double x = number("inputs", *v);
-    if (x != std::floor(x) || std::abs(x) > 1e6)
-        fail("--inputs: must be an integer (got " + *v + ")");
+    const std::string range = "must be an integer from 1 to " + std::to_string(maxInputs) +
+                              " and at most --batch (got '" + printable(*v, 40) + "')";
+    double x = 0;
+    auto r = std::from_chars(v->data(), v->data() + v->size(), x);
+    if (r.ec != std::errc() || r.ptr != v->data() + v->size() || v->empty() || x != std::floor(x) ||
+        x < 1 || x > maxInputs)
+        fail("--inputs: " + range);
     return static_cast<int>(x);
 }
 
 /// Problems of a command's own options, phrased like the run options' (--name: ...).
 [[noreturn]] void failSpecErrors(const std::vector<SpecError>& errors) {
-    std::string m = errors.size() == 1 ? "" : "invalid options:";
-    for (const auto& e : errors)
-        m += (m.empty() ? "--" : "\n  --") + e.message;
-    fail(m);
+    fail("invalid options:" + describeErrors(errors, true));
 }
 
 json cmdJacobian(Args& a) {
-    const int k = inputsOption(a, 4);
+    const int k = inputsOption(a, 4, kMaxJacobianInputs);
     NetworkSpec spec = specFromArgs(a);
     a.expectEmpty();
     if (auto errors = validateJacobian(spec, k); !errors.empty())
@@ -430,7 +319,7 @@ json cmdNtk(Args& a) {
     NtkOptions opt;
     opt.byDepth = !a.flag("no-by-depth");
     opt.analytic = !a.flag("no-analytic");
-    opt.inputs = inputsOption(a, 16);
+    opt.inputs = inputsOption(a, 16, kMaxNtkInputs);
     NetworkSpec spec = specFromArgs(a);
     a.expectEmpty();
     if (auto errors = validateNtk(spec, opt); !errors.empty())
@@ -639,47 +528,48 @@ json cmdExport(Args& a) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::cerr << kUsage;
+        std::cerr << kUsage << runOptionsHelp();
         return 2;
     }
     if (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
         std::string(argv[1]) == "help") {
-        std::cout << kUsage;
+        std::cout << kUsage << runOptionsHelp();
         return 0;
     }
+    const std::vector<std::string> rest(argv + 2, argv + argc);
     const std::string cmd = argv[1];
     try {
         json out;
         if (cmd == "theory") {
-            Args a = parseArgs(argc, argv, 2, {});
+            Args a(rest, {});
             out = cmdTheory(a);
         } else if (cmd == "critical") {
-            Args a = parseArgs(argc, argv, 2, {});
+            Args a(rest, {});
             out = cmdCritical(a);
         } else if (cmd == "run") {
-            Args a = parseArgs(argc, argv, 2, {"histograms"});
+            Args a(rest, {"histograms"});
             out = cmdRun(a);
         } else if (cmd == "sweep") {
-            Args a = parseArgs(argc, argv, 2, {"histograms"});
+            Args a(rest, {"histograms"});
             out = cmdSweep(a);
         } else if (cmd == "jacobian") {
-            Args a = parseArgs(argc, argv, 2, {});
+            Args a(rest, {});
             out = cmdJacobian(a);
         } else if (cmd == "ntk") {
-            Args a = parseArgs(argc, argv, 2, {"no-by-depth", "no-analytic"});
+            Args a(rest, {"no-by-depth", "no-analytic"});
             out = cmdNtk(a);
         } else if (cmd == "phase") {
-            Args a = parseArgs(argc, argv, 2, {});
+            Args a(rest, {});
             out = cmdPhase(a);
         } else if (cmd == "ensemble") {
-            Args a = parseArgs(argc, argv, 2, {});
+            Args a(rest, {});
             out = cmdEnsemble(a);
         } else if (cmd == "presets") {
-            Args a = parseArgs(argc, argv, 2, {});
+            Args a(rest, {});
             out = cmdPresets(a);
         } else if (cmd == "export") {
 #ifdef INITSCOPE_CLI_EXPORT
-            Args a = parseArgs(argc, argv, 2, {});
+            Args a(rest, {});
             out = cmdExport(a);
 #else
             fail("this initscope-cli was built without the GUI (INITSCOPE_BUILD_GUI=OFF), so it "

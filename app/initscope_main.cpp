@@ -1,15 +1,20 @@
-// The desktop application: parses a few options, then hands over to ui::MainWindow.
+// The desktop application: reads its options, then hands over to ui::MainWindow.
 #include "analysisviews.h"
 #include "controlpanel.h"
 #include "mainwindow.h"
 #include "presetdocument.h"
 
 #include <QApplication>
-#include <QCommandLineParser>
 #include <QMessageBox>
 #include <QTimer>
 
+#include "options.h"
+
+#include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -20,130 +25,98 @@ int main(int argc, char** argv) {
         (initscope::ui::MainWindow::viewNames() + initscope::ui::AnalysisViews::viewNames())
             .join(QStringLiteral(", "));
 
-    QCommandLineParser parser;
-    parser.setApplicationDescription(
-        QStringLiteral("See, live, what initialization does to a deep network."));
-    parser.addHelpOption();
-    parser.addVersionOption();
-    const QCommandLineOption view(QStringLiteral("view"),
-                                  QStringLiteral("View shown at start: %1.").arg(viewList),
-                                  QStringLiteral("NAME"));
-    const QCommandLineOption perf(QStringLiteral("perf-log"),
-                                  QStringLiteral("Print chart update rate and event-loop stalls "
-                                                 "once a second (also INITSCOPE_PERF_LOG=1)."));
-    const QCommandLineOption depth(QStringLiteral("depth"), QStringLiteral("Depth L."),
-                                   QStringLiteral("L"));
-    const QCommandLineOption width(QStringLiteral("width"), QStringLiteral("Width N."),
-                                   QStringLiteral("N"));
-    const QCommandLineOption activation(QStringLiteral("activation"),
-                                        QStringLiteral("Activation name."), QStringLiteral("A"));
-    const QCommandLineOption init(QStringLiteral("init"), QStringLiteral("Init scheme name."),
-                                  QStringLiteral("S"));
-    const QCommandLineOption gain(QStringLiteral("gain"), QStringLiteral("Variance gain."),
-                                  QStringLiteral("G"));
-    const QCommandLineOption sigmaB2(QStringLiteral("sigma-b2"),
-                                     QStringLiteral("Bias variance (normal bias init)."),
-                                     QStringLiteral("B"));
-    const QCommandLineOption theme(QStringLiteral("theme"),
-                                   QStringLiteral("system (default), light or dark."),
-                                   QStringLiteral("T"));
-    const QCommandLineOption exportTo(
-        QStringLiteral("export"),
-        QStringLiteral("Save the --view of the first finished run to FILE (.png, .svg, .pdf or "
-                       ".csv) and quit."),
-        QStringLiteral("FILE"));
-    parser.addOptions({view, perf, depth, width, activation, init, gain, sigmaB2, theme, exportTo});
-    parser.addPositionalArgument(
-        QStringLiteral("file"),
-        QStringLiteral("A preset (.json) or a figure exported by initscope (.png, .svg) to open; "
-                       "the options above then change it."),
-        QStringLiteral("[file]"));
-    parser.process(app);
-
+    // The same option syntax and run options as initscope-cli (engine/options.h), so that
+    // "--width 64" means one thing in both programs.
     auto fail = [](const QString& m) {
         std::fprintf(stderr, "initscope: %s\n", qPrintable(m));
         return 2;
     };
-    initscope::NetworkSpec spec;
-    bool ok = true;
-    if (parser.isSet(depth) && ((spec.depth = parser.value(depth).toInt(&ok)), !ok))
-        return fail(QStringLiteral("--depth needs an integer"));
-    if (parser.isSet(width) && ((spec.width = parser.value(width).toInt(&ok)), !ok))
-        return fail(QStringLiteral("--width needs an integer"));
-    if (parser.isSet(width))
-        spec.inputDim = spec.width;
-    if (parser.isSet(activation)) {
-        auto a = initscope::parseActivation(parser.value(activation).toStdString());
-        if (!a)
-            return fail(QStringLiteral("unknown activation '%1'").arg(parser.value(activation)));
-        spec.activation = *a;
+    const QStringList qargs = QApplication::arguments();
+    std::vector<std::string> args;
+    for (qsizetype i = 1; i < qargs.size(); ++i)
+        args.push_back(qargs[i].toStdString());
+    if (std::find(args.begin(), args.end(), "--help") != args.end() ||
+        std::find(args.begin(), args.end(), "-h") != args.end()) {
+        std::printf(
+            "Usage: initscope [options] [file]\n"
+            "See, live, what initialization does to a deep network.\n\n"
+            "  file              a preset (.json) or a figure exported by initscope (.png,\n"
+            "                    .svg) to open; run options change it\n"
+            "  --view NAME       view shown at start: %s\n"
+            "  --theme T         system (default), light or dark\n"
+            "  --export FILE     save the --view of the first finished run to FILE (.png,\n"
+            "                    .svg, .pdf or .csv) and quit\n"
+            "  --perf-log        print chart update rate and event-loop stalls once a\n"
+            "                    second (also INITSCOPE_PERF_LOG=1)\n"
+            "  --version         print the version\n\n"
+            "Run options (as in initscope-cli):\n%s",
+            qPrintable(viewList), initscope::runOptionsHelp().c_str());
+        return 0;
     }
-    if (parser.isSet(init) &&
-        !initscope::parseInitScheme(parser.value(init).toStdString(), spec.init))
-        return fail(QStringLiteral("unknown init scheme '%1'").arg(parser.value(init)));
-    if (parser.isSet(gain) && ((spec.gain = parser.value(gain).toDouble(&ok)), !ok))
-        return fail(QStringLiteral("--gain needs a number"));
-    if (parser.isSet(sigmaB2)) {
-        spec.sigmaB2 = parser.value(sigmaB2).toDouble(&ok);
-        if (!ok)
-            return fail(QStringLiteral("--sigma-b2 needs a number"));
-        spec.biasInit = spec.sigmaB2 > 0 ? initscope::BiasInit::Normal : initscope::BiasInit::Zeros;
+    if (std::find(args.begin(), args.end(), "--version") != args.end()) {
+        std::printf("initscope %s\n", INITSCOPE_VERSION);
+        return 0;
     }
+    std::optional<initscope::CommandLine> cmd;
+    std::optional<std::string> viewArg, themeArg, exportArg;
+    bool perfFlag = false;
+    try {
+        cmd.emplace(args, std::vector<std::string>{"perf-log"}, true);
+        viewArg = cmd->take("view");
+        themeArg = cmd->take("theme");
+        exportArg = cmd->take("export");
+        perfFlag = cmd->flag("perf-log");
+    } catch (const std::exception& e) {
+        return fail(QString::fromStdString(e.what()));
+    }
+    const auto qstr = [](const std::optional<std::string>& s) {
+        return s ? QString::fromStdString(*s) : QString();
+    };
 
-    const bool perfLog =
-        parser.isSet(perf) || qEnvironmentVariableIntValue("INITSCOPE_PERF_LOG") == 1;
+    const bool perfLog = perfFlag || qEnvironmentVariableIntValue("INITSCOPE_PERF_LOG") == 1;
     initscope::ui::MainWindow window(perfLog);
-    if (parser.isSet(theme)) {
+    if (themeArg) {
         // the View > Theme menu does the same
-        const QString t = parser.value(theme);
+        const QString t = qstr(themeArg);
         if (t != QLatin1String("system") && t != QLatin1String("light") &&
             t != QLatin1String("dark"))
             return fail(QStringLiteral("--theme must be system, light or dark"));
         window.setTheme(t);
     }
-    const QStringList files = parser.positionalArguments();
+    const std::vector<std::string>& files = cmd->positional();
     if (files.size() > 1)
         return fail(QStringLiteral("one file at a time (got %1)").arg(files.size()));
-    if (!files.isEmpty()) {
+    initscope::NetworkSpec spec;
+    if (!files.empty()) {
         initscope::ui::PresetDocument* doc = window.presetDocument();
         // The message goes to stderr when scripted (--export), else to a dialog over the window
         // once it is shown (not over an empty screen before it).
         doc->setDialogsEnabled(false);
-        if (!doc->openFile(files.front())) {
-            if (parser.isSet(exportTo))
+        if (!doc->openFile(QString::fromStdString(files.front()))) {
+            if (exportArg)
                 return fail(doc->lastError());
             QTimer::singleShot(0, &window, [&window, message = doc->lastError()] {
                 QMessageBox::warning(&window, QStringLiteral("Cannot open the file"), message);
             });
         }
         doc->setDialogsEnabled(true);
-        // options given beside the file change the opened experiment
-        initscope::NetworkSpec opened = window.controls()->spec();
-        if (parser.isSet(depth))
-            opened.depth = spec.depth;
-        if (parser.isSet(width)) {
-            opened.width = spec.width;
-            opened.inputDim = spec.inputDim;
-        }
-        if (parser.isSet(activation))
-            opened.activation = spec.activation;
-        if (parser.isSet(init))
-            opened.init = spec.init;
-        if (parser.isSet(gain))
-            opened.gain = spec.gain;
-        if (parser.isSet(sigmaB2)) {
-            opened.sigmaB2 = spec.sigmaB2;
-            opened.biasInit = spec.biasInit;
-        }
-        spec = opened;
+        spec = window.controls()->spec(); // run options given beside the file change it
+    }
+    std::vector<initscope::SpecError> errors;
+    try {
+        if (!cmd->applyRunOptions(spec, errors) || !(errors = initscope::validate(spec)).empty())
+            return fail(QStringLiteral("invalid network:") +
+                        QString::fromStdString(initscope::describeErrors(errors, true)));
+        cmd->expectEmpty();
+    } catch (const std::exception& e) {
+        return fail(QString::fromStdString(e.what()));
     }
     window.setSpec(spec);
-    if (parser.isSet(view) && !window.showView(parser.value(view)))
-        return fail(
-            QStringLiteral("unknown view '%1' (one of: %2)").arg(parser.value(view), viewList));
+    if (viewArg && !window.showView(qstr(viewArg)))
+        return fail(QStringLiteral("unknown view '%1' (one of: %2)").arg(qstr(viewArg), viewList));
     window.show();
-    if (parser.isSet(exportTo)) {
-        const QString path = parser.value(exportTo);
+    if (exportArg) {
+        const QString path = qstr(exportArg);
         QObject::connect(&window, &initscope::ui::MainWindow::chartsUpdated, &window,
                          [&window, path](quint64, bool complete) {
                              if (!complete)

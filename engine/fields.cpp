@@ -1,301 +1,516 @@
 #include "fields.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <set>
+#include <sstream>
 
 namespace initscope {
 namespace {
 
 using json = nlohmann::json;
 
-enum class Type { Int, Seed, Double, Activation, Scheme, FanMode, BiasInit, Loss, IntList };
+const NetworkSpec kDefaults{};
 
 struct Field {
-    const char* name;
-    Type type;
+    FieldInfo info;
     std::function<json(const NetworkSpec&)> get;
-    std::function<void(NetworkSpec&, const json&)> set; // value already type-checked
+    std::function<void(NetworkSpec&, const json&)> set;   // value already type- and range-checked
+    std::function<bool(const std::string&)> accepts = {}; // Choice: the name or an alias parses
 };
 
-std::string typeWord(Type t) {
-    switch (t) {
-    case Type::Int:
-        return "an integer";
-    case Type::Seed:
-        return "a non-negative integer below 2^64";
-    case Type::Double:
-        return "a number";
-    case Type::Activation: {
-        std::string s = "one of";
-        for (auto k : allActivations())
-            s += " " + activationName(k);
-        return s;
-    }
-    case Type::Scheme: {
-        std::string s = "one of";
-        for (auto k : allInitSchemes())
-            s += " " + initSchemeName(k);
-        return s;
-    }
-    case Type::FanMode:
-        return "fan-in or fan-out";
-    case Type::BiasInit:
-        return "zeros, constant or normal";
-    case Type::Loss:
-        return "cotangent or mse";
-    case Type::IntList:
-        return "a list of integers";
-    }
-    return "";
+std::string fmt(double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
 }
 
-#define INT_FIELD(key, member)                                                                     \
-    Field {                                                                                        \
-        key, Type::Int, [](const NetworkSpec& s) { return json(s.member); },                       \
-            [](NetworkSpec& s, const json& v) { s.member = v.get<int>(); }                         \
-    }
-#define DOUBLE_FIELD(key, member)                                                                  \
-    Field {                                                                                        \
-        key, Type::Double, [](const NetworkSpec& s) { return json(s.member); },                    \
-            [](NetworkSpec& s, const json& v) { s.member = v.get<double>(); }                      \
-    }
+std::vector<std::string> names(auto all, auto nameOf) {
+    std::vector<std::string> v;
+    for (auto k : all)
+        v.push_back(nameOf(k));
+    return v;
+}
+
+Field intField(const char* key, int NetworkSpec::*member, int lo, int hi, const char* doc) {
+    return {{key, FieldKind::Int, double(lo), double(hi), false, {}, doc},
+            [member](const NetworkSpec& s) { return json(s.*member); },
+            [member](NetworkSpec& s, const json& v) { s.*member = v.get<int>(); }};
+}
+
+Field doubleField(const char* key, double NetworkSpec::*member, double lo, double hi,
+                  const char* doc, bool loExclusive = false) {
+    return {{key, FieldKind::Double, lo, hi, loExclusive, {}, doc},
+            [member](const NetworkSpec& s) { return json(s.*member); },
+            [member](NetworkSpec& s, const json& v) { s.*member = v.get<double>(); }};
+}
+
+template <class E>
+Field choiceField(const char* key, E NetworkSpec::*member, std::vector<std::string> choices,
+                  std::string (*nameOf)(E), bool (*parse)(const std::string&, E&),
+                  const char* doc) {
+    return {
+        {key, FieldKind::Choice, 0, 0, false, std::move(choices), doc},
+        [member, nameOf](const NetworkSpec& s) { return json(nameOf(s.*member)); },
+        [member, parse](NetworkSpec& s, const json& v) { parse(v.get<std::string>(), s.*member); },
+        [parse](const std::string& name) {
+            E e{};
+            return parse(name, e);
+        }};
+}
+
+bool parseActivationKind(const std::string& name, ActivationKind& out) {
+    const auto k = parseActivation(name);
+    if (k)
+        out = *k;
+    return k.has_value();
+}
 
 const std::vector<Field>& fields() {
     static const std::vector<Field> f{
-        INT_FIELD("depth", depth),
-        INT_FIELD("width", width),
-        Field{"widths", Type::IntList, [](const NetworkSpec& s) { return json(s.widths); },
+        intField("depth", &NetworkSpec::depth, 1, Limits::kMaxDepth, "number of weight layers L"),
+        intField("width", &NetworkSpec::width, Limits::kMinWidth, Limits::kMaxWidth,
+                 "units per layer N (when widths is not given)"),
+        Field{{"widths",
+               FieldKind::IntList,
+               double(Limits::kMinWidth),
+               double(Limits::kMaxWidth),
+               false,
+               {},
+               "per-layer widths N_1..N_L (one per layer; replaces width)"},
+              [](const NetworkSpec& s) { return json(s.widths); },
               [](NetworkSpec& s, const json& v) { s.widths = v.get<std::vector<int>>(); }},
-        INT_FIELD("input_dim", inputDim),
-        Field{"activation", Type::Activation,
-              [](const NetworkSpec& s) { return json(activationName(s.activation)); },
+        intField("input_dim", &NetworkSpec::inputDim, 1, Limits::kMaxInputDim,
+                 "input dimension N_0"),
+        choiceField<ActivationKind>("activation", &NetworkSpec::activation,
+                                    names(allActivations(), activationName), activationName,
+                                    parseActivationKind, "activation phi"),
+        doubleField("activation_slope", &NetworkSpec::activationSlope, -10.0, 10.0,
+                    "negative slope of leaky-relu"),
+        choiceField<InitScheme>("init", &NetworkSpec::init, names(allInitSchemes(), initSchemeName),
+                                initSchemeName, parseInitScheme, "weight initialization scheme"),
+        choiceField<FanMode>("fan_mode", &NetworkSpec::fanMode, {"fan-in", "fan-out"}, fanModeName,
+                             parseFanMode, "fan of he-normal / he-uniform: 2/fanIn or 2/fanOut"),
+        doubleField("gain", &NetworkSpec::gain, 0.0, Limits::kMaxGain,
+                    "multiplies the weight variance (not the standard deviation)"),
+        doubleField("init_value", &NetworkSpec::initValue, -1e6, 1e6,
+                    "std of normal, limit of uniform, value of constant"),
+        choiceField<BiasInit>("bias_init", &NetworkSpec::biasInit, {"zeros", "constant", "normal"},
+                              biasInitName, parseBiasInit,
+                              "biases: zeros, constant (bias_value) or N(0, sigma_b2)"),
+        doubleField("sigma_b2", &NetworkSpec::sigmaB2, 0.0, Limits::kMaxSigmaB2,
+                    "bias variance sigma_b^2 (> 0 means normal biases)"),
+        doubleField("bias_value", &NetworkSpec::biasValue, -1e6, 1e6,
+                    "every bias, with bias_init constant"),
+        intField("batch", &NetworkSpec::batch, Limits::kMinBatch, Limits::kMaxBatch,
+                 "inputs B propagated together"),
+        doubleField("input_mean", &NetworkSpec::inputMean, -1e6, 1e6,
+                    "mean mu of x_i ~ N(mu, s^2)"),
+        doubleField("input_scale", &NetworkSpec::inputScale, 0.0, Limits::kMaxInputScale,
+                    "standard deviation s of x_i ~ N(mu, s^2)"),
+        Field{{"seed",
+               FieldKind::Seed,
+               0,
+               18446744073709551615.0,
+               false,
+               {},
+               "random seed: the same seed gives the same network and inputs"},
+              [](const NetworkSpec& s) { return json(s.seed); },
               [](NetworkSpec& s, const json& v) {
-                  s.activation = *parseActivation(v.get<std::string>());
+                  s.seed = v.is_number_float() ? static_cast<std::uint64_t>(v.get<double>())
+                                               : v.get<std::uint64_t>();
               }},
-        DOUBLE_FIELD("activation_slope", activationSlope),
-        Field{"init", Type::Scheme,
-              [](const NetworkSpec& s) { return json(initSchemeName(s.init)); },
-              [](NetworkSpec& s, const json& v) { parseInitScheme(v.get<std::string>(), s.init); }},
-        Field{"fan_mode", Type::FanMode,
-              [](const NetworkSpec& s) { return json(fanModeName(s.fanMode)); },
-              [](NetworkSpec& s, const json& v) { parseFanMode(v.get<std::string>(), s.fanMode); }},
-        DOUBLE_FIELD("gain", gain),
-        DOUBLE_FIELD("init_value", initValue),
-        Field{
-            "bias_init", Type::BiasInit,
-            [](const NetworkSpec& s) { return json(biasInitName(s.biasInit)); },
-            [](NetworkSpec& s, const json& v) { parseBiasInit(v.get<std::string>(), s.biasInit); }},
-        DOUBLE_FIELD("sigma_b2", sigmaB2),
-        DOUBLE_FIELD("bias_value", biasValue),
-        INT_FIELD("batch", batch),
-        DOUBLE_FIELD("input_mean", inputMean),
-        DOUBLE_FIELD("input_scale", inputScale),
-        Field{"seed", Type::Seed, [](const NetworkSpec& s) { return json(s.seed); },
-              [](NetworkSpec& s, const json& v) { s.seed = v.get<std::uint64_t>(); }},
-        DOUBLE_FIELD("learning_rate", learningRate),
-        Field{"loss", Type::Loss, [](const NetworkSpec& s) { return json(lossName(s.loss)); },
-              [](NetworkSpec& s, const json& v) { parseLoss(v.get<std::string>(), s.loss); }},
-        INT_FIELD("hist_bins", histBins),
-        DOUBLE_FIELD("hist_range", histRange),
-        INT_FIELD("threads", threads),
-        DOUBLE_FIELD("memory_budget_gib", memoryBudgetGiB),
+        doubleField("learning_rate", &NetworkSpec::learningRate, 0.0, 1e6,
+                    "eta in relative_update = eta ||dW||_F / ||W||_F"),
+        choiceField<Loss>("loss", &NetworkSpec::loss, {"cotangent", "mse"}, lossName, parseLoss,
+                          "random cotangent on a^L, or squared error to random targets"),
+        intField("hist_bins", &NetworkSpec::histBins, 2, Limits::kMaxHistBins,
+                 "pre-activation histogram bins"),
+        doubleField("hist_range", &NetworkSpec::histRange, 0.0, 1e12, "histograms cover [-r, r]",
+                    true),
+        intField("threads", &NetworkSpec::threads, 0, Limits::kMaxThreads,
+                 "worker threads, 0 = all cores (never changes results)"),
+        doubleField("memory_budget_gib", &NetworkSpec::memoryBudgetGiB, 0.001, 1024.0,
+                    "largest memory a run may take, GiB"),
     };
     return f;
 }
-#undef INT_FIELD
-#undef DOUBLE_FIELD
 
 const Field* findField(std::string_view name) {
     for (const Field& f : fields())
-        if (name == f.name)
+        if (name == f.info.name)
             return &f;
     return nullptr;
 }
 
 /// The offending value, for an error message: short, and never a recursive dump of a container
-/// (a deeply nested array in a preset file overflowed the stack) or of invalid UTF-8 (typed on
-/// the command line, where dump() throws).
+/// (a deeply nested array in a preset file overflowed the stack) or of invalid UTF-8.
 std::string describe(const json& v) {
     if (v.is_array())
         return "a list of " + std::to_string(v.size()) + (v.size() == 1 ? " item" : " items");
     if (v.is_object())
         return "an object of " + std::to_string(v.size()) + (v.size() == 1 ? " key" : " keys");
-    std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
-    if (s.size() > 80) {
-        std::size_t n = 77;
-        while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) // not mid-character
-            --n;
-        s = s.substr(0, n) + "...";
-    }
-    return s;
+    if (v.is_number_float() && !std::isfinite(v.get<double>()))
+        return fmt(v.get<double>()); // dump() would say null
+    return printable(v.dump(-1, ' ', false, json::error_handler_t::replace), 80);
 }
 
-bool isRunSetting(std::string_view name) {
-    return name == "threads" || name == "memory_budget_gib";
+bool isInt(const json& x, double lo, double hi) {
+    double d = 0;
+    if (x.is_number_unsigned())
+        d = static_cast<double>(x.get<std::uint64_t>());
+    else if (x.is_number_integer())
+        d = static_cast<double>(x.get<std::int64_t>());
+    else if (x.is_number_float())
+        d = x.get<double>();
+    else
+        return false;
+    return std::isfinite(d) && d == std::floor(d) && d >= lo && d <= hi;
 }
 
-/// True if v is of type t (integers must be integral and in int range).
-bool typeOk(Type t, const json& v) {
-    auto isInt = [](const json& x) {
-        if (x.is_number_integer())
-            return x.is_number_unsigned()
-                       ? x.get<std::uint64_t>() <= std::uint64_t(std::numeric_limits<int>::max())
-                       : (x.get<std::int64_t>() >= std::numeric_limits<int>::min() &&
-                          x.get<std::int64_t>() <= std::numeric_limits<int>::max());
-        if (x.is_number_float()) {
-            const double d = x.get<double>();
-            return std::isfinite(d) && d == std::floor(d) && std::abs(d) < 2e9;
+/// True if v has the field's type and lies in its range.
+bool valueOk(const FieldInfo& f, const json& v) {
+    switch (f.kind) {
+    case FieldKind::Int:
+        return isInt(v, f.lo, f.hi);
+    case FieldKind::Seed:
+        if (v.is_number_unsigned())
+            return true;
+        if (v.is_number_integer())
+            return v.get<std::int64_t>() >= 0;
+        if (v.is_number_float()) { // integral values exactly representable (a sweep's points)
+            const double d = v.get<double>();
+            return std::isfinite(d) && d >= 0 && d == std::floor(d) && d <= 9007199254740992.0;
         }
         return false;
-    };
-    switch (t) {
-    case Type::Int:
-        return isInt(v);
-    case Type::Seed:
-        return v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
-    case Type::Double:
-        return v.is_number();
-    case Type::Activation:
-        return v.is_string() && parseActivation(v.get<std::string>()).has_value();
-    case Type::Scheme: {
-        InitScheme s;
-        return v.is_string() && parseInitScheme(v.get<std::string>(), s);
+    case FieldKind::Double: {
+        if (!v.is_number())
+            return false;
+        const double d = v.get<double>();
+        return std::isfinite(d) && (f.loExclusive ? d > f.lo : d >= f.lo) && d <= f.hi;
     }
-    case Type::FanMode: {
-        FanMode m;
-        return v.is_string() && parseFanMode(v.get<std::string>(), m);
-    }
-    case Type::BiasInit: {
-        BiasInit b;
-        return v.is_string() && parseBiasInit(v.get<std::string>(), b);
-    }
-    case Type::Loss: {
-        Loss l;
-        return v.is_string() && parseLoss(v.get<std::string>(), l);
-    }
-    case Type::IntList:
-        if (!v.is_array())
+    case FieldKind::Choice:
+        return v.is_string() && findField(f.name)->accepts(v.get<std::string>());
+    case FieldKind::IntList:
+        if (!v.is_array() || v.empty())
             return false;
         for (const json& x : v)
-            if (!isInt(x))
+            if (!isInt(x, f.lo, f.hi))
                 return false;
         return true;
     }
     return false;
 }
 
+bool usesInitValue(InitScheme s) {
+    return s == InitScheme::Constant || s == InitScheme::Normal || s == InitScheme::Uniform;
+}
+bool isHe(InitScheme s) {
+    return s == InitScheme::HeNormal || s == InitScheme::HeUniform;
+}
+
 } // namespace
 
+std::string printable(std::string_view text, std::size_t maxChars) {
+    if (text.empty())
+        return "(empty)";
+    std::string out;
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if ((c & 0xC0) != 0x80) { // a character starts here
+            if (chars == maxChars) {
+                out += "...";
+                break;
+            }
+            ++chars;
+        }
+        if (c < 0x20 || c == 0x7F) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02X", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 const std::vector<std::string>& specFieldNames() {
-    static const std::vector<std::string> names = [] {
-        std::vector<std::string> n;
+    static const std::vector<std::string> n = [] {
+        std::vector<std::string> v;
         for (const Field& f : fields())
-            n.emplace_back(f.name);
-        return n;
+            v.push_back(f.info.name);
+        return v;
     }();
-    return names;
+    return n;
+}
+
+const FieldInfo* fieldInfo(std::string_view name) {
+    const Field* f = findField(name);
+    return f ? &f->info : nullptr;
 }
 
 bool isNumericField(std::string_view name) {
     const Field* f = findField(name);
-    return f && (f->type == Type::Int || f->type == Type::Double || f->type == Type::Seed);
+    return f && (f->info.kind == FieldKind::Int || f->info.kind == FieldKind::Double ||
+                 f->info.kind == FieldKind::Seed);
 }
 
-void setSigmaW2(NetworkSpec& spec, double sigmaW2) {
-    spec.init = InitScheme::LecunNormal;
-    spec.gain = sigmaW2;
+std::string optionName(std::string_view field) {
+    std::string s(field);
+    std::replace(s.begin(), s.end(), '_', '-');
+    return s;
+}
+
+std::string fieldRangeText(const FieldInfo& f) {
+    switch (f.kind) {
+    case FieldKind::Int:
+        return "an integer from " + fmt(f.lo) + " to " + fmt(f.hi);
+    case FieldKind::Seed:
+        return "an integer from 0 to 18446744073709551615 (2^64 - 1)";
+    case FieldKind::Double:
+        if (f.loExclusive)
+            return "a number greater than " + fmt(f.lo) + " and at most " + fmt(f.hi);
+        return "a number from " + fmt(f.lo) + " to " + fmt(f.hi);
+    case FieldKind::Choice: {
+        std::string s = "one of";
+        for (const std::string& c : f.choices)
+            s += " " + c;
+        return s;
+    }
+    case FieldKind::IntList:
+        return "a non-empty list of integers from " + fmt(f.lo) + " to " + fmt(f.hi);
+    }
+    return "";
 }
 
 bool setSpecField(NetworkSpec& spec, std::string_view name, const json& value, std::string& error) {
     const Field* f = findField(name);
     if (!f) {
-        error = std::string(name) + ": unknown field";
+        error = printable(name) + ": unknown field";
         return false;
     }
-    if (!typeOk(f->type, value)) {
-        error =
-            std::string(name) + ": must be " + typeWord(f->type) + " (got " + describe(value) + ")";
+    if (!valueOk(f->info, value)) {
+        error = std::string(name) + ": must be " + fieldRangeText(f->info) + " (got " +
+                describe(value) + ")";
         return false;
     }
-    if (f->type == Type::Int && value.is_number_float()) // 3.0 accepted as 3
+    if (f->info.kind == FieldKind::Int && value.is_number_float()) // 3.0 accepted as 3
         f->set(spec, json(static_cast<int>(value.get<double>())));
     else
         f->set(spec, value);
     return true;
 }
 
-bool setSpecFieldFromText(NetworkSpec& spec, std::string_view name, const std::string& text,
-                          std::string& error) {
-    const Field* f = findField(name);
-    if (!f) {
-        error = std::string(name) + ": unknown field";
+bool fieldValueFromText(std::string_view name, const std::string& text, json& out,
+                        std::string& error) {
+    const FieldInfo* f = fieldInfo(name);
+    const bool pseudo = name == "sigma_w2";
+    if (!f && !pseudo) {
+        error = printable(name) + ": unknown field";
         return false;
     }
-    json v;
-    switch (f->type) {
-    case Type::Int:
-    case Type::Seed:
-    case Type::Double: {
-        double d = 0;
-        const char* b = text.data();
-        const char* e = b + text.size();
-        if (f->type == Type::Seed) {
-            std::uint64_t u = 0;
-            auto r = std::from_chars(b, e, u);
-            if (r.ec != std::errc() || r.ptr != e || text.empty()) {
-                error =
-                    std::string(name) + ": must be " + typeWord(f->type) + " (got '" + text + "')";
-                return false;
-            }
-            v = u;
-            break;
-        }
-        auto r = std::from_chars(b, e, d);
-        if (r.ec != std::errc() || r.ptr != e || text.empty()) {
-            error = std::string(name) + ": must be " + typeWord(f->type) + " (got '" + text + "')";
-            return false;
-        }
-        v = d;
-        break;
+    auto bad = [&](const std::string& what) {
+        error = std::string(name) + ": must be " + what + " (got '" + printable(text, 40) + "')";
+        return false;
+    };
+    const FieldKind kind = pseudo ? FieldKind::Double : f->kind;
+    const std::string range = pseudo ? "a number" : fieldRangeText(*f);
+    const char* b = text.data();
+    const char* e = b + text.size();
+    switch (kind) {
+    case FieldKind::Seed: {
+        std::uint64_t u = 0;
+        auto r = std::from_chars(b, e, u);
+        if (r.ec != std::errc() || r.ptr != e || text.empty())
+            return bad(range);
+        out = u;
+        return true;
     }
-    case Type::IntList: {
-        v = json::array();
+    case FieldKind::Int:
+    case FieldKind::Double: {
+        double d = 0;
+        auto r = std::from_chars(b, e, d);
+        if (r.ec != std::errc() || r.ptr != e || text.empty() || !std::isfinite(d))
+            return bad(range);
+        if (kind == FieldKind::Int && d == std::floor(d) && std::abs(d) < 9e15)
+            out = static_cast<std::int64_t>(d); // shown as typed in a range message: 0, not 0.0
+        else
+            out = d;
+        return true;
+    }
+    case FieldKind::IntList: {
+        out = json::array();
         std::size_t pos = 0;
-        while (pos <= text.size()) {
+        while (true) {
             const std::size_t comma = text.find(',', pos);
             const std::string item =
                 text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-            int x = 0;
+            double x = 0;
             auto r = std::from_chars(item.data(), item.data() + item.size(), x);
-            if (r.ec != std::errc() || r.ptr != item.data() + item.size() || item.empty()) {
-                error = std::string(name) + ": must be a comma-separated list of integers (got '" +
-                        text + "')";
-                return false;
-            }
-            v.push_back(x);
+            if (r.ec != std::errc() || r.ptr != item.data() + item.size() || item.empty())
+                return bad("a comma-separated list of integers from " + fmt(f->lo) + " to " +
+                           fmt(f->hi));
+            out.push_back(x);
             if (comma == std::string::npos)
                 break;
             pos = comma + 1;
         }
-        break;
+        return true;
     }
-    default:
-        v = text;
-        break;
+    case FieldKind::Choice:
+        out = text;
+        return true;
     }
-    return setSpecField(spec, name, v, error);
+    return false;
+}
+
+bool applyFields(NetworkSpec& spec, const FieldLayer& layer, std::vector<SpecError>& errors) {
+    FieldLayerView view;
+    for (const auto& [name, value] : layer)
+        view.emplace_back(name, &value);
+    return applyFields(spec, view, errors);
+}
+
+bool applyFields(NetworkSpec& spec, const FieldLayerView& layer, std::vector<SpecError>& errors) {
+    const std::size_t before = errors.size();
+    auto given = [&](std::string_view n) {
+        return std::any_of(layer.begin(), layer.end(),
+                           [&](const auto& kv) { return kv.first == n; });
+    };
+    const json* sigmaW2 = nullptr;
+    std::set<std::string> seen;
+    std::string known;
+    for (const std::string& n : specFieldNames())
+        known += (known.empty() ? "" : ", ") + n;
+    for (const auto& [name, valuePtr] : layer) {
+        const json& value = *valuePtr;
+        if (!seen.insert(name).second) {
+            errors.push_back({name, printable(name) + ": is given more than once"});
+            continue;
+        }
+        if (name == "sigma_w2") {
+            sigmaW2 = &value;
+            continue;
+        }
+        std::string err;
+        if (!findField(name)) {
+            errors.push_back(
+                {name, printable(name) + ": unknown field (known fields: " + known + ")"});
+        } else if (!setSpecField(spec, name, value, err)) {
+            errors.push_back({name, err});
+        }
+    }
+    // What the layer leaves out follows from what it sets.
+    if (given("sigma_b2") && !given("bias_init") && spec.sigmaB2 > 0)
+        spec.biasInit = BiasInit::Normal;
+    if (given("bias_init") && !given("sigma_b2") && spec.biasInit != BiasInit::Normal)
+        spec.sigmaB2 = 0.0;
+    if (given("bias_init") && !given("bias_value") && spec.biasInit != BiasInit::Constant)
+        spec.biasValue = kDefaults.biasValue;
+    if (given("init") && !given("init_value") && !usesInitValue(spec.init))
+        spec.initValue = kDefaults.initValue;
+    if (given("init") && !given("fan_mode") && !isHe(spec.init))
+        spec.fanMode = kDefaults.fanMode;
+    if (given("activation") && !given("activation_slope") &&
+        spec.activation != ActivationKind::LeakyRelu)
+        spec.activationSlope = kDefaults.activationSlope;
+    if ((given("depth") || given("width")) && !given("widths"))
+        spec.widths.clear(); // a per-layer list cannot follow a new depth or width
+    if (sigmaW2) {
+        const json& v = *sigmaW2;
+        const bool number = v.is_number() && std::isfinite(v.get<double>()) && v.get<double>() >= 0;
+        if (given("gain")) {
+            errors.push_back({"sigma_w2",
+                              "sigma_w2: sets the gain of the chosen init, so it cannot "
+                              "be given together with gain (choose one)"});
+        } else if (!number) {
+            errors.push_back(
+                {"sigma_w2", "sigma_w2: must be a number >= 0 (got " + describe(v) + ")"});
+        } else if (!hasFanScaledVariance(spec.init)) {
+            errors.push_back({"sigma_w2", "sigma_w2: init " + initSchemeName(spec.init) +
+                                              " has no fan-scaled variance to set (sigma_w2 "
+                                              "needs init lecun-*, xavier-*, he-* or "
+                                              "orthogonal; with init " +
+                                              initSchemeName(spec.init) +
+                                              " set gain or init_value instead)"});
+        } else if (errors.size() == before) {
+            const double s = v.get<double>();
+            const double g = gainForSigmaW2(spec, s);
+            if (!std::isfinite(g) || g > Limits::kMaxGain) {
+                const double maxS = Limits::kMaxGain * (s > 0 ? s / g : 0.0);
+                errors.push_back({"sigma_w2", "sigma_w2: must be a number from 0 to " + fmt(maxS) +
+                                                  " with init " + initSchemeName(spec.init) +
+                                                  " at these fans (the gain is at most " +
+                                                  fmt(Limits::kMaxGain) + ") (got " + describe(v) +
+                                                  ")"});
+            } else {
+                spec.gain = g;
+            }
+        }
+    }
+    return errors.size() == before;
+}
+
+std::vector<SpecError> validateFields(const NetworkSpec& s) {
+    std::vector<SpecError> e;
+    for (const Field& f : fields()) {
+        if (f.info.kind == FieldKind::IntList) {
+            for (std::size_t i = 0; i < s.widths.size(); ++i)
+                if (s.widths[i] < f.info.lo || s.widths[i] > f.info.hi)
+                    e.push_back({"widths", "widths[" + std::to_string(i) + "]: must be " +
+                                               fieldRangeText(*fieldInfo("width")) + " (got " +
+                                               std::to_string(s.widths[i]) + ")"});
+            continue;
+        }
+        std::string err;
+        NetworkSpec probe;
+        if (!setSpecField(probe, f.info.name, f.get(s), err))
+            e.push_back({f.info.name, err});
+    }
+    if (!s.widths.empty() && static_cast<long long>(s.widths.size()) != s.depth)
+        e.push_back({"widths", "widths: must list one width per layer: " + std::to_string(s.depth) +
+                                   " entries for depth " + std::to_string(s.depth) + " (got " +
+                                   std::to_string(s.widths.size()) + ")"});
+    // Settings that others make meaningless: refused, naming both fields.
+    auto ignored = [&](const std::string& field, const std::string& value,
+                       const std::string& governing, const std::string& needs) {
+        e.push_back({field, field + ": " + value + " is ignored by " + governing + " (" + field +
+                                " needs " + needs + "): change " + governing + " or leave " +
+                                field + " out"});
+    };
+    if (s.sigmaB2 > 0 && s.biasInit != BiasInit::Normal)
+        ignored("sigma_b2", fmt(s.sigmaB2), "bias_init " + biasInitName(s.biasInit),
+                "bias_init normal; sigma_b2 alone implies it");
+    if (s.biasValue != kDefaults.biasValue && s.biasInit != BiasInit::Constant)
+        ignored("bias_value", fmt(s.biasValue), "bias_init " + biasInitName(s.biasInit),
+                "bias_init constant");
+    if (s.initValue != kDefaults.initValue && !usesInitValue(s.init))
+        ignored("init_value", fmt(s.initValue), "init " + initSchemeName(s.init),
+                "init constant, normal or uniform");
+    if (s.fanMode != kDefaults.fanMode && !isHe(s.init))
+        ignored("fan_mode", fanModeName(s.fanMode), "init " + initSchemeName(s.init),
+                "init he-normal or he-uniform");
+    if (s.activationSlope != kDefaults.activationSlope && s.activation != ActivationKind::LeakyRelu)
+        ignored("activation_slope", fmt(s.activationSlope),
+                "activation " + activationName(s.activation), "activation leaky-relu");
+    return e;
 }
 
 json specToJson(const NetworkSpec& spec) {
     json o = json::object();
     for (const Field& f : fields()) {
-        if (isRunSetting(f.name))
+        if (f.info.name == "threads")
             continue;
-        if (f.type == Type::IntList && spec.widths.empty())
+        if (f.info.name == "memory_budget_gib" && spec.memoryBudgetGiB == kDefaults.memoryBudgetGiB)
             continue;
-        o[f.name] = f.get(spec);
+        if (f.info.kind == FieldKind::IntList && spec.widths.empty())
+            continue;
+        o[f.info.name] = f.get(spec);
     }
     return o;
 }
@@ -307,22 +522,17 @@ bool specFromJson(const json& object, NetworkSpec& spec, std::vector<SpecError>&
                                       std::string(object.type_name()) + ")"});
         return false;
     }
+    FieldLayerView layer;
     for (const auto& [key, value] : object.items()) {
-        std::string err;
-        if (!findField(key)) {
-            errors.push_back(
-                {key, key + ": unknown field (known fields: depth, width, widths, "
-                            "input_dim, activation, activation_slope, init, fan_mode, "
-                            "gain, init_value, bias_init, sigma_b2, bias_value, batch, "
-                            "input_mean, input_scale, seed, learning_rate, loss, hist_bins, "
-                            "hist_range, threads, memory_budget_gib)"});
+        if (key == "sigma_w2") { // a CLI shorthand, not a stored field
+            errors.push_back({key, "sigma_w2: is not a preset field (store init and gain)"});
             continue;
         }
-        if (!setSpecField(spec, key, value, err))
-            errors.push_back({key, err});
+        layer.emplace_back(key, &value);
     }
+    applyFields(spec, layer, errors);
     if (errors.size() == before)
-        for (SpecError& e : validate(spec))
+        for (SpecError& e : validateFields(spec))
             errors.push_back(std::move(e));
     return errors.size() == before;
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <system_error>
 
@@ -52,15 +53,29 @@ PresetParse parsePreset(std::string_view text) {
     }
     json doc;
     std::string lastKey; // the key being read, to name the field of an out-of-range number
+    // keys seen in each open object: a key given twice is refused (JSON parsers keep the last,
+    // which would silently drop the first)
+    std::vector<std::set<std::string>> open;
+    std::size_t duplicates = 0;
     try {
         doc = json::parse(text, [&](int, json::parse_event_t ev, json& parsed) {
-            if (ev == json::parse_event_t::key)
+            if (ev == json::parse_event_t::object_start) {
+                open.emplace_back();
+            } else if (ev == json::parse_event_t::object_end) {
+                if (!open.empty())
+                    open.pop_back();
+            } else if (ev == json::parse_event_t::key) {
                 lastKey = parsed.get<std::string>();
+                if (!open.empty() && !open.back().insert(lastKey).second && ++duplicates <= 20)
+                    r.errors.push_back({lastKey, printable(lastKey) +
+                                                     ": is given more than once in one object "
+                                                     "(each key may appear once)"});
+            }
             return true;
         });
     } catch (const json::out_of_range& e) {
         // a number literal beyond double range, e.g. 1e400 (not a parse_error: it used to escape)
-        fail(lastKey.empty() ? "json" : lastKey,
+        fail(lastKey.empty() ? "json" : printable(lastKey),
              "a number is out of range (largest magnitude about 1.8e308): " +
                  std::string(e.what()).substr(std::string(e.what()).find(']') + 2));
         return r;
@@ -83,12 +98,15 @@ PresetParse parsePreset(std::string_view text) {
         fail("json", std::string("the preset must be a JSON object (got ") + doc.type_name() + ")");
         return r;
     }
+    if (duplicates > 0)
+        return r;
     Preset p;
     static const std::vector<std::string> known{"format", "version", "name", "title",
                                                 "note",   "view",    "spec"};
     for (const auto& [k, v] : doc.items())
         if (std::find(known.begin(), known.end(), k) == known.end())
-            fail(k, "unknown key (a preset has format, version, name, title, note, view, spec)");
+            r.errors.push_back({k, printable(k) + ": unknown key (a preset has format, version, "
+                                                  "name, title, note, view, spec)"});
     if (!doc.contains("format") || doc["format"] != "initscope-preset")
         fail("format", "must be \"initscope-preset\"");
     if (!doc.contains("version") || !doc["version"].is_number_integer())

@@ -1,7 +1,10 @@
 #include "spec.h"
 
+#include "fields.h"
+
 #include <array>
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <utility>
 
@@ -21,12 +24,6 @@ const std::array<std::pair<InitScheme, const char*>, 11> kSchemes{{
     {InitScheme::HeUniform, "he-uniform"},
     {InitScheme::Orthogonal, "orthogonal"},
 }};
-
-std::string fmt(double v) {
-    std::ostringstream s;
-    s << v;
-    return s.str();
-}
 
 } // namespace
 
@@ -184,60 +181,46 @@ std::uint64_t estimateMemoryBytes(const NetworkSpec& spec) {
     return bytes;
 }
 
-std::vector<SpecError> validate(const NetworkSpec& s) {
+std::vector<SpecError> validateMemory(const NetworkSpec& s) {
     std::vector<SpecError> e;
-    auto bad = [&](const std::string& field, const std::string& msg) {
-        e.push_back({field, field + ": " + msg});
-    };
-    auto rangeI = [&](const std::string& field, long long v, long long lo, long long hi) {
-        if (v < lo || v > hi)
-            bad(field, "must be an integer from " + std::to_string(lo) + " to " +
-                           std::to_string(hi) + " (got " + std::to_string(v) + ")");
-    };
-    auto rangeD = [&](const std::string& field, double v, double lo, double hi) {
-        if (!std::isfinite(v) || v < lo || v > hi)
-            bad(field,
-                "must be a number from " + fmt(lo) + " to " + fmt(hi) + " (got " + fmt(v) + ")");
-    };
-    rangeI("depth", s.depth, 1, Limits::kMaxDepth);
-    rangeI("width", s.width, Limits::kMinWidth, Limits::kMaxWidth);
-    if (!s.widths.empty()) {
-        if (static_cast<long long>(s.widths.size()) != s.depth)
-            bad("widths", "must list one width per layer: " + std::to_string(s.depth) +
-                              " entries for depth " + std::to_string(s.depth) + " (got " +
-                              std::to_string(s.widths.size()) + ")");
-        for (std::size_t i = 0; i < s.widths.size(); ++i)
-            rangeI("widths[" + std::to_string(i) + "]", s.widths[i], Limits::kMinWidth,
-                   Limits::kMaxWidth);
-    }
-    rangeI("input_dim", s.inputDim, 1, Limits::kMaxInputDim);
-    rangeD("activation_slope", s.activationSlope, -10.0, 10.0);
-    rangeD("gain", s.gain, 0.0, Limits::kMaxGain);
-    rangeD("init_value", s.initValue, -1e6, 1e6);
-    rangeD("sigma_b2", s.sigmaB2, 0.0, Limits::kMaxSigmaB2);
-    rangeD("bias_value", s.biasValue, -1e6, 1e6);
-    rangeI("batch", s.batch, Limits::kMinBatch, Limits::kMaxBatch);
-    rangeD("input_mean", s.inputMean, -1e6, 1e6);
-    rangeD("input_scale", s.inputScale, 0.0, Limits::kMaxInputScale);
-    rangeD("learning_rate", s.learningRate, 0.0, 1e6);
-    rangeI("hist_bins", s.histBins, 2, Limits::kMaxHistBins);
-    if (!std::isfinite(s.histRange) || s.histRange <= 0 || s.histRange > 1e12)
-        bad("hist_range",
-            "must be a number greater than 0 and at most 1e12 (got " + fmt(s.histRange) + ")");
-    rangeI("threads", s.threads, 0, Limits::kMaxThreads);
-    rangeD("memory_budget_gib", s.memoryBudgetGiB, 0.001, 1024.0);
-    if (e.empty()) {
-        const double gib = static_cast<double>(estimateMemoryBytes(s)) / (1024.0 * 1024 * 1024);
-        if (gib > s.memoryBudgetGiB) {
-            std::ostringstream m;
-            m.precision(3);
-            m << "this network needs about " << gib << " GiB, above the memory budget of "
-              << s.memoryBudgetGiB
-              << " GiB: reduce depth, width or batch, or raise memory_budget_gib";
-            bad("memory_budget_gib", m.str());
-        }
+    const double gib = static_cast<double>(estimateMemoryBytes(s)) / (1024.0 * 1024 * 1024);
+    if (gib > s.memoryBudgetGiB) {
+        std::ostringstream m;
+        m.precision(3);
+        m << "memory_budget_gib: this network needs about " << gib
+          << " GiB, above the memory budget of " << s.memoryBudgetGiB
+          << " GiB: reduce depth, width or batch, or raise memory_budget_gib";
+        e.push_back({"memory_budget_gib", m.str()});
     }
     return e;
+}
+
+std::vector<SpecError> validate(const NetworkSpec& s) {
+    std::vector<SpecError> e = validateFields(s);
+    if (e.empty())
+        e = validateMemory(s);
+    return e;
+}
+
+bool hasFanScaledVariance(InitScheme s) {
+    switch (s) {
+    case InitScheme::Zeros:
+    case InitScheme::Constant:
+    case InitScheme::Normal:
+    case InitScheme::Uniform:
+        return false;
+    default:
+        return true;
+    }
+}
+
+double gainForSigmaW2(const NetworkSpec& spec, double targetSigmaW2) {
+    NetworkSpec unit = spec;
+    unit.gain = 1.0;
+    const double base = effectiveSigmaW2(unit, referenceLayer(spec));
+    if (!(base > 0) || !std::isfinite(targetSigmaW2))
+        return std::numeric_limits<double>::quiet_NaN();
+    return targetSigmaW2 / base;
 }
 
 } // namespace initscope

@@ -99,8 +99,11 @@ struct SpecError {
     std::string message; // full sentence naming the field and the allowed range
 };
 
-/// Every problem with the spec (empty when valid); includes the memory-budget check.
+/// Every problem with the spec (empty when valid): each field's range, the settings that other
+/// settings make meaningless (fields.h), and the memory budget.
 std::vector<SpecError> validate(const NetworkSpec& spec);
+/// The memory-budget check alone (empty when the estimate fits memoryBudgetGiB).
+std::vector<SpecError> validateMemory(const NetworkSpec& spec);
 
 /// Bytes a run of this spec allocates (weights, activations kept for the backward pass,
 /// per-thread scratch); checked against memoryBudgetGiB before anything is allocated.
@@ -112,5 +115,17 @@ double baseVariance(InitScheme s, FanMode mode, int fanIn, int fanOut, double in
 double effectiveSigmaW2(const NetworkSpec& spec, int layer);
 /// Bias variance actually used (sigmaB2 for normal biases, 0 otherwise).
 double effectiveSigmaB2(const NetworkSpec& spec);
+
+/// Schemes whose variance is scaled by the fans (lecun, xavier, he, orthogonal): those have an
+/// effective sigma_w^2 that a gain sets independently of the width.
+bool hasFanScaledVariance(InitScheme s);
+/// Layer whose effective sigma_w^2 stands for the network (sigma_w2 options, the gain buttons,
+/// the phase marker): the first hidden-to-hidden layer.
+inline int referenceLayer(const NetworkSpec& spec) {
+    return spec.depth >= 2 ? 2 : 1;
+}
+/// The gain that gives the reference layer an effective sigma_w^2 of `targetSigmaW2` with the
+/// spec's scheme and fans; NaN when the scheme has no variance to scale (zeros, constant).
+double gainForSigmaW2(const NetworkSpec& spec, double targetSigmaW2);
 
 } // namespace initscope

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <sstream>
 
 namespace initscope {
 
@@ -64,37 +65,47 @@ std::optional<SweepAxis> parseSweepAxis(const std::string& text, std::string& er
     return a;
 }
 
+namespace {
+
+/// The axis point as the field's JSON value: integer fields take the nearest integer (within
+/// the range where rounding is exact, so a point beyond it is refused instead of wrapped).
+nlohmann::json axisValue(const std::string& name, double v) {
+    const FieldInfo* f = fieldInfo(name);
+    if (f && (f->kind == FieldKind::Int || f->kind == FieldKind::Seed) && std::isfinite(v) &&
+        std::abs(v) < 9007199254740992.0)
+        return std::round(v);
+    return v;
+}
+
+} // namespace
+
 NetworkSpec sweepSpec(const NetworkSpec& base, const std::string& name, double v) {
     NetworkSpec s = base;
-    if (name == "sigma_w2") {
-        setSigmaW2(s, v);
-        return s;
-    }
-    std::string err;
-    nlohmann::json value = v;
-    if (name == "depth" || name == "width" || name == "input_dim" || name == "batch" ||
-        name == "hist_bins" || name == "threads")
-        value = static_cast<int>(std::lround(v));
-    else if (name == "seed")
-        value = static_cast<std::uint64_t>(std::llround(std::max(0.0, v)));
-    setSpecField(s, name, value, err);
-    if (name == "depth" && !s.widths.empty())
-        s.widths.clear(); // a per-layer width list cannot follow a changing depth
+    std::vector<SpecError> ignored;
+    applyFields(s, {{name, axisValue(name, v)}}, ignored);
     return s;
+}
+
+std::vector<SpecError> sweepPointErrors(const NetworkSpec& base, const std::string& name,
+                                        double v) {
+    NetworkSpec s = base;
+    std::vector<SpecError> errors;
+    if (applyFields(s, {{name, axisValue(name, v)}}, errors))
+        errors = validate(s);
+    std::ostringstream at;
+    at << "at " << name << " = " << v << ": ";
+    for (SpecError& e : errors)
+        e.message = at.str() + e.message;
+    return errors;
 }
 
 std::vector<SweepPoint> runSweep(Engine& engine, const NetworkSpec& base, const SweepAxis& axis,
                                  const std::function<void(const SweepPoint&, int)>& onPoint,
                                  const std::atomic<bool>* cancel) {
     const std::vector<double> values = axis.values();
-    for (double v : values) {
-        auto errors = validate(sweepSpec(base, axis.name, v));
-        if (!errors.empty()) {
-            for (auto& e : errors)
-                e.message = "at " + axis.name + " = " + std::to_string(v) + ": " + e.message;
+    for (double v : values)
+        if (auto errors = sweepPointErrors(base, axis.name, v); !errors.empty())
             throw SpecInvalid(std::move(errors));
-        }
-    }
     std::vector<SweepPoint> points;
     for (std::size_t i = 0; i < values.size(); ++i) {
         if (cancel && cancel->load())

@@ -22,8 +22,14 @@ inline constexpr int kMaxSweepSteps = 10000;
 /// Parses "NAME=FROM:TO:STEPS"; on failure returns nullopt and sets error.
 std::optional<SweepAxis> parseSweepAxis(const std::string& text, std::string& error);
 
-/// spec with the axis field set to v (integer fields rounded to the nearest integer).
+/// spec with the axis field set to v as one layer of settings (fields.h applyFields: sigma_w2
+/// sets the chosen scheme's gain, sigma_b2 > 0 implies normal biases); integer fields take the
+/// nearest integer of an axis point. A value the field cannot take leaves it unchanged: check
+/// sweepPointErrors first.
 NetworkSpec sweepSpec(const NetworkSpec& base, const std::string& name, double v);
+/// Why the point v cannot be run (the field's range, cross-field and memory checks), each
+/// message naming the point; empty when it can.
+std::vector<SpecError> sweepPointErrors(const NetworkSpec& base, const std::string& name, double v);
 
 struct SweepPoint {
     double value = 0;

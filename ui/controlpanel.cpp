@@ -10,7 +10,9 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPushButton>
+#include <QRegularExpressionValidator>
 #include <QSlider>
 #include <QSpinBox>
 #include <QVBoxLayout>
@@ -272,13 +274,13 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     biasInit_->setToolTip(tr("Biases: all zero, all equal to the bias value, or N(0, sigma_b^2)."));
     inf->addRow(label(tr("Bias init"), biasInit_->toolTip()), biasInit_);
     sigmaB2_ = doubleSpin(0, Limits::kMaxSigmaB2, 6, 0.01, QString(),
-                          tr("Bias variance sigma_b^2 (0 .. %1). Setting it above 0 switches "
-                             "the bias init to normal.")
+                          tr("Bias variance sigma_b^2 (0 .. %1) of the normal bias init; "
+                             "used only when Bias init is normal.")
                               .arg(Limits::kMaxSigmaB2));
     sigmaB2_->setObjectName(QStringLiteral("sigma_b2"));
     inf->addRow(label(tr("Bias variance \u03c3_b\u00b2"), sigmaB2_->toolTip()), sigmaB2_);
     biasValue_ = doubleSpin(-1e6, 1e6, 6, 0.01, QString(),
-                            tr("Value of every bias for the constant bias init."));
+                            tr("Value of every bias; used only when Bias init is constant."));
     biasValue_->setObjectName(QStringLiteral("bias_value"));
     inf->addRow(label(tr("Bias value"), biasValue_->toolTip()), biasValue_);
     root->addWidget(initBox);
@@ -306,8 +308,12 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
                                  .arg(Limits::kMaxInputScale));
     inputScale_->setObjectName(QStringLiteral("input_scale"));
     ipf->addRow(label(tr("Input scale s"), inputScale_->toolTip()), inputScale_);
-    seed_ = intSpin(0, std::numeric_limits<int>::max(), QString(),
-                    tr("Random seed: the same seed gives the same network and inputs."));
+    seed_ = new QLineEdit;
+    // every seed the engine takes, 0 .. 2^64 - 1 (a spin box stops at 2^31 - 1)
+    seed_->setValidator(
+        new QRegularExpressionValidator(QRegularExpression(QStringLiteral("[0-9]{1,20}")), seed_));
+    seed_->setToolTip(tr("Random seed (0 .. 18446744073709551615): the same seed gives the same "
+                         "network and inputs."));
     seed_->setObjectName(QStringLiteral("seed"));
     ipf->addRow(label(tr("Seed"), seed_->toolTip()), seed_);
     histRange_ = doubleSpin(0.01, 1e6, 3, 0.5, QString(),
@@ -382,17 +388,25 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     connect(depth_, &LogIntControl::valueChanged, this, &ControlPanel::edited);
     connect(width_, &LogIntControl::valueChanged, this, &ControlPanel::edited);
     connect(gain_, &GainControl::valueChanged, this, &ControlPanel::edited);
-    for (QSpinBox* s : {inputDim_, batch_, seed_})
+    for (QSpinBox* s : {inputDim_, batch_})
         connect(s, &QSpinBox::valueChanged, this, &ControlPanel::edited);
-    for (QDoubleSpinBox* s : {slope_, initValue_, biasValue_, inputMean_, inputScale_, histRange_})
-        connect(s, &QDoubleSpinBox::valueChanged, this, &ControlPanel::edited);
-    connect(sigmaB2_, &QDoubleSpinBox::valueChanged, this, [this](double v) {
-        if (v > 0 && biasInit_->currentData().toInt() == static_cast<int>(BiasInit::Zeros)) {
-            QSignalBlocker b(biasInit_);
-            biasInit_->setCurrentIndex(biasInit_->findData(static_cast<int>(BiasInit::Normal)));
+    connect(seed_, &QLineEdit::editingFinished, this, [this] {
+        bool ok = false;
+        const qulonglong v = seed_->text().toULongLong(&ok);
+        if (!ok) { // empty, or beyond 2^64 - 1: say so and keep the seed that runs
+            emit message(tr("Seed: must be an integer from 0 to 18446744073709551615 (got '%1')")
+                             .arg(seed_->text()));
+            seed_->setText(QString::number(seed_value_));
+            return;
         }
+        if (v == seed_value_)
+            return;
+        seed_value_ = v;
         edited();
     });
+    for (QDoubleSpinBox* s : {slope_, initValue_, biasValue_, inputMean_, inputScale_, histRange_})
+        connect(s, &QDoubleSpinBox::valueChanged, this, &ControlPanel::edited);
+    connect(sigmaB2_, &QDoubleSpinBox::valueChanged, this, &ControlPanel::edited);
     for (QComboBox* c : {activation_, init_, fanMode_, biasInit_})
         connect(c, &QComboBox::currentIndexChanged, this, &ControlPanel::edited);
     connect(xavier_, &QPushButton::clicked, this, &ControlPanel::setXavierGain);
@@ -426,7 +440,7 @@ NetworkSpec ControlPanel::spec() const {
     s.batch = batch_->value();
     s.inputMean = exact(inputMean_, base_.inputMean);
     s.inputScale = exact(inputScale_, base_.inputScale);
-    s.seed = static_cast<std::uint64_t>(seed_->value());
+    s.seed = seed_value_;
     s.histRange = exact(histRange_, base_.histRange);
     return s;
 }
@@ -453,11 +467,13 @@ void ControlPanel::setSpec(const NetworkSpec& s) {
     batch_->setValue(s.batch);
     inputMean_->setValue(s.inputMean);
     inputScale_->setValue(s.inputScale);
-    seed_->setValue(static_cast<int>(std::min<std::uint64_t>(
-        s.seed, static_cast<std::uint64_t>(std::numeric_limits<int>::max()))));
+    seed_value_ = s.seed;
+    seed_->setText(QString::number(s.seed));
     histRange_->setValue(s.histRange);
     blockers.clear();
     updating_ = false;
+    held_.clear(); // the spec's own values stand, not those held from before
+    heldFanMode_ = -1;
     updateEnabled();
 }
 
@@ -467,15 +483,43 @@ void ControlPanel::updateEnabled() {
     const bool naive =
         init == InitScheme::Normal || init == InitScheme::Uniform || init == InitScheme::Constant;
     const auto bias = static_cast<BiasInit>(biasInit_->currentData().toInt());
-    slope_->setEnabled(static_cast<ActivationKind>(activation_->currentData().toInt()) ==
-                       ActivationKind::LeakyRelu);
-    fanMode_->setEnabled(he);
-    initValue_->setEnabled(naive);
-    biasValue_->setEnabled(bias == BiasInit::Constant);
+    const NetworkSpec d;
+    // A control the other settings make meaningless is disabled and shows the value that is
+    // used (the default); the user's value comes back when it applies again.
+    applies(slope_,
+            static_cast<ActivationKind>(activation_->currentData().toInt()) ==
+                ActivationKind::LeakyRelu,
+            d.activationSlope);
+    applies(initValue_, naive, d.initValue);
+    applies(sigmaB2_, bias == BiasInit::Normal, d.sigmaB2);
+    applies(biasValue_, bias == BiasInit::Constant, d.biasValue);
+    if (he != fanMode_->isEnabledTo(this)) {
+        QSignalBlocker b(fanMode_);
+        if (!he) {
+            heldFanMode_ = fanMode_->currentIndex();
+            fanMode_->setCurrentIndex(fanMode_->findData(static_cast<int>(d.fanMode)));
+        } else if (heldFanMode_ >= 0) {
+            fanMode_->setCurrentIndex(heldFanMode_);
+        }
+        fanMode_->setEnabled(he);
+    }
     const bool scalable = init != InitScheme::Zeros && init != InitScheme::Constant;
     xavier_->setEnabled(scalable);
     he_->setEnabled(scalable);
     critical_->setEnabled(scalable);
+}
+
+void ControlPanel::applies(QDoubleSpinBox* box, bool used, double defaultValue) {
+    if (used == box->isEnabledTo(this))
+        return;
+    QSignalBlocker b(box);
+    if (!used) {
+        held_[box] = box->value();
+        box->setValue(defaultValue);
+    } else if (auto it = held_.find(box); it != held_.end()) {
+        box->setValue(it->second);
+    }
+    box->setEnabled(used);
 }
 
 void ControlPanel::edited() {
@@ -486,12 +530,7 @@ void ControlPanel::edited() {
 }
 
 double ControlPanel::gainFor(const NetworkSpec& spec, double targetSigmaW2) {
-    NetworkSpec unit = spec;
-    unit.gain = 1.0;
-    const double base = effectiveSigmaW2(unit, referenceLayer(spec));
-    if (!(base > 0) || !std::isfinite(targetSigmaW2))
-        return std::numeric_limits<double>::quiet_NaN();
-    return targetSigmaW2 / base;
+    return gainForSigmaW2(spec, targetSigmaW2);
 }
 
 void ControlPanel::setGain(double gain, const QString& why) {

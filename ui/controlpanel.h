@@ -13,6 +13,7 @@ class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
+class QLineEdit;
 class QPushButton;
 class QSlider;
 class QSpinBox;
@@ -78,7 +79,7 @@ public:
     /// scheme and fans (NaN when the scheme has no fan scaling, e.g. zeros/constant).
     static double gainFor(const NetworkSpec& spec, double targetSigmaW2);
     /// Layer whose effective sigma_w^2 the gain buttons set: the first hidden-to-hidden layer.
-    static int referenceLayer(const NetworkSpec& spec) { return spec.depth >= 2 ? 2 : 1; }
+    static int referenceLayer(const NetworkSpec& spec) { return initscope::referenceLayer(spec); }
 
     GainControl* gainControl() const { return gain_; }
     LogIntControl* depthControl() const { return depth_; }
@@ -102,6 +103,8 @@ signals:
 
 private:
     void updateEnabled();
+    /// Enables `box` when its field is used, else shows defaultValue (holding the user's value).
+    void applies(QDoubleSpinBox* box, bool used, double defaultValue);
     void edited();
     void setGain(double gain, const QString& why);
 
@@ -111,7 +114,8 @@ private:
     QSpinBox* batch_;
     QDoubleSpinBox* inputMean_;
     QDoubleSpinBox* inputScale_;
-    QSpinBox* seed_;
+    QLineEdit* seed_;
+    std::uint64_t seed_value_ = 1; // the seed shown, parsed (all 64 bits)
     QComboBox* activation_;
     QDoubleSpinBox* slope_;
     QComboBox* init_;
@@ -129,6 +133,8 @@ private:
     std::map<QString, QLabel*> readout_;
     QLabel* theoryNote_ = nullptr; // why the theory does not apply (wrapped under the readout)
     std::map<QString, QWidget*> fieldWidgets_; // spec field name -> control, for error marks
+    std::map<QDoubleSpinBox*, double> held_;   // values of disabled controls, restored on enable
+    int heldFanMode_ = -1;
     bool updating_ = false;
     NetworkSpec base_; // fields without a control keep their values from here
 };

@@ -72,6 +72,21 @@ QString figurePresetText(const QString& path, QString* error) {
     return fail(tr("not a figure (.png or .svg)"));
 }
 
+namespace {
+/// A preset opened in the window runs as it is (no option can raise its budget first), so a
+/// network beyond its own memory budget is refused at opening, naming the budget.
+PresetParse runnable(PresetParse r) {
+    if (r.preset) {
+        std::vector<SpecError> memory = validateMemory(r.preset->spec);
+        if (!memory.empty()) {
+            r.errors = std::move(memory);
+            r.preset.reset();
+        }
+    }
+    return r;
+}
+} // namespace
+
 PresetParse readPresetOrFigure(const QString& path) {
     const QFileInfo info(path);
     if (!info.exists())
@@ -84,9 +99,9 @@ PresetParse readPresetOrFigure(const QString& path) {
         const QString text = figurePresetText(path, &error);
         if (text.isEmpty())
             return failed("file", error);
-        return parsePreset(text.toStdString());
+        return runnable(parsePreset(text.toStdString()));
     }
-    return readPresetFile(QFile::encodeName(path).toStdString());
+    return runnable(readPresetFile(QFile::encodeName(path).toStdString()));
 }
 
 QString presetErrorMessage(const QString& path, const std::vector<SpecError>& errors) {

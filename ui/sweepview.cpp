@@ -279,12 +279,10 @@ void SweepView::start() {
         logX_->setChecked(false); // 0 has no place on a log axis
     const NetworkSpec base = spec_;
     for (double v : axis.values()) {
-        const std::vector<SpecError> errors = validate(sweepSpec(base, axis.name, v));
+        const std::vector<SpecError> errors = sweepPointErrors(base, axis.name, v);
         if (!errors.empty()) {
-            summary_->setText(tr("Not run: at %1 = %2: %3")
-                                  .arg(axisName)
-                                  .arg(v)
-                                  .arg(QString::fromStdString(errors.front().message)));
+            summary_->setText(
+                tr("Not run: %1").arg(QString::fromStdString(errors.front().message)));
             return;
         }
     }

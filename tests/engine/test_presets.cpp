@@ -23,10 +23,8 @@ TEST(Presets, RoundTripIsExact) {
     p.spec.init = InitScheme::HeUniform;
     p.spec.fanMode = FanMode::FanOut;
     p.spec.gain = 1.0 / 3.0; // not representable in decimal: must still round-trip exactly
-    p.spec.initValue = 0.1;
     p.spec.biasInit = BiasInit::Normal;
     p.spec.sigmaB2 = 0.05;
-    p.spec.biasValue = -0.7;
     p.spec.batch = 99;
     p.spec.inputMean = 1e-300;
     p.spec.inputScale = 2.5;
@@ -85,7 +83,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"{" HEAD R"("spec": {"deepth": 3}})", "deepth", "unknown field"},
         BadCase{"{" HEAD R"("spec": {"depth": 3, "widths": [4, 4]}})", "widths",
                 "one width per layer"},
-        BadCase{"{" HEAD R"("spec": {"seed": -4}})", "seed", "non-negative"},
+        BadCase{"{" HEAD R"("spec": {"seed": -4}})", "seed", "from 0 to 18446744073709551615"},
         BadCase{"{" HEAD R"("spec": [1]})", "spec", "JSON object"},
         BadCase{R"({"format": "initscope-preset", "version": 1, "name": "Bad Name", "spec": {}})",
                 "name", "a-z"},

@@ -240,7 +240,7 @@ TEST(Symmetry, ZerosAndConstantInitKeepUnitsIdentical) {
         s.depth = 8;
         s.width = 100;
         s.init = scheme;
-        s.initValue = 0.02;
+        s.initValue = scheme == InitScheme::Constant ? 0.02 : 1.0; // zeros takes no value
         const RunResult r = runSpec(s);
         for (const LayerStats& st : r.layers) {
             EXPECT_EQ(st.unitSpread, 0.0) << initSchemeName(scheme) << " layer " << st.index;
