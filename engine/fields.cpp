@@ -153,8 +153,11 @@ std::string describe(const json& v) {
         return "a list of " + std::to_string(v.size()) + (v.size() == 1 ? " item" : " items");
     if (v.is_object())
         return "an object of " + std::to_string(v.size()) + (v.size() == 1 ? " key" : " keys");
-    if (v.is_number_float() && !std::isfinite(v.get<double>()))
-        return fmt(v.get<double>()); // dump() would say null
+    if (v.is_number_float()) { // shortest exact form: -5, 1e+30, inf (dump() says -5.0, null)
+        char buf[32];
+        const auto r = std::to_chars(buf, buf + sizeof buf, v.get<double>());
+        return std::string(buf, r.ptr);
+    }
     return printable(v.dump(-1, ' ', false, json::error_handler_t::replace), 80);
 }
 

@@ -437,3 +437,64 @@ TEST(Cli, ExportRejectsBadArgumentsNamingTheOption) {
                 "depth");
 }
 #endif
+
+// One meaning per setting: the combinations that used to be dropped without a word.
+TEST(Cli, SigmaB2AloneMeansNormalBiasesInRunTheoryAndSweep) {
+    const std::string net = " --depth 6 --width 64 --input-dim 64 --batch 16 --activation tanh";
+    const json r = okJson("run --sigma-b2 0.05" + net);
+    EXPECT_EQ(r["spec"]["bias_init"], "normal");
+    const json t = okJson("theory --activation tanh --sigma-w2 1 --sigma-b2 0.05");
+    // run's theory uses the same sigma_b^2 as the theory command (one network, one chi1)
+    EXPECT_NEAR(r["theory"]["chi1"].get<double>(), t["chi1"].get<double>(), 1e-9);
+    // a sweep over sigma_b2 varies the biases: its points differ
+    const json s = okJson("sweep --sweep sigma_b2=0:0.5:2" + net);
+    ASSERT_EQ(s["points"].size(), 2u);
+    EXPECT_NE(s["points"][0]["layers"][5]["q"], s["points"][1]["layers"][5]["q"]);
+}
+
+TEST(Cli, RefusedCombinationsNameBothFields) {
+    expectError("run --bias-init zeros --sigma-b2 0.05", "--bias-init");
+    expectError("run --bias-init zeros --sigma-b2 0.05", "--sigma-b2");
+    expectError("run --bias-init constant --sigma-b2 0.05", "--bias-init constant");
+    expectError("run --init he-normal --init-value 0.5", "--init he-normal");
+    expectError("run --init lecun-normal --fan-mode fan-out", "--fan-mode");
+    expectError("run --activation tanh --activation-slope 0.2", "--activation tanh");
+    expectError("run --bias-value 0.3", "--bias-init zeros");
+    for (const char* init : {"zeros", "constant", "normal", "uniform"})
+        expectError(std::string("run --init ") + init + " --sigma-w2 1.2",
+                    std::string("--init ") + init);
+    expectError("run --gain 2 --sigma-w2 1.2", "--gain");
+    // an out-of-range sigma_w2 is blamed on --sigma-w2, not on the gain it would set
+    expectError("run --sigma-w2 1e7", "--sigma-w2: must be a number from 0 to");
+}
+
+TEST(Cli, SigmaW2KeepsTheChosenScheme) {
+    const std::string net = " --depth 8 --width 64 --input-dim 32 --batch 8 --activation linear";
+    const json o = okJson("run --init orthogonal --sigma-w2 1.2" + net);
+    EXPECT_EQ(o["spec"]["init"], "orthogonal");
+    EXPECT_NEAR(o["layers"][3]["sigma_w2"].get<double>(), 1.2, 1e-12);
+    // orthogonal weights in a linear network multiply the length by exactly sigma_w^2 per
+    // layer above the first (Q^T Q = I): float32 rounding over 8 layers stays below 1e-5
+    const double ratio = o["layers"][7]["q"].get<double>() / o["layers"][6]["q"].get<double>();
+    EXPECT_NEAR(ratio, 1.2, 1e-5);
+}
+
+TEST(Cli, StrictOptions) {
+    expectError("run --depth 5 --depth 6", "--depth is given more than once");
+    expectError("run --depth --width 5", "--depth needs a value");
+    expectError("run --depth inf", "(got 'inf')");
+    expectError("run --depth abc", "--depth: must be an integer from 1 to 5000");
+    expectError("sweep --sweep depth=4294967299:4294967299:1", "depth");
+    expectError("sweep --sweep seed=-5:-5:1", "seed: must be an integer from 0 to");
+    expectError("sweep --sweep seed=1e30:1e30:1", "(got 1e+30)");
+    // a preset that raises its memory budget is saved with it and runs again
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("initscope-budget-" + std::to_string(::getpid()) + ".json");
+    std::ofstream(path) << R"({"format": "initscope-preset", "version": 1, "name": "big",
+        "spec": {"depth": 4, "width": 512, "input_dim": 512, "batch": 4,
+                 "memory_budget_gib": 0.001}})"; // about 8 MiB of weights: above 1 MiB
+    expectError("run --preset " + path.string(), "memory budget of 0.001 GiB");
+    const json r = okJson("run --preset " + path.string() + " --memory-budget-gib 1");
+    EXPECT_EQ(r["spec"]["memory_budget_gib"], 1.0);
+    std::filesystem::remove(path);
+}

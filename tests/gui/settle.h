@@ -10,7 +10,8 @@
 namespace initscope::ui::test {
 
 /// Generous: a loaded 2-core CI machine can take seconds for what takes milliseconds idle.
-inline constexpr int kTimeoutMs = 120000; // generous: a loaded 2-core machine is slow, and QTRY returns as soon as it holds
+inline constexpr int kTimeoutMs =
+    120000; // generous: a loaded 2-core machine is slow, and QTRY returns as soon as it holds
 
 /// Waits until the charts show a finished run of exactly the spec in the controls.
 inline bool waitForSettled(MainWindow& w) {
