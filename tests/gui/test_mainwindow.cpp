@@ -16,6 +16,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPushButton>
 #include <QRandomGenerator>
 #include <QSignalSpy>
@@ -344,6 +345,62 @@ private slots:
         QVERIFY(busyAtClose);
         w.reset();
         QCOMPARE(RunController::liveWorkerThreads(), before);
+    }
+
+    // One rule for the biases: sigma_b^2 applies only to normal biases. Switching the bias init
+    // to zeros disables its control and shows (and runs, and gives the Critical button) 0;
+    // switching back brings the user's value back.
+    void biasControlsFollowTheBiasInit() {
+        ControlPanel panel;
+        NetworkSpec s;
+        s.biasInit = BiasInit::Normal;
+        s.sigmaB2 = 0.05;
+        panel.setSpec(s);
+        auto* bias = panel.findChild<QComboBox*>(QStringLiteral("bias_init"));
+        auto* sb2 = panel.findChild<QDoubleSpinBox*>(QStringLiteral("sigma_b2"));
+        auto* value = panel.findChild<QDoubleSpinBox*>(QStringLiteral("bias_value"));
+        QVERIFY(bias && sb2 && value);
+        QVERIFY(sb2->isEnabled());
+        QVERIFY(!value->isEnabled());
+        bias->setCurrentIndex(bias->findData(static_cast<int>(BiasInit::Zeros)));
+        QVERIFY(!sb2->isEnabled());
+        QCOMPARE(sb2->value(), 0.0);
+        QCOMPARE(panel.spec().sigmaB2, 0.0);
+        QVERIFY(validate(panel.spec()).empty());
+        // the critical gain is tanh's at sigma_b^2 = 0 (sigma_w^2 = 1), not at 0.05 (1.76)
+        panel.setCriticalGain();
+        QVERIFY(std::abs(effectiveSigmaW2(panel.spec(), 2) - 1.0) < 1e-6);
+        bias->setCurrentIndex(bias->findData(static_cast<int>(BiasInit::Constant)));
+        QVERIFY(value->isEnabled());
+        QVERIFY(!sb2->isEnabled());
+        bias->setCurrentIndex(bias->findData(static_cast<int>(BiasInit::Normal)));
+        QVERIFY(sb2->isEnabled());
+        QCOMPARE(sb2->value(), 0.05);
+        QCOMPARE(panel.spec().sigmaB2, 0.05);
+    }
+
+    // A seed above 2^31 - 1 (any of the engine's 2^64) is kept exactly, shown and typed.
+    void largeSeedIsKept() {
+        ControlPanel panel;
+        NetworkSpec s;
+        s.seed = 3000000001ULL;
+        panel.setSpec(s);
+        QCOMPARE(panel.spec().seed, 3000000001ULL);
+        auto* seed = panel.findChild<QLineEdit*>(QStringLiteral("seed"));
+        QVERIFY(seed);
+        QCOMPARE(seed->text(), QStringLiteral("3000000001"));
+        QSignalSpy edited(&panel, &ControlPanel::specEdited);
+        seed->setText(QStringLiteral("18446744073709551615"));
+        emit seed->editingFinished();
+        QCOMPARE(panel.spec().seed, 18446744073709551615ULL);
+        QCOMPARE(edited.count(), 1);
+        // beyond 2^64 - 1: refused with a message, the seed that runs is kept
+        QSignalSpy message(&panel, &ControlPanel::message);
+        seed->setText(QStringLiteral("18446744073709551616"));
+        emit seed->editingFinished();
+        QCOMPARE(panel.spec().seed, 18446744073709551615ULL);
+        QCOMPARE(message.count(), 1);
+        QVERIFY(message.front().front().toString().contains(QStringLiteral("Seed")));
     }
 };
 
