@@ -309,6 +309,11 @@ TEST(BundledPresets, InputScaleSaturatesTanhAtLayerOne) {
     EXPECT_GT(r.layers[0].saturatedFraction, 0.8);
     EXPECT_LT(r.layers[1].saturatedFraction, 0.05); // tanh bounds the output: layer 2 recovers
     EXPECT_LT(r.layers[0].gradH2, r.layers[1].gradH2 / 5); // saturated units block the gradient
+    // the note's figures: q^2 = 0.90 back in range, then the LeCun tanh decay (q^3 = 0.38,
+    // q^10 = 0.064); width 256 x batch 128 averages leave about 2% sampling error on q
+    EXPECT_NEAR(r.layers[1].q, 0.90, 0.03);
+    EXPECT_NEAR(r.layers[2].q, 0.38, 0.02);
+    EXPECT_NEAR(r.layers[9].q, 0.064, 0.004);
 }
 
 // Scenario 9, ReLU + MSE. Homogeneity: a^L ~ s, error (a^L - y) ~ sqrt(s^2 A + 1), dW^1 ~ error *
