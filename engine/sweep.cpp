@@ -83,18 +83,24 @@ NetworkSpec sweepSpec(const NetworkSpec& base, const std::string& name, double v
     return s;
 }
 
-std::vector<SweepPoint> runSweep(Engine& engine, const NetworkSpec& base, const SweepAxis& axis,
-                                 const std::function<void(const SweepPoint&, int)>& onPoint,
-                                 const std::atomic<bool>* cancel) {
-    const std::vector<double> values = axis.values();
-    for (double v : values) {
+std::vector<SpecError> validateSweep(const NetworkSpec& base, const SweepAxis& axis) {
+    for (double v : axis.values()) {
         auto errors = validate(sweepSpec(base, axis.name, v));
         if (!errors.empty()) {
             for (auto& e : errors)
                 e.message = "at " + axis.name + " = " + std::to_string(v) + ": " + e.message;
-            throw SpecInvalid(std::move(errors));
+            return errors;
         }
     }
+    return {};
+}
+
+std::vector<SweepPoint> runSweep(Engine& engine, const NetworkSpec& base, const SweepAxis& axis,
+                                 const std::function<void(const SweepPoint&, int)>& onPoint,
+                                 const std::atomic<bool>* cancel) {
+    if (auto errors = validateSweep(base, axis); !errors.empty())
+        throw SpecInvalid(std::move(errors));
+    const std::vector<double> values = axis.values();
     std::vector<SweepPoint> points;
     for (std::size_t i = 0; i < values.size(); ++i) {
         if (cancel && cancel->load())
