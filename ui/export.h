@@ -23,7 +23,8 @@ struct ExportOptions {
 
 /// Saves `widget` as drawn; the format follows the suffix: .png (twice the on-screen resolution),
 /// .svg (vector) or .pdf (vector). Written by writeFileReplacing (filewrite.h): an existing file
-/// is replaced only by a complete new one. On failure returns false and sets `error` to a sentence naming the file.
+/// is replaced only by a complete new one. On failure returns false and sets `error` to a sentence
+/// naming the file.
 bool exportWidget(QWidget* widget, const QString& path, QString* error);
 /// The same with a chosen PNG scale and the experiment embedded as metadata.
 bool exportWidget(QWidget* widget, const QString& path, const ExportOptions& options,
