@@ -1,5 +1,6 @@
 // initscope-cli: the headless interface (DESIGN.md "Headless CLI contract"). Every command prints
 // one JSON document to stdout; errors go to stderr with exit status 2.
+#include "cost.h"
 #include "engine.h"
 #include "ensemble.h"
 #include "fields.h"
@@ -70,6 +71,9 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            the chart (signal gradients correlation distribution activations, or the analysis
            views phase jacobian ntk sweep as .png/.svg/.pdf) of the preset, drawn by the same
            widgets as the GUI; FILE may also be a figure initscope exported (.png, .svg)
+
+  --max-seconds S [180] (run, sweep, jacobian, ntk, phase, ensemble): a job estimated to take
+                         longer is refused before it starts, naming the estimate
 
 Run options (defaults in brackets; --name value or --name=value, each at most once):
 )";
@@ -199,10 +203,29 @@ json cmdCritical(Args& a) {
     return o;
 }
 
+/// --max-seconds S: the longest a command may be estimated to take (cost.h) before it is
+/// refused. Three minutes by default: longer jobs are deliberate and say so.
+constexpr double kDefaultMaxSeconds = 180;
+double maxSecondsOption(Args& a) {
+    const auto v = a.take("max-seconds");
+    if (!v)
+        return kDefaultMaxSeconds;
+    const double x = number("max-seconds", *v);
+    if (x <= 0)
+        fail("--max-seconds: must be a number greater than 0 (got " + *v + ")");
+    return x;
+}
+void refuseIfTooLong(const std::string& what, double estimate, double maxSeconds) {
+    if (estimate > maxSeconds)
+        fail(tooLongMessage(what, estimate, maxSeconds));
+}
+
 json cmdRun(Args& a) {
     const bool hist = a.flag("histograms");
+    const double maxSeconds = maxSecondsOption(a);
     NetworkSpec spec = specFromArgs(a);
     a.expectEmpty();
+    refuseIfTooLong("this run", estimateRunSeconds(spec), maxSeconds);
     Engine engine;
     return resultToJson(engine.run(spec), hist);
 }
@@ -216,8 +239,13 @@ json cmdSweep(Args& a) {
     if (!axis)
         fail(err);
     const bool hist = a.flag("histograms");
+    const double maxSeconds = maxSecondsOption(a);
     NetworkSpec spec = specFromArgs(a);
     a.expectEmpty();
+    if (auto errors = validateSweep(spec, *axis); !errors.empty())
+        fail(std::string("invalid sweep point:\n  ") + errors.front().message);
+    refuseIfTooLong("this sweep of " + std::to_string(axis->steps) + " runs",
+                    estimateSweepSeconds(spec, *axis), maxSeconds);
     Engine engine;
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<SweepPoint> points;
@@ -271,10 +299,12 @@ int inputsOption(Args& a, int defaultInputs, int maxInputs) {
 
 json cmdJacobian(Args& a) {
     const int k = inputsOption(a, 4, kMaxJacobianInputs);
+    const double maxSeconds = maxSecondsOption(a);
     NetworkSpec spec = specFromArgs(a);
     a.expectEmpty();
     if (auto errors = validateJacobian(spec, k); !errors.empty())
         failSpecErrors(errors);
+    refuseIfTooLong("this Jacobian", estimateJacobianSeconds(spec, k), maxSeconds);
     const JacobianResult r = computeJacobian(spec, k);
     json sv = json::array(), ms = json::array(), th = json::array(), spread = json::array(),
          bad = json::array();
@@ -320,10 +350,12 @@ json cmdNtk(Args& a) {
     opt.byDepth = !a.flag("no-by-depth");
     opt.analytic = !a.flag("no-analytic");
     opt.inputs = inputsOption(a, 16, kMaxNtkInputs);
+    const double maxSeconds = maxSecondsOption(a);
     NetworkSpec spec = specFromArgs(a);
     a.expectEmpty();
     if (auto errors = validateNtk(spec, opt); !errors.empty())
         failSpecErrors(errors);
+    refuseIfTooLong("this NTK", estimateNtkSeconds(spec, opt), maxSeconds);
     const NtkResult r = computeNtk(spec, opt);
     json o;
     o["spec"] = specToJson(spec);
@@ -373,11 +405,15 @@ json cmdPhase(Args& a) {
                  " (got " + *t + ")");
         threads = static_cast<int>(v);
     }
+    const double maxSeconds = maxSecondsOption(a);
     a.expectEmpty();
-    if (static_cast<long>(w.steps) * b.steps > kMaxPhaseCells)
+    const long cells = static_cast<long>(w.steps) * b.steps;
+    if (cells > kMaxPhaseCells)
         fail("--sigma-w2-range, --sigma-b2-range: at most " + std::to_string(kMaxPhaseCells) +
              " cells in all (got " + std::to_string(w.steps) + " x " + std::to_string(b.steps) +
              ")");
+    refuseIfTooLong("this phase diagram of " + std::to_string(cells) + " cells",
+                    estimatePhaseSeconds(cells, threads), maxSeconds);
     const PhaseDiagram pd = computePhaseDiagram(act, w, b, {}, nullptr, threads);
     json chi = json::array(), xi = json::array(), crit = json::array();
     for (const PhaseRow& row : pd.rows) {
@@ -404,8 +440,13 @@ json cmdEnsemble(Args& a) {
     if (sv != std::floor(sv) || sv < 1 || sv > kMaxEnsembleSeeds)
         fail("--seeds: must be an integer from 1 to " + std::to_string(kMaxEnsembleSeeds) +
              " (got " + *seedsText + ")");
+    const double maxSeconds = maxSecondsOption(a);
     NetworkSpec spec = specFromArgs(a);
     a.expectEmpty();
+    if (auto errors = validateEnsemble(spec, static_cast<int>(sv)); !errors.empty())
+        throw SpecInvalid(std::move(errors));
+    refuseIfTooLong("this ensemble of " + std::to_string(static_cast<int>(sv)) + " runs",
+                    estimateEnsembleSeconds(spec, static_cast<int>(sv)), maxSeconds);
     Engine engine;
     const EnsembleResult e = runEnsemble(engine, spec, static_cast<int>(sv));
     json bands;

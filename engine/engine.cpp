@@ -72,7 +72,8 @@ double meanPairCosine(const Eigen::VectorXd& dirSum, int valid) {
     if (valid < 2)
         return kNaN;
     const double v = valid;
-    return (dirSum.squaredNorm() - v) / (v * (v - 1.0));
+    // a mean of cosines lies in [-1, 1]; the cancellation in |sum u|^2 - valid can round past it
+    return std::clamp((dirSum.squaredNorm() - v) / (v * (v - 1.0)), -1.0, 1.0);
 }
 
 } // namespace
@@ -138,7 +139,7 @@ struct Engine::Cache {
     std::map<Key, Entry> entries;
     std::uint64_t clock = 0;
     std::size_t bytes = 0;
-    static constexpr std::size_t kMaxBytes = std::size_t(1) << 31; // 2 GiB of cached draws
+    static constexpr std::size_t kMaxBytes = Engine::kMaxCacheBytes;
 
     std::shared_ptr<const Draw> find(const Key& k) {
         std::lock_guard lock(mutex);
@@ -239,12 +240,16 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
         const bool isWeight = i < static_cast<int>(missingW.size());
         const int l = isWeight ? missingW[static_cast<std::size_t>(i)]
                                : missingB[static_cast<std::size_t>(i) - missingW.size()];
+        if (cancelled())
+            return;
         auto d = std::make_shared<Cache::Draw>();
         if (isWeight) {
-            d->z = drawStandard(kind, spec.seed, l, spec.widthOf(l), spec.widthOf(l - 1));
+            d->z = drawStandard(kind, spec.seed, l, spec.widthOf(l), spec.widthOf(l - 1), cancel);
         } else {
             d->z = drawBiasStandard(spec.seed, l, spec.widthOf(l));
         }
+        if (cancelled()) // an interrupted draw is incomplete: never cached, never used
+            return;
         d->z2 = d->z.cast<double>().squaredNorm();
         cache_->insert(isWeight ? weightKey(l) : biasKey(l), d);
         (isWeight ? draws : biasDraws)[static_cast<std::size_t>(l)] = std::move(d);
@@ -282,7 +287,8 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
         if (!d) {
             auto fresh = std::make_shared<Cache::Draw>();
             fresh->z = draw();
-            cache_->insert(key, fresh);
+            if (!cancelled()) // an interrupted draw is incomplete
+                cache_->insert(key, fresh);
             d = fresh;
         }
         return d;
@@ -291,7 +297,11 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
     standard.inputMean = 0.0;
     standard.inputScale = 1.0;
     const auto inputDraw = cachedDraw(Cache::Key{spec.seed, 0, spec.inputDim, B, -2},
-                                      [&] { return drawInputs(standard, B); });
+                                      [&] { return drawInputs(standard, B, cancel); });
+    if (cancelled()) {
+        result.cancelled = true;
+        return result;
+    }
     const MatrixF x = (static_cast<float>(spec.inputScale) * inputDraw->z.array() +
                        static_cast<float>(spec.inputMean))
                           .matrix();
@@ -337,7 +347,11 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
         const float s = scale[li];
         std::vector<ForwardPartial> parts(static_cast<std::size_t>(nChunks));
 
+        // Cancel is looked at per chunk (one GEMM of 64 inputs), not only per layer: a layer of
+        // width 16384 is seconds of work.
         forEachChunk(nChunks, [&](int c) {
+            if (cancelled())
+                return;
             const int c0 = cols.begin(c), m = cols.len(c);
             ForwardPartial& p = parts[static_cast<std::size_t>(c)];
             MatrixF h(n, m);
@@ -397,6 +411,10 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
             for (int i = 0; i < n; ++i)
                 p.alive[static_cast<std::size_t>(i)] = alive(i) ? 1 : 0;
         });
+        if (cancelled()) { // some chunks were skipped: the layer is incomplete
+            result.cancelled = true;
+            return result;
+        }
 
         // Combine the chunks in their fixed order.
         LayerStats st;
@@ -434,7 +452,7 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
             st.deadFraction = static_cast<double>(std::count(alive.begin(), alive.end(), 0)) / n;
             st.saturatedFraction = act.saturates() ? sat / count : 0.0;
             st.correlation = meanPairCosine(dirSum, valid);
-            st.unitSpread = spread / B;
+            st.unitSpread = n > 1 ? spread / B : kNaN; // no spread over a single unit
         } else if (result.firstNonfiniteLayer == 0) {
             result.firstNonfiniteLayer = l;
         }
@@ -449,11 +467,26 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
     }
 
     // ---- backward ----
+    // Every delta starts from phi'(h^L) and a^L, so once the forward pass is non-finite anywhere
+    // no gradient is defined: phi'(NaN) is 0 for ReLU and would report exact zeros instead.
+    if (result.firstNonfiniteLayer != 0) {
+        for (int l = L; l >= 1; --l) {
+            LayerStats& st = result.layers[static_cast<std::size_t>(l) - 1];
+            st.hasGradients = true; // final, and undefined (NaN)
+            if (sink)
+                sink->backwardLayer(st);
+        }
+        return result;
+    }
     // cotangent loss: mean_b g_b . a^L_b, g ~ N(0, I): delta^L = g (.) phi'(h^L)
     // mse loss: mean_b |a^L_b - y_b|^2 / 2, y ~ N(0, I): delta^L = (a^L - y) (.) phi'(h^L)
     MatrixF delta = cachedDraw(Cache::Key{spec.seed, 0, spec.widthOf(L), B, -3}, [&] {
-                        return drawCotangents(spec, B);
+                        return drawCotangents(spec, B, cancel);
                     })->z;
+    if (cancelled()) {
+        result.cancelled = true;
+        return result;
+    }
     if (spec.loss == Loss::Mse)
         delta = a[static_cast<std::size_t>(L)] - delta;
     delta = delta.cwiseProduct(d[static_cast<std::size_t>(L)]);
@@ -472,6 +505,8 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
             gin(static_cast<std::size_t>(nChunks), 0.0);
         std::vector<std::int64_t> bad(static_cast<std::size_t>(nChunks), 0);
         forEachChunk(nChunks, [&](int c) {
+            if (cancelled())
+                return;
             const int c0 = cols.begin(c), m = cols.len(c);
             const auto dl = delta.middleCols(c0, m);
             const double acc = dl.cast<double>().squaredNorm();
@@ -505,6 +540,8 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
         const Eigen::RowVectorXf delta0f = delta.row(0);
         const Eigen::RowVectorXd delta0 = delta0f.cast<double>();
         forEachChunk(rows.count(), [&](int r) {
+            if (cancelled())
+                return;
             MatrixF dw(rows.len(r), nIn);
             const auto dr = delta.middleRows(rows.begin(r), rows.len(r));
             dw.noalias() = dr * prev.transpose();
@@ -514,6 +551,10 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
                 (dr.rowwise() - delta0f).rowwise().squaredNorm().maxCoeff();
         });
 
+        if (cancelled()) {
+            result.cancelled = true;
+            return result;
+        }
         double gradH = 0, gradW = 0, inGrad = 0;
         std::int64_t nonfinite = 0;
         for (int c = 0; c < nChunks; ++c) {

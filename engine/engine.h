@@ -6,6 +6,7 @@
 #include "stats.h"
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -34,11 +35,17 @@ public:
 
     /// Runs `spec` on the calling thread, parallel inside (oneTBB, spec.threads workers).
     /// Safe to call from several threads at once. Results stream to `sink` (may be null) as each
-    /// layer is done; `cancel` (may be null) is checked between layers, and a cancelled run
-    /// returns with cancelled = true and without calling sink->finished().
+    /// layer is done; `cancel` (may be null) is checked between layers and inside them (every
+    /// kDrawBlock random draws, every GEMM of 64 inputs), so a run answers it within about the
+    /// time of one such GEMM; a cancelled run returns with cancelled = true and without calling
+    /// sink->finished().
     /// Throws SpecInvalid when validate(spec) reports problems (nothing is allocated then).
     RunResult run(const NetworkSpec& spec, RunSink* sink = nullptr,
                   const std::atomic<bool>* cancel = nullptr);
+
+    /// The most bytes of standard draws the engine keeps between runs (least recently used ones
+    /// go first); a run's own draws count toward it while it runs.
+    static constexpr std::uint64_t kMaxCacheBytes = std::uint64_t(1) << 31; // 2 GiB
 
     /// Drops cached random draws (they are kept so that a change of gain or sigma_b^2 only
     /// rescales the same network instead of drawing it again).

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <mutex>
 #include <stdexcept>
 
@@ -63,24 +64,84 @@ double layerStatistic(const LayerStats& s, std::string_view name) {
                                 joined(layerStatisticNames()) + ")");
 }
 
-EnsembleResult runEnsemble(Engine& engine, const NetworkSpec& spec, int seeds,
-                           const std::function<void(const RunResult&, int index)>& onRun,
-                           const std::atomic<bool>* cancel) {
+namespace {
+/// Bytes of the standard draws of one seed (weights and biases, float), what the cache keeps.
+std::uint64_t drawBytes(const NetworkSpec& spec) {
+    std::uint64_t b = 0;
+    for (int l = 1; l <= spec.depth; ++l)
+        b += static_cast<std::uint64_t>(spec.widthOf(l)) *
+             (static_cast<std::uint64_t>(spec.widthOf(l - 1)) + 1) * sizeof(float);
+    return b;
+}
+
+std::string gib(std::uint64_t bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
+    return buf;
+}
+} // namespace
+
+EnsemblePlan planEnsemble(const NetworkSpec& spec, int seeds) {
+    const auto budget = static_cast<std::uint64_t>(spec.memoryBudgetGiB * 1024.0 * 1024.0 * 1024.0);
+    EnsemblePlan plan;
+    plan.bytesPerRun = estimateMemoryBytes(spec);
+    const int most = std::max(1, std::min(seeds, detail::workerCount(spec.threads)));
+    auto whole = [&](int k) {
+        EnsemblePlan p = plan;
+        p.concurrent = k;
+        // draws of seeds not running now that the cache may still hold (a running seed's draws
+        // are inside its own estimate)
+        p.cachedBytes = std::min<std::uint64_t>(Engine::kMaxCacheBytes,
+                                                static_cast<std::uint64_t>(std::max(0, seeds - k)) *
+                                                    drawBytes(spec));
+        p.totalBytes = static_cast<std::uint64_t>(k) * p.bytesPerRun + p.cachedBytes;
+        return p;
+    };
+    for (int k = most; k >= 1; --k)
+        if (const EnsemblePlan p = whole(k); p.totalBytes <= budget)
+            return p;
+    EnsemblePlan refused = whole(1);
+    refused.concurrent = 0;
+    return refused;
+}
+
+std::vector<SpecError> validateEnsemble(const NetworkSpec& spec, int seeds) {
     std::vector<SpecError> errors = validate(spec);
     if (seeds < 1 || seeds > kMaxEnsembleSeeds)
         errors.push_back({"seeds", "seeds: must be an integer from 1 to " +
                                        std::to_string(kMaxEnsembleSeeds) + " (got " +
                                        std::to_string(seeds) + ")"});
     if (!errors.empty())
+        return errors;
+    if (const EnsemblePlan p = planEnsemble(spec, seeds); p.concurrent == 0)
+        errors.push_back(
+            {"memory_budget_gib",
+             "memory_budget_gib: the ensemble needs about " + gib(p.totalBytes) +
+                 " GiB at once (one run of " + gib(p.bytesPerRun) + " GiB and " +
+                 gib(p.cachedBytes) +
+                 " GiB of cached draws of the other seeds), above the "
+                 "memory budget of " +
+                 gib(static_cast<std::uint64_t>(spec.memoryBudgetGiB * 1024.0 * 1024.0 * 1024.0)) +
+                 " GiB: use fewer seeds, reduce depth, width or batch, or raise "
+                 "memory_budget_gib"});
+    return errors;
+}
+
+EnsembleResult runEnsemble(Engine& engine, const NetworkSpec& spec, int seeds,
+                           const std::function<void(const RunResult&, int index)>& onRun,
+                           const std::atomic<bool>* cancel) {
+    if (std::vector<SpecError> errors = validateEnsemble(spec, seeds); !errors.empty())
         throw SpecInvalid(std::move(errors));
+    const EnsemblePlan plan = planEnsemble(spec, seeds);
     const auto t0 = std::chrono::steady_clock::now();
     EnsembleResult e;
     e.spec = spec;
     e.runs.resize(static_cast<std::size_t>(seeds));
     std::mutex callbackMutex;
     // Each run is deterministic whatever its thread count, so running them side by side (each
-    // in its own arena inside Engine::run) changes nothing but the wall time.
-    detail::inArena(spec.threads, [&] {
+    // in its own arena inside Engine::run) changes nothing but the wall time. The outer arena's
+    // size is the number of runs at once: what the memory plan allows, not one per core.
+    detail::inArena(plan.concurrent, [&] {
         detail::forEachIndex(seeds, [&](int i) {
             if (detail::isCancelled(cancel))
                 return;

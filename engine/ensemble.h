@@ -39,10 +39,26 @@ struct EnsembleResult {
     double seconds = 0;
 };
 
+/// How an ensemble fits its memory budget: `concurrent` runs at once, each needing
+/// `bytesPerRun` (estimateMemoryBytes), plus the cached standard draws of seeds already done
+/// that the engine may keep (`cachedBytes`, at most Engine::kMaxCacheBytes). `totalBytes` is the
+/// whole, what is compared with the budget.
+struct EnsemblePlan {
+    int concurrent = 1;
+    std::uint64_t bytesPerRun = 0, cachedBytes = 0, totalBytes = 0;
+};
+/// The largest number of runs at once (at most one per worker, at most `seeds`) whose whole
+/// estimate fits spec.memoryBudgetGiB; concurrent = 0 when not even one run does.
+EnsemblePlan planEnsemble(const NetworkSpec& spec, int seeds);
+/// validate(spec), the seed count, and the ensemble's whole estimate against the budget (the
+/// message names the total and how it is made up).
+std::vector<SpecError> validateEnsemble(const NetworkSpec& spec, int seeds);
+
 /// Runs `seeds` copies of spec (seed, seed + 1, ...) in parallel on one engine (spec.threads
-/// workers in all). `onRun` (may be empty) sees each finished run with its index, on a worker
-/// thread, in no fixed order, never two calls at once. Deterministic for a given spec. Throws
-/// SpecInvalid for an invalid spec or seeds outside 1..kMaxEnsembleSeeds.
+/// workers in all), at most planEnsemble().concurrent at once so that the ensemble as a whole
+/// stays within the memory budget. `onRun` (may be empty) sees each finished run with its index, on
+/// a worker thread, in no fixed order, never two calls at once. Deterministic for a given spec.
+/// Throws SpecInvalid with validateEnsemble's errors.
 EnsembleResult runEnsemble(Engine& engine, const NetworkSpec& spec, int seeds,
                            const std::function<void(const RunResult&, int index)>& onRun = {},
                            const std::atomic<bool>* cancel = nullptr);

@@ -112,8 +112,14 @@ JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
 
     detail::inArena(spec.threads, [&] {
         std::vector<MatrixF> w(static_cast<std::size_t>(L) + 1);
-        detail::forEachIndex(
-            L, [&](int i) { w[static_cast<std::size_t>(i) + 1] = initWeights(spec, i + 1); });
+        detail::forEachIndex(L, [&](int i) {
+            if (!detail::isCancelled(cancel))
+                w[static_cast<std::size_t>(i) + 1] = initWeights(spec, i + 1, cancel);
+        });
+        if (detail::isCancelled(cancel)) { // some weights are missing or incomplete
+            result.cancelled = true;
+            return;
+        }
 
         // forward pass of the K inputs together: phi'(h^l) per layer, non-finite per input
         std::vector<MatrixF> d(static_cast<std::size_t>(L) + 1);
@@ -128,6 +134,10 @@ JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
             }
             MatrixF a = x;
             for (int l = 1; l <= L; ++l) {
+                if (detail::isCancelled(cancel)) {
+                    result.cancelled = true;
+                    return;
+                }
                 const auto li = static_cast<std::size_t>(l);
                 MatrixF h = w[li] * a;
                 h.colwise() += initBiases(spec, l);
@@ -172,7 +182,7 @@ JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
                     next[static_cast<std::size_t>(k)].resize(rows, side);
             detail::forEachIndex(K * blocks.count(), [&](int task) {
                 const int k = task / blocks.count(), b = task % blocks.count();
-                if (bad[static_cast<std::size_t>(k)] != 0)
+                if (bad[static_cast<std::size_t>(k)] != 0 || detail::isCancelled(cancel))
                     return;
                 auto out =
                     next[static_cast<std::size_t>(k)].middleCols(blocks.begin(b), blocks.len(b));

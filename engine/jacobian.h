@@ -54,7 +54,8 @@ std::vector<SpecError> validateJacobian(const NetworkSpec& spec, int inputs);
 /// Computes the Jacobian of the first K inputs (drawInputs) of spec's network (initWeights,
 /// initBiases), one input after another, each parallel inside over fixed column blocks (results
 /// do not depend on the thread count). `onInput` (may be empty) sees each input as soon as it is
-/// done, on a worker thread, never two calls at once. `cancel` is checked between layers.
+/// done, on a worker thread, never two calls at once. `cancel` is checked during the weight
+/// draw, between layers and between the product blocks of a layer.
 /// Throws SpecInvalid when validateJacobian reports problems.
 JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
                                const std::function<void(const JacobianInput&)>& onInput = {},

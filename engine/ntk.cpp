@@ -202,7 +202,7 @@ NtkKernel spectrum(Eigen::MatrixXd theta) {
 }
 
 NtkKernel analyticNtk(const NetworkSpec& spec, const Eigen::MatrixXd& inputGram,
-                      std::vector<double>* byDepth) {
+                      std::vector<double>* byDepth, const std::atomic<bool>* cancel) {
     const Activation act(spec.activation, spec.activationSlope);
     const double sb2 = effectiveSigmaB2(spec);
     const int L = spec.depth;
@@ -213,6 +213,8 @@ NtkKernel analyticNtk(const NetworkSpec& spec, const Eigen::MatrixXd& inputGram,
         byDepth->assign(li(L), kNaN);
     NtkKernel last;
     for (int l = 1; l <= L; ++l) {
+        if (detail::isCancelled(cancel)) // a layer's expectations are K^2 Gaussian integrals
+            return {};
         const PairExpectations e = pairExpectations(act, sigma);
         const bool needReadout = byDepth || l == L;
         if (needReadout) {
@@ -299,7 +301,14 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
 
     detail::inArena(spec.threads, [&] {
         std::vector<MatrixF> w(li(L) + 1);
-        detail::forEachIndex(L, [&](int i) { w[li(i + 1)] = initWeights(spec, i + 1); });
+        detail::forEachIndex(L, [&](int i) {
+            if (!detail::isCancelled(cancel))
+                w[li(i + 1)] = initWeights(spec, i + 1, cancel);
+        });
+        if (detail::isCancelled(cancel)) { // some weights are missing or incomplete
+            result.cancelled = true;
+            return;
+        }
 
         // forward: a^l and phi'(h^l) of the K inputs, their Grams in double
         std::vector<MatrixF> a(li(L) + 1), d(li(L) + 1);
@@ -307,6 +316,10 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
         a[0] = drawInputs(spec, K);
         ga[0] = a[0].cast<double>().transpose() * a[0].cast<double>();
         for (int l = 1; l <= L && firstBadForward == 0; ++l) {
+            if (detail::isCancelled(cancel)) {
+                result.cancelled = true;
+                return;
+            }
             const int n = spec.widthOf(l);
             const VectorF bias = initBiases(spec, l);
             a[li(l)].resize(n, K);
@@ -407,7 +420,7 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
                 analyticTask.run([&] {
                     std::vector<double> byDepth;
                     result.analytic = analyticNtk(spec, ga[0] / spec.inputDim,
-                                                  options.byDepth ? &byDepth : nullptr);
+                                                  options.byDepth ? &byDepth : nullptr, cancel);
                     result.analyticConditionByDepth = std::move(byDepth);
                 });
             }

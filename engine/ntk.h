@@ -94,16 +94,19 @@ std::vector<SpecError> validateNtk(const NetworkSpec& spec, const NtkOptions& op
 /// Computes the NTK of the first K inputs of spec's network (initWeights, initBiases,
 /// initReadout). `onDepth` (may be empty) sees each depth of the by-depth curve as it is done, on
 /// a worker thread, in no fixed order, never two calls at once (depths past an overflow arrive
-/// with a NaN condition, so every depth is seen once unless cancelled). `cancel` is checked between
-/// depths. Results do not depend on the thread count. Throws SpecInvalid on invalid options.
+/// with a NaN condition, so every depth is seen once unless cancelled). `cancel` is checked during
+/// the weight draw, between forward layers, backward layers and analytic layers. Results do not
+/// depend on the thread count. Throws SpecInvalid on invalid options.
 NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
                      const std::function<void(const NtkDepthPoint&)>& onDepth = {},
                      const std::atomic<bool>* cancel = nullptr);
 
 /// The analytic kernel alone, from a given input Gram X^T X / N_0 (K x K), with the condition
-/// numbers by depth when `byDepth` is given.
+/// numbers by depth when `byDepth` is given. `cancel` (may be null) is checked every layer; a
+/// cancelled call returns an empty kernel.
 NtkKernel analyticNtk(const NetworkSpec& spec, const Eigen::MatrixXd& inputGram,
-                      std::vector<double>* byDepth = nullptr);
+                      std::vector<double>* byDepth = nullptr,
+                      const std::atomic<bool>* cancel = nullptr);
 
 /// For sweeps: the empirical NTK's condition number of the full-depth network on K inputs.
 double ntkCondition(const NetworkSpec& spec, int inputs);

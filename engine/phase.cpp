@@ -74,6 +74,8 @@ PhaseDiagram computePhaseDiagram(const Activation& act, const GridAxis& sigmaW2,
             row.chi1.reserve(pd.sigmaW2.size());
             row.xiC.reserve(pd.sigmaW2.size());
             for (const double sw2 : pd.sigmaW2) {
+                if (detail::isCancelled(cancel)) // a row of 1000 cells is about a second
+                    return;
                 const meanfield::FixedPoint fp = meanfield::fixedPoint(act, sw2, row.sigmaB2);
                 row.chi1.push_back(fp.chi1);
                 row.xiC.push_back(fp.xiC);

@@ -46,8 +46,8 @@ struct PhaseDiagram {
 
 /// Computes every row in parallel (TBB, `threads` workers, 0 = all cores); values do not depend
 /// on the thread count or order. `onRow` (may be empty) sees each row as soon as it is done, in no
-/// fixed order, on a worker thread, never two calls at once. `cancel` is checked between rows; a
-/// cancelled diagram has the rows done so far (the others have empty vectors).
+/// fixed order, on a worker thread, never two calls at once. `cancel` is checked between cells;
+/// a cancelled diagram has the rows done so far (the others are empty or incomplete).
 PhaseDiagram computePhaseDiagram(const Activation& act, const GridAxis& sigmaW2,
                                  const GridAxis& sigmaB2,
                                  const std::function<void(const PhaseRow&)>& onRow = {},

@@ -193,9 +193,8 @@ std::string writePresetFile(const Preset& preset, const std::string& path) {
         if (!out)
             return "cannot write '" + tmp + "'";
         out << presetToJson(preset);
-        out.flush();
+        out.close(); // flushes; a full disk shows here as failbit
         if (!out) {
-            out.close();
             std::remove(tmp.c_str());
             return "writing '" + tmp + "' failed (disk full?)";
         }

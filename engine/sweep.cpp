@@ -99,13 +99,19 @@ std::vector<SpecError> sweepPointErrors(const NetworkSpec& base, const std::stri
     return errors;
 }
 
+std::vector<SpecError> validateSweep(const NetworkSpec& base, const SweepAxis& axis) {
+    for (double v : axis.values())
+        if (auto errors = sweepPointErrors(base, axis.name, v); !errors.empty())
+            return errors;
+    return {};
+}
+
 std::vector<SweepPoint> runSweep(Engine& engine, const NetworkSpec& base, const SweepAxis& axis,
                                  const std::function<void(const SweepPoint&, int)>& onPoint,
                                  const std::atomic<bool>* cancel) {
+    if (auto errors = validateSweep(base, axis); !errors.empty())
+        throw SpecInvalid(std::move(errors));
     const std::vector<double> values = axis.values();
-    for (double v : values)
-        if (auto errors = sweepPointErrors(base, axis.name, v); !errors.empty())
-            throw SpecInvalid(std::move(errors));
     std::vector<SweepPoint> points;
     for (std::size_t i = 0; i < values.size(); ++i) {
         if (cancel && cancel->load())

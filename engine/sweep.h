@@ -36,6 +36,10 @@ struct SweepPoint {
     RunResult result;
 };
 
+/// Every point's problems (validate), each message naming the point's value; empty when all
+/// points are valid.
+std::vector<SpecError> validateSweep(const NetworkSpec& base, const SweepAxis& axis);
+
 /// Runs every point in order (each run parallel inside); `onPoint` (may be empty) sees each point
 /// as soon as it is done. Stops early, returning the points done, when `cancel` is set.
 /// Throws SpecInvalid (naming the point's value) if a point's spec is invalid; every point is

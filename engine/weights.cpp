@@ -3,6 +3,7 @@
 #include "rng.h"
 
 #include <Eigen/QR>
+#include <algorithm>
 #include <cmath>
 
 namespace initscope {
@@ -47,9 +48,20 @@ Eigen::MatrixXd haarTall(std::uint64_t seed, int layer, int rows, int cols) {
     return q;
 }
 
+/// fill(out, count) over [0, n) in blocks of kDrawBlock, looking at `cancel` between blocks.
+template <class Fill>
+void fillInBlocks(float* out, std::size_t n, const std::atomic<bool>* cancel, Fill&& fill) {
+    for (std::size_t i = 0; i < n; i += kDrawBlock) {
+        if (cancel && cancel->load(std::memory_order_relaxed))
+            return;
+        fill(out + i, std::min(kDrawBlock, n - i));
+    }
+}
+
 } // namespace
 
-MatrixF drawStandard(DrawKind kind, std::uint64_t seed, int layer, int rows, int cols) {
+MatrixF drawStandard(DrawKind kind, std::uint64_t seed, int layer, int rows, int cols,
+                     const std::atomic<bool>* cancel) {
     MatrixF z(rows, cols);
     const auto n = static_cast<std::size_t>(z.size());
     switch (kind) {
@@ -59,13 +71,17 @@ MatrixF drawStandard(DrawKind kind, std::uint64_t seed, int layer, int rows, int
     case DrawKind::Ones:
         z.setOnes();
         break;
-    case DrawKind::Normal:
-        Rng(seed, Stream::Weights, static_cast<std::uint64_t>(layer)).fillNormal(z.data(), n);
+    case DrawKind::Normal: {
+        Rng rng(seed, Stream::Weights, static_cast<std::uint64_t>(layer));
+        fillInBlocks(z.data(), n, cancel, [&](float* o, std::size_t m) { rng.fillNormal(o, m); });
         break;
-    case DrawKind::Uniform:
-        Rng(seed, Stream::Weights, static_cast<std::uint64_t>(layer))
-            .fillUniformUnitVariance(z.data(), n);
+    }
+    case DrawKind::Uniform: {
+        Rng rng(seed, Stream::Weights, static_cast<std::uint64_t>(layer));
+        fillInBlocks(z.data(), n, cancel,
+                     [&](float* o, std::size_t m) { rng.fillUniformUnitVariance(o, m); });
         break;
+    }
     case DrawKind::Orthogonal: {
         // entries of a matrix with orthonormal rows or columns have variance 1/max(rows, cols)
         const double s = std::sqrt(static_cast<double>(std::max(rows, cols)));
@@ -89,9 +105,11 @@ double weightScale(const NetworkSpec& spec, int layer) {
                      baseVariance(spec.init, spec.fanMode, fanIn, fanOut, spec.initValue));
 }
 
-MatrixF initWeights(const NetworkSpec& spec, int layer) {
+MatrixF initWeights(const NetworkSpec& spec, int layer, const std::atomic<bool>* cancel) {
     const MatrixF z = drawStandard(drawKind(spec.init), spec.seed, layer, spec.widthOf(layer),
-                                   spec.widthOf(layer - 1));
+                                   spec.widthOf(layer - 1), cancel);
+    if (cancel && cancel->load(std::memory_order_relaxed))
+        return {}; // incomplete; scaling it would touch every page of a matrix nobody reads
     return static_cast<float>(weightScale(spec, layer)) * z;
 }
 
@@ -115,16 +133,20 @@ VectorF initBiases(const NetworkSpec& spec, int layer) {
     return VectorF::Zero(n);
 }
 
-MatrixF drawInputs(const NetworkSpec& spec, int count) {
+MatrixF drawInputs(const NetworkSpec& spec, int count, const std::atomic<bool>* cancel) {
     MatrixF x(spec.inputDim, count);
-    Rng(spec.seed, Stream::Inputs, 0).fillNormal(x.data(), static_cast<std::size_t>(x.size()));
+    Rng rng(spec.seed, Stream::Inputs, 0);
+    fillInBlocks(x.data(), static_cast<std::size_t>(x.size()), cancel,
+                 [&](float* o, std::size_t m) { rng.fillNormal(o, m); });
     return (static_cast<float>(spec.inputScale) * x.array() + static_cast<float>(spec.inputMean))
         .matrix();
 }
 
-MatrixF drawCotangents(const NetworkSpec& spec, int count) {
+MatrixF drawCotangents(const NetworkSpec& spec, int count, const std::atomic<bool>* cancel) {
     MatrixF g(spec.widthOf(spec.depth), count);
-    Rng(spec.seed, Stream::Cotangent, 0).fillNormal(g.data(), static_cast<std::size_t>(g.size()));
+    Rng rng(spec.seed, Stream::Cotangent, 0);
+    fillInBlocks(g.data(), static_cast<std::size_t>(g.size()), cancel,
+                 [&](float* o, std::size_t m) { rng.fillNormal(o, m); });
     return g;
 }
 

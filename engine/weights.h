@@ -6,6 +6,8 @@
 #include "spec.h"
 
 #include <Eigen/Core>
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace initscope {
@@ -24,8 +26,17 @@ enum class DrawKind {
 
 DrawKind drawKind(InitScheme s);
 
-/// Z for a rows x cols weight matrix of layer `layer`.
-MatrixF drawStandard(DrawKind kind, std::uint64_t seed, int layer, int rows, int cols);
+/// Z for a rows x cols weight matrix of layer `layer`. `cancel` (may be null) is checked every
+/// kDrawBlock entries: a draw of 16384^2 normals takes seconds, and a closing window or a new
+/// request must not wait for it. When it turns true the draw stops early and the matrix is
+/// incomplete: the caller must discard it. (The QR behind orthogonal draws is not interruptible.)
+MatrixF drawStandard(DrawKind kind, std::uint64_t seed, int layer, int rows, int cols,
+                     const std::atomic<bool>* cancel = nullptr);
+
+/// Entries drawn between two looks at the cancel flag: a few milliseconds of Box-Muller. Even, so
+/// that a normal pair never straddles two blocks and the blocks draw the very stream one call
+/// would.
+inline constexpr std::size_t kDrawBlock = std::size_t(1) << 18;
 
 /// scale such that W = scale * Z has the scheme's variance (or, for constant, every entry
 /// sqrt(gain) * initValue; the gain multiplies the second moment for every scheme).
@@ -33,7 +44,8 @@ double weightScale(const NetworkSpec& spec, int layer);
 
 /// Fills W (fanOut x fanIn) for `layer` of `spec` in one step: the unit of each scheme as used
 /// by tests and by anyone who wants the matrix itself.
-MatrixF initWeights(const NetworkSpec& spec, int layer);
+/// `cancel` as for drawStandard.
+MatrixF initWeights(const NetworkSpec& spec, int layer, const std::atomic<bool>* cancel = nullptr);
 
 /// N(0, 1) draws behind layer `layer`'s biases (BiasInit::Normal scales them by sigma_b).
 VectorF drawBiasStandard(std::uint64_t seed, int layer, int n);
@@ -43,10 +55,12 @@ VectorF initBiases(const NetworkSpec& spec, int layer);
 /// The first `count` inputs x_b ~ N(inputMean, inputScale^2), one per column (inputDim x count).
 /// Input b is the same whatever `count` is, so the K probe inputs of the Jacobian and NTK views
 /// are the first K inputs of the batch the statistics are measured on.
-MatrixF drawInputs(const NetworkSpec& spec, int count);
+/// `cancel` as for drawStandard.
+MatrixF drawInputs(const NetworkSpec& spec, int count, const std::atomic<bool>* cancel = nullptr);
 /// The random cotangents (or mse targets) g_b ~ N(0, I) on a^L, one per column (N_L x count),
 /// with the same prefix property.
-MatrixF drawCotangents(const NetworkSpec& spec, int count);
+MatrixF drawCotangents(const NetworkSpec& spec, int count,
+                       const std::atomic<bool>* cancel = nullptr);
 
 /// Variance of the scalar readout v of a network truncated at depth `depth` (f = v.a^depth + b_v,
 /// the NTK views): the spec's scheme applied to a layer with fanIn = N_depth and fanOut = 1, times

@@ -150,7 +150,7 @@ void EnsembleView::showEvent(QShowEvent* event) {
 void EnsembleView::compute() {
     const NetworkSpec spec = refresh_.spec();
     const int seeds = enabled_->isChecked() ? seeds_->value() : 1;
-    const std::vector<SpecError> errors = validate(spec);
+    const std::vector<SpecError> errors = validateEnsemble(spec, seeds);
     if (!errors.empty()) {
         worker_.cancel();
         summary_->setText(tr("Not run: %1").arg(QString::fromStdString(errors.front().message)));

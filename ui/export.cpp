@@ -1,11 +1,12 @@
 #include "export.h"
 
+#include "filewrite.h"
+
 #include <QBuffer>
 #include <QFileInfo>
 #include <QImage>
 #include <QPainter>
 #include <QPdfWriter>
-#include <QSaveFile>
 #include <QSvgGenerator>
 #include <QSvgRenderer>
 #include <QWidget>
@@ -52,9 +53,10 @@ bool exportWidget(QWidget* widget, const QString& path, const ExportOptions& opt
         return fail(error, QStringLiteral("Cannot export to %1: the file name must end in .png, "
                                           ".svg or .pdf.")
                                .arg(path));
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        return fail(error, QStringLiteral("Cannot write %1: %2").arg(path, file.errorString()));
+    // Every format is encoded in memory first: QImage::save, QSvgGenerator and QPdfWriter do not
+    // report a failed write of their device, so the file itself is written by a checked writer.
+    QBuffer file;
+    file.open(QIODevice::WriteOnly);
     const QRect source = options.source.isEmpty() ? widget->rect() : options.source;
     const QSize size = source.size();
     if (suffix == QLatin1String("png")) {
@@ -102,20 +104,15 @@ bool exportWidget(QWidget* widget, const QString& path, const ExportOptions& opt
         // entries and markers; the SVG generator keeps the screen layout, the PDF stays vector.
         QSvgRenderer svg(renderSvg(widget, source, options.title));
         svg.render(&painter, QRectF(painter.viewport()));
+        if (!painter.end())
+            return fail(error, QStringLiteral("Cannot encode %1 as PDF.").arg(path));
     }
-    if (!file.commit())
-        return fail(error, QStringLiteral("Cannot write %1: %2").arg(path, file.errorString()));
-    return true;
+    file.close();
+    return writeFileReplacing(path, file.data(), error);
 }
 
 bool saveText(const QString& text, const QString& path, QString* error) {
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly | QIODevice::Text))
-        return fail(error, QStringLiteral("Cannot write %1: %2").arg(path, file.errorString()));
-    file.write(text.toUtf8());
-    if (!file.commit())
-        return fail(error, QStringLiteral("Cannot write %1: %2").arg(path, file.errorString()));
-    return true;
+    return writeFileReplacing(path, text.toUtf8(), error);
 }
 
 } // namespace initscope::ui

@@ -22,14 +22,15 @@ struct ExportOptions {
 };
 
 /// Saves `widget` as drawn; the format follows the suffix: .png (twice the on-screen resolution),
-/// .svg (vector) or .pdf (vector). Written through QSaveFile: an existing file is replaced only
-/// by a complete new one. On failure returns false and sets `error` to a sentence naming the file.
+/// .svg (vector) or .pdf (vector). Written by writeFileReplacing (filewrite.h): an existing file
+/// is replaced only by a complete new one. On failure returns false and sets `error` to a sentence
+/// naming the file.
 bool exportWidget(QWidget* widget, const QString& path, QString* error);
 /// The same with a chosen PNG scale and the experiment embedded as metadata.
 bool exportWidget(QWidget* widget, const QString& path, const ExportOptions& options,
                   QString* error);
 
-/// Writes `text` to `path` through QSaveFile (same guarantees as exportWidget).
+/// Writes `text` (as UTF-8) to `path` (same guarantees as exportWidget).
 bool saveText(const QString& text, const QString& path, QString* error);
 
 } // namespace initscope::ui

@@ -1,5 +1,7 @@
 #include "exportdialog.h"
 
+#include "settings.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -12,7 +14,6 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QSettings>
 #include <QSpinBox>
 
 #include <algorithm>
@@ -81,7 +82,7 @@ ExportDialog::ExportDialog(const QString& view, QWidget* parent) : QDialog(paren
     form->addRow(QString(), lecture_);
     auto* pathRow = new QHBoxLayout;
     path_ = new QLineEdit;
-    const QString dir = QSettings().value(kDirKey, QDir::homePath()).toString();
+    const QString dir = settings::value(kDirKey, QDir::homePath()).toString();
     path_->setText(dir + QStringLiteral("/initscope-%1.png").arg(view));
     auto* browse = new QPushButton(tr("&Browse..."));
     pathRow->addWidget(path_, 1);
@@ -101,7 +102,7 @@ ExportDialog::ExportDialog(const QString& view, QWidget* parent) : QDialog(paren
     connect(browse, &QPushButton::clicked, this, &ExportDialog::browse);
     connect(which_, &QComboBox::currentIndexChanged, this, &ExportDialog::updateEnabled);
     connect(buttons, &QDialogButtonBox::accepted, this, [this] {
-        QSettings().setValue(kDirKey, QFileInfo(path_->text()).absolutePath());
+        settings::setValue(kDirKey, QFileInfo(path_->text()).absolutePath());
         accept();
     });
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);

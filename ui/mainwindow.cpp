@@ -10,6 +10,7 @@
 #include "perfmonitor.h"
 #include "presetdocument.h"
 #include "runcontroller.h"
+#include "settings.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -124,6 +125,9 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     connect(analysis_, &AnalysisViews::specRequested, this, &MainWindow::setSpec);
     connect(analysis_, &AnalysisViews::message, this,
             [this](const QString& m) { statusBar()->showMessage(m, 6000); });
+    settings::setErrorReporter([this](const QString& m) {
+        statusBar()->showMessage(tr("A setting was not saved: %1").arg(m), 15000);
+    });
 
     // ---- status bar
     progress_ = new QProgressBar;
@@ -172,7 +176,10 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     submitNow();
 }
 
-MainWindow::~MainWindow() = default; // the controller (a child) cancels and joins its worker
+// the controller (a child) cancels and joins its worker
+MainWindow::~MainWindow() {
+    settings::setErrorReporter({});
+}
 
 QStringList MainWindow::viewNames() {
     return {QStringLiteral("signal"), QStringLiteral("gradients"), QStringLiteral("correlation"),

@@ -2,6 +2,7 @@
 
 #include "colormap.h"
 #include "controlpanel.h"
+#include "cost.h"
 #include "meanfield.h"
 
 #include <QComboBox>
@@ -129,12 +130,17 @@ void PhaseView::compute() {
     chiImage_ = QImage(cols, rows, QImage::Format_ARGB32);
     chiImage_.fill(Qt::transparent);
     xiImage_ = chiImage_;
-    note_->setText(tr("Computing %1 \u00d7 %2 cells of mean-field theory... Click a cell to "
-                      "set \u03c3_w\u00b2 (through the gain) and \u03c3_b\u00b2 (normal biases).")
+    const QString duration = QString::fromStdString(
+        formatDuration(estimatePhaseSeconds(static_cast<long>(cols) * rows, 0)));
+    note_->setText(tr("Computing %1 \u00d7 %2 cells of mean-field theory (%3)... Click a cell "
+                      "to set \u03c3_w\u00b2 (through the gain) and \u03c3_b\u00b2 (normal "
+                      "biases).")
                        .arg(cols)
-                       .arg(rows));
+                       .arg(rows)
+                       .arg(duration));
     showGrid();
-    worker_.submit([this, act, sw, sb, cols, rows](quint64 gen, const std::atomic<bool>& cancel) {
+    worker_.submit([this, act, sw, sb, cols, rows, duration](quint64 gen,
+                                                             const std::atomic<bool>& cancel) {
         // Images are coloured here, off the GUI thread; each row posts a copy (implicitly shared,
         // the next write detaches).
         QImage chi(cols, rows, QImage::Format_ARGB32), xi(cols, rows, QImage::Format_ARGB32);
@@ -150,7 +156,7 @@ void PhaseView::compute() {
                     c[j] = chiColour(row.chi1[static_cast<std::size_t>(j)]);
                     x[j] = xiColour(row.xiC[static_cast<std::size_t>(j)]);
                 }
-                worker_.post(gen, [this, chi, xi, row, cols, rows] {
+                worker_.post(gen, [this, chi, xi, row, cols, rows, duration] {
                     chiImage_ = chi;
                     xiImage_ = xi;
                     const auto i = static_cast<std::size_t>(row.index);
@@ -166,6 +172,13 @@ void PhaseView::compute() {
                                            .arg(cols * rows)
                                            .arg(sinceStart_.elapsed()));
                         emit diagramComplete();
+                    } else {
+                        note_->setText(tr("Computing %1 \u00d7 %2 cells of mean-field theory "
+                                          "(%3 in all): %4 of %2 rows done.")
+                                           .arg(cols)
+                                           .arg(rows)
+                                           .arg(duration)
+                                           .arg(rowsDone_));
                     }
                 });
             },

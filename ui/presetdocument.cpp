@@ -4,6 +4,7 @@
 #include "mainwindow.h"
 #include "presetbrowser.h"
 #include "presetio.h"
+#include "settings.h"
 
 #include <QAction>
 #include <QApplication>
@@ -19,7 +20,6 @@
 #include <QMenu>
 #include <QMessageBox>
 #include <QMimeData>
-#include <QSettings>
 #include <QStatusBar>
 
 #include <algorithm>
@@ -175,11 +175,17 @@ bool PresetDocument::saveAs(const QString& path) {
     }
     base_ = p;
     file_ = QFileInfo(path).absoluteFilePath();
-    addRecent(file_);
+    QString recentError;
+    const bool remembered = addRecent(file_, &recentError);
     updateTitle();
     if (QFileInfo(path).absolutePath() == QFileInfo(userPresetDir()).absoluteFilePath())
         browser_->refresh();
-    window_->statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), 5000);
+    // after the settings reporter's message, so that a failure to remember the file stays visible
+    window_->statusBar()->showMessage(remembered
+                                          ? tr("Saved %1").arg(QDir::toNativeSeparators(path))
+                                          : tr("Saved %1, but it is not in the recent files: %2")
+                                                .arg(QDir::toNativeSeparators(path), recentError),
+                                      remembered ? 5000 : 15000);
     return true;
 }
 
@@ -197,18 +203,17 @@ bool PresetDocument::saveToUserPresets(const QString& title) {
 }
 
 QStringList PresetDocument::recentFiles() const {
-    return QSettings().value(kRecentKey).toStringList();
+    return settings::value(kRecentKey).toStringList();
 }
 
-void PresetDocument::addRecent(const QString& path) {
+bool PresetDocument::addRecent(const QString& path, QString* error) {
     QStringList r = recentFiles();
     r.removeAll(path);
     r.prepend(path);
     while (r.size() > kMaxRecent)
         r.removeLast();
-    QSettings s;
-    s.setValue(kRecentKey, r);
-    s.setValue(kLastDirKey, QFileInfo(path).absolutePath());
+    return settings::setValue(kRecentKey, r, error) &&
+           settings::setValue(kLastDirKey, QFileInfo(path).absolutePath(), error);
 }
 
 void PresetDocument::fillRecentMenu() {
@@ -228,12 +233,12 @@ void PresetDocument::fillRecentMenu() {
         recentMenu_->addAction(tr("(no recent files)"))->setEnabled(false);
     else {
         recentMenu_->addSeparator();
-        recentMenu_->addAction(tr("&Clear the list"), this, [] { QSettings().remove(kRecentKey); });
+        recentMenu_->addAction(tr("&Clear the list"), this, [] { settings::remove(kRecentKey); });
     }
 }
 
 void PresetDocument::openDialog() {
-    const QString dir = QSettings().value(kLastDirKey, QDir::homePath()).toString();
+    const QString dir = settings::value(kLastDirKey, QDir::homePath()).toString();
     const QString path =
         QFileDialog::getOpenFileName(window_, tr("Open a preset or a figure"), dir, fileFilter());
     if (!path.isEmpty())
@@ -241,9 +246,8 @@ void PresetDocument::openDialog() {
 }
 
 void PresetDocument::saveAsDialog() {
-    const QString dir = file_.isEmpty()
-                            ? QSettings().value(kLastDirKey, QDir::homePath()).toString()
-                            : QFileInfo(file_).absolutePath();
+    const QString dir = file_.isEmpty() ? settings::value(kLastDirKey, QDir::homePath()).toString()
+                                        : QFileInfo(file_).absolutePath();
     const QString suggested =
         dir + QLatin1Char('/') + QString::fromStdString(currentPreset().name) + ".json";
     QString path = QFileDialog::getSaveFileName(window_, tr("Save the experiment as a preset"),

@@ -64,7 +64,8 @@ private:
     void openDialog();
     void saveAsDialog();
     void saveToUserDialog();
-    void addRecent(const QString& path);
+    /// false (and `error`) when the recent list could not be saved
+    bool addRecent(const QString& path, QString* error = nullptr);
     void fillRecentMenu();
     void error(const QString& title, const QString& text);
     void updateTitle();

@@ -1,13 +1,13 @@
 #include "presetio.h"
 
 #include "export.h"
+#include "filewrite.h"
 
 #include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QImageReader>
-#include <QSaveFile>
 #include <QStandardPaths>
 #include <QXmlStreamReader>
 
@@ -126,18 +126,8 @@ bool savePreset(const Preset& preset, const QString& path, QString* error) {
     const std::vector<SpecError> problems = validate(preset.spec);
     if (!problems.empty())
         return fail(tr("Not saved: %1").arg(QString::fromStdString(problems.front().message)));
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        return fail(tr("Cannot write %1: %2").arg(path, file.errorString()));
     const std::string text = presetToJson(preset);
-    if (file.write(text.data(), static_cast<qint64>(text.size())) !=
-        static_cast<qint64>(text.size())) {
-        file.cancelWriting();
-        return fail(tr("Cannot write %1: %2").arg(path, file.errorString()));
-    }
-    if (!file.commit())
-        return fail(tr("Cannot write %1: %2").arg(path, file.errorString()));
-    return true;
+    return writeFileReplacing(path, QByteArray::fromStdString(text), error);
 }
 
 QString userPresetDir() {

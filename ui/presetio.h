@@ -1,5 +1,5 @@
 // Preset files in the GUI: reading a preset from a .json file or from the metadata of an
-// exported figure (.png, .svg), saving through QSaveFile, the user's own presets in the
+// exported figure (.png, .svg), saving by writeFileReplacing, the user's own presets in the
 // platform's application-data folder, and the message shown for a file that cannot be used.
 // Parsing and validation are the engine's (engine/preset.h): one preset reader.
 #pragma once
@@ -24,8 +24,8 @@ QString figurePresetText(const QString& path, QString* error);
 /// problem, each naming the field ("depth: must be from 1 to 5000 (got 0)").
 QString presetErrorMessage(const QString& path, const std::vector<SpecError>& errors);
 
-/// Writes `preset` to `path` through QSaveFile: the old file stays intact unless the new one was
-/// written completely. Returns false and sets `error` (naming the file) on failure.
+/// Writes `preset` to `path` by writeFileReplacing (filewrite.h): the old file stays intact unless
+/// the new one was written completely. Returns false and sets `error` (naming the file) on failure.
 bool savePreset(const Preset& preset, const QString& path, QString* error);
 
 /// Folder of the user's saved presets: <AppDataLocation>/presets (created on demand).

@@ -1,5 +1,6 @@
 #include "sweepview.h"
 
+#include "cost.h"
 #include "ensemble.h"
 #include "ntk.h"
 #include "viewcharts.h"
@@ -294,11 +295,30 @@ void SweepView::start() {
     shownStatistic_ = statistic;
     shownAxis_ = axisName;
     expected_ = axis.steps;
+    // the cost model, before the work: a sweep of hours is announced, not discovered
+    double estimate = 0;
+    if (statistic == QLatin1String("ntk_condition")) {
+        NtkOptions o;
+        o.byDepth = false;
+        o.analytic = false;
+        for (double v : axis.values()) {
+            const NetworkSpec s = sweepSpec(base, axis.name, v);
+            o.inputs = std::min(kNtkInputs, s.batch);
+            estimate += estimateNtkSeconds(s, o);
+        }
+    } else {
+        estimate = estimateSweepSeconds(base, axis);
+    }
+    const QString duration = QString::fromStdString(formatDuration(estimate));
     progress_->setRange(0, axis.steps);
     progress_->setValue(0);
+    progress_->setFormat(tr("%v / %m points (%1 in all)").arg(duration));
     start_->setEnabled(false);
     stop_->setEnabled(true);
-    summary_->setText(tr("Sweeping %1 over %2 points...").arg(axisName).arg(axis.steps));
+    summary_->setText(tr("Sweeping %1 over %2 points, estimated %3...")
+                          .arg(axisName)
+                          .arg(axis.steps)
+                          .arg(duration));
     redraw();
     Engine* engine = engine_.get();
     worker_.submit(

@@ -3,12 +3,20 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "fulldisk.h"
+
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <thread>
 
 using json = nlohmann::json;
 
@@ -339,6 +347,122 @@ TEST(Cli, EnsembleShape) {
     EXPECT_DOUBLE_EQ(j["scalars"]["last_q"][0].get<double>(), r["layers"][3]["q"].get<double>());
 }
 
+namespace {
+/// Peak resident memory (ru_maxrss, the child's VmHWM) in bytes of one initscope-cli run with
+/// `args`, its stdout and stderr discarded; -1 when it could not be run or did not exit 0.
+long long peakRssBytes(const std::vector<std::string>& args) {
+    std::vector<std::string> all{INITSCOPE_CLI};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        return -1;
+    int status = 0;
+    rusage usage{};
+    if (::wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return -1;
+    return static_cast<long long>(usage.ru_maxrss) * 1024; // Linux reports KiB
+}
+} // namespace
+
+// An ensemble as a whole stays within its memory budget: runs at once are limited to what the
+// budget holds, not one per core. Measured: the peak resident memory of the real binary (its
+// VmHWM, from wait4) minus the same binary's peak on a tiny run (libraries, allocator). One run
+// here needs about 0.21 GiB (activations and phi' of 50 layers x 128 units x 4096 inputs), the
+// budget is 0.3 GiB: one run fits, two side by side (what one-per-core did on this 2-core
+// machine) would need 0.42 GiB and break the bound. The bound is the budget itself: the
+// estimate covers every large buffer, and the margin between one run and the budget (about
+// 0.09 GiB) takes the temporaries it leaves out.
+TEST(Cli, EnsemblePeakMemoryStaysWithinItsBudget) {
+    if (std::thread::hardware_concurrency() < 2)
+        GTEST_SKIP() << "one core: runs never overlap, so the test could not fail";
+    const std::vector<std::string> net{
+        "--depth", "50",   "--width",   "128", "--input-dim",         "128",
+        "--batch", "4096", "--threads", "4",   "--memory-budget-gib", "0.3"};
+    std::vector<std::string> tiny{"run", "--depth", "2", "--width", "8", "--batch", "4"};
+    std::vector<std::string> ensemble{"ensemble", "--seeds", "3"};
+    ensemble.insert(ensemble.end(), net.begin(), net.end());
+    const long long base = peakRssBytes(tiny);
+    const long long peak = peakRssBytes(ensemble);
+    ASSERT_GT(base, 0);
+    ASSERT_GT(peak, 0);
+    const double gib = 1024.0 * 1024 * 1024;
+    std::printf("ensemble peak %.3f GiB above a %.3f GiB baseline (budget 0.3 GiB)\n",
+                (peak - base) / gib, base / gib);
+    EXPECT_LE((peak - base) / gib, 0.3);
+    // and a budget that cannot hold a single run is refused, naming the whole
+    expectError("ensemble --seeds 3 --depth 50 --width 128 --input-dim 128 --batch 4096 "
+                "--memory-budget-gib 0.1",
+                "GiB");
+}
+
+// After a forward overflow no gradient is defined: grad_h2, grad_w2, relative_update and
+// input_grad2 are null at every layer (ReLU's phi'(NaN) = 0 made them exact zeros), in run, in
+// the ensemble bands (no finite value at any layer) and at every sweep point.
+TEST(Cli, GradientsAreNullAfterForwardOverflow) {
+    const std::string net = "--init normal --init-value 1 --activation relu --depth 50 --width "
+                            "256 --input-dim 256 --batch 16";
+    const json r = okJson("run " + net);
+    ASSERT_GT(r["first_nonfinite_layer"].get<int>(), 0);
+    EXPECT_TRUE(r["input_grad2"].is_null());
+    for (const json& l : r["layers"])
+        for (const char* k : {"grad_h2", "grad_w2", "relative_update", "grad_row_spread"})
+            EXPECT_TRUE(l[k].is_null()) << k << " at layer " << l["index"] << ": " << l[k];
+    const json e = okJson("ensemble --seeds 2 " + net);
+    for (const char* k : {"grad_h2", "grad_w2", "relative_update"})
+        for (const json& f : e["bands"][k]["finite"])
+            EXPECT_EQ(f.get<int>(), 0) << k;
+    for (const json& v : e["scalars"]["input_grad2"])
+        EXPECT_TRUE(v.is_null());
+    const json sw = okJson("sweep --sweep init_value=0.9:1:2 " + net);
+    for (const json& p : sw["points"]) {
+        EXPECT_TRUE(p["input_grad2"].is_null());
+        for (const json& l : p["layers"])
+            EXPECT_TRUE(l["grad_h2"].is_null());
+    }
+}
+
+// Jobs of hours are refused before they start, naming the estimate and --max-seconds (three
+// minutes by default); a raised limit lets the same job through. The estimates asserted are
+// far from the limits (a depth sweep 1:5000:10000 is hours on any machine: 10^15 flops), so
+// the test does not depend on this machine's speed; the refusals must come at once (nothing
+// ran), which the 10 s bound checks generously.
+TEST(Cli, LongJobsAreRefusedNamingTheEstimate) {
+    const auto t0 = std::chrono::steady_clock::now();
+    expectError("sweep --sweep depth=1:5000:10000", "--max-seconds");
+    expectError("sweep --sweep depth=1:5000:10000", " h (estimated");
+    expectError("run --depth 100 --width 2048 --input-dim 2048 --batch 8192 "
+                "--memory-budget-gib 32",
+                "this run would take about");
+    expectError("phase --activation tanh --sigma-w2-range 0.25:4:500 --sigma-b2-range 0:0.5:500 "
+                "--max-seconds 5",
+                "phase diagram of 250000 cells would take");
+    expectError("ensemble --seeds 200 --depth 100 --width 1024 --input-dim 1024 --batch 1024",
+                "ensemble of 200 runs would take");
+    expectError("ntk --depth 1000 --width 2048 --input-dim 2048 --batch 64 --inputs 64 "
+                "--memory-budget-gib 64",
+                "--max-seconds");
+    expectError("jacobian --depth 1000 --width 4096 --input-dim 4096 --inputs 16 "
+                "--memory-budget-gib 256",
+                "--max-seconds");
+    expectError("run --depth 3 --max-seconds 0", "--max-seconds: must be a number greater than 0");
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10.0);
+    // a small job passes the default, and a raised limit lets a refused one through
+    okJson("phase --activation relu --sigma-w2-range 0.5:4:8 --sigma-b2-range 0:0.5:3");
+    expectError("sweep --sweep gain=1:2:3 --depth 4 --width 16 --max-seconds 1e-9",
+                "--max-seconds");
+    okJson("sweep --sweep gain=1:2:3 --depth 4 --width 16 --max-seconds 1e9");
+}
+
 TEST(Cli, AnalysisCommandsRejectBadArguments) {
     expectError("jacobian --inputs 0", "--inputs: must be an integer from 1 to");
     expectError("jacobian --inputs 2.5", "--inputs: must be an integer");
@@ -435,6 +559,30 @@ TEST(Cli, ExportRejectsBadArgumentsNamingTheOption) {
     expectError("export --preset " + std::string(INITSCOPE_BAD_PRESETS) +
                     "/depth--negative.json --chart signal" + out,
                 "depth");
+}
+// An export onto a full disk exits 2 with the system's reason and leaves the old file whole
+// (a CSV of a few hundred bytes: the size a buffered writer loses on flush, emptying the file),
+// and the figure formats too. Skipped, saying why, where no tmpfs can be mounted.
+TEST(Cli, ExportOntoFullDiskFailsAndKeepsTheOldFile) {
+    initscope::test::FullDisk disk("512k");
+    if (!disk.mounted())
+        GTEST_SKIP() << disk.reason();
+    const std::string base = "export --preset he-relu --chart signal --out ";
+    for (const char* name : {"x.csv", "x.png", "x.svg", "x.pdf"})
+        okJson(base + disk.path(name));
+    std::map<std::string, std::string> before;
+    for (const char* name : {"x.csv", "x.png", "x.svg", "x.pdf"})
+        before[name] = readFile(disk.path(name));
+    ASSERT_TRUE(disk.fill());
+    for (const char* name : {"x.csv", "x.png", "x.svg", "x.pdf"}) {
+        expectError(base + disk.path(name), "No space left on device");
+        EXPECT_EQ(readFile(disk.path(name)), before[name]) << name;
+        EXPECT_FALSE(before[name].empty()) << name;
+    }
+    std::size_t files = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(disk.dir()))
+        ++files;
+    EXPECT_EQ(files, 5u) << "the four files and the filler, no temporary file left";
 }
 #endif
 

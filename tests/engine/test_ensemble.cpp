@@ -1,10 +1,12 @@
 // Seed ensembles: each run is the single run of its seed, bands contain the mean and are
 // deterministic, and the scalar summaries for sweeps mean what their names say.
 #include "ensemble.h"
+#include "parallel.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 
 using namespace initscope;
 
@@ -112,4 +114,33 @@ TEST(Ensemble, CancelledBeforeStartRunsNothing) {
     const EnsembleResult e = runEnsemble(engine, spec(), 4, {}, &cancel);
     EXPECT_TRUE(e.cancelled);
     EXPECT_TRUE(e.runs.empty());
+}
+
+// The ensemble as a whole fits its memory budget: it runs at most as many seeds at once as the
+// budget holds (one per core used to be the rule, whatever the budget), counts the draws the
+// cache may keep for the other seeds, and refuses, naming the whole, when even one run does not
+// fit. Exact: integer arithmetic on the estimates.
+TEST(Ensemble, RunsAtOnceFitTheMemoryBudget) {
+    NetworkSpec s = spec();
+    s.depth = 40;
+    s.width = 256;
+    s.batch = 512;
+    s.threads = 8;
+    const double perRun = static_cast<double>(estimateMemoryBytes(s)) / (1024.0 * 1024 * 1024);
+    s.memoryBudgetGiB = 2.5 * perRun; // one run and the draws of the other five, not two runs
+    EnsemblePlan p = planEnsemble(s, 6);
+    EXPECT_EQ(p.concurrent, 1);
+    EXPECT_LE(static_cast<double>(p.totalBytes), s.memoryBudgetGiB * 1024 * 1024 * 1024);
+    EXPECT_EQ(p.totalBytes, p.bytesPerRun + p.cachedBytes);
+    s.memoryBudgetGiB = 100 * perRun;
+    p = planEnsemble(s, 6);
+    EXPECT_EQ(p.concurrent, std::min(6, detail::workerCount(8)));
+    EXPECT_LE(static_cast<double>(p.totalBytes), s.memoryBudgetGiB * 1024 * 1024 * 1024);
+    s.memoryBudgetGiB = 1.01 * perRun; // one run fits, but not with the other seeds' draws
+    const std::vector<SpecError> errors = validateEnsemble(s, 200);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].field, "memory_budget_gib");
+    EXPECT_NE(errors[0].message.find("the ensemble needs about"), std::string::npos)
+        << errors[0].message;
+    EXPECT_THROW(runEnsemble(*std::make_unique<Engine>(), s, 200), SpecInvalid);
 }

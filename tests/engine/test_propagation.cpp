@@ -284,6 +284,65 @@ TEST(Overflow, NaiveNormalInitReportsFirstNonfiniteLayer) {
     EXPECT_NEAR(std::log10(growth), std::log10(512.0), 0.05);
 }
 
+// Once the forward pass overflows, every delta of the backward pass starts from phi'(NaN) and
+// a^L = NaN: no gradient is defined. ReLU's phi'(NaN) = 0 used to turn that into exact zeros
+// (grad_h2 = relative_update = input_grad2 = 0 at every layer); they must be NaN (JSON null).
+// Exact: NaN or not, no tolerance.
+TEST(Overflow, GradientsAreUndefinedAfterForwardOverflow) {
+    NetworkSpec s = baseSpec();
+    s.depth = 50;
+    s.width = 256;
+    s.inputDim = 256;
+    s.batch = 16;
+    s.activation = ActivationKind::Relu;
+    s.init = InitScheme::Normal;
+    s.initValue = 1.0;
+    const RunResult r = runSpec(s);
+    ASSERT_GT(r.firstNonfiniteLayer, 0);
+    for (const LayerStats& st : r.layers) {
+        EXPECT_TRUE(st.hasGradients) << st.index;
+        EXPECT_TRUE(std::isnan(st.gradH2)) << st.index << ": " << st.gradH2;
+        EXPECT_TRUE(std::isnan(st.gradW2)) << st.index << ": " << st.gradW2;
+        EXPECT_TRUE(std::isnan(st.relativeUpdate)) << st.index << ": " << st.relativeUpdate;
+        EXPECT_TRUE(std::isnan(st.gradRowSpread)) << st.index << ": " << st.gradRowSpread;
+    }
+    EXPECT_TRUE(std::isnan(r.inputGrad2)) << r.inputGrad2;
+    const nlohmann::json j = resultToJson(r, false);
+    EXPECT_TRUE(j["input_grad2"].is_null());
+    EXPECT_TRUE(j["layers"][0]["grad_h2"].is_null());
+}
+
+// A mean of cosines lies in [-1, 1]; with every unit identical (constant init) the inputs are
+// exactly collinear and the closed form |sum u|^2 - B rounded above 1 (1.0000000000000007).
+// Exact bounds: a clamp, no tolerance.
+TEST(Statistics, CorrelationStaysInMinusOneToOne) {
+    for (int batch : {2, 3, 7, 64, 100, 128}) {
+        NetworkSpec s = baseSpec();
+        s.depth = 6;
+        s.width = 100;
+        s.batch = batch;
+        s.init = InitScheme::Constant;
+        s.initValue = 0.02;
+        for (const LayerStats& st : runSpec(s).layers) {
+            EXPECT_LE(st.correlation, 1.0) << batch << " " << st.index;
+            EXPECT_GE(st.correlation, -1.0) << batch << " " << st.index;
+        }
+    }
+}
+
+// The spread over units is undefined for a single unit (its std is 0 whatever the weights): NaN,
+// not the 0 that would read as "symmetric units".
+TEST(Statistics, UnitSpreadOfOneUnitIsUndefined) {
+    NetworkSpec s = baseSpec();
+    s.depth = 3;
+    s.widths = {1, 8, 1};
+    s.batch = 16;
+    const RunResult r = runSpec(s);
+    EXPECT_TRUE(std::isnan(r.layers[0].unitSpread)) << r.layers[0].unitSpread;
+    EXPECT_GT(r.layers[1].unitSpread, 0.0);
+    EXPECT_TRUE(std::isnan(r.layers[2].unitSpread)) << r.layers[2].unitSpread;
+}
+
 TEST(Determinism, SameResultsForAnyThreadCount) {
     NetworkSpec s = baseSpec();
     s.depth = 12;
