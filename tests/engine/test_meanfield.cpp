@@ -166,12 +166,12 @@ TEST(MeanField, TanhAndErfAreCriticalAtUnitSlopeWithoutBias) {
     EXPECT_NEAR(criticalSigmaW2(Activation(ActivationKind::Tanh), 0.0), 1.0, 1e-12);
     EXPECT_NEAR(criticalSigmaW2(Activation(ActivationKind::Erf), 0.0), std::numbers::pi / 4.0,
                 1e-12);
-    // below it tanh collapses to q* = 0 with chi1 = sw2 (ordered), above it q* > 0
+    // below it tanh collapses to q* = 0 with chi1 = sw2 (ordered), above it q* > 0; c* below
+    // is input-dependent (CorrelationLimitsMatchIteratingTheMaps checks it)
     const Activation tanh(ActivationKind::Tanh);
     const FixedPoint below = fixedPoint(tanh, 0.8, 0.0);
     EXPECT_EQ(below.qStar, 0.0);
     EXPECT_NEAR(below.chi1, 0.8, 1e-15);
-    EXPECT_EQ(below.cStar, 1.0);
     EXPECT_EQ(below.phase, Phase::Ordered);
     const FixedPoint above = fixedPoint(tanh, 1.5, 0.0);
     EXPECT_GT(above.qStar, 0.1);
@@ -529,12 +529,14 @@ TEST(MeanField, DivergingLengthMapReportsTheLimit) {
 
 TEST(MeanField, QStarZeroIsALimitWithOneSidedDerivatives) {
     // relu with sw2 = 1, sb2 = 0 halves q every layer: q* = 0, but chi1 is the limit sw2/2, not
-    // sw2 phi'(0)^2 = 0. selu likewise averages its two slopes at 0.
+    // sw2 phi'(0)^2 = 0. selu likewise averages its two slopes at 0. The c-map of relu does not
+    // depend on q, and its slope at c = 1 is 1: c -> 1 polynomially, xi_c infinite.
     const FixedPoint relu = fixedPoint(Activation(ActivationKind::Relu), 1.0, 0.0);
     EXPECT_EQ(relu.qStar, 0.0);
     EXPECT_NEAR(relu.chi1, 0.5, 1e-15);
+    EXPECT_NEAR(relu.xiQ, -1.0 / std::log(0.5), 1e-12); // q^l = q0 / 2^l
     EXPECT_EQ(relu.cStar, 1.0);
-    EXPECT_NEAR(relu.xiC, -1.0 / std::log(0.5), 1e-12);
+    EXPECT_EQ(relu.xiC, kInf);
     const double l = 1.0507009873554805;
     const double la = l * 1.6732632423543772;
     const FixedPoint selu = fixedPoint(Activation(ActivationKind::Selu), 0.3, 0.0);
