@@ -81,6 +81,58 @@ const HermiteTable& hermiteTable() {
     return table;
 }
 
+/// The Hermite coefficients f_n = E[phi(sqrt(q) z) He_n(z)] / sqrt(n!) and g_n (of phi') of an
+/// activation with kinks at u = +-1 (hard-tanh), and the tails r = E[f^2] - sum f_n^2: the
+/// hermiteTable panels (width 1/4 on [-12, 12], 8 Gauss-Legendre nodes each) with the panels
+/// that hold z = +-1/sqrt(q) split there, so that every panel integrates a polynomial times
+/// the Gaussian.
+void kinkedCoefficients(const Activation& act, double q, Eigen::Ref<Eigen::VectorXd> fc,
+                        Eigen::Ref<Eigen::VectorXd> gc, double& fTail, double& gTail) {
+    constexpr std::array<double, 4> x = {0.1834346424956498, 0.5255324099163290, 0.7966664774136267,
+                                         0.9602898564975363};
+    constexpr std::array<double, 4> wt = {0.3626837833783620, 0.3137066458778873,
+                                          0.2223810344533745, 0.1012285362903763};
+    constexpr double lo = -12.0, width = 0.25;
+    constexpr int panels = 96;
+    const double sq = std::sqrt(q);
+    const double kink = sq > 0 ? 1.0 / sq : kInf;
+    std::vector<double> edges;
+    edges.reserve(panels + 3);
+    for (int p = 0; p <= panels; ++p)
+        edges.push_back(lo + p * width);
+    for (const double k : {-kink, kink})
+        if (k > lo && k < -lo)
+            edges.push_back(k);
+    std::sort(edges.begin(), edges.end());
+    fc.setZero();
+    gc.setZero();
+    double fNorm = 0, gNorm = 0;
+    for (std::size_t p = 0; p + 1 < edges.size(); ++p) {
+        const double mid = 0.5 * (edges[p] + edges[p + 1]), half = 0.5 * (edges[p + 1] - edges[p]);
+        if (!(half > 0))
+            continue;
+        for (std::size_t i = 0; i < 4; ++i)
+            for (const double sgn : {-1.0, 1.0}) {
+                const double z = mid + sgn * half * x[i];
+                const double w = half * wt[i] * std::exp(-z * z / 2) / std::sqrt(2 * kPi);
+                const double f = act.phi(sq * z), g = act.dphi(sq * z);
+                fNorm += w * f * f;
+                gNorm += w * g * g;
+                double hPrev = 0, h = 1; // orthonormal He_n(z) / sqrt(n!)
+                for (int n = 0; n < kHermiteTerms; ++n) {
+                    fc(n) += w * f * h;
+                    gc(n) += w * g * h;
+                    const double hNext = (z * h - std::sqrt(static_cast<double>(n)) * hPrev) /
+                                         std::sqrt(static_cast<double>(n + 1));
+                    hPrev = h;
+                    h = hNext;
+                }
+            }
+    }
+    fTail = std::max(0.0, fNorm - fc.squaredNorm());
+    gTail = std::max(0.0, gNorm - gc.squaredNorm());
+}
+
 /// sum_n c^n f_n(a) f_n(b) + c^N sqrt(r_a r_b) for every pair (see ntk.h).
 Eigen::MatrixXd mehlerSum(const Eigen::MatrixXd& coeff, const Eigen::VectorXd& tail,
                           const Eigen::MatrixXd& corr) {
@@ -160,6 +212,18 @@ PairExpectations pairExpectations(const Activation& act, const Eigen::MatrixXd& 
         return e;
     default:
         break;
+    }
+    if (act.kind() == ActivationKind::HardTanh) {
+        // phi and phi' jump in value or slope at z = +-1/sqrt(q_a), which moves with the input:
+        // each input gets panels cut there (the shared table's fixed panels would put a kink
+        // inside a panel, a ~1% error in E[phi'^2])
+        Eigen::MatrixXd fc(kHermiteTerms, K), gc(kHermiteTerms, K);
+        Eigen::VectorXd fTail(K), gTail(K);
+        for (Eigen::Index a = 0; a < K; ++a)
+            kinkedCoefficients(act, q(a), fc.col(a), gc.col(a), fTail(a), gTail(a));
+        e.phiPhi = mehlerSum(fc, fTail, corr);
+        e.dphiDphi = mehlerSum(gc, gTail, corr);
+        return e;
     }
     const HermiteTable& t = hermiteTable();
     const auto nodes = static_cast<Eigen::Index>(t.z.size());
