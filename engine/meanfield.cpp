@@ -682,8 +682,9 @@ constexpr int kMaxCorrelationLayers = 1000;
 /// chi1) in the ordered phase, so the deviations sum to an input-dependent limit. Iterates the
 /// joint maps from (q, c) until a step and its geometric tail d r / (1 - r) (r the ratio of
 /// successive steps) are below 1e-14, or q underflows. Where q* = 0 is approached only
-/// algebraically (chi1 = 1: tanh at sw2 = 1, q^l ~ 1/(2l), steps ~ 1/l^2) the value after
-/// kMaxCorrelationLayers layers is returned, ~1e-4 from the limit.
+/// algebraically or slower (chi1 = 1) the value after kMaxCorrelationLayers layers is returned,
+/// not the limit: ~1e-4 from it for tanh at sw2 = 1 (q^l ~ 1/(2l), steps ~ 1/l^2), further for
+/// hard-tanh at sw2 = 1, whose q^l decays like 1/(2 ln l).
 double iterateCorrelation(const Activation& act, double sw2, double sb2, double q, double c) {
     double prevStep = 0;
     for (int l = 0; l < kMaxCorrelationLayers; ++l) {

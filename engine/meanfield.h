@@ -81,7 +81,8 @@ inline constexpr double kDefaultInputCorrelation = 0.5;
 /// leaky-relu, selu at 0, every relu-like activation at infinity), which pulls c to 1 as a
 /// power of depth. Either way chi_c = 1 and xi_c = +inf. c* then comes from iterating the maps
 /// from (q0, c0) (a NaN c0 gives a NaN c* where it depends on the input; c0 is not used
-/// elsewhere).
+/// elsewhere). Where that iteration converges only algebraically or slower (chi1 = 1 without
+/// bias: tanh, hard-tanh at sw2 = 1) c* is its value after 1000 layers, not the limit.
 FixedPoint fixedPoint(const Activation& act, double sigmaW2, double sigmaB2, double q0 = 1.0,
                       double c0 = kDefaultInputCorrelation);
 
