@@ -164,10 +164,13 @@ json cmdTheory(Args& a) {
             fail("--input-c: must be a number from -1 to 1 (got " + *c + ")");
     }
     a.expectEmpty();
-    const meanfield::FixedPoint fp = meanfield::fixedPoint(act, sw2, sb2, q0 > 0 ? q0 : 1.0);
     const auto lt =
         meanfield::layerTheory(act, std::vector<double>(static_cast<std::size_t>(depth), sw2), sb2,
                                q0, c0, std::vector<int>(static_cast<std::size_t>(depth), 1));
+    // the maps start at the first layer's pre-activations (q^1, c^1), as the q and c columns do
+    const double q1 = lt.q.front();
+    const meanfield::FixedPoint fp =
+        meanfield::fixedPoint(act, sw2, sb2, q1 > 0 ? q1 : 1.0, lt.c.front());
     json o;
     o["activation"] = act.name();
     o["sigma_w2"] = sw2;

@@ -113,7 +113,10 @@ TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
     t.gradRatio = lt.gradRatio;
     // Fixed-point quantities refer to the hidden layers' sigma_w^2 (the last layer's, which for
     // constant widths is every hidden layer's).
-    const meanfield::FixedPoint fp = meanfield::fixedPoint(act, sw2.back(), sb2, q0 > 0 ? q0 : 1.0);
+    // from the first layer's pre-activations (q^1, c^1), where the per-layer prediction starts
+    const double q1 = lt.q.front();
+    const meanfield::FixedPoint fp =
+        meanfield::fixedPoint(act, sw2.back(), sb2, q1 > 0 ? q1 : 1.0, lt.c.front());
     t.chi1 = fp.chi1;
     t.qStar = fp.qStar;
     t.cStar = fp.cStar;

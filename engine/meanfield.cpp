@@ -548,6 +548,21 @@ double brentRoot(const F& f, double a, double b, double fa, double fb, double ab
     return b;
 }
 
+/// L(q) - q, the length map's excess over the diagonal. Hard-tanh has it in closed form:
+/// E[phi^2] = q - q g(t), t = 1/sqrt(q), g(t) = E[(z^2 - t^2) 1{|z| > t}] = 2 t pdf(t) -
+/// (t^2 - 1) erfc(t/sqrt2), so L(q) - q = (sw2 - 1) q + sb2 - sw2 q g(t) keeps the deficit
+/// q g(t) ~ exp(-1/(2q)) to full relative precision (losing ~t^2 ulps to the cancellation in g)
+/// where L(q) - q formed by subtraction would round it away below q ~ 0.03.
+double lengthExcess(const Activation& act, double sw2, double sb2, double q) {
+    if (act.kind() == ActivationKind::HardTanh && q > 0 && q < kMaxDouble) {
+        const double t = 1.0 / std::sqrt(q);
+        const double g = std::max(0.0, 2.0 * t * kInvSqrt2Pi * std::exp(-0.5 * t * t) -
+                                           (t * t - 1.0) * std::erfc(t / std::numbers::sqrt2));
+        return (sw2 - 1.0) * q + sb2 - sw2 * q * g;
+    }
+    return lengthMap(act, sw2, sb2, q) - q;
+}
+
 struct LengthSolution {
     double q = 0;
     bool diverged = false;
@@ -560,17 +575,24 @@ struct LengthSolution {
 /// take thousands (near criticality, or the algebraic approach to q* = 0 of critical tanh).
 LengthSolution solveLength(const Activation& act, double sw2, double sb2, double q0) {
     const auto L = [&](double q) { return lengthMap(act, sw2, sb2, q); };
-    const auto F = [&](double q) { return L(q) - q; };
+    const auto F = [&](double q) { return lengthExcess(act, sw2, sb2, q); };
     q0 = std::min(q0, kMaxDouble);
     const double cap = std::min(1e300, 1e150 * std::max({1.0, sb2, q0}));
+    // Without a bias, L(q) - q = 0 is a fixed point only where the expectations are exact
+    // (linear, relu, leaky-relu: every q is fixed at sw2 (1 + a^2) / 2 = 1); elsewhere it is a
+    // deficit below the double range (hard-tanh at sw2 = 1: ~exp(-1/(2q))). A genuine positive
+    // fixed point then needs the map above the diagonal somewhere below it.
+    double slope = 0;
+    const bool zeroIsFixed = sb2 > 0 || homogeneous(act, slope);
     const double l0 = L(q0);
-    if (std::isnan(l0))
+    const double f0 = F(q0);
+    if (std::isnan(l0) || std::isnan(f0))
         return {kNaN, false};
-    if (l0 == q0)
+    if (f0 == 0 && zeroIsFixed)
         return {q0, false};
-    if (l0 > q0) {
+    if (f0 > 0) {
         double lo = q0;
-        double flo = l0 - q0;
+        double flo = f0;
         double x = l0;
         for (int i = 0; i < 5000; ++i) {
             if (!(x <= cap))
@@ -578,7 +600,7 @@ LengthSolution solveLength(const Activation& act, double sw2, double sb2, double
             const double lx = L(x);
             if (!std::isfinite(lx))
                 return {kInf, true};
-            const double fx = lx - x;
+            const double fx = F(x);
             // A bias below the rounding of x is lost in L(x) = sw2 E[phi^2] + sb2, so a map
             // that grows q by exactly sb2 per layer (linear, relu at sw2 = 2) would look fixed
             // here: a genuine fixed point that large needs sw2 E[phi^2] / q within 1e-15 of 1.
@@ -593,11 +615,11 @@ LengthSolution solveLength(const Activation& act, double sw2, double sb2, double
         return {kInf, true};
     }
     double hi = q0;
-    double fhi = l0 - q0;
-    double x = l0;
+    double fhi = f0;
+    double x = f0 < 0 ? l0 : q0 / 16.0;
     for (int i = 0; i < 5000; ++i) {
         const double fx = F(x);
-        if (fx >= 0 || x == 0) {
+        if (fx > 0 || (fx == 0 && zeroIsFixed) || x == 0) {
             const double root = fx >= 0 ? brentRoot(F, x, hi, fx, fhi, 1e-300) : 0.0;
             // Without a bias, a map that only decays (tanh at sw2 = 1: q^l ~ 1/(2l)) meets the
             // diagonal where its deficit drops below double rounding of q (~1e-16 q0): that is
@@ -606,8 +628,10 @@ LengthSolution solveLength(const Activation& act, double sw2, double sb2, double
                 return {0.0, false};
             return {root, false};
         }
-        hi = x;
-        fhi = fx;
+        if (fx < 0) {
+            hi = x;
+            fhi = fx;
+        }
         x = x < 1e-290 ? 0.0 : std::min(x / 16.0, fx + x);
     }
     return {0.0, false};
@@ -639,6 +663,46 @@ double solveCorrelation(const Activation& act, double sw2, double sb2, double q)
         glo = g;
     }
     return 1.0; // within 1e-13 of 1: numerically the trivial fixed point
+}
+
+/// The one-sided slopes (phi'(0+), phi'(0-)) of phi near 0, or near +-infinity when atInfinity:
+/// the linearisation p+ u (u > 0), p- u (u < 0) whose c-map the correlation map tends to as
+/// q -> 0+ or q -> infinity (a constant offset, selu's -lambda alpha, is negligible against
+/// sqrt(q) there).
+std::pair<double, double> limitSlopes(const Activation& act, bool atInfinity) {
+    const double u = atInfinity ? 1e150 : 1e-150;
+    return {act.dphi(u), act.dphi(-u)};
+}
+
+/// Layers the correlation iteration may take before its value is reported as the limit.
+constexpr int kMaxCorrelationLayers = 1000;
+
+/// Where c ends when the correlation map tends to the identity as q -> 0 (phi'(0+) = phi'(0-)):
+/// the deviation C(q, c) - c is O(q) (O(q^2) for odd phi), and q shrinks geometrically (rate
+/// chi1) in the ordered phase, so the deviations sum to an input-dependent limit. Iterates the
+/// joint maps from (q, c) until a step and its geometric tail d r / (1 - r) (r the ratio of
+/// successive steps) are below 1e-14, or q underflows. Where q* = 0 is approached only
+/// algebraically or slower (chi1 = 1) the value after kMaxCorrelationLayers layers is returned,
+/// not the limit: ~1e-4 from it for tanh at sw2 = 1 (q^l ~ 1/(2l), steps ~ 1/l^2), further for
+/// hard-tanh at sw2 = 1, whose q^l decays like 1/(2 ln l).
+double iterateCorrelation(const Activation& act, double sw2, double sb2, double q, double c) {
+    double prevStep = 0;
+    for (int l = 0; l < kMaxCorrelationLayers; ++l) {
+        const double next = correlationMap(act, sw2, sb2, q, c);
+        q = lengthMap(act, sw2, sb2, q);
+        const double step = next - c;
+        c = next;
+        if (!(std::abs(step) > 1e-15) || !(q > 0))
+            return c;
+        const double r = step / prevStep;
+        prevStep = step;
+        if (l > 0 && r > 0 && r < 1) {
+            const double tail = step * r / (1.0 - r);
+            if (std::abs(tail) < 1e-14)
+                return std::clamp(c + tail, -1.0, 1.0);
+        }
+    }
+    return c;
 }
 
 /// sigma_b^2 on the critical line at length q: q - E[phi^2] / E[phi'^2] (THEORY.md), with the
@@ -740,7 +804,7 @@ double correlationMap(const Activation& act, double sigmaW2, double sigmaB2, dou
     return std::isnan(r) ? r : std::clamp(r, -1.0, 1.0);
 }
 
-FixedPoint fixedPoint(const Activation& act, double sigmaW2, double sigmaB2, double q0) {
+FixedPoint fixedPoint(const Activation& act, double sigmaW2, double sigmaB2, double q0, double c0) {
     FixedPoint fp;
     if (!(sigmaW2 >= 0) || !(sigmaB2 >= 0) || !(q0 >= 0)) {
         fp.qStar = fp.cStar = fp.chi1 = fp.xiQ = fp.xiC = kNaN;
@@ -748,25 +812,59 @@ FixedPoint fixedPoint(const Activation& act, double sigmaW2, double sigmaB2, dou
         fp.phase = classify(kNaN);
         return fp;
     }
+    c0 = std::clamp(c0, -1.0, 1.0); // NaN stays NaN
     const LengthSolution len = solveLength(act, sigmaW2, sigmaB2, q0);
     double qEval = len.q; // where the derivatives are taken
+    const bool limitAtZero = !len.diverged && len.q == 0 && q0 > 0;
     if (len.diverged) {
         fp.qStar = kInf;
         fp.converged = false;
         qEval = kHugeQ; // the limit q -> infinity
     } else {
         fp.qStar = len.q;
-        if (len.q == 0 && q0 > 0)
+        if (limitAtZero)
             qEval = kTinyQ; // q* = 0 reached as a limit: one-sided derivatives at 0
     }
     fp.chi1 = sigmaW2 * expectDphi2(act, qEval);
     fp.xiQ = xiFromRate(fp.chi1 + sigmaW2 * expectDdphiPhi(act, qEval));
     fp.phase = classify(fp.chi1);
+    double a = 0;
+    const bool linear = homogeneous(act, a) && a == 1.0;
+    if ((limitAtZero || len.diverged) && sigmaW2 > 0) {
+        // q_out / q does not tend to 1 here: the c-map tends to that of phi's linearisation
+        // (meanfield.h), whose slope at its limit is 1
+        const auto [pPlus, pMinus] = limitSlopes(act, len.diverged);
+        if (pPlus != 0 || pMinus != 0) {
+            fp.xiC = kInf;
+            if (pPlus != pMinus) {
+                fp.cStar = 1.0; // a leaky-relu map: C(c) > c below 1
+            } else if (linear && len.diverged && sigmaW2 > 1.0) {
+                // k = q c and q both obey x -> sw2 x + sb2: (k + beta) / (q + beta) is constant,
+                // beta = sb2 / (sw2 - 1), and the bias terms vanish against sw2^l
+                const double beta = sigmaB2 / (sigmaW2 - 1.0);
+                fp.cStar = std::clamp((q0 * c0 + beta) / (q0 + beta), -1.0, 1.0);
+            } else if (linear && len.diverged) {
+                fp.cStar = 1.0; // sw2 = 1: q and k grow by sb2 per layer, 1 - c ~ 1 / l
+            } else if (linear && sigmaB2 == 0) {
+                fp.cStar = c0; // the c-map is the identity
+            } else {
+                fp.cStar =
+                    std::isnan(c0) ? kNaN : iterateCorrelation(act, sigmaW2, sigmaB2, q0, c0);
+            }
+            return fp;
+        }
+    }
     // c = 1 is a fixed point of slope chi1: stable unless chi1 > 1. At q* = 0 every input has
-    // collapsed to the same point (correlationMap's convention: c = 1).
-    fp.cStar =
-        (fp.qStar == 0 || !(fp.chi1 > 1.0)) ? 1.0 : solveCorrelation(act, sigmaW2, sigmaB2, qEval);
-    fp.xiC = xiFromRate(sigmaW2 * expectDphiDphi(act, qEval, fp.cStar));
+    // collapsed to the same point (correlationMap's convention: c = 1). Linear at sw2 = 1
+    // without bias keeps every (q, c): the c-map is the identity.
+    if (linear && sigmaB2 == 0 && sigmaW2 == 1.0 && fp.qStar > 0)
+        fp.cStar = c0;
+    else
+        fp.cStar = (fp.qStar == 0 || !(fp.chi1 > 1.0))
+                       ? 1.0
+                       : solveCorrelation(act, sigmaW2, sigmaB2, qEval);
+    fp.xiC =
+        xiFromRate(sigmaW2 * expectDphiDphi(act, qEval, std::isnan(fp.cStar) ? 1.0 : fp.cStar));
     return fp;
 }
 

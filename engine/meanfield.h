@@ -57,19 +57,34 @@ double correlationMap(const Activation& act, double sigmaW2, double sigmaB2, dou
 
 struct FixedPoint {
     double qStar = 0; // fixed point of the length map (+inf when it diverges)
-    double cStar = 1; // stable fixed point of the correlation map at q*
+    double cStar = 1; // where the correlation map, iterated from (q0, c0), ends
     double chi1 = 0;  // sigma_w^2 E[phi'(sqrt q* z)^2]
     double xiQ = 0;   // -1 / ln(chi1 + sigma_w^2 E[phi'' phi]); +inf where the log is >= 0
-    double xiC = 0;   // -1 / ln(sigma_w^2 E[phi'(u1) phi'(u2)]) at (q*, c*); +inf at criticality
+    double xiC = 0;   // -1 / ln(chi_c), chi_c = dc^{l+1}/dc^l at the end of the iteration
     Phase phase = Phase::Ordered;
     bool converged = true; // false when the length map diverges (q* infinite)
 };
-/// Fixed points and depth scales. Finds where iterating the maps from q0 (default 1) ends: the
-/// fixed points are solved as roots, bracketed from q0 in the direction the iteration moves, so
-/// slow (near-critical, or algebraic) approaches cost no more than fast ones. When q* = 0 is a
-/// limit (q0 > 0), chi1 and the depth scales are its q -> 0+ limits; when the length map
-/// diverges they are the q -> infinity limits (exact for relu-like and linear activations).
-FixedPoint fixedPoint(const Activation& act, double sigmaW2, double sigmaB2, double q0 = 1.0);
+/// The input correlation fixedPoint assumes when none is given (the CLI's default --input-c).
+inline constexpr double kDefaultInputCorrelation = 0.5;
+/// Fixed points and depth scales. Finds where iterating the maps from (q0, c0) ends (q0 and c0
+/// are a layer's pre-activation length and correlation; q0 defaults to 1): the fixed points are
+/// solved as roots, bracketed from q0 in the direction the iteration moves, so slow
+/// (near-critical, or algebraic) approaches cost no more than fast ones.
+///
+/// xi_c is the depth scale on which a perturbation of c decays: chi_c is the slope of the
+/// normalised c-map, sigma_w^2 q E[phi'(u1) phi'(u2)] / q_out (Price's theorem), at the limit of
+/// the iteration. At a fixed point q* > 0 (q_out = q) that is sigma_w^2 E[phi'(u1) phi'(u2)] at
+/// (q*, c*). When q* = 0 is only a limit (q0 > 0) or the length map diverges, chi1 and xi_q are
+/// the q -> 0+ or q -> infinity limits, and the c-map tends to that of phi's linearisation
+/// there: the identity where phi has one slope (linear, tanh, erf, sin, hard-tanh at q -> 0;
+/// linear at q -> infinity), so c* depends on the input, or a leaky-relu map (two slopes: relu,
+/// leaky-relu, selu at 0, every relu-like activation at infinity), which pulls c to 1 as a
+/// power of depth. Either way chi_c = 1 and xi_c = +inf. c* then comes from iterating the maps
+/// from (q0, c0) (a NaN c0 gives a NaN c* where it depends on the input; c0 is not used
+/// elsewhere). Where that iteration converges only algebraically or slower (chi1 = 1 without
+/// bias: tanh, hard-tanh at sw2 = 1) c* is its value after 1000 layers, not the limit.
+FixedPoint fixedPoint(const Activation& act, double sigmaW2, double sigmaB2, double q0 = 1.0,
+                      double c0 = kDefaultInputCorrelation);
 
 /// The sigma_w^2 at which chi1 = 1 for this sigma_b^2 (solved with q* consistently: fixedPoint
 /// from q0 = 1 at the result finds chi1 = 1 to 1e-9). Linear, relu and leaky-relu have

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <mutex>
 
 namespace initscope {
@@ -76,7 +77,9 @@ PhaseDiagram computePhaseDiagram(const Activation& act, const GridAxis& sigmaW2,
             for (const double sw2 : pd.sigmaW2) {
                 if (detail::isCancelled(cancel)) // a row of 1000 cells is about a second
                     return;
-                const meanfield::FixedPoint fp = meanfield::fixedPoint(act, sw2, row.sigmaB2);
+                // only chi1 and xi_c are drawn: no input correlation (c* is not needed)
+                const meanfield::FixedPoint fp = meanfield::fixedPoint(
+                    act, sw2, row.sigmaB2, 1.0, std::numeric_limits<double>::quiet_NaN());
                 row.chi1.push_back(fp.chi1);
                 row.xiC.push_back(fp.xiC);
             }

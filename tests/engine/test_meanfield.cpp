@@ -39,7 +39,8 @@ template <class F> double simpson(const F& f, double a, double b, int n) {
 /// from h and h/2 (error O(h^6) on each smooth piece). A piece's end points are evaluated 1e-12 of
 /// its length inside, so that a jump of g at a cut takes the piece's own side.
 template <class F>
-double referenceGaussian(const F& g, std::vector<double> cuts, int perUnit, double range = 12.0) {
+double referenceGaussian(const F& g, std::vector<double> cuts, int perUnit, double range = 12.0,
+                         int minIntervals = 2) {
     cuts.push_back(-range);
     cuts.push_back(range);
     std::sort(cuts.begin(), cuts.end());
@@ -50,7 +51,8 @@ double referenceGaussian(const F& g, std::vector<double> cuts, int perUnit, doub
         if (!(b > a))
             continue;
         const double inset = 1e-12 * (b - a);
-        const int n = 2 * std::max(1, static_cast<int>(std::ceil((b - a) * perUnit / 2.0)));
+        const int n =
+            2 * std::max(minIntervals / 2, static_cast<int>(std::ceil((b - a) * perUnit / 2.0)));
         const auto f = [&](double z) {
             const double zz = std::clamp(z, a + inset, b - inset);
             return g(zz) * pdf(zz);
@@ -166,12 +168,12 @@ TEST(MeanField, TanhAndErfAreCriticalAtUnitSlopeWithoutBias) {
     EXPECT_NEAR(criticalSigmaW2(Activation(ActivationKind::Tanh), 0.0), 1.0, 1e-12);
     EXPECT_NEAR(criticalSigmaW2(Activation(ActivationKind::Erf), 0.0), std::numbers::pi / 4.0,
                 1e-12);
-    // below it tanh collapses to q* = 0 with chi1 = sw2 (ordered), above it q* > 0
+    // below it tanh collapses to q* = 0 with chi1 = sw2 (ordered), above it q* > 0; c* below
+    // is input-dependent (CorrelationLimitsMatchIteratingTheMaps checks it)
     const Activation tanh(ActivationKind::Tanh);
     const FixedPoint below = fixedPoint(tanh, 0.8, 0.0);
     EXPECT_EQ(below.qStar, 0.0);
     EXPECT_NEAR(below.chi1, 0.8, 1e-15);
-    EXPECT_EQ(below.cStar, 1.0);
     EXPECT_EQ(below.phase, Phase::Ordered);
     const FixedPoint above = fixedPoint(tanh, 1.5, 0.0);
     EXPECT_GT(above.qStar, 0.1);
@@ -529,12 +531,14 @@ TEST(MeanField, DivergingLengthMapReportsTheLimit) {
 
 TEST(MeanField, QStarZeroIsALimitWithOneSidedDerivatives) {
     // relu with sw2 = 1, sb2 = 0 halves q every layer: q* = 0, but chi1 is the limit sw2/2, not
-    // sw2 phi'(0)^2 = 0. selu likewise averages its two slopes at 0.
+    // sw2 phi'(0)^2 = 0. selu likewise averages its two slopes at 0. The c-map of relu does not
+    // depend on q, and its slope at c = 1 is 1: c -> 1 polynomially, xi_c infinite.
     const FixedPoint relu = fixedPoint(Activation(ActivationKind::Relu), 1.0, 0.0);
     EXPECT_EQ(relu.qStar, 0.0);
     EXPECT_NEAR(relu.chi1, 0.5, 1e-15);
+    EXPECT_NEAR(relu.xiQ, -1.0 / std::log(0.5), 1e-12); // q^l = q0 / 2^l
     EXPECT_EQ(relu.cStar, 1.0);
-    EXPECT_NEAR(relu.xiC, -1.0 / std::log(0.5), 1e-12);
+    EXPECT_EQ(relu.xiC, kInf);
     const double l = 1.0507009873554805;
     const double la = l * 1.6732632423543772;
     const FixedPoint selu = fixedPoint(Activation(ActivationKind::Selu), 0.3, 0.0);
@@ -544,6 +548,186 @@ TEST(MeanField, QStarZeroIsALimitWithOneSidedDerivatives) {
     const FixedPoint zero = fixedPoint(Activation(ActivationKind::Relu), 1.0, 0.0, 0.0);
     EXPECT_EQ(zero.qStar, 0.0);
     EXPECT_EQ(zero.chi1, 0.0);
+}
+
+namespace {
+
+/// Slope of the correlation map in c at (q, c) by a central difference of width h, kept inside
+/// [-1, 1]: the brute-force chi_c, independent of the Price-theorem formula fixedPoint uses.
+double correlationSlope(const Activation& act, double sw2, double sb2, double q, double c,
+                        double h) {
+    const double hi = std::min(c + h, 1.0);
+    const double lo = hi - 2.0 * h;
+    return (correlationMap(act, sw2, sb2, q, hi) - correlationMap(act, sw2, sb2, q, lo)) /
+           (hi - lo);
+}
+
+} // namespace
+
+TEST(MeanField, CorrelationLimitsMatchIteratingTheMaps) {
+    // Where q* = 0 is only a limit (sb2 = 0, ordered) or q diverges, c* and xi_c must be what
+    // iterating the joint maps from (q0, c0) = (1, 0.2) gives (fixedPoint iterates from the
+    // same pre-activation pair). xi_c is the depth scale of a perturbation of c: the map's slope
+    // in c at the end of the iteration is exp(-1/xi_c), here 1 (xi_c = inf).
+    //  - one slope at 0 (linear, tanh, erf, sin, hard-tanh): the c-map tends to the identity,
+    //    c^l settles on an input-dependent value within ~30 layers (q^l ~ sw2^l, deviations
+    //    O(q^2)); after 300 layers (q ~ 1e-90) c^300 is the limit up to the rounding of 300 map
+    //    evaluations (1e-12), and the slope there is 1 to 1e-9 (the deviation is O(q)).
+    //  - two slopes (relu, leaky-relu, selu): a leaky-relu map pulls c to 1 like 1/l^2, so
+    //    1 - c^l falls by ~4 from l = 200 to 400 (exponential convergence at the old formula's
+    //    rate 1/2 would give 2^-200) and the slope at c^400 is within 2e-2 of 1 (1 - f'(c) ~
+    //    sqrt(2 (1 - c)) / pi for relu); c* = 1.
+    struct Case {
+        ActivationKind kind;
+        double sw2, sb2;
+        bool twoSlopes;
+    };
+    const std::vector<Case> cases{
+        {ActivationKind::Linear, 0.5, 0.0, false},   {ActivationKind::Tanh, 0.5, 0.0, false},
+        {ActivationKind::Erf, 0.5, 0.0, false},      {ActivationKind::Sin, 0.5, 0.0, false},
+        {ActivationKind::HardTanh, 0.5, 0.0, false}, {ActivationKind::Relu, 1.0, 0.0, true},
+        {ActivationKind::LeakyRelu, 1.0, 0.0, true}, {ActivationKind::Selu, 0.3, 0.0, true},
+        {ActivationKind::Relu, 3.0, 0.1, true}, // diverging: relu-like at q -> infinity
+    };
+    const double q0 = 1.0, c0 = 0.2;
+    for (const Case& cs : cases) {
+        const Activation act(cs.kind, 0.1);
+        const FixedPoint fp = fixedPoint(act, cs.sw2, cs.sb2, q0, c0);
+        const int layers = cs.twoSlopes ? 400 : 300;
+        double q = q0, c = c0, cHalf = 0, qHalf = 0;
+        for (int l = 1; l <= layers; ++l) {
+            c = correlationMap(act, cs.sw2, cs.sb2, q, c);
+            q = lengthMap(act, cs.sw2, cs.sb2, q);
+            if (l == layers / 2) {
+                cHalf = c;
+                qHalf = q;
+            }
+        }
+        EXPECT_EQ(fp.xiC, kInf) << act.name();
+        if (cs.twoSlopes) {
+            EXPECT_EQ(fp.cStar, 1.0) << act.name();
+            const double ratio = (1.0 - cHalf) / (1.0 - c);
+            EXPECT_GT(ratio, 3.0) << act.name();
+            EXPECT_LT(ratio, 5.0) << act.name();
+            const double slope = correlationSlope(act, cs.sw2, cs.sb2, q, c, 0.1 * (1.0 - c));
+            EXPECT_NEAR(slope, 1.0, 2e-2) << act.name();
+        } else {
+            EXPECT_NEAR(fp.cStar, c, 1e-12) << act.name();
+            EXPECT_NEAR(cHalf, c, 1e-12) << act.name(); // settled: the limit, not a snapshot
+            EXPECT_GT(std::abs(c - c0), cs.kind == ActivationKind::Linear ? -1.0 : 1e-3)
+                << act.name(); // it is not simply c0 (except for linear)
+            EXPECT_NEAR(correlationSlope(act, cs.sw2, cs.sb2, qHalf, cHalf, 1e-3), 1.0, 1e-9)
+                << act.name();
+        }
+    }
+    // linear with a diverging length map: c* = c0 without bias; with a bias k = q c and q both
+    // obey x -> sw2 x + sb2, so c^l -> (q0 c0 + beta) / (q0 + beta), beta = sb2 / (sw2 - 1),
+    // reached geometrically (rate 1/sw2: 2^-200 after 200 layers). 1e-12: rounding.
+    const Activation lin(ActivationKind::Linear);
+    EXPECT_EQ(fixedPoint(lin, 2.0, 0.0, q0, c0).cStar, c0);
+    double q = q0, c = c0;
+    for (int l = 0; l < 200; ++l) {
+        c = correlationMap(lin, 2.0, 0.3, q, c);
+        q = lengthMap(lin, 2.0, 0.3, q);
+    }
+    const FixedPoint linB = fixedPoint(lin, 2.0, 0.3, q0, c0);
+    EXPECT_NEAR(linB.cStar, c, 1e-12);
+    EXPECT_NEAR(linB.cStar, (q0 * c0 + 0.3) / (q0 + 0.3), 1e-15);
+    EXPECT_EQ(linB.xiC, kInf);
+    // every (q, c) is fixed at linear sw2 = 1 without bias
+    EXPECT_EQ(fixedPoint(lin, 1.0, 0.0, q0, c0).cStar, c0);
+    // a NaN c0 leaves c* NaN where it depends on the input, not elsewhere
+    EXPECT_TRUE(std::isnan(fixedPoint(Activation(ActivationKind::Tanh), 0.5, 0.0, 1.0,
+                                      std::numeric_limits<double>::quiet_NaN())
+                               .cStar));
+    EXPECT_EQ(fixedPoint(Activation(ActivationKind::Relu), 1.0, 0.0, 1.0,
+                         std::numeric_limits<double>::quiet_NaN())
+                  .cStar,
+              1.0);
+}
+
+TEST(MeanField, ProperFixedPointDepthScaleIsTheSlopeThere) {
+    // At a genuine fixed point q* > 0 (sb2 > 0) chi_c = sw2 E[phi'(u1) phi'(u2)] at (q*, c*) is
+    // the c-map's slope there: compared with a difference quotient of width 1e-8 (below c* = 1
+    // in the ordered phase: one-sided; a jump in phi' (relu) makes the slope deviate like
+    // sqrt(1 - c), ~1e-4 here; rounding 1e-16 / 1e-8). 1e-3.
+    for (ActivationKind k : {ActivationKind::Tanh, ActivationKind::Relu, ActivationKind::Erf}) {
+        const Activation act(k);
+        for (double sw2 : {0.8, 2.5}) {
+            const double sb2 = 0.3;
+            const FixedPoint fp = fixedPoint(act, sw2, sb2);
+            if (!fp.converged)
+                continue;
+            const double slope = correlationSlope(act, sw2, sb2, fp.qStar, fp.cStar, 1e-8);
+            EXPECT_NEAR(slope, std::exp(-1.0 / fp.xiC), 1e-3) << act.name() << " " << sw2;
+        }
+    }
+}
+
+TEST(MeanField, HardTanhWithoutBiasCollapsesAtUnitWeightVariance) {
+    // hard-tanh at sw2 = 1, sb2 = 0: E[phi^2] = q - q E[(z^2 - t^2) 1{|z| > t}] < q for every
+    // q > 0 (t = 1/sqrt q), so q* = 0; the deficit ~exp(-1/(2q)) falls below the rounding of q
+    // near q ~ 0.03, which must not be taken for a fixed point. Just above sw2 = 1 the map
+    // rises above the diagonal at small q: a genuine q* > 0, a root to 1e-12.
+    const Activation ht(ActivationKind::HardTanh);
+    const FixedPoint at = fixedPoint(ht, 1.0, 0.0);
+    EXPECT_EQ(at.qStar, 0.0);
+    EXPECT_NEAR(at.chi1, 1.0, 1e-15);
+    for (double q : {1.0, 0.1, 0.05})
+        EXPECT_LT(lengthMap(ht, 1.0, 0.0, q), q) << q;
+    EXPECT_EQ(fixedPoint(ht, 0.9, 0.0).qStar, 0.0);
+    const FixedPoint above = fixedPoint(ht, 1.2, 0.0);
+    EXPECT_GT(above.qStar, 0.1);
+    EXPECT_NEAR(lengthMap(ht, 1.2, 0.0, above.qStar), above.qStar, 1e-12 * above.qStar);
+}
+
+TEST(MeanField, HardTanhTwoDimensionalExpectationsMatchTheirClosedForms) {
+    // With t = 1/sqrt(q), u1 = sqrt(q) z1, u2 = sqrt(q) (c z1 + s z2), s = sqrt(1 - c^2):
+    //   E[phi'(u1) phi'(u2)] = P(|u1| < 1, |u2| < 1) = E_z1[1{|z1| < t} (Phi(b) - Phi(a))],
+    //   E[phi(u1) phi(u2)]  = E_z1[phi(u1) M(sqrt(q) c z1, sqrt(q) s)],
+    // M(m, sigma) = E[clamp(m + sigma Z, -1, 1)] = m (Phi(b) - Phi(a)) + sigma (pdf(a) - pdf(b))
+    // + Phi(-b) - Phi(a), a = (-1 - m)/sigma, b = (1 - m)/sigma: one-dimensional integrals of
+    // analytic pieces, integrated by the Richardson-extrapolated Simpson reference cut at z1 =
+    // +-t and, where sigma is small (c near +-1), around the near-kinks z1 = +-t/c at 0..12
+    // sigma in u, with at least 1024 intervals per piece (a piece a few sigma wide holds a
+    // whole erf step; raising the minimum from 64 moved the reference by 1e-8 onto the engine's
+    // value, which a 30-digit integration confirms at q = 0.5, c = 1 - 1e-8). The engine nests
+    // two quadratures. Tolerance 1e-9 of the diagonal value, for c up to 1 - 1e-8 and c = +-1
+    // (closed forms).
+    const Activation ht(ActivationKind::HardTanh);
+    const auto Phi = [](double x) { return 0.5 * std::erfc(-x / std::numbers::sqrt2); };
+    for (double q : {0.5, 8.9036, 100.0}) {
+        const double sq = std::sqrt(q), t = 1.0 / sq;
+        for (double c : {-1.0, -0.9999, 0.3, 0.9, 0.99, 0.9999, 1.0 - 1e-8, 1.0}) {
+            const double s = std::sqrt((1.0 - c) * (1.0 + c));
+            const double sigma = sq * s;
+            std::vector<double> cuts{-t, t};
+            if (c != 0)
+                for (double k : {-1.0, 1.0})
+                    for (double v : {0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0})
+                        for (double sgn : {-1.0, 1.0})
+                            cuts.push_back((k + sgn * v * sigma) / (sq * c));
+            const auto inner = [&](double z1, bool deriv) {
+                const double m = sq * c * z1;
+                if (sigma == 0)
+                    return deriv ? (std::abs(m) < 1.0 ? 1.0 : 0.0) : std::clamp(m, -1.0, 1.0);
+                const double a = (-1.0 - m) / sigma, b = (1.0 - m) / sigma;
+                if (deriv)
+                    return Phi(b) - Phi(a);
+                return m * (Phi(b) - Phi(a)) + sigma * (pdf(a) - pdf(b)) + Phi(-b) - Phi(a);
+            };
+            const double dd = referenceGaussian(
+                [&](double z1) { return std::abs(z1) < t ? inner(z1, true) : 0.0; }, cuts, 400,
+                12.0, 1024);
+            const double pp =
+                referenceGaussian([&](double z1) { return ht.phi(sq * z1) * inner(z1, false); },
+                                  cuts, 400, 12.0, 1024);
+            EXPECT_NEAR(expectDphiDphi(ht, q, c), dd, 1e-9 * expectDphi2(ht, q))
+                << "q=" << q << " c=" << c;
+            EXPECT_NEAR(expectPhiPhi(ht, q, c), pp, 1e-9 * expectPhi2(ht, q))
+                << "q=" << q << " c=" << c;
+        }
+    }
 }
 
 // ---- per-layer prediction ---------------------------------------------------------------------

@@ -199,6 +199,73 @@ TEST(Ntk, PairExpectationsAgreeWithMeanField) {
     }
 }
 
+TEST(Ntk, HardTanhPairExpectationsMatchTheClosedForms) {
+    // hard-tanh's kinks at z = +-1/sqrt(q) move with the input's length; its Hermite
+    // coefficients are integrated on panels cut there, so the diagonal (the series plus its
+    // tail, i.e. E[f^2] itself) equals the closed forms E[phi'^2] = erf(t/sqrt2), E[phi^2] =
+    // q E[z^2 1{|z| < t}] + erfc(t/sqrt2) to rounding (1e-13 relative). Off the diagonal the
+    // series of a step (phi') converges slowly: against meanfield.h's 2-D quadrature to 1e-6
+    // relative for |c| <= 0.9 (measured <= 6e-7 up to q = 30; 1e-3 to 6e-2 at c = 0.99..0.999).
+    const Activation act(ActivationKind::HardTanh);
+    for (const double q : {0.3, 1.0, 8.9036, 30.0})
+        for (const double c : {-0.4, 0.2, 0.9}) {
+            MatrixXd s(2, 2);
+            s << q, c * q, c * q, q;
+            const PairExpectations e = pairExpectations(act, s);
+            EXPECT_NEAR(e.phiPhi(0, 0), meanfield::expectPhi2(act, q),
+                        1e-13 * meanfield::expectPhi2(act, q))
+                << q;
+            EXPECT_NEAR(e.dphiDphi(0, 0), std::erf(1.0 / std::sqrt(2.0 * q)), 1e-13) << q;
+            EXPECT_NEAR(e.phiPhi(0, 1), meanfield::expectPhiPhi(act, q, c),
+                        1e-6 * meanfield::expectPhi2(act, q))
+                << q << " " << c;
+            EXPECT_NEAR(e.dphiDphi(0, 1), meanfield::expectDphiDphi(act, q, c),
+                        1e-6 * meanfield::expectDphi2(act, q))
+                << q << " " << c;
+        }
+    // nearly equal inputs (|c| > 0.9) are integrated directly: the inner expectation closed, the
+    // outer on panels cut at the kinks; against meanfield.h's nested quadrature (itself checked
+    // against closed forms to 1e-9 up to c = 1 - 1e-8, test_meanfield) to 1e-9 relative
+    for (const double q : {0.3, 8.9036, 30.0})
+        for (const double c : {-0.999, 0.95, 0.99, 0.999, 1.0 - 1e-8}) {
+            MatrixXd s(2, 2);
+            s << q, c * q, c * q, q;
+            const PairExpectations e = pairExpectations(act, s);
+            EXPECT_NEAR(e.phiPhi(0, 1), meanfield::expectPhiPhi(act, q, c),
+                        1e-9 * meanfield::expectPhi2(act, q))
+                << q << " " << c;
+            EXPECT_NEAR(e.dphiDphi(0, 1), meanfield::expectDphiDphi(act, q, c),
+                        1e-9 * meanfield::expectDphi2(act, q))
+                << q << " " << c;
+        }
+    // unequal lengths: the expectation is symmetric in the two inputs, while the integration
+    // (outer over the first) is not; 1e-12
+    for (const double c : {0.3, 0.99}) {
+        MatrixXd s(2, 2), t(2, 2);
+        const double qa = 0.5, qb = 8.0, cov = c * std::sqrt(qa * qb);
+        s << qa, cov, cov, qb;
+        t << qb, cov, cov, qa;
+        const PairExpectations e = pairExpectations(act, s), f = pairExpectations(act, t);
+        EXPECT_NEAR(e.phiPhi(0, 1), f.phiPhi(0, 1), 1e-12) << c;
+        EXPECT_NEAR(e.dphiDphi(0, 1), f.dphiDphi(0, 1), 1e-12) << c;
+    }
+    // the analytic NTK of one hidden layer on one input: Theta = sv2 (E[phi^2] + E[phi'^2]
+    // q^1) + sb2 at q^1 = sw2 ||x||^2 / N_0 + sb2 (ntk.h), from the same closed forms
+    NetworkSpec spec = smallSpec();
+    spec.activation = ActivationKind::HardTanh;
+    spec.depth = 1;
+    MatrixXd gram(1, 1);
+    gram << 8.9; // ||x||^2 / N_0
+    const NtkKernel k = analyticNtk(spec, gram);
+    const double sw2 = effectiveSigmaW2(spec, 1), sb2 = effectiveSigmaB2(spec);
+    const double q1 = sw2 * 8.9 + sb2;
+    const double sv2 = readoutVariance(spec, 1) * spec.widthOf(1);
+    const double expected =
+        sv2 * (meanfield::expectPhi2(act, q1) + std::erf(1.0 / std::sqrt(2.0 * q1)) * q1) + sb2;
+    ASSERT_EQ(k.theta.rows(), 1);
+    EXPECT_NEAR(k.theta(0, 0), expected, 1e-12 * expected);
+}
+
 TEST(Ntk, EmpiricalApproachesAnalyticAsWidthGrows) {
     // Finite-width fluctuations of the kernel shrink like 1/sqrt(N) (Jacot et al. 2018; Hanin &
     // Nica 2019), so the relative distance averaged over 3 seeds must fall with the width, and

@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 using namespace initscope;
 
@@ -47,6 +49,34 @@ TEST(Phase, CriticalLineSeparatesOrderFromChaos) {
         computePhaseDiagram(Activation(ActivationKind::Relu), {1, 1, 1}, {0, 0, 1});
     EXPECT_NEAR(r.rows[0].criticalSigmaW2, 2.0, 1e-4);
     EXPECT_NEAR(r.rows[0].chi1[0], 0.5, 1e-9); // relu: chi1 = sigma_w^2 / 2
+}
+
+TEST(Phase, UnbiasedOrderedRowHasInfiniteCorrelationDepth) {
+    // Without bias the ordered phase has q* = 0 only as a limit: the c-map tends to that of phi's
+    // linearisation at 0, whose slope at its limit is 1 (relu: c -> 1 like 1/l^2; tanh: c
+    // settles on an input-dependent value), so xi_c is infinite, not -1/ln(chi1). Checked by
+    // the c-map's slope after 300 layers from (q, c) = (1, 0.2): within 1e-2 of 1 for relu
+    // (1 - f'(c) ~ sqrt(2 (1 - c)) / pi, 1 - c ~ 1e-5 there) and 1e-9 for tanh (q ~ 1e-90).
+    // With a bias (sb2 = 0.5) the row is the fixed point's finite xi_c, as fixedPoint gives it.
+    for (const ActivationKind k : {ActivationKind::Relu, ActivationKind::Tanh}) {
+        const Activation act(k);
+        const double sw2 = k == ActivationKind::Relu ? 1.0 : 0.5;
+        const PhaseDiagram pd = computePhaseDiagram(act, {sw2, sw2, 1}, {0.0, 0.5, 2});
+        EXPECT_EQ(pd.rows[0].xiC[0], std::numeric_limits<double>::infinity()) << act.name();
+        double q = 1.0, c = 0.2;
+        for (int l = 0; l < 300; ++l) {
+            c = meanfield::correlationMap(act, sw2, 0.0, q, c);
+            q = meanfield::lengthMap(act, sw2, 0.0, q);
+        }
+        const double h = std::min(1e-3, 0.1 * (1.0 - c));
+        const double slope = (meanfield::correlationMap(act, sw2, 0.0, q, c + h) -
+                              meanfield::correlationMap(act, sw2, 0.0, q, c - h)) /
+                             (2 * h);
+        EXPECT_NEAR(slope, 1.0, k == ActivationKind::Relu ? 1e-2 : 1e-9) << act.name();
+        const double biased = pd.rows[1].xiC[0];
+        EXPECT_TRUE(std::isfinite(biased)) << act.name();
+        EXPECT_EQ(biased, meanfield::fixedPoint(act, sw2, 0.5).xiC) << act.name();
+    }
 }
 
 TEST(Phase, DeterministicAndStreamedRowByRow) {
