@@ -37,12 +37,27 @@ constexpr int kLeft = 78, kRight = 120, kTop = 34, kBottom = 52;
 struct Margins {
     int left, right, top, bottom;
 };
-Margins margins(const QFont& font) {
+QFont titleFontOf(const QFont& font) {
+    QFont f = font;
+    f.setBold(true);
+    f.setPointSizeF(f.pointSizeF() * 1.15);
+    return f;
+}
+
+/// The title's height wrapped to `width` (a long title wraps; it is never cut).
+int titleHeight(const QFont& font, const QString& title, int width) {
+    return QFontMetrics(titleFontOf(font))
+        .boundingRect(QRect(0, 0, std::max(50, width - 8), 10000),
+                      Qt::AlignHCenter | Qt::TextWordWrap, title)
+        .height();
+}
+
+Margins margins(const QFont& font, const QString& title, int width) {
     const QFontMetrics fm(font);
     const int h = fm.height();
     const int tick = fm.horizontalAdvance(QStringLiteral("-0.0001"));
     return {std::max(kLeft, tick + h + 26), std::max(kRight, tick + h + 62),
-            std::max(kTop, h * 13 / 10 + 14), std::max(kBottom, 2 * h + 18)};
+            std::max(kTop, titleHeight(font, title, width) + 12), std::max(kBottom, 2 * h + 18)};
 }
 
 QString tickText(double v) {
@@ -77,7 +92,7 @@ QString HeatmapWidget::nonfiniteNote() const {
 }
 
 QRect HeatmapWidget::plotRect() const {
-    const Margins m = margins(font());
+    const Margins m = margins(font(), title_, width());
     return QRect(m.left, m.top, std::max(10, width() - m.left - m.right),
                  std::max(10, height() - m.top - m.bottom));
 }
@@ -95,12 +110,10 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
     const QRect plot = plotRect();
     const QFontMetrics fm(font());
 
-    QFont titleFont = font();
-    titleFont.setBold(true);
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.15);
-    painter.setFont(titleFont);
+    painter.setFont(titleFontOf(font()));
     painter.setPen(text);
-    painter.drawText(QRect(0, 4, width(), plot.top() - 6), Qt::AlignCenter, title_);
+    painter.drawText(QRect(4, 4, width() - 8, plot.top() - 6),
+                     Qt::AlignHCenter | Qt::AlignVCenter | Qt::TextWordWrap, title_);
     painter.setFont(font());
 
     painter.setPen(pal.color(QPalette::Mid));

@@ -10,6 +10,7 @@
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QLogValueAxis>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QVBoxLayout>
 #include <QValueAxis>
@@ -44,6 +45,9 @@ JacobianView::JacobianView(QWidget* parent)
     measuredRms_ = charts::addLine(c, tr("rms measured"), charts::color(0), false, x_, y_, 2.5);
     theoryRms_ =
         charts::addLine(c, tr("rms predicted (mean field)"), charts::color(1), true, x_, y_, 2.5);
+    // CSV keys (figureCsv)
+    measuredRms_->setObjectName(QStringLiteral("rms_measured"));
+    theoryRms_->setObjectName(QStringLiteral("rms_predicted"));
     charts::restyle(view_);
 
     inputs_ = new QSpinBox;
@@ -77,6 +81,14 @@ void JacobianView::setSpec(const NetworkSpec& spec) {
 
 void JacobianView::setInputs(int k) {
     inputs_->setValue(k);
+}
+
+void JacobianView::showSameAs(const JacobianView& other) {
+    const QSignalBlocker block(inputs_);
+    inputs_->setValue(other.inputs_->value());
+    refresh_.markCurrent(other.refresh_.spec());
+    if (!other.result_.inputs.empty())
+        display(other.result_);
 }
 
 QString JacobianView::summaryText() const {
@@ -171,32 +183,23 @@ void JacobianView::display(const JacobianResult& r) {
         pts.append(QPointF(std::pow(10.0, hi), 0));
         s->replace(pts);
         s->setName(tr("input %1").arg(in.index));
+        s->setObjectName(QStringLiteral("input_%1").arg(in.index));
     }
     const double top = maxCount * 1.1;
     y_->setRange(0, top);
     y_->applyNiceNumbers();
     auto vertical = [&](QLineSeries* s, double meanSq) {
-        s->clear();
         const double v = std::sqrt(meanSq);
-        if (std::isfinite(v) && v > 0)
-            s->replace(QList<QPointF>{{v, 0}, {v, y_->max()}});
+        charts::setPoints(s, std::isfinite(v) && v > 0 ? QList<QPointF>{{v, 0}, {v, y_->max()}}
+                                                       : QList<QPointF>{});
     };
     vertical(measuredRms_, r.meanSq);
     vertical(theoryRms_, r.theoryMeanSq);
     if (any) {
-        double a = lo, b = hi;
+        std::vector<double> xs{std::pow(10.0, lo), std::pow(10.0, hi)};
         for (double m : {r.meanSq, r.theoryMeanSq})
-            if (m > 0 && std::isfinite(m)) {
-                a = std::min(a, 0.5 * std::log10(m));
-                b = std::max(b, 0.5 * std::log10(m));
-            }
-        a = std::floor(a - 1e-9);
-        b = std::ceil(b + 1e-9);
-        if (b - a < 1)
-            b = a + 1;
-        x_->setRange(std::pow(10.0, a), std::pow(10.0, b));
-        x_->setLabelFormat(b - a > 4 || a < -2 || b > 3 ? QStringLiteral("%.0e")
-                                                        : QStringLiteral("%g"));
+            xs.push_back(std::sqrt(m));
+        charts::fitLog(x_, xs);
     }
     double spreadLo = HUGE_VAL, spreadHi = -HUGE_VAL;
     for (const JacobianInput& in : r.inputs)

@@ -4,9 +4,11 @@
 #include <QCoreApplication>
 #include <QEvent>
 #include <QLegend>
+#include <QLegendMarker>
 #include <QLineSeries>
 #include <QLogValueAxis>
 #include <QPen>
+#include <QTextDocument>
 #include <QValueAxis>
 
 #include <algorithm>
@@ -69,6 +71,7 @@ QChartView* makeView(const QString& title) {
     chart->setTitleFont(f);
     chart->setAnimationOptions(QChart::NoAnimation);
     chart->legend()->setAlignment(Qt::AlignBottom);
+    lineLegend(chart);
     chart->setMargins(QMargins(6, 6, 6, 6));
     auto* view = new ThemedChartView(chart);
     view->setRenderHint(QPainter::Antialiasing);
@@ -89,8 +92,8 @@ QLogValueAxis* logAxis(QChart* chart, const QString& title, Qt::Alignment side) 
     auto* a = new QLogValueAxis;
     a->setTitleText(title);
     a->setBase(10);
-    a->setLabelFormat(QStringLiteral("%.0e"));
-    a->setMinorTickCount(-1);
+    a->setLabelFormat(QString::fromLatin1(kLogLabelFormat));
+    a->setMinorTickCount(8);
     a->setRange(0.1, 10);
     chart->addAxis(a, side);
     return a;
@@ -110,7 +113,7 @@ QLineSeries* addLine(QChart* chart, const QString& name, const QColor& c, bool d
     return s;
 }
 
-void fitLog(QLogValueAxis* axis, const std::vector<double>& ys) {
+std::pair<double, double> fitLog(QLogValueAxis* axis, const std::vector<double>& ys) {
     double lo = HUGE_VAL, hi = -HUGE_VAL;
     for (double y : ys) {
         if (std::isfinite(y) && y > 0) {
@@ -119,14 +122,121 @@ void fitLog(QLogValueAxis* axis, const std::vector<double>& ys) {
         }
     }
     if (!(hi >= lo))
-        return;
-    double a = std::floor(std::log10(lo) + 1e-9), b = std::ceil(std::log10(hi) - 1e-9);
+        return {axis->min(), axis->max()};
+    constexpr double kSpareDecades = 0.1;
+    int a = static_cast<int>(std::floor(std::log10(lo) - kSpareDecades));
+    int b = static_cast<int>(std::ceil(std::log10(hi) + kSpareDecades));
     if (b - a < 1)
         b = a + 1;
+    // One label per decade until they crowd; then every k-th decade (base 10^k).
+    const int perLabel = std::max(1, (b - a + 9) / 10);
+    a = static_cast<int>(std::floor(static_cast<double>(a) / perLabel)) * perLabel;
+    b = static_cast<int>(std::ceil(static_cast<double>(b) / perLabel)) * perLabel;
+    axis->setBase(std::pow(10.0, perLabel));
+    // 2, 3, ..., 9 times each decade, as on log paper (minor ticks are spaced linearly in value)
+    axis->setMinorTickCount(perLabel == 1 ? 8 : 0);
+    axis->setLabelFormat(QString::fromLatin1(kLogLabelFormat));
+    const double axisLo = std::pow(10.0, a), axisHi = std::pow(10.0, b);
     // a hair of padding: QLogValueAxis drops the label of an end that rounds inside the range
-    axis->setRange(std::pow(10.0, a) * 0.999, std::pow(10.0, b) * 1.001);
-    axis->setLabelFormat(b - a > 4 || a < -2 || b > 3 ? QStringLiteral("%.0e")
-                                                      : QStringLiteral("%g"));
+    axis->setRange(axisLo * 0.999, axisHi * 1.001);
+    return {axisLo, axisHi};
+}
+
+void integerTicks(QValueAxis* axis, double lo, double hi, int maxTicks) {
+    axis->setRange(lo, hi);
+    const double raw = std::max(1.0, (hi - lo) / std::max(1, maxTicks));
+    const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+    double step = 10 * mag;
+    for (double m : {1.0, 2.0, 5.0})
+        if (m * mag >= raw) {
+            step = m * mag;
+            break;
+        }
+    axis->setTickType(QValueAxis::TicksDynamic);
+    axis->setTickAnchor(0);
+    axis->setTickInterval(step);
+    axis->setLabelFormat(QStringLiteral("%d"));
+}
+
+void lineLegend(QChart* chart) {
+    chart->legend()->setMarkerShape(QLegend::MarkerShapeFromSeries);
+}
+
+void legendFollowsData(QChart* chart, QAbstractSeries* series, bool hasPoints) {
+    for (QLegendMarker* m : chart->legend()->markers(series))
+        m->setVisible(hasPoints);
+}
+
+namespace {
+/// Width of `html` laid out on one line in `font`, as Qt Charts measures a title.
+qreal htmlWidth(const QString& html, const QFont& font) {
+    QTextDocument doc;
+    doc.setDefaultFont(font);
+    doc.setHtml(html);
+    return doc.size().width();
+}
+
+/// `line` split at spaces that are not inside an HTML tag.
+QStringList words(const QString& line) {
+    QStringList out;
+    QString cur;
+    bool inTag = false;
+    for (QChar ch : line) {
+        if (ch == QLatin1Char('<'))
+            inTag = true;
+        else if (ch == QLatin1Char('>'))
+            inTag = false;
+        if (ch == QLatin1Char(' ') && !inTag) {
+            if (!cur.isEmpty())
+                out << cur;
+            cur.clear();
+        } else {
+            cur += ch;
+        }
+    }
+    if (!cur.isEmpty())
+        out << cur;
+    return out;
+}
+} // namespace
+
+void fitTitle(QChart* chart) {
+    const QString title = chart->title();
+    if (title.isEmpty())
+        return;
+    // the title's rectangle: the chart inside its margins; 5 % to spare because a line that
+    // starts inside a tag opened on the line before is measured without that tag
+    const qreal avail =
+        0.95 * (chart->size().width() - chart->margins().left() - chart->margins().right());
+    if (!(avail > 20))
+        return;
+    const QStringList forced = title.split(QStringLiteral("<br>"));
+    QFont font = chart->titleFont();
+    QStringList lines;
+    for (int attempt = 0; attempt < 12; ++attempt) {
+        lines.clear();
+        bool wordTooWide = false;
+        for (const QString& f : forced) {
+            QString cur;
+            for (const QString& w : words(f)) {
+                const QString candidate = cur.isEmpty() ? w : cur + QLatin1Char(' ') + w;
+                if (cur.isEmpty() || htmlWidth(candidate, font) <= avail) {
+                    cur = candidate;
+                } else {
+                    lines << cur;
+                    cur = w;
+                }
+                if (htmlWidth(w, font) > avail)
+                    wordTooWide = true;
+            }
+            lines << cur;
+        }
+        if (!wordTooWide || font.pointSizeF() < 6)
+            break;
+        font.setPointSizeF(font.pointSizeF() * 0.9);
+    }
+    chart->setTitleFont(font);
+    chart->setTitle(lines.join(QStringLiteral("<br>")));
 }
 
 void fitLinear(QValueAxis* axis, double lo, double hi, double minSpan) {
@@ -140,6 +250,13 @@ void fitLinear(QValueAxis* axis, double lo, double hi, double minSpan) {
     const double pad = hi > lo ? (hi - lo) * 0.05 : std::max(1e-9, std::abs(hi) * 0.05 + 0.5);
     axis->setRange(lo - pad, hi + pad);
     axis->applyNiceNumbers();
+}
+
+void setPoints(QXYSeries* series, const QList<QPointF>& points, bool markers) {
+    series->replace(points);
+    series->setPointsVisible(markers || points.size() == 1);
+    if (series->chart())
+        legendFollowsData(series->chart(), series, !points.isEmpty());
 }
 
 QList<QPointF> drawable(const std::vector<QPointF>& points, bool positive) {
