@@ -23,6 +23,7 @@
 #include <QLegend>
 #include <QLineSeries>
 #include <QPalette>
+#include <QSplitter>
 #include <QStyle>
 #include <QTimer>
 #include <QXYSeries>
@@ -347,10 +348,19 @@ void applyPaperStyle(QWidget* figure) {
     }
 }
 
-void applyLectureStyle(QWidget* figure) {
-    // Sizes for a figure of about 1200 x 750 logical pixels shown on a slide: text must stay
-    // readable from the back of a lecture hall, lines visible on a projector.
-    constexpr double kTextPt = 15, kTitlePt = 17;
+void applyLectureStyle(QWidget* figure, QSize size) {
+    // Sizes for a figure of 1200 x 750 logical pixels shown on a slide: text must stay readable
+    // from the back of a lecture hall, lines visible on a projector. A smaller or larger figure
+    // fills the same slide scaled, so its text scales too, by the square root of the size ratio
+    // (400 x 300: 0.58) so that a small figure keeps room for its data and stays legible.
+    // A view of n panels (NTK: 3) gives each about 1/n of the area.
+    const QSize reference = FigureOptions{}.size;
+    const double panels = std::max<std::size_t>(1, figureParts(figure).size());
+    const double ratio = std::min(static_cast<double>(size.width()) / reference.width(),
+                                  static_cast<double>(size.height()) / reference.height()) /
+                         std::sqrt(panels);
+    const double scale = std::clamp(std::sqrt(ratio), 0.45, 2.0);
+    const double kTextPt = 15 * scale, kTitlePt = 17 * scale;
     QFont f = figure->font();
     f.setPointSizeF(kTextPt);
     figure->setFont(f); // the heatmaps draw everything from the widget font
@@ -379,11 +389,13 @@ void applyLectureStyle(QWidget* figure) {
             }
         }
         c->setMargins(QMargins(12, 12, 12, 12));
-        // the numbers after the title on a line of their own: at slide size they do not fit
-        // beside it
-        QString t = c->title();
-        t.replace(QStringLiteral(" &mdash; "), QStringLiteral("<br>"));
-        c->setTitle(t);
+        // a chart alone: the numbers after its title on a line of their own (they would not fit
+        // beside it); the panels of a view keep their height for data (fitTitle wraps them)
+        if (v == figure) {
+            QString t = c->title();
+            t.replace(QStringLiteral(" &mdash; "), QStringLiteral("<br>"));
+            c->setTitle(t);
+        }
     }
 }
 
@@ -492,7 +504,7 @@ bool exportFigureWidget(QWidget* figure, const QString& name, const QString& pat
     if (QFileInfo(path).suffix().toLower() == QLatin1String("csv"))
         return saveText(figureCsv(figure), path, error);
     if (options.lecture)
-        applyLectureStyle(figure);
+        applyLectureStyle(figure, options.size);
     else
         applyPaperStyle(figure);
     const bool view = !figureParts(figure).empty();
@@ -512,6 +524,8 @@ bool exportFigureWidget(QWidget* figure, const QString& name, const QString& pat
         for (QWidget* w : figure->findChildren<QWidget*>())
             w->setMinimumSize(1, 1);
         figure->setMinimumSize(1, 1);
+        for (QSplitter* s : figure->findChildren<QSplitter*>())
+            s->setHandleWidth(0); // no grip between the panels of a slide
         figure->show(); // offscreen (WA_DontShowOnScreen): lays the view out as in the window
     }
     if (!view)
@@ -528,9 +542,13 @@ bool exportFigureWidget(QWidget* figure, const QString& name, const QString& pat
         // exactly the requested size even where a layout rounds a few pixels differently
         source = QRect(figureRect(figure).topLeft(), options.size);
     }
-    // long titles wrap (or shrink) instead of being cut, once the charts have their sizes
+    // long titles and labels wrap (or shrink) instead of being cut, once the charts have their
+    // sizes: the title and legend first, then what depends on the plot area they leave
     for (QChartView* v : chartViews(figure))
         charts::fitTitle(v->chart());
+    settleLayout(figure);
+    for (QChartView* v : chartViews(figure))
+        charts::fitLabels(v->chart());
     settleLayout(figure);
     ExportOptions e;
     e.scale = options.scale;

@@ -77,8 +77,16 @@ QRect figureRect(QWidget* view);
 /// A fresh widget for view `name` fed with `data`, not shown; null for an unknown name.
 std::unique_ptr<QWidget> makeFigure(const QString& name, const FigureData& data);
 
+struct FigureOptions {
+    QSize size{1200, 750}; // logical size of the figure
+    double scale = 2.0;    // PNG pixels per logical pixel (2 = sharp on slides and HiDPI)
+    bool lecture = true;   // applyLectureStyle, else applyPaperStyle
+    QString presetJson;    // embedded in PNG and SVG (empty: none)
+};
+
 /// Large fonts, thick lines, white background, no frame: for slides. Call before rendering.
-void applyLectureStyle(QWidget* figure);
+/// `size`: the figure's size; text scales with it (see the definition).
+void applyLectureStyle(QWidget* figure, QSize size = FigureOptions{}.size);
 /// A light theme with a white background whatever the desktop theme (exports of a dark window
 /// would otherwise be dark).
 void applyPaperStyle(QWidget* figure);
@@ -89,13 +97,6 @@ void applyPaperStyle(QWidget* figure);
 /// row per cell ("layer,h,share", "layer,unit,activation"). Analysis views: one long table
 /// "panel,series,x,y,value" over their panels (value: the colour of a grid heatmap's cell).
 QString figureCsv(const QWidget* figure);
-
-struct FigureOptions {
-    QSize size{1200, 750}; // logical size of the figure
-    double scale = 2.0;    // PNG pixels per logical pixel (2 = sharp on slides and HiDPI)
-    bool lecture = true;   // applyLectureStyle, else applyPaperStyle
-    QString presetJson;    // embedded in PNG and SVG (empty: none)
-};
 
 /// The one export path: styles `figure` (a widget from makeFigure or copyAnalysisFigure, or an
 /// analysis view made for the export) as `options` say, lays it out so that its figure has

@@ -181,9 +181,11 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
         const QString s = tickText(t);
         painter.drawText(x - fm.horizontalAdvance(s) / 2, plot.bottom() + 6 + fm.ascent(), s);
     }
+    painter.setFont(fittedFont(font(), g.xLabel, plot.width()));
     painter.drawText(
         QRect(plot.left(), plot.bottom() + 8 + fm.height(), plot.width(), fm.height() + 4),
         Qt::AlignCenter, g.xLabel);
+    painter.setFont(font());
     const double yLo = std::min(g.yTop, g.yBottom), yHi = std::max(g.yTop, g.yBottom);
     for (double t : niceTicks(yLo, yHi, std::max(2, plot.height() / 40))) {
         const int y = static_cast<int>(std::lround(toWidget({g.xLeft, t}).y()));
@@ -195,6 +197,7 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
     painter.translate(plot.left() - 8 - fm.horizontalAdvance(kWidestTick) - fm.height() / 2 - 2,
                       plot.center().y());
     painter.rotate(-90);
+    painter.setFont(fittedFont(font(), g.yLabel, plot.height()));
     painter.drawText(
         QRect(-plot.height() / 2, -fm.height() / 2 - 2, plot.height(), fm.height() + 4),
         Qt::AlignCenter, g.yLabel);
@@ -242,6 +245,7 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
     painter.translate(bar.right() + 7 + fm.horizontalAdvance(kWidestTick) + fm.height() / 2 + 2,
                       plot.center().y());
     painter.rotate(90);
+    painter.setFont(fittedFont(font(), g.colorLabel, plot.height()));
     painter.drawText(
         QRect(-plot.height() / 2, -fm.height() / 2 - 2, plot.height(), fm.height() + 4),
         Qt::AlignCenter, g.colorLabel);

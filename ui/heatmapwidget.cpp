@@ -1,6 +1,7 @@
 #include "heatmapwidget.h"
 
 #include "colormap.h"
+#include "viewcharts.h"
 
 #include <QMouseEvent>
 #include <QPainter>
@@ -27,6 +28,12 @@ std::vector<double> niceTicks(double lo, double hi, int maxTicks) {
     for (double t = first; t <= hi + step * 1e-9; t += step)
         ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
     return ticks;
+}
+
+QFont fittedFont(QFont font, const QString& text, int width) {
+    while (font.pointSizeF() > 6 && QFontMetrics(font).horizontalAdvance(text) > width)
+        font.setPointSizeF(font.pointSizeF() * 0.9);
+    return font;
 }
 
 namespace {
@@ -158,6 +165,7 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
     painter.save();
     painter.translate(14, plot.center().y());
     painter.rotate(-90);
+    painter.setFont(fittedFont(font(), h.yLabel, plot.height()));
     painter.drawText(
         QRect(-plot.height() / 2, -fm.height() / 2 - 2, plot.height(), fm.height() + 4),
         Qt::AlignCenter, h.yLabel);
@@ -177,12 +185,15 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
         const int y = static_cast<int>(
             std::lround(bar.bottom() - (t - h.vMin) / (h.vMax - h.vMin) * bar.height()));
         painter.drawLine(bar.right(), y, bar.right() + 4, y);
-        const QString s = h.logColor ? QStringLiteral("1e%1").arg(std::lround(t)) : tickText(t);
+        // decades in the format of every log axis (1e-05 .. 1e+00)
+        const QString s = h.logColor ? QString::asprintf(charts::kLogLabelFormat, std::pow(10.0, t))
+                                     : tickText(t);
         painter.drawText(bar.right() + 7, y + fm.ascent() / 2 - 1, s);
     }
     painter.save();
     painter.translate(width() - 12, plot.center().y());
     painter.rotate(90);
+    painter.setFont(fittedFont(font(), h.colorLabel, plot.height()));
     painter.drawText(
         QRect(-plot.height() / 2, -fm.height() / 2 - 2, plot.height(), fm.height() + 4),
         Qt::AlignCenter, h.colorLabel);

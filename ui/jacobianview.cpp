@@ -42,9 +42,11 @@ JacobianView::JacobianView(QWidget* parent)
             charts::addLine(c, tr("input %1").arg(b), charts::color(b + 2), false, x_, y_, 1.6);
         series_.push_back(s);
     }
-    measuredRms_ = charts::addLine(c, tr("rms measured"), charts::color(0), false, x_, y_, 2.5);
+    // the prediction first: Qt Charts draws later series on top, and a measured line that
+    // matches its prediction must stay visible
     theoryRms_ =
         charts::addLine(c, tr("rms predicted (mean field)"), charts::color(1), true, x_, y_, 2.5);
+    measuredRms_ = charts::addLine(c, tr("rms measured"), charts::color(0), false, x_, y_, 2.5);
     // CSV keys (figureCsv)
     measuredRms_->setObjectName(QStringLiteral("rms_measured"));
     theoryRms_->setObjectName(QStringLiteral("rms_predicted"));

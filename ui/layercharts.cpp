@@ -125,6 +125,7 @@ void LayerChart::restack() {
     QChart* c = chart();
     QAbstractAxis* y = logY_ ? static_cast<QAbstractAxis*>(yLog_) : yLinear_;
     auto readd = [&](QLineSeries* s) {
+        s->setProperty("initscopeListed", QVariant()); // a new legend marker: set it again
         c->removeSeries(s);
         c->addSeries(s);
         s->attachAxis(xAxis_);
@@ -287,6 +288,11 @@ void LayerChart::applyPalette() {
     marker_->setPen(mpen);
     setTitleSuffix(suffix_);
     setNonfiniteFrom(nonfiniteFrom_);
+}
+
+void LayerChart::showEvent(QShowEvent* event) {
+    QChartView::showEvent(event);
+    charts::refreshLegend(chart());
 }
 
 void LayerChart::changeEvent(QEvent* event) {

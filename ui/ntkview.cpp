@@ -82,10 +82,11 @@ NtkView::NtkView(QWidget* parent)
     eigX_ = charts::valueAxis(c, tr("eigenvalue rank i (1 = largest)"), Qt::AlignBottom,
                               QStringLiteral("%d"));
     eigY_ = charts::logAxis(c, tr("eigenvalue \u03bb\u1d62 of \u0398 (log)"), Qt::AlignLeft);
-    eigEmpirical_ =
-        charts::addLine(c, tr("empirical (this network)"), charts::color(0), false, eigX_, eigY_);
+    // predictions (analytic) first: later series are drawn on top, so the measured curve stays
+    // visible where it matches
     eigAnalytic_ =
-        charts::addLine(c, tr("analytic (infinite width)"), charts::color(1), true, eigX_, eigY_);
+        charts::addLine(c, tr("analytic (\u221e width)"), charts::color(1), true, eigX_, eigY_);
+    eigEmpirical_ = charts::addLine(c, tr("empirical"), charts::color(0), false, eigX_, eigY_);
 
     condition_ = charts::makeView(tr("NTK condition number \u03bb_max/\u03bb_min by depth"));
     condition_->setObjectName(QStringLiteral("ntkCondition"));
@@ -93,8 +94,8 @@ NtkView::NtkView(QWidget* parent)
     condX_ = charts::valueAxis(c, tr("depth m (network truncated at layer m)"), Qt::AlignBottom,
                                QStringLiteral("%d"));
     condY_ = charts::logAxis(c, tr("condition number (log)"), Qt::AlignLeft);
-    condEmpirical_ = charts::addLine(c, tr("empirical"), charts::color(0), false, condX_, condY_);
     condAnalytic_ = charts::addLine(c, tr("analytic"), charts::color(1), true, condX_, condY_);
+    condEmpirical_ = charts::addLine(c, tr("empirical"), charts::color(0), false, condX_, condY_);
     // CSV keys (figureCsv): the panel is the chart's object name
     eigEmpirical_->setObjectName(QStringLiteral("empirical"));
     eigAnalytic_->setObjectName(QStringLiteral("analytic"));

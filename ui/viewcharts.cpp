@@ -3,6 +3,8 @@
 #include <QChart>
 #include <QCoreApplication>
 #include <QEvent>
+#include <QFontMetricsF>
+#include <QGraphicsLayout>
 #include <QLegend>
 #include <QLegendMarker>
 #include <QLineSeries>
@@ -32,6 +34,10 @@ public:
     explicit ThemedChartView(QChart* chart) : QChartView(chart) { applyPalette(); }
 
 protected:
+    void showEvent(QShowEvent* event) override {
+        QChartView::showEvent(event);
+        refreshLegend(chart());
+    }
     void changeEvent(QEvent* event) override {
         QChartView::changeEvent(event);
         if (event->type() == QEvent::PaletteChange)
@@ -162,10 +168,22 @@ void lineLegend(QChart* chart) {
     chart->legend()->setMarkerShape(QLegend::MarkerShapeFromSeries);
 }
 
+void refreshLegend(QChart* chart) {
+    if (QGraphicsLayout* l = chart->legend()->layout())
+        l->invalidate();
+}
+
 void legendFollowsData(QChart* chart, QAbstractSeries* series, bool hasPoints) {
+    // only on a change: every frame sets the points again
+    const QVariant listed = series->property("initscopeListed");
+    if (listed.isValid() && listed.toBool() == hasPoints)
+        return;
+    series->setProperty("initscopeListed", hasPoints);
     for (QLegendMarker* m : chart->legend()->markers(series))
         m->setVisible(hasPoints);
+    refreshLegend(chart);
 }
+
 
 namespace {
 /// Width of `html` laid out on one line in `font`, as Qt Charts measures a title.
@@ -198,20 +216,11 @@ QStringList words(const QString& line) {
         out << cur;
     return out;
 }
-} // namespace
 
-void fitTitle(QChart* chart) {
-    const QString title = chart->title();
-    if (title.isEmpty())
-        return;
-    // the title's rectangle: the chart inside its margins; 5 % to spare because a line that
-    // starts inside a tag opened on the line before is measured without that tag
-    const qreal avail =
-        0.95 * (chart->size().width() - chart->margins().left() - chart->margins().right());
-    if (!(avail > 20))
-        return;
-    const QStringList forced = title.split(QStringLiteral("<br>"));
-    QFont font = chart->titleFont();
+/// `html` broken into lines that each fit `avail` in `font` (explicit <br> kept); `font`
+/// shrinks while one word alone is wider than that.
+QString wrapHtml(const QString& html, QFont& font, qreal avail) {
+    const QStringList forced = html.split(QStringLiteral("<br>"));
     QStringList lines;
     for (int attempt = 0; attempt < 12; ++attempt) {
         lines.clear();
@@ -235,8 +244,90 @@ void fitTitle(QChart* chart) {
             break;
         font.setPointSizeF(font.pointSizeF() * 0.9);
     }
+    return lines.join(QStringLiteral("<br>"));
+}
+
+/// A 1, 2, 5 x 10^k step of at least `raw`.
+double niceAtLeast(double raw) {
+    const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+    for (double m : {1.0, 2.0, 5.0})
+        if (m * mag >= raw * (1 - 1e-9))
+            return m * mag;
+    return 10 * mag;
+}
+} // namespace
+
+void fitTitle(QChart* chart) {
+    const QString title = chart->title();
+    if (title.isEmpty())
+        return;
+    // the title's rectangle: the chart inside its margins; 5 % to spare because a line that
+    // starts inside a tag opened on the line before is measured without that tag
+    const qreal avail =
+        0.92 * (chart->size().width() - chart->margins().left() - chart->margins().right()) - 12;
+    if (!(avail > 20))
+        return;
+    QFont font = chart->titleFont();
+    const QString wrapped = wrapHtml(title, font, avail);
     chart->setTitleFont(font);
-    chart->setTitle(lines.join(QStringLiteral("<br>")));
+    chart->setTitle(wrapped);
+}
+
+void fitLabels(QChart* chart) {
+    const QRectF plot = chart->plotArea();
+    if (plot.width() < 10 || plot.height() < 10)
+        return;
+    for (QAbstractAxis* a : chart->axes()) {
+        const bool vertical = a->orientation() == Qt::Vertical;
+        const qreal side = vertical ? plot.height() : plot.width();
+        a->setTruncateLabels(false);
+        if (!a->titleText().isEmpty()) {
+            QFont f = a->titleFont();
+            const QString t = wrapHtml(a->titleText(), f, 0.95 * side);
+            a->setTitleFont(f);
+            a->setTitleText(t);
+        }
+        const QFontMetricsF fm(a->labelsFont());
+        if (auto* v = qobject_cast<QValueAxis*>(a);
+            v && v->tickType() == QValueAxis::TicksDynamic && v->tickInterval() > 0) {
+            // room per label: its width plus a gap across, two line heights up
+            const double widest = std::max(std::abs(v->min()), std::abs(v->max()));
+            const qreal label = vertical ? 2 * fm.height()
+                                         : fm.horizontalAdvance(QString::number(widest, 'g', 6)) +
+                                               fm.averageCharWidth() * 3;
+            const double fits = std::max(1.0, side / label);
+            const double span = v->max() - v->min();
+            if (span / v->tickInterval() > fits)
+                v->setTickInterval(niceAtLeast(span / fits));
+        } else if (auto* l = qobject_cast<QLogValueAxis*>(a); l && l->min() > 0) {
+            const qreal label = vertical ? 2 * fm.height() : fm.horizontalAdvance("1e+00") * 1.6;
+            const double decades = std::log10(l->max() / l->min());
+            const double perLabel = std::log10(l->base());
+            if (perLabel > 0 && decades / perLabel > side / label) {
+                const int k = static_cast<int>(std::ceil(decades * label / side));
+                l->setBase(std::pow(10.0, k));
+                l->setMinorTickCount(0);
+            }
+        }
+    }
+    // the legend's entries in one row (Qt Charts cuts labels that do not fit)
+    QLegend* legend = chart->legend();
+    if (!legend->isVisible())
+        return;
+    const qreal avail =
+        chart->size().width() - chart->margins().left() - chart->margins().right() - 16;
+    QFont f = legend->font();
+    for (int attempt = 0; attempt < 10 && f.pointSizeF() >= 6; ++attempt) {
+        const QFontMetricsF fm(f);
+        qreal need = 0;
+        for (QLegendMarker* m : legend->markers())
+            if (m->isVisible() && !m->label().isEmpty())
+                need += fm.horizontalAdvance(m->label()) + 3 * fm.height(); // sample and gap
+        if (need <= avail)
+            break;
+        f.setPointSizeF(f.pointSizeF() * 0.9);
+    }
+    legend->setFont(f);
 }
 
 void fitLinear(QValueAxis* axis, double lo, double hi, double minSpan) {

@@ -51,10 +51,17 @@ void integerTicks(QValueAxis* axis, double lo, double hi, int maxTicks = 10);
 void lineLegend(QChart* chart);
 /// Shows the legend entry of `series` only while it has points: an empty curve is not listed.
 void legendFollowsData(QChart* chart, QAbstractSeries* series, bool hasPoints);
+/// Lays the legend of `chart` out again: Qt Charts keeps a stale layout (markers without
+/// labels) for entries shown or hidden while the chart was not visible. Call on show.
+void refreshLegend(QChart* chart);
 /// Breaks `chart`'s title into lines (at spaces outside HTML tags) so that every line fits the
 /// chart's width, and shrinks its font when one word alone does not fit: Qt Charts would cut
 /// a long title with an ellipsis. Call once the chart has its final size.
 void fitTitle(QChart* chart);
+/// The rest of a chart's text, fitted the same way once its plot area is laid out: axis titles
+/// wrapped (or shrunk) to the plot's side, tick labels never cut and thinned where they would
+/// overlap, the legend's font shrunk until its entries fit one row.
+void fitLabels(QChart* chart);
 /// Sets a linear axis to [lo, hi] padded by 5 % (at least `minSpan` wide).
 void fitLinear(QValueAxis* axis, double lo, double hi, double minSpan = 0);
 /// Sets the points of `series`: a single point is drawn as a dot (a line through one point draws

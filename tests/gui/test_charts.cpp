@@ -256,10 +256,9 @@ private slots:
                          qPrintable(view + QStringLiteral(": ") + error));
             }
             const QImage png(dir.filePath(view + QStringLiteral(".png")));
-            QVERIFY2(png.size() == QSize(800, 600),
-                     qPrintable(view + QStringLiteral(": %1 x %2")
-                                           .arg(png.width())
-                                           .arg(png.height())));
+            QVERIFY2(
+                png.size() == QSize(800, 600),
+                qPrintable(view + QStringLiteral(": %1 x %2").arg(png.width()).arg(png.height())));
             QCOMPARE(png.pixelColor(1, 1), QColor(Qt::white)); // paper, no grey margin
             QSvgRenderer svg(dir.filePath(view + QStringLiteral(".svg")));
             QVERIFY(svg.isValid());
