@@ -138,7 +138,8 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
     // x axis: layers (column j spans [j + 0.5, j + 1.5])
     painter.setPen(text);
     auto xToPx = [&](double layer) { return plot.left() + (layer - 0.5) / h.depth * plot.width(); };
-    const int maxXTicks = std::max(2, plot.width() / 70);
+    // at least a few: niceTicks(1, 16, 2) would step by 20 and label no layer at all
+    const int maxXTicks = std::max(4, plot.width() / 70);
     for (double t : niceTicks(1, h.depth, maxXTicks)) {
         if (t < 1 || std::abs(t - std::round(t)) > 1e-9)
             continue;

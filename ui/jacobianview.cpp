@@ -50,6 +50,7 @@ JacobianView::JacobianView(QWidget* parent)
     // CSV keys (figureCsv)
     measuredRms_->setObjectName(QStringLiteral("rms_measured"));
     theoryRms_->setObjectName(QStringLiteral("rms_predicted"));
+    charts::integerTicks(y_, 0, 1);
     charts::restyle(view_);
 
     inputs_ = new QSpinBox;
@@ -157,9 +158,7 @@ void JacobianView::display(const JacobianResult& r) {
         QLineSeries* s = series_[static_cast<std::size_t>(b)];
         const bool used = b < static_cast<int>(r.inputs.size()) && any;
         s->setVisible(used);
-        const auto markers = view_->chart()->legend()->markers(s);
-        for (QLegendMarker* m : markers)
-            m->setVisible(used);
+        charts::legendFollowsData(view_->chart(), s, used);
         if (!used) {
             s->clear();
             continue;
@@ -187,9 +186,8 @@ void JacobianView::display(const JacobianResult& r) {
         s->setName(tr("input %1").arg(in.index));
         s->setObjectName(QStringLiteral("input_%1").arg(in.index));
     }
-    const double top = maxCount * 1.1;
-    y_->setRange(0, top);
-    y_->applyNiceNumbers();
+    // counts: integer ticks, a little headroom above the tallest bin
+    charts::integerTicks(y_, 0, std::ceil(maxCount * 1.1), 8);
     auto vertical = [&](QLineSeries* s, double meanSq) {
         const double v = std::sqrt(meanSq);
         charts::setPoints(s, std::isfinite(v) && v > 0 ? QList<QPointF>{{v, 0}, {v, y_->max()}}

@@ -116,6 +116,7 @@ QLineSeries* addLine(QChart* chart, const QString& name, const QColor& c, bool d
     if (dashed)
         pen.setStyle(Qt::DashLine);
     s->setPen(pen);
+    legendFollowsData(chart, s, false); // listed once it has points (setPoints)
     return s;
 }
 
@@ -183,7 +184,6 @@ void legendFollowsData(QChart* chart, QAbstractSeries* series, bool hasPoints) {
         m->setVisible(hasPoints);
     refreshLegend(chart);
 }
-
 
 namespace {
 /// Width of `html` laid out on one line in `font`, as Qt Charts measures a title.
