@@ -495,7 +495,10 @@ json cmdExport(Args& a) {
         fail("--preset NAME|FILE is required");
     if (!chart)
         fail("--chart is required (one of " +
-             ui::figureNames().join(QStringLiteral(", ")).toStdString() + ")");
+             (ui::figureNames() + ui::analysisFigureNames())
+                 .join(QStringLiteral(", "))
+                 .toStdString() +
+             ")");
     if (!out)
         fail("--out FILE.(png|svg|pdf|csv) is required");
     ui::FigureOptions options;

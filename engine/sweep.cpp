@@ -11,8 +11,17 @@ namespace initscope {
 std::vector<double> SweepAxis::values() const {
     std::vector<double> v;
     v.reserve(static_cast<std::size_t>(steps));
-    for (int i = 0; i < steps; ++i)
-        v.push_back(steps == 1 ? from : from + (to - from) * i / (steps - 1));
+    const bool geometric = logSpaced && from > 0 && to > 0;
+    for (int i = 0; i < steps; ++i) {
+        const double t = steps == 1 ? 0.0 : static_cast<double>(i) / (steps - 1);
+        double x = geometric ? from * std::pow(to / from, t) : from + (to - from) * t;
+        if (i == steps - 1 && steps > 1)
+            x = to; // exactly the end, not pow's rounding of it
+        if (integer)
+            x = std::round(x);
+        if (!integer || v.empty() || x != v.back())
+            v.push_back(x);
+    }
     return v;
 }
 

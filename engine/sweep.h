@@ -14,6 +14,10 @@ struct SweepAxis {
     std::string name; // a numeric spec field (snake_case) or "sigma_w2"
     double from = 0, to = 0;
     int steps = 1; // number of points, from and to included (steps = 1: just `from`)
+    // Evenly spaced in log(value) (needs from > 0): what a log axis shows evenly; else linear.
+    bool logSpaced = false;
+    // An integer field (depth, width): values rounded, repeats dropped (so fewer than `steps`).
+    bool integer = false;
     std::vector<double> values() const;
 };
 

@@ -13,6 +13,7 @@
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QProgressBar>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QVBoxLayout>
@@ -21,18 +22,19 @@
 
 namespace initscope::ui {
 
-BandOverlay attachBand(LayerChart* chart, const QString& name, const QColor& color) {
+BandOverlay attachBand(LayerChart* chart, const QString& name, const QString& key,
+                       const QColor& color) {
     BandOverlay b;
     QColor edge = color;
     edge.setAlpha(110);
-    b.lower = chart->addSeries(name + QStringLiteral(" (lower)"), edge, false);
-    b.upper = chart->addSeries(name + QStringLiteral(" (upper)"), edge, false);
+    b.lower = chart->addSeries(name + QStringLiteral(" (lower)"), key + QStringLiteral("_lower"),
+                               edge, false);
+    b.upper = chart->addSeries(name + QStringLiteral(" (upper)"), key + QStringLiteral("_upper"),
+                               edge, false);
     QChart* c = chart->chart();
     for (int i : {b.lower, b.upper}) {
-        QLineSeries* s = chart->series(i);
-        s->setPen(QPen(edge, 0.8));
-        for (QLegendMarker* m : c->legend()->markers(s))
-            m->setVisible(false);
+        chart->series(i)->setPen(QPen(edge, 0.8));
+        chart->setInLegend(i, false); // the fill stands for the band
     }
     auto* upper = new QLineSeries;
     auto* lower = new QLineSeries;
@@ -85,13 +87,17 @@ EnsembleView::EnsembleView(QWidget* parent)
     const QString names[3] = {QStringLiteral("q\u02e1"),
                               QStringLiteral("E\u2016\u03b4\u02e1\u2016\u00b2"),
                               QStringLiteral("c\u02e1")};
+    const QString keys[3] = {QStringLiteral("q"), QStringLiteral("grad_h2"),
+                             QStringLiteral("correlation")};
     auto* split = new QSplitter(Qt::Vertical);
     for (int i = 0; i < 3; ++i) {
         charts_[i]->setObjectName(QStringLiteral("ensembleChart%1").arg(i));
-        charts_[i]->addSeries(tr("mean %1 over seeds").arg(names[i]), charts::color(0), false);
-        charts_[i]->addSeries(tr("mean-field %1 (predicted)").arg(names[i]), charts::color(1),
-                              true);
-        overlays_[i] = attachBand(charts_[i], tr("band across seeds"), charts::color(0));
+        charts_[i]->addSeries(tr("mean %1 over seeds").arg(names[i]),
+                              keys[i] + QStringLiteral("_mean"), charts::color(0), false);
+        charts_[i]->addSeries(tr("mean-field %1 (predicted)").arg(names[i]),
+                              keys[i] + QStringLiteral("_predicted"), charts::color(1), true);
+        overlays_[i] = attachBand(charts_[i], tr("band across seeds"),
+                                  keys[i] + QStringLiteral("_band"), charts::color(0));
         split->addWidget(charts_[i]);
     }
     enabled_ = new QCheckBox(tr("Seed ensemble"));
@@ -136,6 +142,19 @@ void EnsembleView::setSpec(const NetworkSpec& spec) {
 void EnsembleView::setEnsemble(bool on, int seeds) {
     enabled_->setChecked(on);
     seeds_->setValue(seeds);
+}
+
+void EnsembleView::showSameAs(const EnsembleView& other) {
+    const QSignalBlocker a(enabled_), b(seeds_), c(band_);
+    enabled_->setChecked(other.enabled_->isChecked());
+    seeds_->setValue(other.seeds_->value());
+    band_->setCurrentIndex(other.band_->currentIndex());
+    refresh_.markCurrent(other.refresh_.spec());
+    bands_ = other.bands_;
+    theory_ = other.theory_;
+    seedsShown_ = other.seedsShown_;
+    depthShown_ = other.depthShown_;
+    draw();
 }
 
 void EnsembleView::setBand(Band band) {

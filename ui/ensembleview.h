@@ -35,7 +35,9 @@ struct BandOverlay {
     int lower = -1, upper = -1; // series indices in the chart
     QAreaSeries* area = nullptr;
 };
-BandOverlay attachBand(LayerChart* chart, const QString& name, const QColor& color);
+/// `key` prefixes the CSV keys of the edges (key_lower, key_upper).
+BandOverlay attachBand(LayerChart* chart, const QString& name, const QString& key,
+                       const QColor& color);
 /// Sets the band's edges (x = layer index); `visible` false hides it.
 void setBand(LayerChart* chart, const BandOverlay& band, const std::vector<QPointF>& lower,
              const std::vector<QPointF>& upper, bool visible);
@@ -52,6 +54,9 @@ public:
     void setSpec(const NetworkSpec& spec);
     void setEnsemble(bool on, int seeds);
     void setBand(Band band);
+    /// Shows what `other` shows (its settings and last result) without computing: the copy
+    /// that an export draws (figure.h copyAnalysisFigure).
+    void showSameAs(const EnsembleView& other);
 
     // ---- for tests
     LayerChart* signalChart() const { return charts_[0]; }

@@ -118,9 +118,8 @@ ExportDialog::ExportDialog(const QString& view, QWidget* parent) : QDialog(paren
 
 void ExportDialog::updateEnabled() {
     const QString s = format_->currentData().toString();
-    // an analysis view is drawn as on screen (only the layer views have a figure of any size)
-    const bool figure = which_->currentIndex() == 1 || figureNames().contains(view_);
-    const bool image = s != QLatin1String("csv") && figure;
+    // every view is drawn at the chosen size, in either style; a CSV has neither
+    const bool image = s != QLatin1String("csv");
     width_->setEnabled(image);
     height_->setEnabled(image);
     lecture_->setEnabled(image);

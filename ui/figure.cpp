@@ -1,6 +1,7 @@
 #include "figure.h"
 
 #include "engine.h"
+#include "ensembleview.h"
 #include "export.h"
 #include "heatmapwidget.h"
 #include "jacobianview.h"
@@ -9,18 +10,23 @@
 #include "phaseview.h"
 #include "preset.h"
 #include "sweepview.h"
+#include "viewcharts.h"
 
 #include <QApplication>
 #include <QChart>
+#include <QChartView>
 #include <QCoreApplication>
 #include <QEventLoop>
 #include <QFileInfo>
 #include <QGraphicsLayout>
+#include <QLayout>
 #include <QLegend>
 #include <QLineSeries>
 #include <QPalette>
+#include <QSplitter>
 #include <QStyle>
 #include <QTimer>
+#include <QXYSeries>
 
 #include <algorithm>
 #include <cmath>
@@ -91,7 +97,7 @@ QStringList figureNames() {
 
 QStringList analysisFigureNames() {
     return {QStringLiteral("phase"), QStringLiteral("jacobian"), QStringLiteral("ntk"),
-            QStringLiteral("sweep")};
+            QStringLiteral("ensemble"), QStringLiteral("sweep")};
 }
 
 FigureData figureDataFromResult(const RunResult& result) {
@@ -122,17 +128,21 @@ LayerChart* makeSignalChart() {
     auto* c = new LayerChart(tr("Signal: length q\u02e1 of the pre-activations"),
                              tr("q\u02e1 = mean of h\u00b2 (log)"), true);
     c->setObjectName(QStringLiteral("signal"));
-    c->addSeries(tr("measured q\u02e1"), kMeasured, false);
-    c->addSeries(tr("mean-field q\u02e1 (predicted)"), kPredicted, true);
+    c->addSeries(tr("measured q\u02e1"), QStringLiteral("q"), kMeasured, false);
+    c->addSeries(tr("mean-field q\u02e1 (predicted)"), QStringLiteral("q_predicted"), kPredicted,
+                 true);
     return c;
 }
 
 LayerChart* makeGradientChart() {
     auto* c = new LayerChart(tr("Gradients"), tr("squared gradient norm (log)"), true);
     c->setObjectName(QStringLiteral("gradients"));
-    c->addSeries(tr("measured E\u2016\u03b4\u02e1\u2016\u00b2"), kMeasured, false);
-    c->addSeries(tr("measured \u2016\u2202L/\u2202W\u02e1\u2016\u00b2"), kSecond, false);
-    c->addSeries(tr("predicted E\u2016\u03b4\u02e1\u2016\u00b2"), kPredicted, true);
+    c->addSeries(tr("measured E\u2016\u03b4\u02e1\u2016\u00b2"), QStringLiteral("grad_h2"),
+                 kMeasured, false);
+    c->addSeries(tr("measured \u2016\u2202L/\u2202W\u02e1\u2016\u00b2"), QStringLiteral("grad_w2"),
+                 kSecond, false);
+    c->addSeries(tr("predicted E\u2016\u03b4\u02e1\u2016\u00b2"),
+                 QStringLiteral("grad_h2_predicted"), kPredicted, true);
     return c;
 }
 
@@ -142,8 +152,9 @@ LayerChart* makeCorrelationChart() {
     c->setObjectName(QStringLiteral("correlation"));
     c->setYBounds(-1.0, 1.0);
     c->setMinSpan(0.25);
-    c->addSeries(tr("measured c\u02e1"), kMeasured, false);
-    c->addSeries(tr("mean-field c\u02e1 (predicted)"), kPredicted, true);
+    c->addSeries(tr("measured c\u02e1"), QStringLiteral("correlation"), kMeasured, false);
+    c->addSeries(tr("mean-field c\u02e1 (predicted)"), QStringLiteral("correlation_predicted"),
+                 kPredicted, true);
     return c;
 }
 
@@ -267,90 +278,196 @@ std::unique_ptr<QWidget> makeFigure(const QString& name, const FigureData& data)
     return nullptr;
 }
 
+namespace {
+/// The figure inside an analysis view, without its combo boxes and buttons (empty: not one).
+std::vector<QWidget*> figureParts(QWidget* view) {
+    if (auto* v = qobject_cast<PhaseView*>(view))
+        return {v->heatmap()};
+    if (auto* v = qobject_cast<JacobianView*>(view))
+        return {v->chartView()};
+    if (auto* v = qobject_cast<NtkView*>(view))
+        return {v->spectrumChart(), v->conditionChart(), v->kernelMap()};
+    if (auto* v = qobject_cast<EnsembleView*>(view))
+        return {v->signalChart(), v->gradientChart(), v->correlationChart()};
+    if (auto* v = qobject_cast<SweepView*>(view))
+        return {v->chartView()};
+    return {};
+}
+} // namespace
+
+namespace {
+/// The chart views of a figure: the figure itself, or the charts inside an analysis view.
+std::vector<QChartView*> chartViews(QWidget* figure) {
+    if (auto* v = qobject_cast<QChartView*>(figure))
+        return {v};
+    std::vector<QChartView*> out;
+    for (QWidget* w : figureParts(figure)) {
+        if (auto* v = qobject_cast<QChartView*>(w))
+            out.push_back(v);
+        for (QChartView* c : w->findChildren<QChartView*>())
+            out.push_back(c);
+    }
+    return out;
+}
+
+/// Lays out every chart of `figure` at its current size now (Qt Charts does it on posted
+/// layout requests, and an export renders before the event loop would deliver them).
+void settleLayout(QWidget* figure) {
+    for (int pass = 0; pass < 2; ++pass) {
+        QCoreApplication::sendPostedEvents();
+        if (figure->layout())
+            figure->layout()->activate();
+        for (QChartView* v : chartViews(figure)) {
+            v->chart()->resize(QSizeF(v->size()));
+            QCoreApplication::sendPostedEvents();
+            if (auto* chart = qobject_cast<LayerChart*>(v)) {
+                chart->flushLayout();
+                chart->rescale();
+            } else if (QGraphicsLayout* l = v->chart()->layout()) {
+                l->activate();
+            }
+            if (QGraphicsLayout* l = v->chart()->legend()->layout())
+                l->activate();
+        }
+    }
+    QCoreApplication::sendPostedEvents();
+}
+} // namespace
+
 void applyPaperStyle(QWidget* figure) {
     figure->ensurePolished();
     figure->setAttribute(Qt::WA_DontShowOnScreen);
-    figure->setPalette(paperPalette()); // LayerChart re-themes itself on the palette change
-    if (auto* chart = qobject_cast<LayerChart*>(figure)) {
-        chart->setFrameShape(QFrame::NoFrame);
-        chart->chart()->setBackgroundRoundness(0);
-        chart->chart()->setDropShadowEnabled(false);
+    figure->setPalette(paperPalette()); // the charts re-theme themselves on the palette change
+    for (QChartView* v : chartViews(figure)) {
+        v->setFrameShape(QFrame::NoFrame);
+        v->chart()->setBackgroundRoundness(0);
+        v->chart()->setDropShadowEnabled(false);
         // A legend laid out before the theme change above keeps stale entries (one label,
         // no markers, in an offscreen copy); setting its font lays it out again.
-        chart->chart()->legend()->setFont(figure->font());
+        v->chart()->legend()->setFont(v->font());
     }
 }
 
-void applyLectureStyle(QWidget* figure) {
-    // Sizes for a figure of about 1200 x 750 logical pixels shown on a slide: text must stay
-    // readable from the back of a lecture hall, lines visible on a projector.
-    constexpr double kTextPt = 15, kTitlePt = 17;
+void applyLectureStyle(QWidget* figure, QSize size) {
+    // Sizes for a figure of 1200 x 750 logical pixels shown on a slide: text must stay readable
+    // from the back of a lecture hall, lines visible on a projector. A smaller or larger figure
+    // fills the same slide scaled, so its text scales too, by the square root of the size ratio
+    // (400 x 300: 0.58) so that a small figure keeps room for its data and stays legible.
+    // A view of n panels (NTK: 3) gives each about 1/n of the area.
+    const QSize reference = FigureOptions{}.size;
+    const double panels = std::max<std::size_t>(1, figureParts(figure).size());
+    const double ratio = std::min(static_cast<double>(size.width()) / reference.width(),
+                                  static_cast<double>(size.height()) / reference.height()) /
+                         std::sqrt(panels);
+    const double scale = std::clamp(std::sqrt(ratio), 0.45, 2.0);
+    const double kTextPt = 15 * scale, kTitlePt = 17 * scale;
     QFont f = figure->font();
     f.setPointSizeF(kTextPt);
-    figure->setFont(f);
+    figure->setFont(f); // the heatmaps draw everything from the widget font
+    for (QWidget* w : figureParts(figure))
+        w->setFont(f);
     applyPaperStyle(figure);
-    auto* chart = qobject_cast<LayerChart*>(figure);
-    if (!chart)
-        return; // heatmaps draw everything from the widget font and palette
-    QChart* c = chart->chart();
-    QFont title = f;
-    title.setPointSizeF(kTitlePt);
-    c->setTitleFont(title);
-    QFont legend = f;
-    c->legend()->setFont(legend);
-    for (QAbstractAxis* a : c->axes()) {
-        a->setLabelsFont(f);
-        a->setTitleFont(f);
-        QPen line = a->linePen();
-        line.setWidthF(1.5);
-        a->setLinePen(line);
-    }
-    for (QAbstractSeries* s : c->series()) {
-        if (auto* line = qobject_cast<QLineSeries*>(s)) {
-            QPen pen = line->pen();
-            pen.setWidthF(pen.widthF() * 2.0);
-            line->setPen(pen);
+    for (QChartView* v : chartViews(figure)) {
+        QChart* c = v->chart();
+        QFont title = f;
+        title.setPointSizeF(kTitlePt);
+        title.setBold(c->titleFont().bold());
+        c->setTitleFont(title);
+        c->legend()->setFont(f);
+        for (QAbstractAxis* a : c->axes()) {
+            a->setLabelsFont(f);
+            a->setTitleFont(f);
+            QPen line = a->linePen();
+            line.setWidthF(1.5);
+            a->setLinePen(line);
+        }
+        for (QAbstractSeries* s : c->series()) {
+            if (auto* line = qobject_cast<QLineSeries*>(s)) {
+                QPen pen = line->pen();
+                pen.setWidthF(pen.widthF() * 2.0);
+                line->setPen(pen);
+            }
+        }
+        c->setMargins(QMargins(12, 12, 12, 12));
+        // a chart alone: the numbers after its title on a line of their own (they would not fit
+        // beside it); the panels of a view keep their height for data (fitTitle wraps them)
+        if (v == figure) {
+            QString t = c->title();
+            t.replace(QStringLiteral(" &mdash; "), QStringLiteral("<br>"));
+            c->setTitle(t);
         }
     }
-    c->setMargins(QMargins(12, 12, 12, 12));
-    // the numbers after the title on a line of their own: at slide size they do not fit beside it
-    QString t = c->title();
-    t.replace(QStringLiteral(" &mdash; "), QStringLiteral("<br>"));
-    c->setTitle(t);
 }
 
-QString figureCsv(const QWidget* figure) {
-    QString out;
-    if (auto* chart = qobject_cast<const LayerChart*>(figure)) {
-        // one row per layer that any series has a point at; columns in series order
-        std::vector<double> xs;
-        for (int i = 0; i < chart->seriesCount(); ++i)
-            for (const QPointF& p : chart->points(i))
-                xs.push_back(p.x());
-        std::sort(xs.begin(), xs.end());
-        xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
-        out = QStringLiteral("layer");
-        for (int i = 0; i < chart->seriesCount(); ++i)
-            out += QLatin1Char(',') + csvField(chart->series(i)->name());
-        out += QLatin1Char('\n');
-        std::vector<QList<QPointF>> pts;
-        for (int i = 0; i < chart->seriesCount(); ++i)
-            pts.push_back(chart->points(i));
-        std::vector<qsizetype> next(pts.size(), 0);
-        for (double x : xs) {
-            out += QString::number(x, 'g', 17);
-            for (std::size_t i = 0; i < pts.size(); ++i) {
-                out += QLatin1Char(',');
-                if (next[i] < pts[i].size() && pts[i][next[i]].x() == x)
-                    out += csvNumber(pts[i][next[i]++].y());
-            }
-            out += QLatin1Char('\n');
+namespace {
+/// One row per layer that any series has a point at; one column per series, named by its key.
+QString layerChartCsv(const LayerChart* chart) {
+    std::vector<double> xs;
+    for (int i = 0; i < chart->seriesCount(); ++i)
+        for (const QPointF& p : chart->points(i))
+            xs.push_back(p.x());
+    std::sort(xs.begin(), xs.end());
+    xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
+    QString out = QStringLiteral("layer");
+    for (int i = 0; i < chart->seriesCount(); ++i)
+        out += QLatin1Char(',') + csvField(chart->series(i)->objectName());
+    out += QLatin1Char('\n');
+    std::vector<QList<QPointF>> pts;
+    for (int i = 0; i < chart->seriesCount(); ++i)
+        pts.push_back(chart->points(i));
+    std::vector<qsizetype> next(pts.size(), 0);
+    for (double x : xs) {
+        out += QString::number(x, 'g', 17);
+        for (std::size_t i = 0; i < pts.size(); ++i) {
+            out += QLatin1Char(',');
+            if (next[i] < pts[i].size() && pts[i][next[i]].x() == x)
+                out += csvNumber(pts[i][next[i]++].y());
         }
-        return out;
+        out += QLatin1Char('\n');
     }
+    return out;
+}
+
+/// Rows of the long CSV of an analysis view ("panel,series,x,y,value"): every point of every
+/// named series of `view`'s chart (value empty).
+void appendChartRows(QString& out, const QString& panel, QChartView* view) {
+    for (QAbstractSeries* s : view->chart()->series()) {
+        auto* xy = qobject_cast<QXYSeries*>(s);
+        // unnamed series are drawing aids (the sweep's dots repeat its line; the band's fill)
+        if (!xy || xy->objectName().isEmpty() || !xy->isVisible())
+            continue;
+        for (const QPointF& p : xy->points())
+            out += QStringLiteral("%1,%2,%3,%4,\n")
+                       .arg(csvField(panel), csvField(xy->objectName()), csvNumber(p.x()),
+                            csvNumber(p.y()));
+    }
+}
+
+/// Cell centres and values of a grid heatmap, as rows of the long CSV (series = value key).
+void appendGridRows(QString& out, const QString& panel, const GridImage& g) {
+    const int w = g.image.width(), h = g.image.height();
+    if (w <= 0 || h <= 0 || g.values.size() != static_cast<std::size_t>(w) * h)
+        return;
+    const double dx = (g.xRight - g.xLeft) / w, dy = (g.yBottom - g.yTop) / h;
+    for (int row = 0; row < h; ++row)
+        for (int col = 0; col < w; ++col) {
+            const double v = g.values[static_cast<std::size_t>(row) * w + col];
+            if (std::isnan(v))
+                continue;
+            out += QStringLiteral("%1,%2,%3,%4,%5\n")
+                       .arg(csvField(panel), csvField(g.valueKey),
+                            csvNumber(g.xLeft + (col + 0.5) * dx),
+                            csvNumber(g.yTop + (row + 0.5) * dy), csvNumber(v));
+        }
+}
+} // namespace
+
+QString figureCsv(const QWidget* figure) {
+    if (auto* chart = qobject_cast<const LayerChart*>(figure))
+        return layerChartCsv(chart);
     if (auto* map = qobject_cast<const HeatmapWidget*>(figure)) {
         const HeatmapImage& h = map->heatmap();
-        out = QStringLiteral("layer,%1,%2\n").arg(csvField(h.yLabel), csvField(h.colorLabel));
+        QString out = QStringLiteral("layer,%1,%2\n").arg(csvField(h.yKey), csvField(h.valueKey));
         const int rows = static_cast<int>(h.rowY.size());
         if (h.depth <= 0 ||
             h.values.size() != static_cast<std::size_t>(rows) * static_cast<std::size_t>(h.depth))
@@ -369,7 +486,76 @@ QString figureCsv(const QWidget* figure) {
         }
         return out;
     }
+    // an analysis view: one long table for its panels (charts and grid heatmaps)
+    QString out = QStringLiteral("panel,series,x,y,value\n");
+    for (QWidget* part : figureParts(const_cast<QWidget*>(figure))) {
+        if (auto* v = qobject_cast<QChartView*>(part))
+            appendChartRows(out, part->objectName(), v);
+        else if (auto* g = qobject_cast<GridHeatmap*>(part))
+            appendGridRows(out, part->objectName(), g->grid());
+        for (QChartView* v : part->findChildren<QChartView*>())
+            appendChartRows(out, v->objectName(), v);
+    }
     return out;
+}
+
+bool exportFigureWidget(QWidget* figure, const QString& name, const QString& path,
+                        const FigureOptions& options, QString* error) {
+    if (QFileInfo(path).suffix().toLower() == QLatin1String("csv"))
+        return saveText(figureCsv(figure), path, error);
+    if (options.lecture)
+        applyLectureStyle(figure, options.size);
+    else
+        applyPaperStyle(figure);
+    const bool view = !figureParts(figure).empty();
+    if (view) {
+        // the figure alone: the view's controls and notes are not part of a slide
+        const std::vector<QWidget*> parts = figureParts(figure);
+        for (QWidget* child : figure->findChildren<QWidget*>(Qt::FindDirectChildrenOnly)) {
+            const bool holdsPart = std::any_of(parts.begin(), parts.end(), [&](QWidget* p) {
+                return p == child || child->isAncestorOf(p);
+            });
+            if (!holdsPart)
+                child->hide();
+        }
+        if (figure->layout())
+            figure->layout()->setContentsMargins(0, 0, 0, 0);
+        // the requested size rules, not the minimum sizes that keep the window's tab usable
+        for (QWidget* w : figure->findChildren<QWidget*>())
+            w->setMinimumSize(1, 1);
+        figure->setMinimumSize(1, 1);
+        for (QSplitter* s : figure->findChildren<QSplitter*>())
+            s->setHandleWidth(0); // no grip between the panels of a slide
+        figure->show(); // offscreen (WA_DontShowOnScreen): lays the view out as in the window
+    }
+    if (!view)
+        figure->setMinimumSize(1, 1);
+    figure->resize(options.size);
+    settleLayout(figure);
+    QRect source;
+    if (view) {
+        // grow the view by whatever its layout keeps around the figure, so the figure itself
+        // has the requested size
+        source = figureRect(figure);
+        figure->resize(figure->size() + (options.size - source.size()));
+        settleLayout(figure);
+        // exactly the requested size even where a layout rounds a few pixels differently
+        source = QRect(figureRect(figure).topLeft(), options.size);
+    }
+    // long titles and labels wrap (or shrink) instead of being cut, once the charts have their
+    // sizes: the title and legend first, then what depends on the plot area they leave
+    for (QChartView* v : chartViews(figure))
+        charts::fitTitle(v->chart());
+    settleLayout(figure);
+    for (QChartView* v : chartViews(figure))
+        charts::fitLabels(v->chart());
+    settleLayout(figure);
+    ExportOptions e;
+    e.scale = options.scale;
+    e.presetJson = options.presetJson;
+    e.title = QStringLiteral("initscope %1").arg(name);
+    e.source = source;
+    return exportWidget(figure, path, e, error);
 }
 
 bool exportFigure(const QString& name, const FigureData& data, const QString& path,
@@ -381,45 +567,37 @@ bool exportFigure(const QString& name, const FigureData& data, const QString& pa
                          .arg(name, figureNames().join(QStringLiteral(", ")));
         return false;
     }
-    if (QFileInfo(path).suffix().toLower() == QLatin1String("csv"))
-        return saveText(figureCsv(figure.get()), path, error);
-    if (options.lecture)
-        applyLectureStyle(figure.get());
-    else
-        applyPaperStyle(figure.get());
-    figure->resize(options.size);
-    if (auto* chart = qobject_cast<LayerChart*>(figure.get())) {
-        // lay the chart out at its final size before it is drawn (no event loop runs here)
-        chart->chart()->resize(QSizeF(options.size));
-        // Qt Charts lays out the legend and axes on posted layout requests: deliver them now
-        QCoreApplication::sendPostedEvents();
-        chart->flushLayout();
-        if (QGraphicsLayout* l = chart->chart()->legend()->layout())
-            l->activate();
-        chart->rescale();
-        QCoreApplication::sendPostedEvents();
-    }
-    ExportOptions e;
-    e.scale = options.scale;
-    e.presetJson = options.presetJson;
-    e.title = QStringLiteral("initscope %1").arg(name);
-    return exportWidget(figure.get(), path, e, error);
+    return exportFigureWidget(figure.get(), name, path, options, error);
 }
 
-namespace {
-/// The figure inside an analysis view, without its combo boxes and buttons (empty: not one).
-std::vector<QWidget*> figureParts(QWidget* view) {
-    if (auto* v = qobject_cast<PhaseView*>(view))
-        return {v->heatmap()};
-    if (auto* v = qobject_cast<JacobianView*>(view))
-        return {v->chartView()};
-    if (auto* v = qobject_cast<NtkView*>(view))
-        return {v->spectrumChart(), v->conditionChart(), v->kernelMap()};
-    if (auto* v = qobject_cast<SweepView*>(view))
-        return {v->chartView()};
-    return {};
+std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view) {
+    if (auto* v = qobject_cast<const PhaseView*>(view)) {
+        auto copy = std::make_unique<PhaseView>();
+        copy->showSameAs(*v);
+        return copy;
+    }
+    if (auto* v = qobject_cast<const JacobianView*>(view)) {
+        auto copy = std::make_unique<JacobianView>();
+        copy->showSameAs(*v);
+        return copy;
+    }
+    if (auto* v = qobject_cast<const NtkView*>(view)) {
+        auto copy = std::make_unique<NtkView>();
+        copy->showSameAs(*v);
+        return copy;
+    }
+    if (auto* v = qobject_cast<const EnsembleView*>(view)) {
+        auto copy = std::make_unique<EnsembleView>();
+        copy->showSameAs(*v);
+        return copy;
+    }
+    if (auto* v = qobject_cast<const SweepView*>(view)) {
+        auto copy = std::make_unique<SweepView>();
+        copy->showSameAs(*v);
+        return copy;
+    }
+    return nullptr;
 }
-} // namespace
 
 QRect figureRect(QWidget* view) {
     QRect r;
@@ -429,8 +607,8 @@ QRect figureRect(QWidget* view) {
 }
 
 namespace {
-/// Shows an analysis view offscreen with `spec`, waits (event loop) until its worker's result is
-/// drawn, and exports it as drawn: the same widget and code as the GUI tab.
+/// Shows a fresh analysis view offscreen with `spec`, waits (event loop) until its worker's
+/// result is drawn, and exports it through exportFigureWidget: the GUI tab's widget and code.
 bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, const QString& path,
                           const FigureOptions& options, QString* error) {
     constexpr int kTimeoutMs = 300000;
@@ -456,19 +634,18 @@ bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, const QS
         view.reset(v);
         QObject::connect(v, &NtkView::resultShown, &loop, finish);
         v->setSpec(spec);
+    } else if (name == QLatin1String("ensemble")) {
+        auto* v = new EnsembleView;
+        view.reset(v);
+        QObject::connect(v, &EnsembleView::resultShown, &loop, finish);
+        v->setSpec(spec);
     } else {
         auto* v = new SweepView;
         view.reset(v);
         QObject::connect(v, &SweepView::sweepFinished, &loop, finish);
         v->setSpec(spec);
     }
-    applyPaperStyle(view.get());
-    if (options.lecture) {
-        QFont f = view->font();
-        f.setPointSizeF(13);
-        for (QWidget* w : figureParts(view.get()))
-            w->setFont(f);
-    }
+    view->setAttribute(Qt::WA_DontShowOnScreen);
     view->resize(options.size);
     view->show(); // offscreen: starts the computation, as selecting the tab does
     QTimer::singleShot(kTimeoutMs, &loop, &QEventLoop::quit);
@@ -479,21 +656,10 @@ bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, const QS
             *error = tr("--chart %1: no result within %2 s").arg(name).arg(kTimeoutMs / 1000);
         return false;
     }
-    // Only the figure's part of the view, at the requested size: grow the view by what its
-    // controls take, let the layout settle, and draw the rectangle around the figure.
     QCoreApplication::sendPostedEvents();
-    QCoreApplication::processEvents();
-    const QRect first = figureRect(view.get());
-    view->resize(view->size() + (options.size - first.size()));
-    QCoreApplication::sendPostedEvents();
-    QCoreApplication::processEvents();
-    ExportOptions e;
-    e.source = figureRect(view.get());
-    e.scale = options.scale;
-    e.presetJson = options.presetJson;
-    e.title = QStringLiteral("initscope %1").arg(name);
+    QCoreApplication::processEvents(); // the last streamed values (posted before the result)
     QString message;
-    if (!exportWidget(view.get(), path, e, &message)) {
+    if (!exportFigureWidget(view.get(), name, path, options, &message)) {
         if (error)
             *error = tr("--out: %1").arg(message);
         return false;
@@ -518,16 +684,8 @@ bool exportPresetFigure(const Preset& preset, const QString& chart, const QStrin
                      QStringLiteral("csv")}
              .contains(suffix))
         return fail(tr("--out %1: the file name must end in .png, .svg, .pdf or .csv").arg(path));
-    if (analysisFigureNames().contains(chart.toLower())) {
-        if (suffix == QLatin1String("csv"))
-            return fail(tr("--out %1: the %2 chart exports as .png, .svg or .pdf; its values "
-                           "come from initscope-cli %2")
-                            .arg(path, chart.toLower()));
-        QString message;
-        if (!exportAnalysisFigure(chart.toLower(), preset.spec, path, options, &message))
-            return fail(message);
-        return true;
-    }
+    if (analysisFigureNames().contains(chart.toLower()))
+        return exportAnalysisFigure(chart.toLower(), preset.spec, path, options, error);
     Engine engine;
     const RunResult result = engine.run(preset.spec); // throws SpecInvalid for a bad spec
     FigureData data = figureDataFromResult(result);

@@ -54,8 +54,8 @@ FigureData figureDataFromResult(const RunResult& result);
 /// Views that have a figure, in tab order: signal, gradients, correlation, distribution,
 /// activations.
 QStringList figureNames();
-/// The analysis views initscope-cli export draws as the GUI shows them (phase, jacobian, ntk,
-/// sweep): computed on their own workers, exported as PNG, SVG or PDF only.
+/// The analysis views (phase, jacobian, ntk, ensemble, sweep): computed on their own workers;
+/// an export draws a copy of the view's figure (without its controls) in the same way.
 QStringList analysisFigureNames();
 
 // ---- the widgets of each view (the main window builds its tabs from these)
@@ -77,17 +77,6 @@ QRect figureRect(QWidget* view);
 /// A fresh widget for view `name` fed with `data`, not shown; null for an unknown name.
 std::unique_ptr<QWidget> makeFigure(const QString& name, const FigureData& data);
 
-/// Large fonts, thick lines, white background, no frame: for slides. Call before rendering.
-void applyLectureStyle(QWidget* figure);
-/// A light theme with a white background whatever the desktop theme (exports of a dark window
-/// would otherwise be dark).
-void applyPaperStyle(QWidget* figure);
-
-/// The exact values behind a figure as CSV: a header, then one row per point. Line charts: one
-/// row per layer, one column per series (empty where a series has no finite value). Heatmaps:
-/// one row per cell (layer, y, value).
-QString figureCsv(const QWidget* figure);
-
 struct FigureOptions {
     QSize size{1200, 750}; // logical size of the figure
     double scale = 2.0;    // PNG pixels per logical pixel (2 = sharp on slides and HiDPI)
@@ -95,9 +84,35 @@ struct FigureOptions {
     QString presetJson;    // embedded in PNG and SVG (empty: none)
 };
 
-/// Exports view `name` of `data` to `path` (.png, .svg, .pdf or .csv) through ui/export.
+/// Large fonts, thick lines, white background, no frame: for slides. Call before rendering.
+/// `size`: the figure's size; text scales with it (see the definition).
+void applyLectureStyle(QWidget* figure, QSize size = FigureOptions{}.size);
+/// A light theme with a white background whatever the desktop theme (exports of a dark window
+/// would otherwise be dark).
+void applyPaperStyle(QWidget* figure);
+
+/// The exact values behind a figure as CSV, the same from every export path: a header of
+/// snake_case keys, then one row per point. Layer charts: one row per layer, one column per
+/// series ("layer,q,q_predicted"; empty where a series has no finite value). Layer heatmaps: one
+/// row per cell ("layer,h,share", "layer,unit,activation"). Analysis views: one long table
+/// "panel,series,x,y,value" over their panels (value: the colour of a grid heatmap's cell).
+QString figureCsv(const QWidget* figure);
+
+/// The one export path: styles `figure` (a widget from makeFigure or copyAnalysisFigure, or an
+/// analysis view made for the export) as `options` say, lays it out so that its figure has
+/// `options.size` (an analysis view's controls hidden), wraps titles that would be cut, and
+/// writes `path` (.png, .svg, .pdf or .csv) through ui/export. Changes `figure`: pass a copy.
+bool exportFigureWidget(QWidget* figure, const QString& name, const QString& path,
+                        const FigureOptions& options, QString* error);
+
+/// Exports view `name` of `data` to `path` (.png, .svg, .pdf or .csv) through exportFigureWidget.
 bool exportFigure(const QString& name, const FigureData& data, const QString& path,
                   const FigureOptions& options, QString* error);
+
+/// A fresh, unshown analysis view showing what `view` (a phase, Jacobian, NTK, ensemble or sweep
+/// view) shows: its settings and its last result, copied, not computed again. Null for another
+/// widget.
+std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view);
 
 /// Runs `preset` on the calling thread and exports its view `chart`: initscope-cli export.
 /// Needs a QApplication. On failure returns false and sets `error` (naming the option).

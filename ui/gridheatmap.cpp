@@ -8,6 +8,7 @@
 #include <QPainterPath>
 #include <QToolTip>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -41,7 +42,8 @@ QRgb diverging(double t) {
 }
 
 namespace {
-constexpr int kLeft = 78, kRight = 112, kTop = 34, kBottom = 56;
+/// Widest tick label the margins leave room for.
+const QString kWidestTick = QStringLiteral("-0.0000");
 
 QString tickText(double v) {
     if (v != 0 && (std::abs(v) >= 1e4 || std::abs(v) < 1e-3))
@@ -76,9 +78,60 @@ void GridHeatmap::setMarker(QPointF p, const QString& legend) {
     update();
 }
 
+double GridImage::fraction(double v) const {
+    double t;
+    if (std::isfinite(vCentre) && vMin < vCentre && vCentre < vMax)
+        t = v < vCentre ? 0.5 * (v - vMin) / (vCentre - vMin)
+                        : 0.5 + 0.5 * (v - vCentre) / (vMax - vCentre);
+    else
+        t = vMax > vMin ? (v - vMin) / (vMax - vMin) : 0.5;
+    return std::clamp(t, 0.0, 1.0);
+}
+
+QFont GridHeatmap::titleFont() const {
+    QFont f = font();
+    f.setBold(true);
+    f.setPointSizeF(f.pointSizeF() * 1.15);
+    return f;
+}
+
+bool GridHeatmap::hasLegend() const {
+    return !overlay_.isEmpty() || (std::isfinite(marker_.x()) && std::isfinite(marker_.y()));
+}
+
+GridHeatmap::Margins GridHeatmap::margins() const {
+    const QFontMetrics fm(font()), tfm(titleFont());
+    // the title wraps (never cut) within the width
+    const int titleH = tfm.boundingRect(QRect(0, 0, std::max(50, width() - 8), 10000),
+                                        Qt::AlignHCenter | Qt::TextWordWrap, title_)
+                           .height();
+    const int tick = fm.horizontalAdvance(kWidestTick);
+    Margins m;
+    m.top = titleH + 10;
+    m.left = fm.height() + 10 + tick + 8;
+    m.right = 16 + 16 + 7 + tick + fm.height() + 8;
+    m.bottom = 6 + fm.height() + 6 + fm.height() + 6 + (hasLegend() ? fm.height() + 10 : 0);
+    return m;
+}
+
 QRect GridHeatmap::plotRect() const {
-    return QRect(kLeft, kTop, std::max(10, width() - kLeft - kRight),
-                 std::max(10, height() - kTop - kBottom));
+    const Margins m = margins();
+    QRect r(m.left, m.top, std::max(10, width() - m.left - m.right),
+            std::max(10, height() - m.top - m.bottom));
+    if (grid_.squareCells && !grid_.isNull()) {
+        // a K x K matrix: square, centred in the room there is
+        const int side = std::min(r.width(), r.height());
+        r = QRect(r.left() + (r.width() - side) / 2, r.top() + (r.height() - side) / 2, side, side);
+    }
+    return r;
+}
+
+QRect GridHeatmap::legendRect() const {
+    if (!hasLegend())
+        return {};
+    const QFontMetrics fm(font());
+    const int h = fm.height() + 6;
+    return QRect(4, height() - h - 4, width() - 8, h);
 }
 
 QPointF GridHeatmap::toData(QPointF w) const {
@@ -103,12 +156,10 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
     const QRect plot = plotRect();
     const QFontMetrics fm(font());
 
-    QFont titleFont = font();
-    titleFont.setBold(true);
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.15);
-    painter.setFont(titleFont);
+    painter.setFont(titleFont());
     painter.setPen(text);
-    painter.drawText(QRect(0, 4, width(), kTop - 6), Qt::AlignCenter, title_);
+    painter.drawText(QRect(4, 4, width() - 8, plot.top() - 8),
+                     Qt::AlignHCenter | Qt::AlignTop | Qt::TextWordWrap, title_);
     painter.setFont(font());
     painter.setPen(pal.color(QPalette::Mid));
     painter.drawRect(plot.adjusted(0, 0, -1, -1));
@@ -130,9 +181,11 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
         const QString s = tickText(t);
         painter.drawText(x - fm.horizontalAdvance(s) / 2, plot.bottom() + 6 + fm.ascent(), s);
     }
+    painter.setFont(fittedFont(font(), g.xLabel, plot.width()));
     painter.drawText(
         QRect(plot.left(), plot.bottom() + 8 + fm.height(), plot.width(), fm.height() + 4),
         Qt::AlignCenter, g.xLabel);
+    painter.setFont(font());
     const double yLo = std::min(g.yTop, g.yBottom), yHi = std::max(g.yTop, g.yBottom);
     for (double t : niceTicks(yLo, yHi, std::max(2, plot.height() / 40))) {
         const int y = static_cast<int>(std::lround(toWidget({g.xLeft, t}).y()));
@@ -141,8 +194,10 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
         painter.drawText(plot.left() - 8 - fm.horizontalAdvance(s), y + fm.ascent() / 2 - 1, s);
     }
     painter.save();
-    painter.translate(14, plot.center().y());
+    painter.translate(plot.left() - 8 - fm.horizontalAdvance(kWidestTick) - fm.height() / 2 - 2,
+                      plot.center().y());
     painter.rotate(-90);
+    painter.setFont(fittedFont(font(), g.yLabel, plot.height()));
     painter.drawText(
         QRect(-plot.height() / 2, -fm.height() / 2 - 2, plot.height(), fm.height() + 4),
         Qt::AlignCenter, g.yLabel);
@@ -153,6 +208,7 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
     QImage barImage(1, 256, QImage::Format_RGB32);
     for (int i = 0; i < 256; ++i)
         barImage.setPixel(0, 255 - i, g.divergingMap ? diverging(i / 255.0) : viridis(i / 255.0));
+    // the bar's colours are the map's, evenly; a tick sits where its value's colour is
     painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
     painter.drawImage(bar, barImage);
     painter.setPen(pal.color(QPalette::Mid));
@@ -160,8 +216,8 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
     painter.setPen(text);
     if (g.vMax > g.vMin) {
         auto tick = [&](double t, const QString& label) {
-            const int y = static_cast<int>(
-                std::lround(bar.bottom() - (t - g.vMin) / (g.vMax - g.vMin) * bar.height()));
+            const int y =
+                static_cast<int>(std::lround(bar.bottom() - g.fraction(t) * bar.height()));
             painter.drawLine(bar.right(), y, bar.right() + 4, y);
             painter.drawText(bar.right() + 7, y + fm.ascent() / 2 - 1, label);
         };
@@ -177,7 +233,7 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
                             ts[1].push_back(t);
                     }
                 }
-            const bool crowded = static_cast<int>(ts[0].size()) > bar.height() / 28;
+            const bool crowded = static_cast<int>(ts[0].size()) > bar.height() / (fm.height() + 6);
             for (double t : ts[crowded ? 1 : 0])
                 tick(t, tickText(std::pow(10.0, t)));
         } else {
@@ -186,20 +242,24 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
         }
     }
     painter.save();
-    painter.translate(width() - 12, plot.center().y());
+    painter.translate(bar.right() + 7 + fm.horizontalAdvance(kWidestTick) + fm.height() / 2 + 2,
+                      plot.center().y());
     painter.rotate(90);
+    painter.setFont(fittedFont(font(), g.colorLabel, plot.height()));
     painter.drawText(
         QRect(-plot.height() / 2, -fm.height() / 2 - 2, plot.height(), fm.height() + 4),
         Qt::AlignCenter, g.colorLabel);
     painter.restore();
 
-    painter.setClipRect(plot);
     painter.setRenderHint(QPainter::Antialiasing, true);
-    int legendRow = 0;
+    // the legend: one row below the axis label, entries side by side (never over the data)
+    const QRect legendRow = legendRect();
+    int legendX = std::max(legendRow.left(), plot.left());
     auto legend = [&](const QString& s, const QPen& pen, bool dot) {
-        const int h = fm.height() + 4;
-        QRect box(plot.left() + 8, plot.top() + 8 + legendRow * h, fm.horizontalAdvance(s) + 38, h);
-        painter.fillRect(box, QColor(255, 255, 255, 215));
+        painter.save();
+        painter.setClipping(false);
+        const QRect box(legendX, legendRow.top(), fm.horizontalAdvance(s) + 38, legendRow.height());
+        legendX = box.right() + 16;
         painter.setPen(pen);
         const int cy = box.center().y();
         if (dot) {
@@ -209,10 +269,11 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
         } else {
             painter.drawLine(box.left() + 4, cy, box.left() + 26, cy);
         }
-        painter.setPen(Qt::black);
+        painter.setPen(text);
         painter.drawText(box.adjusted(32, 0, 0, 0), Qt::AlignVCenter | Qt::AlignLeft, s);
-        ++legendRow;
+        painter.restore();
     };
+    painter.setClipRect(plot);
     if (!overlay_.isEmpty()) {
         QPainterPath path;
         bool open = false;

@@ -10,6 +10,8 @@
 #include <QString>
 #include <QWidget>
 
+#include <vector>
+
 namespace initscope::ui {
 
 /// Diverging blue-white-red colour at t in [0, 1] (clamped), white at 0.5: ColorBrewer RdBu
@@ -22,10 +24,21 @@ struct GridImage {
     QImage image;
     double xLeft = 0, xRight = 1, yTop = 1, yBottom = 0; // outer cell edges
     double vMin = 0, vMax = 1; // colour-bar range (log10 of the value when logColor)
+    // When finite, the middle of the colour map sits at this value and each half of the map
+    // spans its own side (vMin..vCentre, vCentre..vMax), as the colour bar shows: chi1 = 1 is
+    // white however far the data reach on either side.
+    double vCentre = qQNaN();
+    /// Where `v` falls on the colour map, 0..1 (clamped).
+    double fraction(double v) const;
     bool logColor = false;
     bool divergingMap = false; // else viridis
     QString xLabel, yLabel, colorLabel;
     int rowsDone = 0, rows = 0; // progress note while rows are still arriving
+    bool squareCells = false;   // a matrix (the NTK kernel): cells drawn square, plot centred
+    // The values the colours encode, for CSV export: values[row * width + column], rows from
+    // the top as in `image`, NaN where none; valueKey names the CSV column (snake_case).
+    std::vector<double> values;
+    QString valueKey;
     bool isNull() const { return image.isNull(); }
 };
 
@@ -50,6 +63,8 @@ public:
     QPointF toWidget(QPointF data) const;
 
     QSize sizeHint() const override { return {640, 480}; }
+    /// Rows of the legend (critical line, marker), drawn below the plot, never over data.
+    QRect legendRect() const;
     QSize minimumSizeHint() const override { return {300, 220}; }
 
 signals:
@@ -62,6 +77,14 @@ protected:
     void mouseMoveEvent(QMouseEvent* event) override;
 
 private:
+    struct Margins {
+        int left, right, top, bottom;
+    };
+    /// Space around the plot for title, ticks, labels, colour bar and legend, from the font.
+    Margins margins() const;
+    QFont titleFont() const;
+    bool hasLegend() const;
+
     QString title_;
     GridImage grid_;
     QPolygonF overlay_;

@@ -64,7 +64,10 @@ HeatmapImage HeatmapAccumulator::renderDistribution() const {
     out.vMin = std::log10(kMinShare);
     out.vMax = 0.0;
     out.yLabel = QStringLiteral("pre-activation h");
-    out.colorLabel = QStringLiteral("share of layer's values per bin (log10)");
+    // the colour bar is logarithmic; the values (and the CSV) are plain shares in [0, 1]
+    out.colorLabel = QStringLiteral("share of layer's values per bin (log scale)");
+    out.yKey = QStringLiteral("h");
+    out.valueKey = QStringLiteral("share");
     int bins = 0;
     for (const auto& c : columns_) {
         bins = std::max(bins, static_cast<int>(c.share.size()));
@@ -118,6 +121,9 @@ HeatmapImage HeatmapAccumulator::renderActivations(bool perLayer) const {
     out.yLabel = QStringLiteral("unit index (input 0)");
     out.colorLabel = perLayer ? QStringLiteral("a / max|a| of its layer")
                               : QStringLiteral("activation a = phi(h)");
+    out.yKey = QStringLiteral("unit");
+    out.valueKey =
+        perLayer ? QStringLiteral("activation_over_layer_max") : QStringLiteral("activation");
     int units = 0;
     double lo = std::numeric_limits<double>::infinity();
     double hi = -lo;

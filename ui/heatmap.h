@@ -23,6 +23,7 @@ struct HeatmapImage {
     double vMin = 0, vMax = 1; // colour-bar range (log10 of the value when logColor)
     bool logColor = false;
     QString yLabel, colorLabel;
+    QString yKey, valueKey; // CSV column names of y and of the value (snake_case)
     int firstNonfinite = 0; // first layer with non-finite values, 0 if none
     // The values the colours encode, for CSV export: values[row * depth + column] (share of the
     // layer's values in the bin, or the activation, scaled as drawn), NaN where nothing is drawn

@@ -1,6 +1,7 @@
 #include "heatmapwidget.h"
 
 #include "colormap.h"
+#include "viewcharts.h"
 
 #include <QMouseEvent>
 #include <QPainter>
@@ -29,6 +30,12 @@ std::vector<double> niceTicks(double lo, double hi, int maxTicks) {
     return ticks;
 }
 
+QFont fittedFont(QFont font, const QString& text, int width) {
+    while (font.pointSizeF() > 6 && QFontMetrics(font).horizontalAdvance(text) > width)
+        font.setPointSizeF(font.pointSizeF() * 0.9);
+    return font;
+}
+
 namespace {
 constexpr int kLeft = 78, kRight = 120, kTop = 34, kBottom = 52;
 
@@ -37,12 +44,27 @@ constexpr int kLeft = 78, kRight = 120, kTop = 34, kBottom = 52;
 struct Margins {
     int left, right, top, bottom;
 };
-Margins margins(const QFont& font) {
+QFont titleFontOf(const QFont& font) {
+    QFont f = font;
+    f.setBold(true);
+    f.setPointSizeF(f.pointSizeF() * 1.15);
+    return f;
+}
+
+/// The title's height wrapped to `width` (a long title wraps; it is never cut).
+int titleHeight(const QFont& font, const QString& title, int width) {
+    return QFontMetrics(titleFontOf(font))
+        .boundingRect(QRect(0, 0, std::max(50, width - 8), 10000),
+                      Qt::AlignHCenter | Qt::TextWordWrap, title)
+        .height();
+}
+
+Margins margins(const QFont& font, const QString& title, int width) {
     const QFontMetrics fm(font);
     const int h = fm.height();
     const int tick = fm.horizontalAdvance(QStringLiteral("-0.0001"));
     return {std::max(kLeft, tick + h + 26), std::max(kRight, tick + h + 62),
-            std::max(kTop, h * 13 / 10 + 14), std::max(kBottom, 2 * h + 18)};
+            std::max(kTop, titleHeight(font, title, width) + 12), std::max(kBottom, 2 * h + 18)};
 }
 
 QString tickText(double v) {
@@ -77,7 +99,7 @@ QString HeatmapWidget::nonfiniteNote() const {
 }
 
 QRect HeatmapWidget::plotRect() const {
-    const Margins m = margins(font());
+    const Margins m = margins(font(), title_, width());
     return QRect(m.left, m.top, std::max(10, width() - m.left - m.right),
                  std::max(10, height() - m.top - m.bottom));
 }
@@ -95,12 +117,10 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
     const QRect plot = plotRect();
     const QFontMetrics fm(font());
 
-    QFont titleFont = font();
-    titleFont.setBold(true);
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.15);
-    painter.setFont(titleFont);
+    painter.setFont(titleFontOf(font()));
     painter.setPen(text);
-    painter.drawText(QRect(0, 4, width(), plot.top() - 6), Qt::AlignCenter, title_);
+    painter.drawText(QRect(4, 4, width() - 8, plot.top() - 6),
+                     Qt::AlignHCenter | Qt::AlignVCenter | Qt::TextWordWrap, title_);
     painter.setFont(font());
 
     painter.setPen(pal.color(QPalette::Mid));
@@ -118,7 +138,8 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
     // x axis: layers (column j spans [j + 0.5, j + 1.5])
     painter.setPen(text);
     auto xToPx = [&](double layer) { return plot.left() + (layer - 0.5) / h.depth * plot.width(); };
-    const int maxXTicks = std::max(2, plot.width() / 70);
+    // at least a few: niceTicks(1, 16, 2) would step by 20 and label no layer at all
+    const int maxXTicks = std::max(4, plot.width() / 70);
     for (double t : niceTicks(1, h.depth, maxXTicks)) {
         if (t < 1 || std::abs(t - std::round(t)) > 1e-9)
             continue;
@@ -145,6 +166,7 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
     painter.save();
     painter.translate(14, plot.center().y());
     painter.rotate(-90);
+    painter.setFont(fittedFont(font(), h.yLabel, plot.height()));
     painter.drawText(
         QRect(-plot.height() / 2, -fm.height() / 2 - 2, plot.height(), fm.height() + 4),
         Qt::AlignCenter, h.yLabel);
@@ -164,12 +186,15 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
         const int y = static_cast<int>(
             std::lround(bar.bottom() - (t - h.vMin) / (h.vMax - h.vMin) * bar.height()));
         painter.drawLine(bar.right(), y, bar.right() + 4, y);
-        const QString s = h.logColor ? QStringLiteral("1e%1").arg(std::lround(t)) : tickText(t);
+        // decades in the format of every log axis (1e-05 .. 1e+00)
+        const QString s = h.logColor ? QString::asprintf(charts::kLogLabelFormat, std::pow(10.0, t))
+                                     : tickText(t);
         painter.drawText(bar.right() + 7, y + fm.ascent() / 2 - 1, s);
     }
     painter.save();
     painter.translate(width() - 12, plot.center().y());
     painter.rotate(90);
+    painter.setFont(fittedFont(font(), h.colorLabel, plot.height()));
     painter.drawText(
         QRect(-plot.height() / 2, -fm.height() / 2 - 2, plot.height(), fm.height() + 4),
         Qt::AlignCenter, h.colorLabel);

@@ -10,6 +10,8 @@ namespace initscope::ui {
 
 /// "Nice" tick positions (1, 2, 5 x 10^k steps) covering [lo, hi], at most about maxTicks.
 std::vector<double> niceTicks(double lo, double hi, int maxTicks);
+/// `font`, smaller where `text` would be wider than `width` (an axis label is shrunk, never cut).
+QFont fittedFont(QFont font, const QString& text, int width);
 
 class HeatmapWidget : public QWidget {
     Q_OBJECT

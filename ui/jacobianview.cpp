@@ -10,6 +10,7 @@
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QLogValueAxis>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QVBoxLayout>
 #include <QValueAxis>
@@ -41,9 +42,15 @@ JacobianView::JacobianView(QWidget* parent)
             charts::addLine(c, tr("input %1").arg(b), charts::color(b + 2), false, x_, y_, 1.6);
         series_.push_back(s);
     }
-    measuredRms_ = charts::addLine(c, tr("rms measured"), charts::color(0), false, x_, y_, 2.5);
+    // the prediction first: Qt Charts draws later series on top, and a measured line that
+    // matches its prediction must stay visible
     theoryRms_ =
         charts::addLine(c, tr("rms predicted (mean field)"), charts::color(1), true, x_, y_, 2.5);
+    measuredRms_ = charts::addLine(c, tr("rms measured"), charts::color(0), false, x_, y_, 2.5);
+    // CSV keys (figureCsv)
+    measuredRms_->setObjectName(QStringLiteral("rms_measured"));
+    theoryRms_->setObjectName(QStringLiteral("rms_predicted"));
+    charts::integerTicks(y_, 0, 1);
     charts::restyle(view_);
 
     inputs_ = new QSpinBox;
@@ -77,6 +84,14 @@ void JacobianView::setSpec(const NetworkSpec& spec) {
 
 void JacobianView::setInputs(int k) {
     inputs_->setValue(k);
+}
+
+void JacobianView::showSameAs(const JacobianView& other) {
+    const QSignalBlocker block(inputs_);
+    inputs_->setValue(other.inputs_->value());
+    refresh_.markCurrent(other.refresh_.spec());
+    if (!other.result_.inputs.empty())
+        display(other.result_);
 }
 
 QString JacobianView::summaryText() const {
@@ -143,9 +158,7 @@ void JacobianView::display(const JacobianResult& r) {
         QLineSeries* s = series_[static_cast<std::size_t>(b)];
         const bool used = b < static_cast<int>(r.inputs.size()) && any;
         s->setVisible(used);
-        const auto markers = view_->chart()->legend()->markers(s);
-        for (QLegendMarker* m : markers)
-            m->setVisible(used);
+        charts::legendFollowsData(view_->chart(), s, used);
         if (!used) {
             s->clear();
             continue;
@@ -171,32 +184,22 @@ void JacobianView::display(const JacobianResult& r) {
         pts.append(QPointF(std::pow(10.0, hi), 0));
         s->replace(pts);
         s->setName(tr("input %1").arg(in.index));
+        s->setObjectName(QStringLiteral("input_%1").arg(in.index));
     }
-    const double top = maxCount * 1.1;
-    y_->setRange(0, top);
-    y_->applyNiceNumbers();
+    // counts: integer ticks, a little headroom above the tallest bin
+    charts::integerTicks(y_, 0, std::ceil(maxCount * 1.1), 8);
     auto vertical = [&](QLineSeries* s, double meanSq) {
-        s->clear();
         const double v = std::sqrt(meanSq);
-        if (std::isfinite(v) && v > 0)
-            s->replace(QList<QPointF>{{v, 0}, {v, y_->max()}});
+        charts::setPoints(s, std::isfinite(v) && v > 0 ? QList<QPointF>{{v, 0}, {v, y_->max()}}
+                                                       : QList<QPointF>{});
     };
     vertical(measuredRms_, r.meanSq);
     vertical(theoryRms_, r.theoryMeanSq);
     if (any) {
-        double a = lo, b = hi;
+        std::vector<double> xs{std::pow(10.0, lo), std::pow(10.0, hi)};
         for (double m : {r.meanSq, r.theoryMeanSq})
-            if (m > 0 && std::isfinite(m)) {
-                a = std::min(a, 0.5 * std::log10(m));
-                b = std::max(b, 0.5 * std::log10(m));
-            }
-        a = std::floor(a - 1e-9);
-        b = std::ceil(b + 1e-9);
-        if (b - a < 1)
-            b = a + 1;
-        x_->setRange(std::pow(10.0, a), std::pow(10.0, b));
-        x_->setLabelFormat(b - a > 4 || a < -2 || b > 3 ? QStringLiteral("%.0e")
-                                                        : QStringLiteral("%g"));
+            xs.push_back(std::sqrt(m));
+        charts::fitLog(x_, xs);
     }
     double spreadLo = HUGE_VAL, spreadHi = -HUGE_VAL;
     for (const JacobianInput& in : r.inputs)

@@ -32,6 +32,9 @@ public:
 
     void setSpec(const NetworkSpec& spec);
     void setInputs(int k);
+    /// Shows what `other` shows (its settings and last result) without computing: the copy
+    /// that an export draws (figure.h copyAnalysisFigure).
+    void showSameAs(const JacobianView& other);
 
     // ---- for tests
     /// The last complete result shown (empty inputs before the first).

@@ -1,5 +1,7 @@
 #include "layercharts.h"
 
+#include "viewcharts.h"
+
 #include <QApplication>
 #include <QCursor>
 #include <QEvent>
@@ -12,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 namespace initscope::ui {
 
@@ -39,21 +42,14 @@ LayerChart::LayerChart(const QString& title, const QString& yLabel, bool logY, Q
     c->setAnimationOptions(QChart::NoAnimation);
     c->legend()->setAlignment(Qt::AlignBottom);
     c->legend()->setShowToolTips(true);
+    charts::lineLegend(c);
     c->setMargins(QMargins(6, 6, 6, 6));
 
     xAxis_ = new QValueAxis;
     xAxis_->setTitleText(tr("layer l"));
-    xAxis_->setLabelFormat(QStringLiteral("%d"));
-    xAxis_->setTickType(QValueAxis::TicksDynamic);
-    xAxis_->setTickAnchor(0);
     c->addAxis(xAxis_, Qt::AlignBottom);
     if (logY_) {
-        yLog_ = new QLogValueAxis;
-        yLog_->setTitleText(yLabel);
-        yLog_->setLabelFormat(QStringLiteral("%.0e"));
-        yLog_->setBase(10);
-        yLog_->setMinorTickCount(-1);
-        c->addAxis(yLog_, Qt::AlignLeft);
+        yLog_ = charts::logAxis(c, yLabel, Qt::AlignLeft);
     } else {
         yLinear_ = new QValueAxis;
         yLinear_->setTitleText(yLabel);
@@ -70,14 +66,17 @@ LayerChart::LayerChart(const QString& title, const QString& yLabel, bool logY, Q
     setMinimumSize(320, 220);
 }
 
-int LayerChart::addSeries(const QString& name, const QColor& color, bool predicted) {
+int LayerChart::addSeries(const QString& name, const QString& key, const QColor& color,
+                          bool predicted) {
     auto* s = new QLineSeries;
     s->setName(name);
+    s->setObjectName(key);
     chart()->addSeries(s);
     s->attachAxis(xAxis_);
     s->attachAxis(logY_ ? static_cast<QAbstractAxis*>(yLog_) : yLinear_);
     series_.push_back(s);
     styles_.push_back({color, predicted});
+    restack();
     // Hovering a line shows the value of the nearest layer.
     connect(s, &QLineSeries::hovered, this, [this, s](const QPointF& at, bool entered) {
         if (!entered) {
@@ -109,7 +108,38 @@ void LayerChart::setSeries(int index, const std::vector<QPointF>& points) {
             continue;
         shown.push_back(p);
     }
-    series_.at(static_cast<std::size_t>(index))->replace(shown);
+    QLineSeries* s = series_.at(static_cast<std::size_t>(index));
+    s->replace(shown);
+    // a line through one point draws nothing: show that point as a dot
+    s->setPointsVisible(shown.size() == 1);
+    charts::legendFollowsData(chart(), s,
+                              !shown.isEmpty() && styles_[static_cast<std::size_t>(index)].listed);
+}
+
+void LayerChart::setInLegend(int index, bool listed) {
+    styles_.at(static_cast<std::size_t>(index)).listed = listed;
+    charts::legendFollowsData(chart(), series(index), listed && !points(index).isEmpty());
+}
+
+void LayerChart::restack() {
+    QChart* c = chart();
+    QAbstractAxis* y = logY_ ? static_cast<QAbstractAxis*>(yLog_) : yLinear_;
+    auto readd = [&](QLineSeries* s) {
+        s->setProperty("initscopeListed", QVariant()); // a new legend marker: set it again
+        c->removeSeries(s);
+        c->addSeries(s);
+        s->attachAxis(xAxis_);
+        s->attachAxis(y);
+    };
+    for (bool predicted : {true, false})
+        for (std::size_t i = 0; i < series_.size(); ++i)
+            if (styles_[i].predicted == predicted)
+                readd(series_[i]);
+    readd(marker_);
+    charts::legendFollowsData(c, marker_, nonfiniteFrom_ > 0);
+    for (std::size_t i = 0; i < series_.size(); ++i)
+        charts::legendFollowsData(c, series_[i],
+                                  styles_[i].listed && !series_[i]->points().isEmpty());
 }
 
 QList<QPointF> LayerChart::points(int index) const {
@@ -118,9 +148,8 @@ QList<QPointF> LayerChart::points(int index) const {
 
 void LayerChart::setDepth(int depth) {
     depth_ = std::max(1, depth);
-    const double hi = std::max(2, depth_);
-    xAxis_->setRange(1, hi);
-    xAxis_->setTickInterval(niceStep(hi, 10));
+    // half a layer beyond the first and the last: their points are not drawn on the frame
+    charts::integerTicks(xAxis_, 0.5, depth_ + 0.5);
 }
 
 void LayerChart::setNonfiniteFrom(int layer) {
@@ -158,25 +187,13 @@ void LayerChart::rescale() {
     }
     double axisLo = 0, axisHi = 1;
     if (logY_) {
-        if (!(hi >= lo)) {
-            lo = 0.1;
-            hi = 10;
-        }
-        int dLo = static_cast<int>(std::floor(std::log10(lo)));
-        int dHi = static_cast<int>(std::ceil(std::log10(hi)));
-        if (dHi <= dLo)
-            dHi = dLo + 1;
-        // One label per decade until they crowd; then label every k-th decade (base 10^k).
-        const int decades = dHi - dLo;
-        const int perLabel = std::max(1, (decades + 9) / 10);
-        dLo = static_cast<int>(std::floor(static_cast<double>(dLo) / perLabel)) * perLabel;
-        dHi = static_cast<int>(std::ceil(static_cast<double>(dHi) / perLabel)) * perLabel;
-        yLog_->setBase(std::pow(10.0, perLabel));
-        yLog_->setMinorTickCount(perLabel == 1 ? 8 : 0);
-        axisLo = std::pow(10.0, dLo);
-        axisHi = std::pow(10.0, dHi);
-        // A hair of padding: QLogValueAxis drops the label of an end that rounds inside the range.
-        yLog_->setRange(axisLo * 0.999, axisHi * 1.001);
+        std::vector<double> ys;
+        for (auto* s : series_)
+            for (const QPointF& p : s->points())
+                ys.push_back(p.y());
+        if (ys.empty())
+            ys = {0.1, 10};
+        std::tie(axisLo, axisHi) = charts::fitLog(yLog_, ys);
     } else {
         if (!(hi >= lo)) {
             lo = 0;
@@ -203,6 +220,13 @@ void LayerChart::rescale() {
         axisHi = std::min(yBoundHi_, std::ceil(hi / step) * step);
         if (axisHi <= axisLo)
             axisHi = axisLo + step;
+        // A curve at an end of the axis (c = 1 at the top of the correlation chart) would be
+        // drawn on the frame: leave 4 % of the span free there (ticks stay at multiples of step)
+        const double pad = 0.04 * (axisHi - axisLo);
+        if (hi > axisHi - 0.25 * pad)
+            axisHi += pad;
+        if (lo < axisLo + 0.25 * pad)
+            axisLo -= pad;
         yLinear_->setRange(axisLo, axisHi);
         const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
         yLinear_->setLabelFormat(QStringLiteral("%.%1f").arg(decimals));
@@ -264,6 +288,11 @@ void LayerChart::applyPalette() {
     marker_->setPen(mpen);
     setTitleSuffix(suffix_);
     setNonfiniteFrom(nonfiniteFrom_);
+}
+
+void LayerChart::showEvent(QShowEvent* event) {
+    QChartView::showEvent(event);
+    charts::refreshLegend(chart());
 }
 
 void LayerChart::changeEvent(QEvent* event) {

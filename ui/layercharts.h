@@ -20,12 +20,17 @@ public:
     /// `logY`: the y axis is logarithmic; non-positive and non-finite points are left out.
     LayerChart(const QString& title, const QString& yLabel, bool logY, QWidget* parent = nullptr);
 
-    /// Adds a series; returns its index. `predicted` series are drawn dashed.
-    int addSeries(const QString& name, const QColor& color, bool predicted);
+    /// Adds a series; returns its index. `key` names its CSV column (snake_case, e.g.
+    /// "q_predicted"). `predicted` series are drawn dashed and beneath the measured ones, so a
+    /// measurement that matches its prediction stays visible.
+    int addSeries(const QString& name, const QString& key, const QColor& color, bool predicted);
+    /// Leaves series `index` out of the legend (the edges of a band); by default a series is
+    /// listed while it has points.
+    void setInLegend(int index, bool listed);
     /// Replaces a series' points (y per layer, x = layer index l). Non-finite y are skipped, and on
     /// a log axis so are y <= 0; they are never drawn.
     void setSeries(int index, const std::vector<QPointF>& points);
-    /// Layers 1..depth on the x axis.
+    /// Layers 1..depth on the x axis, integer ticks.
     void setDepth(int depth);
     /// Marks "non-finite from layer k" (0 removes the marker).
     void setNonfiniteFrom(int layer);
@@ -55,12 +60,17 @@ public:
 
 protected:
     void changeEvent(QEvent* event) override;
+    void showEvent(QShowEvent* event) override;
 
 private:
     struct SeriesStyle {
         QColor color;
         bool predicted;
+        bool listed = true;
     };
+    /// Re-adds the series so that predicted ones are drawn first (Qt Charts draws series of one
+    /// kind in the order they were added) and the non-finite marker last.
+    void restack();
     QString title_, suffix_;
     bool logY_;
     int depth_ = 1;

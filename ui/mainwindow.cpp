@@ -304,34 +304,7 @@ void MainWindow::showAbout() {
             .arg(QStringLiteral(INITSCOPE_VERSION), QString::fromLatin1(qVersion())));
 }
 
-QString MainWindow::csv() const {
-    const LiveRun& r = *shown_;
-    auto v = [](double x) { return std::isfinite(x) ? QString::number(x, 'g', 17) : QString(); };
-    auto at = [](const std::vector<double>& xs, std::size_t i) {
-        return i < xs.size() ? xs[i] : std::nan("");
-    };
-    QString out = QStringLiteral("layer,width,sigma_w2,q,q_predicted,correlation,"
-                                 "correlation_predicted,grad_h2,grad_h2_predicted,grad_w2,"
-                                 "dead_fraction,saturated_fraction,unit_spread,nonfinite\n");
-    for (std::size_t i = 0; i < r.layers.size(); ++i) {
-        const LayerStats& s = r.layers[i];
-        if (s.index < 1)
-            continue;
-        out += QStringLiteral("%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14\n")
-                   .arg(s.index)
-                   .arg(s.width)
-                   .arg(v(s.sigmaW2), v(s.q), v(at(r.theory.q, i)), v(s.correlation),
-                        v(at(r.theory.c, i)), v(s.gradH2), v(at(r.theory.gradH2, i)), v(s.gradW2),
-                        v(s.deadFraction))
-                   .arg(v(s.saturatedFraction), v(s.unitSpread))
-                   .arg(s.nonfinite);
-    }
-    return out;
-}
-
 bool MainWindow::exportView(const QString& path, QString* error) {
-    if (QFileInfo(path).suffix().toLower() == QLatin1String("csv"))
-        return saveText(csv(), path, error);
     QWidget* views[] = {signal_, gradients_, correlation_, distribution_, activations_};
     const int i = tabs_->currentIndex();
     ExportRequest request;
@@ -372,20 +345,16 @@ bool MainWindow::exportFigures(const ExportRequest& request, QString* error) {
     }
     const QString experiment = QString::fromStdString(presetToJson(presets_->currentPreset()));
     if (!request.everyView && !figureNames().contains(request.view)) {
-        // an analysis view: drawn as on screen (it computes its own data on its worker)
-        if (QFileInfo(request.path).suffix().toLower() == QLatin1String("csv")) {
+        // an analysis view: a copy of what it shows, through the one export path (figure.h)
+        const std::unique_ptr<QWidget> figure = copyAnalysisFigure(tabs_->currentWidget());
+        if (!figure) {
             if (error)
-                *error = tr("The %1 view exports as PNG, SVG or PDF; its values come from "
-                            "initscope-cli %1.")
-                             .arg(request.view);
+                *error = tr("The %1 view has no figure to export.").arg(request.view);
             return false;
         }
-        ExportOptions e;
-        e.scale = request.options.scale;
-        e.presetJson = experiment;
-        e.title = QStringLiteral("initscope %1").arg(request.view);
-        e.source = figureRect(tabs_->currentWidget()); // the figure, not the view's controls
-        return exportWidget(tabs_->currentWidget(), request.path, e, error);
+        FigureOptions options = request.options;
+        options.presetJson = experiment;
+        return exportFigureWidget(figure.get(), request.view, request.path, options, error);
     }
     const FigureData shown = figureData();
     FigureOptions options = request.options;

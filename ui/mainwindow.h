@@ -74,10 +74,9 @@ public:
     /// Brings every view, not only the visible one, up to the data shown (frames update only
     /// the visible view; the others catch up when selected). For tests and export.
     void syncAllViews();
-    /// Saves the visible view (.png, .svg, .pdf) or the shown run's per-layer values (.csv).
+    /// Saves the visible view as drawn (.png, .svg, .pdf) or the values behind it (.csv, the
+    /// schema of figureCsv): the export dialog's path at the view's size, plain style.
     bool exportView(const QString& path, QString* error = nullptr);
-    /// The shown run's per-layer values, measured and predicted, as CSV.
-    QString csv() const;
     /// The shown run as figure data (what an exported figure draws).
     FigureData figureData() const;
     /// Writes the figures of an export request (see ExportDialog); the experiment on screen is

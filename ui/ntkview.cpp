@@ -11,6 +11,7 @@
 #include <QLabel>
 #include <QLineSeries>
 #include <QLogValueAxis>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QVBoxLayout>
 #include <QValueAxis>
@@ -26,40 +27,50 @@ QString num(double v) {
                             : (v > 0 ? QStringLiteral("\u221e") : QStringLiteral("n/a"));
 }
 
-/// A 1, 2, 5 x 10^k tick step giving at most about 10 ticks over [0, span].
-double niceStep(double span) {
-    const double raw = std::max(1.0, span / 10);
-    const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-    for (double m : {1.0, 2.0, 5.0})
-        if (m * mag >= raw)
-            return m * mag;
-    return 10 * mag;
-}
-
-/// The kernel as an image, row a = input a from the top, colour linear between its min and max
-/// (rendered on the worker thread).
+/// The kernel as an image, row a = input a from the top (rendered on the worker thread).
+/// Coloured relative to its diagonal, Theta_ab / sqrt(Theta_aa Theta_bb), on the fixed scale
+/// 0..1 (-1..1 when an entry is negative): a kernel whose entries all lie within 0.02 % of each
+/// other (rank one, what a deep ordered network gives) is one flat colour, not the whole map
+/// stretched over its tiny range.
 GridImage kernelImage(const Eigen::MatrixXd& theta, const QString& what) {
     GridImage g;
     const auto k = static_cast<int>(theta.rows());
-    if (k == 0 || !theta.allFinite())
+    if (k == 0 || !theta.allFinite() || !(theta.diagonal().minCoeff() > 0))
         return g;
+    const Eigen::VectorXd scale = theta.diagonal().cwiseSqrt().cwiseInverse();
+    const Eigen::MatrixXd r = scale.asDiagonal() * theta * scale.asDiagonal();
+    const double lo = r.minCoeff() < 0 ? -1.0 : 0.0;
     g.image = QImage(k, k, QImage::Format_RGB32);
-    const double lo = theta.minCoeff(), hi = theta.maxCoeff();
+    g.values.resize(static_cast<std::size_t>(k) * static_cast<std::size_t>(k));
     for (int a = 0; a < k; ++a) {
         auto* line = reinterpret_cast<QRgb*>(g.image.scanLine(a));
-        for (int b = 0; b < k; ++b)
-            line[b] = viridis(hi > lo ? (theta(a, b) - lo) / (hi - lo) : 0.5);
+        for (int b = 0; b < k; ++b) {
+            line[b] = viridis((r(a, b) - lo) / (1.0 - lo));
+            g.values[static_cast<std::size_t>(a) * static_cast<std::size_t>(k) +
+                     static_cast<std::size_t>(b)] = r(a, b);
+        }
     }
     g.xLeft = -0.5;
     g.xRight = k - 0.5;
     g.yTop = -0.5;
     g.yBottom = k - 0.5;
     g.vMin = lo;
-    g.vMax = hi > lo ? hi : lo + 1;
+    g.vMax = 1.0;
+    g.squareCells = true;
     g.xLabel = QObject::tr("input b");
     g.yLabel = QObject::tr("input a");
-    g.colorLabel = QObject::tr("%1 \u0398(x_a, x_b)").arg(what);
+    g.colorLabel = QObject::tr("%1 \u0398_ab / \u221a(\u0398_aa \u0398_bb)").arg(what);
+    g.valueKey = QStringLiteral("theta_over_diagonal");
     return g;
+}
+
+/// "from lo to hi" with as many digits as it takes for the two to differ (up to 10).
+QString rangeText(double lo, double hi) {
+    int digits = 4;
+    while (digits < 10 && QString::number(lo, 'g', digits) == QString::number(hi, 'g', digits))
+        ++digits;
+    return QObject::tr("%1 to %2")
+        .arg(QString::number(lo, 'g', digits), QString::number(hi, 'g', digits));
 }
 } // namespace
 
@@ -71,11 +82,11 @@ NtkView::NtkView(QWidget* parent)
     eigX_ = charts::valueAxis(c, tr("eigenvalue rank i (1 = largest)"), Qt::AlignBottom,
                               QStringLiteral("%d"));
     eigY_ = charts::logAxis(c, tr("eigenvalue \u03bb\u1d62 of \u0398 (log)"), Qt::AlignLeft);
-    eigEmpirical_ =
-        charts::addLine(c, tr("empirical (this network)"), charts::color(0), false, eigX_, eigY_);
-    eigEmpirical_->setPointsVisible(true);
+    // predictions (analytic) first: later series are drawn on top, so the measured curve stays
+    // visible where it matches
     eigAnalytic_ =
-        charts::addLine(c, tr("analytic (infinite width)"), charts::color(1), true, eigX_, eigY_);
+        charts::addLine(c, tr("analytic (\u221e width)"), charts::color(1), true, eigX_, eigY_);
+    eigEmpirical_ = charts::addLine(c, tr("empirical"), charts::color(0), false, eigX_, eigY_);
 
     condition_ = charts::makeView(tr("NTK condition number \u03bb_max/\u03bb_min by depth"));
     condition_->setObjectName(QStringLiteral("ntkCondition"));
@@ -83,8 +94,13 @@ NtkView::NtkView(QWidget* parent)
     condX_ = charts::valueAxis(c, tr("depth m (network truncated at layer m)"), Qt::AlignBottom,
                                QStringLiteral("%d"));
     condY_ = charts::logAxis(c, tr("condition number (log)"), Qt::AlignLeft);
-    condEmpirical_ = charts::addLine(c, tr("empirical"), charts::color(0), false, condX_, condY_);
     condAnalytic_ = charts::addLine(c, tr("analytic"), charts::color(1), true, condX_, condY_);
+    condEmpirical_ = charts::addLine(c, tr("empirical"), charts::color(0), false, condX_, condY_);
+    // CSV keys (figureCsv): the panel is the chart's object name
+    eigEmpirical_->setObjectName(QStringLiteral("empirical"));
+    eigAnalytic_->setObjectName(QStringLiteral("analytic"));
+    condEmpirical_->setObjectName(QStringLiteral("empirical"));
+    condAnalytic_->setObjectName(QStringLiteral("analytic"));
     charts::restyle(spectrum_);
     charts::restyle(condition_);
 
@@ -92,8 +108,7 @@ NtkView::NtkView(QWidget* parent)
     kernel_->setObjectName(QStringLiteral("ntkKernel"));
     kernelChoice_ = new QComboBox;
     kernelChoice_->addItems({tr("empirical kernel"), tr("analytic kernel")});
-    connect(kernelChoice_, &QComboBox::currentIndexChanged, this,
-            [this](int i) { kernel_->setGrid(i == 0 ? empiricalImage_ : analyticImage_); });
+    connect(kernelChoice_, &QComboBox::currentIndexChanged, this, [this] { showKernel(); });
     inputs_ = new QSpinBox;
     inputs_->setObjectName(QStringLiteral("ntkInputs"));
     inputs_->setRange(2, 256);
@@ -135,6 +150,18 @@ void NtkView::setInputs(int k) {
     inputs_->setValue(k);
 }
 
+void NtkView::showSameAs(const NtkView& other) {
+    const QSignalBlocker blockInputs(inputs_), blockChoice(kernelChoice_);
+    inputs_->setValue(other.inputs_->value());
+    kernelChoice_->setCurrentIndex(other.kernelChoice_->currentIndex());
+    refresh_.markCurrent(other.refresh_.spec());
+    streamed_ = other.streamed_;
+    if (other.result_.inputs > 0)
+        display(other.result_, other.empiricalImage_, other.analyticImage_);
+    else
+        drawConditions();
+}
+
 QString NtkView::summaryText() const {
     return summary_->text();
 }
@@ -157,7 +184,7 @@ void NtkView::compute() {
     }
     streamed_.assign(static_cast<std::size_t>(spec.depth), std::nan(""));
     condEmpirical_->clear();
-    condX_->setRange(0, spec.depth + 1);
+    charts::integerTicks(condX_, 0.5, spec.depth + 0.5);
     summary_->setText(tr("Computing the NTK of %1 inputs at every depth 1..%2...")
                           .arg(options.inputs)
                           .arg(spec.depth));
@@ -188,12 +215,28 @@ void NtkView::compute() {
     });
 }
 
+void NtkView::showKernel() {
+    const bool empirical = kernelChoice_->currentIndex() == 0;
+    kernel_->setGrid(empirical ? empiricalImage_ : analyticImage_);
+    const Eigen::MatrixXd& theta = empirical ? result_.empirical.theta : result_.analytic.theta;
+    if (theta.size() == 0 || !theta.allFinite()) {
+        kernel_->setTitle(tr("NTK kernel \u0398 on the probe inputs"));
+        return;
+    }
+    // the raw range in the title: the colours are relative to the diagonal
+    kernel_->setTitle(tr("NTK kernel of %1 inputs (depth %2), relative to its diagonal; "
+                         "\u0398 from %3")
+                          .arg(result_.inputs)
+                          .arg(result_.spec.depth)
+                          .arg(rangeText(theta.minCoeff(), theta.maxCoeff())));
+}
+
 void NtkView::drawConditions() {
     std::vector<QPointF> pts;
     std::vector<double> ys = streamed_;
     for (std::size_t m = 0; m < streamed_.size(); ++m)
         pts.emplace_back(static_cast<double>(m + 1), streamed_[m]);
-    condEmpirical_->replace(charts::drawable(pts, true));
+    charts::setPoints(condEmpirical_, charts::drawable(pts, true));
     for (const QPointF& p : condAnalytic_->points())
         ys.push_back(p.y());
     charts::fitLog(condY_, ys);
@@ -203,9 +246,7 @@ void NtkView::display(const NtkResult& r, const GridImage& empirical, const Grid
     result_ = r;
     empiricalImage_ = empirical;
     analyticImage_ = analytic;
-    kernel_->setGrid(kernelChoice_->currentIndex() == 0 ? empiricalImage_ : analyticImage_);
-    kernel_->setTitle(
-        tr("NTK kernel \u0398 on %1 probe inputs (depth %2)").arg(r.inputs).arg(r.spec.depth));
+    showKernel();
 
     auto eig = [](const std::vector<double>& v) {
         std::vector<QPointF> pts;
@@ -213,9 +254,9 @@ void NtkView::display(const NtkResult& r, const GridImage& empirical, const Grid
             pts.emplace_back(static_cast<double>(i + 1), v[i]);
         return charts::drawable(pts, true);
     };
-    eigEmpirical_->replace(eig(r.empirical.eigenvalues));
-    eigAnalytic_->replace(r.analyticApplicable ? eig(r.analytic.eigenvalues) : QList<QPointF>{});
-    eigX_->setRange(0.5, r.inputs + 0.5);
+    charts::setPoints(eigEmpirical_, eig(r.empirical.eigenvalues), true);
+    charts::setPoints(eigAnalytic_,
+                      r.analyticApplicable ? eig(r.analytic.eigenvalues) : QList<QPointF>{});
     std::vector<double> ys = r.empirical.eigenvalues;
     if (r.analyticApplicable)
         ys.insert(ys.end(), r.analytic.eigenvalues.begin(), r.analytic.eigenvalues.end());
@@ -229,14 +270,9 @@ void NtkView::display(const NtkResult& r, const GridImage& empirical, const Grid
     if (r.analyticApplicable)
         for (std::size_t m = 0; m < r.analyticConditionByDepth.size(); ++m)
             pts.emplace_back(static_cast<double>(m + 1), r.analyticConditionByDepth[m]);
-    condAnalytic_->replace(charts::drawable(pts, true));
-    condX_->setRange(0, r.spec.depth + 1);
-    condX_->setTickType(QValueAxis::TicksDynamic);
-    condX_->setTickAnchor(0);
-    condX_->setTickInterval(niceStep(r.spec.depth + 1));
-    eigX_->setTickType(QValueAxis::TicksDynamic);
-    eigX_->setTickAnchor(0);
-    eigX_->setTickInterval(niceStep(r.inputs));
+    charts::setPoints(condAnalytic_, charts::drawable(pts, true));
+    charts::integerTicks(condX_, 0.5, r.spec.depth + 0.5);
+    charts::integerTicks(eigX_, 0.5, r.inputs + 0.5);
     drawConditions();
 
     QString text = tr("<b>Condition</b> \u03bb_max/\u03bb_min = %1 empirical, %2 analytic; "

@@ -32,6 +32,9 @@ public:
 
     void setSpec(const NetworkSpec& spec);
     void setInputs(int k);
+    /// Shows what `other` shows (its settings and last result) without computing: the copy
+    /// that an export draws (figure.h copyAnalysisFigure).
+    void showSameAs(const NtkView& other);
 
     // ---- for tests
     const NtkResult& result() const { return result_; }
@@ -54,6 +57,7 @@ private:
     void compute();
     void display(const NtkResult& r, const GridImage& empirical, const GridImage& analytic);
     void drawConditions();
+    void showKernel();
 
     QChartView* spectrum_;
     QChartView* condition_;

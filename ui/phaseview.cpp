@@ -8,6 +8,7 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QSignalBlocker>
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -15,17 +16,25 @@
 namespace initscope::ui {
 
 namespace {
-// chi1 on a log colour scale centred on 1: 1/2 (deep blue) .. 1 (white) .. 2 (deep red). A
-// factor of 2 per layer is already extreme, and tanh's chaotic phase has chi1 < 1.5 on this
-// grid, so a wider range would leave it pale.
-const double kChiLogRange = std::log10(2.0);
+// chi1 on a log colour scale, white at 1 (critical): the ordered side from the smallest chi1 of
+// the grid (deep blue) to 1, the chaotic side from 1 to the largest (deep red), each half of the
+// map to its own side. tanh's chaotic phase (chi1 < 1.5 here) keeps its colour beside an ordered
+// phase that reaches 0.1, and no cell is clipped.
 // xi_c in layers on a log scale: 10^-0.5 .. 10^2.5 (infinite at the critical line: top colour).
 constexpr double kXiLogMin = -0.5, kXiLogMax = 2.5;
 
-QRgb chiColour(double chi1) {
+QRgb chiColour(double chi1, const GridImage& scale) {
     if (!(chi1 > 0) || !std::isfinite(chi1))
         return chi1 > 0 ? diverging(1) : (chi1 == 0 ? diverging(0) : nonfiniteColor());
-    return diverging((std::log10(chi1) + kChiLogRange) / (2 * kChiLogRange));
+    return diverging(scale.fraction(std::log10(chi1)));
+}
+
+GridImage chiScale(double lo, double hi) {
+    GridImage g;
+    g.vMin = lo;
+    g.vMax = hi;
+    g.vCentre = 0;
+    return g;
 }
 
 QRgb xiColour(double xi) {
@@ -104,6 +113,24 @@ void PhaseView::setSpec(const NetworkSpec& spec) {
         compute();
 }
 
+void PhaseView::showSameAs(const PhaseView& other) {
+    worker_.cancel();
+    const QSignalBlocker block(colour_);
+    colour_->setCurrentIndex(other.colour_->currentIndex());
+    computedFor_ = other.computedFor_;
+    chiImage_ = other.chiImage_;
+    xiImage_ = other.xiImage_;
+    critical_ = other.critical_;
+    chi1_ = other.chi1_;
+    xi_ = other.xi_;
+    chiLogLo_ = other.chiLogLo_;
+    chiLogHi_ = other.chiLogHi_;
+    rowsDone_ = other.rowsDone_;
+    note_->setText(other.note_->text());
+    setSpec(other.spec_); // the marker; computedFor_ equals the activation, so no computation
+    showGrid();
+}
+
 void PhaseView::showEvent(QShowEvent* event) {
     QWidget::showEvent(event);
     if (wanted_ && (!computedFor_ || computedFor_->kind() != wanted_->kind() ||
@@ -126,6 +153,9 @@ void PhaseView::compute() {
     const int cols = sw.steps, rows = sb.steps;
     critical_.assign(static_cast<std::size_t>(rows), std::nan(""));
     chi1_.assign(static_cast<std::size_t>(rows), {});
+    xi_.assign(static_cast<std::size_t>(rows), {});
+    chiLogLo_ = -kMinChiLog;
+    chiLogHi_ = kMinChiLog;
     rowsDone_ = 0;
     chiImage_ = QImage(cols, rows, QImage::Format_ARGB32);
     chiImage_.fill(Qt::transparent);
@@ -146,22 +176,46 @@ void PhaseView::compute() {
         QImage chi(cols, rows, QImage::Format_ARGB32), xi(cols, rows, QImage::Format_ARGB32);
         chi.fill(Qt::transparent);
         xi.fill(Qt::transparent);
+        std::vector<PhaseRow> received;
+        double lo = -kMinChiLog, hi = kMinChiLog;
         computePhaseDiagram(
             act, sw, sb,
             [&](const PhaseRow& row) {
-                const int y = rows - 1 - row.index; // largest sigma_b^2 at the top
-                auto* c = reinterpret_cast<QRgb*>(chi.scanLine(y));
-                auto* x = reinterpret_cast<QRgb*>(xi.scanLine(y));
-                for (int j = 0; j < cols; ++j) {
-                    c[j] = chiColour(row.chi1[static_cast<std::size_t>(j)]);
+                // The chi1 colours follow the range of every row so far: recolour all of them
+                // when a row widens it (a few thousand cells, cheap beside the mean field).
+                bool widened = false;
+                for (double v : row.chi1)
+                    if (v > 0 && std::isfinite(v)) {
+                        const double l = std::log10(v);
+                        widened |= l < lo || l > hi;
+                        lo = std::min(lo, l);
+                        hi = std::max(hi, l);
+                    }
+                received.push_back(row);
+                const GridImage scale = chiScale(lo, hi);
+                auto paint = [&](const PhaseRow& r) {
+                    const int y = rows - 1 - r.index; // largest sigma_b^2 at the top
+                    auto* c = reinterpret_cast<QRgb*>(chi.scanLine(y));
+                    for (int j = 0; j < cols; ++j)
+                        c[j] = chiColour(r.chi1[static_cast<std::size_t>(j)], scale);
+                };
+                if (widened)
+                    for (const PhaseRow& r : received)
+                        paint(r);
+                else
+                    paint(row);
+                auto* x = reinterpret_cast<QRgb*>(xi.scanLine(rows - 1 - row.index));
+                for (int j = 0; j < cols; ++j)
                     x[j] = xiColour(row.xiC[static_cast<std::size_t>(j)]);
-                }
-                worker_.post(gen, [this, chi, xi, row, cols, rows, duration] {
+                worker_.post(gen, [this, chi, xi, row, cols, rows, lo, hi, duration] {
                     chiImage_ = chi;
                     xiImage_ = xi;
+                    chiLogLo_ = lo;
+                    chiLogHi_ = hi;
                     const auto i = static_cast<std::size_t>(row.index);
                     critical_[i] = row.criticalSigmaW2;
                     chi1_[i] = row.chi1;
+                    xi_[i] = row.xiC;
                     ++rowsDone_;
                     showGrid();
                     if (complete()) {
@@ -201,8 +255,9 @@ void PhaseView::showGrid() {
     g.logColor = true;
     g.divergingMap = chi;
     if (chi) {
-        g.vMin = -kChiLogRange;
-        g.vMax = kChiLogRange;
+        g.vMin = chiLogLo_;
+        g.vMax = chiLogHi_;
+        g.vCentre = 0;
         g.colorLabel = tr("\u03c7\u2081 (log scale, 1 = critical)");
     } else {
         g.vMin = kXiLogMin;
@@ -219,6 +274,16 @@ void PhaseView::showGrid() {
                                  .arg(act));
     g.rows = sb.steps;
     g.rowsDone = rowsDone_;
+    // the values behind the colours, rows from the top (largest sigma_b^2) as in the image
+    const auto& values = chi ? chi1_ : xi_;
+    g.values.assign(static_cast<std::size_t>(sw.steps) * static_cast<std::size_t>(sb.steps),
+                    std::nan(""));
+    for (std::size_t i = 0; i < values.size(); ++i)
+        for (std::size_t j = 0; j < values[i].size(); ++j)
+            g.values[(static_cast<std::size_t>(sb.steps) - 1 - i) *
+                         static_cast<std::size_t>(sw.steps) +
+                     j] = values[i][j];
+    g.valueKey = chi ? QStringLiteral("chi1") : QStringLiteral("xi_c");
     heatmap_->setGrid(g);
     QPolygonF line;
     const std::vector<double> sbv = sb.values();

@@ -32,7 +32,15 @@ public:
     /// The spec shown: moves the marker; recomputes the diagram when the activation changed.
     void setSpec(const NetworkSpec& spec);
     void setColour(Colour colour);
+    /// Shows what `other` shows (its settings and last result) without computing: the copy
+    /// that an export draws (figure.h copyAnalysisFigure).
+    void showSameAs(const PhaseView& other);
 
+    /// The colour map spans at least chi1 = 1/1.05 .. 1.05 (a grid that is nearly critical
+    /// everywhere is not blown up into deep colours).
+    static constexpr double kMinChiLog = 0.0212; // log10(1.05)
+    /// log10 chi1 at the bottom and top of the colour bar.
+    std::pair<double, double> chiColourRange() const { return {chiLogLo_, chiLogHi_}; }
     static GridAxis sigmaW2Axis() { return {0.1, 4.0, 79}; } // steps of 0.05
     static GridAxis sigmaB2Axis() { return {0.0, 0.5, 51}; } // steps of 0.01
 
@@ -71,6 +79,9 @@ private:
     QImage chiImage_, xiImage_;
     std::vector<double> critical_;          // [i], NaN until row i arrives
     std::vector<std::vector<double>> chi1_; // [i][j]
+    std::vector<std::vector<double>> xi_;   // [i][j], xi_c in layers
+    // log10 chi1 at the ends of the colour map: the range of the cells received (never cut)
+    double chiLogLo_ = -kMinChiLog, chiLogHi_ = kMinChiLog;
     int rowsDone_ = 0;
     int computations_ = 0;
     QElapsedTimer sinceStart_;

@@ -19,6 +19,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScatterSeries>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QVBoxLayout>
 #include <QValueAxis>
@@ -241,6 +242,29 @@ bool SweepView::configure(const QString& statistic, const QString& axis, double 
     return true;
 }
 
+void SweepView::showSameAs(const SweepView& other) {
+    const QSignalBlocker a(statistic_), b(axis_), c(from_), d(to_), e(steps_), f(logX_), g(logY_);
+    statistic_->setCurrentIndex(other.statistic_->currentIndex());
+    axis_->setCurrentIndex(other.axis_->currentIndex());
+    from_->setDecimals(other.from_->decimals());
+    to_->setDecimals(other.to_->decimals());
+    from_->setValue(other.from_->value());
+    to_->setValue(other.to_->value());
+    steps_->setValue(other.steps_->value());
+    logX_->setChecked(other.logX_->isChecked());
+    logY_->setChecked(other.logY_->isChecked());
+    spec_ = other.spec_;
+    base_ = other.base_;
+    points_ = other.points_;
+    shownStatistic_ = other.shownStatistic_;
+    shownAxis_ = other.shownAxis_;
+    expected_ = other.expected_;
+    startedOnce_ = true;
+    stale_ = false; // showing the copy does not start a sweep
+    summary_->setText(other.summary_->text());
+    setAxisKinds(); // the series on the chosen axes, drawn
+}
+
 void SweepView::setAxisKinds() {
     QChart* c = view_->chart();
     const bool lx = logX_->isChecked(), ly = logY_->isChecked();
@@ -259,6 +283,7 @@ void SweepView::setAxisKinds() {
     QAbstractAxis* x = lx ? static_cast<QAbstractAxis*>(xLog_) : xLin_;
     QAbstractAxis* y = ly ? static_cast<QAbstractAxis*>(yLog_) : yLin_;
     line_ = charts::addLine(c, tr("measured"), charts::color(0), false, x, y);
+    line_->setObjectName(QStringLiteral("measured")); // CSV key (figureCsv)
     dots_ = new QScatterSeries;
     dots_->setMarkerSize(7);
     dots_->setColor(charts::color(0));
@@ -278,6 +303,10 @@ void SweepView::start() {
                    std::max(from_->value(), to_->value()), steps_->value()};
     if (logX_->isChecked() && !(axis.from > 0))
         logX_->setChecked(false); // 0 has no place on a log axis
+    // samples evenly spaced on the axis as drawn: on a log axis 1, 2, 4, ... not 1, 183, 365
+    axis.logSpaced = logX_->isChecked();
+    axis.integer = axisName == QLatin1String("depth") || axisName == QLatin1String("width");
+    const int count = static_cast<int>(axis.values().size());
     const NetworkSpec base = spec_;
     for (double v : axis.values()) {
         const std::vector<SpecError> errors = sweepPointErrors(base, axis.name, v);
@@ -294,7 +323,7 @@ void SweepView::start() {
     points_.clear();
     shownStatistic_ = statistic;
     shownAxis_ = axisName;
-    expected_ = axis.steps;
+    expected_ = count;
     // the cost model, before the work: a sweep of hours is announced, not discovered
     double estimate = 0;
     if (statistic == QLatin1String("ntk_condition")) {
@@ -310,14 +339,14 @@ void SweepView::start() {
         estimate = estimateSweepSeconds(base, axis);
     }
     const QString duration = QString::fromStdString(formatDuration(estimate));
-    progress_->setRange(0, axis.steps);
+    progress_->setRange(0, count);
     progress_->setValue(0);
     progress_->setFormat(tr("%v / %m points (%1 in all)").arg(duration));
     start_->setEnabled(false);
     stop_->setEnabled(true);
     summary_->setText(tr("Sweeping %1 over %2 points, estimated %3...")
                           .arg(axisName)
-                          .arg(axis.steps)
+                          .arg(count)
                           .arg(duration));
     redraw();
     Engine* engine = engine_.get();
@@ -377,7 +406,7 @@ void SweepView::redraw() {
         xs.push_back(p.x());
         ys.push_back(p.y());
     }
-    line_->replace(pts);
+    charts::setPoints(line_, pts);
     dots_->replace(pts);
     const QString stat =
         shownStatistic_.isEmpty() ? statistic_->currentData().toString() : shownStatistic_;
@@ -396,7 +425,9 @@ void SweepView::redraw() {
         const bool narrow = hi / lo < 100;
         xLog_->setBase(narrow ? 2 : 10);
         xLog_->setRange(lo / 1.05, hi * 1.05);
-        xLog_->setLabelFormat(QStringLiteral("%g"));
+        // powers of 2 as plain numbers; decades in the format of every log axis
+        xLog_->setLabelFormat(narrow ? QStringLiteral("%g")
+                                     : QString::fromLatin1(charts::kLogLabelFormat));
         xLog_->setMinorTickCount(narrow ? 1 : 8);
     } else {
         charts::fitLinear(xLin_, lo, hi);

@@ -47,6 +47,9 @@ public:
     /// Chooses what the next sweep measures; false for an unknown name.
     bool configure(const QString& statistic, const QString& axis, double from, double to,
                    int steps);
+    /// Shows what `other` shows (its settings and last result) without computing: the copy
+    /// that an export draws (figure.h copyAnalysisFigure).
+    void showSameAs(const SweepView& other);
 
 public slots:
     void start();

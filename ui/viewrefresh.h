@@ -48,6 +48,12 @@ public:
         if (stale_)
             timer_.start(0);
     }
+    /// The view shows a result of `spec` copied from another view: nothing to compute.
+    void markCurrent(const NetworkSpec& spec) {
+        spec_ = spec;
+        stale_ = false;
+        timer_.stop();
+    }
     const NetworkSpec& spec() const { return spec_; }
 
 private:

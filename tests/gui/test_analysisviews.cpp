@@ -212,7 +212,10 @@ void TestAnalysisViews::ntkShowsEngineNumbers() {
     QCOMPARE(got.conditionByDepth, expected.conditionByDepth);
     QCOMPARE(view.streamedConditions(), expected.conditionByDepth);
     // the drawn spectrum is the engine's eigenvalues
-    auto* eig = qobject_cast<QLineSeries*>(view.spectrumChart()->chart()->series().front());
+    QLineSeries* eig = nullptr;
+    for (QAbstractSeries* s : view.spectrumChart()->chart()->series())
+        if (s->objectName() == QLatin1String("empirical"))
+            eig = qobject_cast<QLineSeries*>(s);
     QVERIFY(eig);
     const QList<QPointF> pts = eig->points();
     QCOMPARE(pts.size(), static_cast<qsizetype>(expected.empirical.eigenvalues.size()));
@@ -248,9 +251,11 @@ void TestAnalysisViews::sweepIsDeterministicAndStreamsAllPoints() {
         QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty(), kTimeoutMs);
         view.grab().save(qEnvironmentVariable("INITSCOPE_SHOT_DIR") + QStringLiteral("/sweep.png"));
     }
-    // the engine's sweep gives the same numbers
+    // the engine's sweep gives the same numbers (log-spaced: the gain axis is logarithmic)
     Engine engine;
-    const std::vector<SweepPoint> ref = runSweep(engine, spec, SweepAxis{"gain", 0.5, 2.0, 6});
+    SweepAxis axis{"gain", 0.5, 2.0, 6};
+    axis.logSpaced = true;
+    const std::vector<SweepPoint> ref = runSweep(engine, spec, axis);
     for (std::size_t k = 0; k < ref.size(); ++k) {
         QCOMPARE(runs[0][k].x(), ref[k].value);
         QCOMPARE(runs[0][k].y(), scalarStatistic(ref[k].result, "input_grad2"));

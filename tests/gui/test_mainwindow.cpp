@@ -308,8 +308,10 @@ private slots:
         QVERIFY(f.open(QIODevice::ReadOnly | QIODevice::Text));
         const QStringList lines = QString::fromUtf8(f.readAll()).trimmed().split('\n');
         QCOMPARE(lines.size(), testSpec().depth + 1);
-        const QList<QPointF> q = w.signalChart()->points(0);
-        QCOMPARE(lines[1].split(',')[3].toDouble(), q[0].y());
+        // the visible (gradients) chart's own columns, its values
+        const QList<QPointF> g = w.gradientChart()->points(0);
+        QCOMPARE(lines[0], QStringLiteral("layer,grad_h2,grad_w2,grad_h2_predicted"));
+        QCOMPARE(lines[1].split(',')[1].toDouble(), g[0].y());
         QString error;
         QVERIFY(!w.exportView(dir.filePath(QStringLiteral("x.bmp")), &error));
         QVERIFY(error.contains(QStringLiteral(".png")));
