@@ -126,13 +126,16 @@ double requiredNumber(Args& a, const std::string& name, double lo, double hi) {
 
 /// A spec from --preset (if any) with every run option applied on top as one layer, then
 /// validated whole (the memory budget too: a preset's budget can be raised by an option).
-NetworkSpec specFromArgs(Args& a) {
+/// With `view`, a preset that opens that view also gives its probe count (`viewInputs`).
+NetworkSpec specFromArgs(Args& a, const std::string& view = {}, int* viewInputs = nullptr) {
     NetworkSpec spec;
     if (auto p = a.take("preset")) {
         PresetParse r = loadPreset(*p);
         if (!r.preset)
             fail("--preset " + printable(*p, 200) + ":" + describeErrors(r.errors, false));
         spec = r.preset->spec;
+        if (viewInputs && r.preset->view == view && r.preset->viewInputs > 0)
+            *viewInputs = r.preset->viewInputs;
     }
     std::vector<SpecError> errors;
     if (!a.applyRunOptions(spec, errors) || !(errors = validate(spec)).empty())
@@ -301,9 +304,13 @@ int inputsOption(Args& a, int defaultInputs, int maxInputs) {
 }
 
 json cmdJacobian(Args& a) {
-    const int k = inputsOption(a, 4, kMaxJacobianInputs);
+    const bool given = a.has("inputs");
+    int k = inputsOption(a, 4, kMaxJacobianInputs);
     const double maxSeconds = maxSecondsOption(a);
-    NetworkSpec spec = specFromArgs(a);
+    int presetInputs = 0;
+    NetworkSpec spec = specFromArgs(a, "jacobian", &presetInputs);
+    if (!given && presetInputs > 0)
+        k = presetInputs; // the preset's view settings, unless --inputs says otherwise
     a.expectEmpty();
     if (auto errors = validateJacobian(spec, k); !errors.empty())
         failSpecErrors(errors);
@@ -352,9 +359,13 @@ json cmdNtk(Args& a) {
     NtkOptions opt;
     opt.byDepth = !a.flag("no-by-depth");
     opt.analytic = !a.flag("no-analytic");
+    const bool given = a.has("inputs");
     opt.inputs = inputsOption(a, 16, kMaxNtkInputs);
     const double maxSeconds = maxSecondsOption(a);
-    NetworkSpec spec = specFromArgs(a);
+    int presetInputs = 0;
+    NetworkSpec spec = specFromArgs(a, "ntk", &presetInputs);
+    if (!given && presetInputs > 0)
+        opt.inputs = presetInputs; // the preset's view settings, unless --inputs says otherwise
     a.expectEmpty();
     if (auto errors = validateNtk(spec, opt); !errors.empty())
         failSpecErrors(errors);

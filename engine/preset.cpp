@@ -101,12 +101,12 @@ PresetParse parsePreset(std::string_view text) {
     if (duplicates > 0)
         return r;
     Preset p;
-    static const std::vector<std::string> known{"format", "version", "name", "title",
-                                                "note",   "view",    "spec"};
+    static const std::vector<std::string> known{"format", "version", "name",          "title",
+                                                "note",   "view",    "view_settings", "spec"};
     for (const auto& [k, v] : doc.items())
         if (std::find(known.begin(), known.end(), k) == known.end())
             r.errors.push_back({k, printable(k) + ": unknown key (a preset has format, version, "
-                                                  "name, title, note, view, spec)"});
+                                                  "name, title, note, view, view_settings, spec)"});
     if (!doc.contains("format") || doc["format"] != "initscope-preset")
         fail("format", "must be \"initscope-preset\"");
     if (!doc.contains("version") || !doc["version"].is_number_integer())
@@ -141,10 +141,40 @@ PresetParse parsePreset(std::string_view text) {
         fail("view", "must be one of signal, gradients, correlation, distribution, activations, "
                      "phase, jacobian, ntk, sweep (got \"" +
                          p.view + "\")");
+    if (doc.contains("view_settings")) {
+        const json& vs = doc["view_settings"];
+        const bool probes = p.view == "jacobian" || p.view == "ntk";
+        const int lo = p.view == "ntk" ? kNtkViewMinInputs : 1;
+        const int hi = p.view == "ntk" ? kNtkViewMaxInputs : kJacobianViewMaxInputs;
+        if (!vs.is_object()) {
+            fail("view_settings", "must be an object, e.g. {\"inputs\": 32}");
+        } else {
+            for (const auto& [k, v] : vs.items()) {
+                if (k != "inputs" || !probes) {
+                    r.errors.push_back(
+                        {"view_settings." + printable(k),
+                         "view_settings." + printable(k) + ": the " + p.view +
+                             " view takes no such setting (only the jacobian and ntk views "
+                             "take \"inputs\")"});
+                } else if (!v.is_number_integer() || v.get<std::int64_t>() < lo ||
+                           v.get<std::int64_t>() > hi) {
+                    fail("view_settings.inputs", "must be an integer from " + std::to_string(lo) +
+                                                     " to " + std::to_string(hi) + " for the " +
+                                                     p.view + " view");
+                } else {
+                    p.viewInputs = v.get<int>();
+                }
+            }
+        }
+    }
     if (!doc.contains("spec"))
         fail("spec", "is missing");
     else
         specFromJson(doc["spec"], p.spec, r.errors);
+    if (r.errors.empty() && p.viewInputs > p.spec.batch)
+        fail("view_settings.inputs", std::to_string(p.viewInputs) + " is above the batch of " +
+                                         std::to_string(p.spec.batch) +
+                                         " (the probes are the batch's first inputs)");
     if (r.errors.empty())
         r.preset = std::move(p);
     return r;
@@ -182,6 +212,8 @@ std::string presetToJson(const Preset& p) {
     doc["title"] = p.title;
     doc["note"] = p.note;
     doc["view"] = p.view;
+    if (p.viewInputs > 0)
+        doc["view_settings"] = {{"inputs", p.viewInputs}};
     doc["spec"] = specToJson(p.spec);
     return doc.dump(2) + "\n";
 }

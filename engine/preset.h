@@ -1,7 +1,8 @@
 // Presets: a versioned JSON form of an experiment (a spec plus its lecture text).
 //
 //   {"format": "initscope-preset", "version": 1, "name": "he-relu", "title": "...",
-//    "note": "...", "view": "signal", "spec": {"depth": 50, ...}}
+//    "note": "...", "view": "signal", "view_settings": {...}, "spec": {"depth": 50, ...}}
+// "view_settings" is optional: the settings of the view the preset opens (see Preset).
 #pragma once
 
 #include "spec.h"
@@ -17,11 +18,19 @@ namespace initscope {
 inline constexpr int kPresetVersion = 1;
 inline constexpr std::size_t kMaxPresetBytes = 1 << 20; // 1 MiB: presets are small
 
+/// Probe inputs the Jacobian and NTK views show (their controls' ranges, and what a preset may
+/// ask of them): the Jacobian view draws each input's spectrum, so a few.
+inline constexpr int kJacobianViewMaxInputs = 8;
+inline constexpr int kNtkViewMinInputs = 2, kNtkViewMaxInputs = 256;
+
 struct Preset {
     std::string name;            // identifier, [a-z0-9-]
     std::string title;           // one line
     std::string note;            // the lecture note: what to look at and the formula behind it
     std::string view = "signal"; // the view to open first
+    /// Probe inputs K of the jacobian or ntk view it opens (0: the view's default); written as
+    /// "view_settings": {"inputs": K}, which only those two views take.
+    int viewInputs = 0;
     NetworkSpec spec;
     bool operator==(const Preset&) const = default;
 };

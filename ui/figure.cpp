@@ -609,8 +609,8 @@ QRect figureRect(QWidget* view) {
 namespace {
 /// Shows a fresh analysis view offscreen with `spec`, waits (event loop) until its worker's
 /// result is drawn, and exports it through exportFigureWidget: the GUI tab's widget and code.
-bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, const QString& path,
-                          const FigureOptions& options, QString* error) {
+bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, int viewInputs,
+                          const QString& path, const FigureOptions& options, QString* error) {
     constexpr int kTimeoutMs = 300000;
     std::unique_ptr<QWidget> view;
     QEventLoop loop;
@@ -628,11 +628,15 @@ bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, const QS
         auto* v = new JacobianView;
         view.reset(v);
         QObject::connect(v, &JacobianView::resultShown, &loop, finish);
+        if (viewInputs > 0)
+            v->setInputs(viewInputs);
         v->setSpec(spec);
     } else if (name == QLatin1String("ntk")) {
         auto* v = new NtkView;
         view.reset(v);
         QObject::connect(v, &NtkView::resultShown, &loop, finish);
+        if (viewInputs > 0)
+            v->setInputs(viewInputs);
         v->setSpec(spec);
     } else if (name == QLatin1String("ensemble")) {
         auto* v = new EnsembleView;
@@ -684,8 +688,12 @@ bool exportPresetFigure(const Preset& preset, const QString& chart, const QStrin
                      QStringLiteral("csv")}
              .contains(suffix))
         return fail(tr("--out %1: the file name must end in .png, .svg, .pdf or .csv").arg(path));
-    if (analysisFigureNames().contains(chart.toLower()))
-        return exportAnalysisFigure(chart.toLower(), preset.spec, path, options, error);
+    if (analysisFigureNames().contains(chart.toLower())) {
+        // the preset's view settings belong to the view it opens
+        const int inputs =
+            QString::fromStdString(preset.view) == chart.toLower() ? preset.viewInputs : 0;
+        return exportAnalysisFigure(chart.toLower(), preset.spec, inputs, path, options, error);
+    }
     Engine engine;
     const RunResult result = engine.run(preset.spec); // throws SpecInvalid for a bad spec
     FigureData data = figureDataFromResult(result);

@@ -82,6 +82,10 @@ void JacobianView::setSpec(const NetworkSpec& spec) {
     refresh_.setSpec(spec);
 }
 
+int JacobianView::inputs() const {
+    return inputs_->value();
+}
+
 void JacobianView::setInputs(int k) {
     inputs_->setValue(k);
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "jacobian.h"
+#include "preset.h"
 #include "viewrefresh.h"
 #include "viewworker.h"
 
@@ -25,13 +26,14 @@ class JacobianView : public QWidget {
 public:
     static constexpr int kDebounceMs = 200;
     static constexpr int kBins = 40;
-    static constexpr int kMaxInputs = 8;
+    static constexpr int kMaxInputs = kJacobianViewMaxInputs;
 
     explicit JacobianView(QWidget* parent = nullptr);
     ~JacobianView() override;
 
     void setSpec(const NetworkSpec& spec);
     void setInputs(int k);
+    int inputs() const;
     /// Shows what `other` shows (its settings and last result) without computing: the copy
     /// that an export draws (figure.h copyAnalysisFigure).
     void showSameAs(const JacobianView& other);

@@ -1,6 +1,7 @@
 #include "ntkview.h"
 
 #include "colormap.h"
+#include "preset.h"
 #include "viewcharts.h"
 
 #include <QChart>
@@ -111,7 +112,7 @@ NtkView::NtkView(QWidget* parent)
     connect(kernelChoice_, &QComboBox::currentIndexChanged, this, [this] { showKernel(); });
     inputs_ = new QSpinBox;
     inputs_->setObjectName(QStringLiteral("ntkInputs"));
-    inputs_->setRange(2, 256);
+    inputs_->setRange(kNtkViewMinInputs, kNtkViewMaxInputs);
     inputs_->setValue(32);
     inputs_->setToolTip(tr("K probe inputs (the first K of the batch): the kernel is K x K."));
     connect(inputs_, &QSpinBox::valueChanged, this, [this] { refresh_.restart(); });
@@ -144,6 +145,10 @@ NtkView::~NtkView() = default;
 
 void NtkView::setSpec(const NetworkSpec& spec) {
     refresh_.setSpec(spec);
+}
+
+int NtkView::inputs() const {
+    return inputs_->value();
 }
 
 void NtkView::setInputs(int k) {

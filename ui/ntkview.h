@@ -32,6 +32,7 @@ public:
 
     void setSpec(const NetworkSpec& spec);
     void setInputs(int k);
+    int inputs() const;
     /// Shows what `other` shows (its settings and last result) without computing: the copy
     /// that an export draws (figure.h copyAnalysisFigure).
     void showSameAs(const NtkView& other);

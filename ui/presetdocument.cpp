@@ -1,5 +1,11 @@
 #include "presetdocument.h"
 
+#include "jacobianview.h"
+
+#include "ntkview.h"
+
+#include "analysisviews.h"
+
 #include "controlpanel.h"
 #include "mainwindow.h"
 #include "presetbrowser.h"
@@ -122,11 +128,19 @@ Preset PresetDocument::currentPreset() const {
     const std::string view = window_->currentView().toStdString();
     if (std::find(presetViews().begin(), presetViews().end(), view) != presetViews().end())
         p.view = view;
+    // the probe count of the view it opens (the only view settings a preset carries)
+    p.viewInputs = p.view == "ntk"        ? window_->analysisViews()->ntk()->inputs()
+                   : p.view == "jacobian" ? window_->analysisViews()->jacobian()->inputs()
+                                          : 0;
     return p;
 }
 
 void PresetDocument::applyPreset(const Preset& preset) {
     base_ = preset;
+    if (preset.viewInputs > 0 && preset.view == "ntk")
+        window_->analysisViews()->ntk()->setInputs(preset.viewInputs);
+    if (preset.viewInputs > 0 && preset.view == "jacobian")
+        window_->analysisViews()->jacobian()->setInputs(preset.viewInputs);
     window_->setSpec(preset.spec);
     if (!window_->showView(QString::fromStdString(preset.view)))
         window_->statusBar()->showMessage(

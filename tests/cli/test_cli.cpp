@@ -651,3 +651,12 @@ TEST(Cli, StrictOptions) {
     EXPECT_EQ(r["spec"]["memory_budget_gib"], 1.0);
     std::filesystem::remove(path);
 }
+
+TEST(Cli, NtkTakesThePresetsViewSettings) {
+    // ntk-conditioning's figures are for 32 inputs, which the preset stores; --inputs overrides
+    const json j = okJson("ntk --preset ntk-conditioning --depth 2 --no-analytic --no-by-depth");
+    EXPECT_EQ(j["inputs"], 32);
+    const json k =
+        okJson("ntk --preset ntk-conditioning --depth 2 --inputs 8 --no-analytic --no-by-depth");
+    EXPECT_EQ(k["inputs"], 8);
+}

@@ -247,3 +247,29 @@ TEST(Options, MessagesNameOptions) {
     EXPECT_NE(m.find("--sigma-b2"), std::string::npos) << m;
     EXPECT_NE(m.find("--bias-init"), std::string::npos) << m;
 }
+
+TEST(Presets, ViewSettingsBelongToTheViewOpened) {
+    const std::string head = R"({"format": "initscope-preset", "version": 1, "name": "x", )";
+    const PresetParse ok =
+        parsePreset(head + R"("view": "ntk", "view_settings": {"inputs": 32}, "spec": {}})");
+    ASSERT_TRUE(ok.preset) << ok.errors.front().message;
+    EXPECT_EQ(ok.preset->viewInputs, 32);
+    // round trip
+    const PresetParse again = parsePreset(presetToJson(*ok.preset));
+    ASSERT_TRUE(again.preset);
+    EXPECT_EQ(again.preset->viewInputs, 32);
+    // a setting the opened view does not take, out of the view's range, or beyond the batch
+    for (const char* bad :
+         {R"("view": "signal", "view_settings": {"inputs": 32}, "spec": {}})",
+          R"("view": "jacobian", "view_settings": {"inputs": 32}, "spec": {}})",
+          R"("view": "ntk", "view_settings": {"inputs": 1}, "spec": {}})",
+          R"("view": "ntk", "view_settings": {"bins": 3}, "spec": {}})",
+          R"("view": "ntk", "view_settings": {"inputs": 64}, "spec": {"batch": 16}})"}) {
+        const PresetParse r = parsePreset(head + std::string(bad));
+        EXPECT_FALSE(r.preset) << bad;
+        ASSERT_FALSE(r.errors.empty());
+        EXPECT_EQ(r.errors.front().field.rfind("view_settings", 0), 0u) << r.errors.front().field;
+    }
+    // the bundled NTK lesson stores the 32 inputs its note's figures need
+    EXPECT_EQ(findBundledPreset("ntk-conditioning")->viewInputs, 32);
+}
