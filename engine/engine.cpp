@@ -126,6 +126,31 @@ TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
     return t;
 }
 
+double criticalInputScale(const NetworkSpec& spec, double u, std::string& note) {
+    const bool homogeneous = spec.activation == ActivationKind::Linear ||
+                             spec.activation == ActivationKind::Relu ||
+                             spec.activation == ActivationKind::LeakyRelu;
+    if (!homogeneous) {
+        note = activationName(spec.activation) +
+               " is not positively homogeneous: layer 1's update follows no power of the input "
+               "scale (read it off an input_scale sweep)";
+        return kNaN;
+    }
+    if (effectiveSigmaB2(spec) > 0 ||
+        (spec.biasInit == BiasInit::Constant && spec.biasValue != 0) || spec.inputMean != 0) {
+        note = "biases or a nonzero input mean break the scaling h^l ~ s";
+        return kNaN;
+    }
+    if (!(u > 0) || !std::isfinite(u) || !(spec.inputScale > 0)) {
+        note = "layer 1's relative update is not a finite positive number here";
+        return kNaN;
+    }
+    const double k = spec.loss == Loss::Mse ? 2.0 : 1.0;
+    note = spec.loss == Loss::Mse ? "relative update ~ s^2 (mse, large s): s_c = s / sqrt(u1)"
+                                  : "relative update ~ s (random cotangent, exact): s_c = s / u1";
+    return spec.inputScale / std::pow(u, 1.0 / k);
+}
+
 // ---- random-draw cache -------------------------------------------------------------------
 
 struct Engine::Cache {
@@ -206,6 +231,9 @@ RunResult Engine::run(const NetworkSpec& spec, RunSink* sink, const std::atomic<
     RunResult result;
     arena.execute([&] { result = runInArena(spec, sink, cancel); });
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!result.cancelled && !result.layers.empty())
+        result.criticalInputScale = criticalInputScale(spec, result.layers.front().relativeUpdate,
+                                                       result.criticalInputScaleNote);
     if (!result.cancelled && sink)
         sink->finished(result);
     return result;

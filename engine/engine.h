@@ -26,6 +26,16 @@ private:
 /// The mean-field prediction for a spec, from the measured input length q0 and correlation c0.
 TheoryCurves predict(const NetworkSpec& spec, double q0, double c0);
 
+/// The input scale s_c at which layer 1's relative update eta ||dW^1|| / ||W^1|| reaches 1,
+/// from the update measured at the spec's scale s. A positively homogeneous network without
+/// biases and with zero-mean inputs (linear, relu, leaky-relu) scales every h^l by s, so
+/// dW^1 = delta^1 x^T / B scales as s (random cotangent: delta^1 does not depend on s) or as
+/// s^2 for large s (mse: the error a^L - y grows as s): s_c = s / u^(1/k), k = 1 or 2 (exact for
+/// the cotangent, the large-s limit for mse). Other activations have no power law in s (tanh
+/// saturates): NaN, with the reason in `note`.
+double criticalInputScale(const NetworkSpec& spec, double firstLayerRelativeUpdate,
+                          std::string& note);
+
 class Engine {
 public:
     Engine();

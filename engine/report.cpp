@@ -89,6 +89,8 @@ json resultToJson(const RunResult& r, bool withHistograms) {
     o["layers"] = layers;
     o["theory"] = theoryToJson(r.theory);
     o["input_grad2"] = jsonNumber(r.inputGrad2);
+    o["critical_input_scale"] = jsonNumber(r.criticalInputScale);
+    o["critical_input_scale_note"] = r.criticalInputScaleNote;
     o["first_nonfinite_layer"] = r.firstNonfiniteLayer;
     o["message"] = nonfiniteMessage(r);
     o["seconds"] = r.seconds;

@@ -61,8 +61,12 @@ struct RunResult {
     NetworkSpec spec;
     std::vector<LayerStats> layers;
     TheoryCurves theory;
-    double inputGrad2 = kNaN;    // mean over inputs of ||dLoss_b/dx_b||^2
-    int firstNonfiniteLayer = 0; // first layer with a non-finite value, 0 if none
+    double inputGrad2 = kNaN; // mean over inputs of ||dLoss_b/dx_b||^2
+    /// Scenario 9: the input scale s at which layer 1's relative update reaches 1, from this
+    /// run's value and its law in s (criticalInputScale in engine.h); NaN where no law holds.
+    double criticalInputScale = kNaN;
+    std::string criticalInputScaleNote; // the law used, or why there is none
+    int firstNonfiniteLayer = 0;        // first layer with a non-finite value, 0 if none
     bool cancelled = false;
     double seconds = 0;
 };
