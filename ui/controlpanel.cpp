@@ -83,7 +83,8 @@ FieldSpinBox* fieldSpin(const char* field, double step, const QString& suffix, c
     s->setSuffix(suffix);
     s->setToolTip(
         tip + QStringLiteral("\n") +
-        ControlPanel::tr("Allowed: %1%2.").arg(QString::fromStdString(fieldRangeText(*f)), suffix));
+        ControlPanel::tr("Allowed: %1%2. Preset key: %3.")
+            .arg(QString::fromStdString(fieldRangeText(*f)), suffix, QLatin1String(field)));
     s->setAccelerated(true);
     return s;
 }
@@ -96,7 +97,8 @@ FieldIntSpinBox* intSpin(const char* field, const QString& suffix, const QString
     s->setSuffix(suffix);
     s->setToolTip(
         tip + QStringLiteral("\n") +
-        ControlPanel::tr("Allowed: %1%2.").arg(QString::fromStdString(fieldRangeText(*f)), suffix));
+        ControlPanel::tr("Allowed: %1%2. Preset key: %3.")
+            .arg(QString::fromStdString(fieldRangeText(*f)), suffix, QLatin1String(field)));
     s->setAccelerated(true);
     return s;
 }
@@ -140,7 +142,10 @@ double FieldSpinBox::valueFromText(const QString& text) const {
 }
 
 QString FieldSpinBox::textFromValue(double v) const {
-    return QString::number(v, 'g', QLocale::FloatingPointShortest);
+    // plain digits where they stay short (200000, 0.001), an exponent beyond (1e+12, 1e-07)
+    const double a = std::abs(v);
+    const char format = a == 0 || (a >= 1e-4 && a < 1e9) ? 'f' : 'g';
+    return QString::number(v, format, QLocale::FloatingPointShortest);
 }
 
 void FieldSpinBox::fixup(QString& text) const {
@@ -664,9 +669,10 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
 
 NetworkSpec ControlPanel::spec() const {
     NetworkSpec s = base_;
-    // A spin box shows a value rounded to its decimals; while it still shows the value setSpec
-    // gave it, the spec keeps that value exactly (a preset's gain 1.7609546396067193 must not
-    // become 1.76095464 by being loaded, nor per-layer widths be lost).
+    // A spin box that rounds to its decimals would change a loaded value; while a box still
+    // shows the value setSpec gave it, the spec keeps that value exactly (a preset's gain
+    // 1.7609546396067193 must not become 1.76095464 by being loaded, nor per-layer widths be
+    // lost). FieldSpinBox keeps every double, so this holds for any box added later.
     auto exact = [](const QDoubleSpinBox* box, double base) {
         const double shown = QString::number(base, 'f', box->decimals()).toDouble();
         return box->value() == shown ? base : box->value();

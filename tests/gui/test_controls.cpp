@@ -82,6 +82,10 @@ private slots:
         QTRY_VERIFY(p.activationCombo()->hasFocus());
         wheel(p.activationCombo(), -1);
         QVERIFY(p.spec().activation != before.activation);
+        p.gainControl()->spinBox()->setFocus();
+        QTRY_VERIFY(p.gainControl()->spinBox()->hasFocus());
+        wheel(p.gainControl()->spinBox(), 1);
+        QVERIFY(p.spec().gain != before.gain);
     }
 
     void typedNumbersAccepted_data() {
@@ -284,6 +288,14 @@ private slots:
     // The hidden state presets depend on (relu-input-scale needs mse and 0.01) round-trips
     // bit-exactly, with values no spin box's decimals hold.
     void specRoundTripsAdvancedFields() {
+        // the text shown reads back as the same double
+        FieldSpinBox box;
+        box.setRange(-1e12, 1e12);
+        for (double v : {200000.0, 1e-7, 0.1 + 0.2, 1e12, -1.0 / 3.0, 0.001}) {
+            box.setValue(v);
+            QCOMPARE(box.valueFromText(box.text()), v);
+        }
+
         ControlPanel p;
         NetworkSpec s;
         s.loss = Loss::Mse;
