@@ -13,7 +13,6 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QRegularExpressionValidator>
 #include <QSlider>
 #include <QSpinBox>
 #include <QVBoxLayout>
@@ -36,14 +35,20 @@ namespace {
 
 /// Digits, '.', sign and exponent as the engine's parser reads them; never the user's locale,
 /// so "0,5" is not silently 5 (or 0.5 here and 5 there) and "1e3" is not 13.
-std::optional<double> parseNumber(QString text, const QString& prefix, QString suffix) {
+/// The text a user typed, without the box's prefix and unit suffix (" GiB").
+QString withoutAffixes(QString text, const QString& prefix, QString suffix) {
     text = text.trimmed();
     suffix = suffix.trimmed();
     if (!prefix.isEmpty() && text.startsWith(prefix))
         text.remove(0, prefix.size());
     if (!suffix.isEmpty() && text.endsWith(suffix))
         text.chop(suffix.size());
-    text = text.trimmed();
+    return text.trimmed();
+}
+
+std::optional<double> parseNumber(const QString& typed, const QString& prefix,
+                                  const QString& suffix) {
+    const QString text = withoutAffixes(typed, prefix, suffix);
     static const QRegularExpression number(
         QStringLiteral("^[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?$"));
     if (!number.match(text).hasMatch())
@@ -155,7 +160,7 @@ void FieldSpinBox::fixup(QString& text) const {
         return;
     auto* self = const_cast<FieldSpinBox*>(this);
     self->setProperty("refusalPending", true);
-    QTimer::singleShot(0, self, [self, typed = text] {
+    QTimer::singleShot(0, self, [self, typed = withoutAffixes(text, prefix(), suffix())] {
         self->setProperty("refusalPending", false);
         emit self->refused(typed);
     });
@@ -192,7 +197,7 @@ void FieldIntSpinBox::fixup(QString& text) const {
         return;
     auto* self = const_cast<FieldIntSpinBox*>(this);
     self->setProperty("refusalPending", true);
-    QTimer::singleShot(0, self, [self, typed = text] {
+    QTimer::singleShot(0, self, [self, typed = withoutAffixes(text, prefix(), suffix())] {
         self->setProperty("refusalPending", false);
         emit self->refused(typed);
     });
@@ -507,9 +512,8 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
         ipf->addRow(label(tr("Input scale s"), tip), inputScale_);
     }
     seed_ = new QLineEdit;
-    // every seed the engine takes, 0 .. 2^64 - 1 (a spin box stops at 2^31 - 1)
-    seed_->setValidator(
-        new QRegularExpressionValidator(QRegularExpression(QStringLiteral("[0-9]{1,20}")), seed_));
+    // every seed the engine takes, 0 .. 2^64 - 1 (a spin box stops at 2^31 - 1); no validator
+    // swallows keystrokes: what is not a seed is refused on Enter, with the range
     seed_->setToolTip(tr("Random seed (0 .. 18446744073709551615): the same seed gives the same "
                          "network and inputs."));
     seed_->setObjectName(QStringLiteral("seed"));
@@ -644,13 +648,15 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
         connect(s, &QSpinBox::valueChanged, this, &ControlPanel::edited);
     connect(seed_, &QLineEdit::editingFinished, this, [this] {
         bool ok = false;
-        const qulonglong v = seed_->text().toULongLong(&ok);
-        if (!ok) { // empty, or beyond 2^64 - 1: say so and keep the seed that runs
-            emit message(tr("Seed: must be an integer from 0 to 18446744073709551615 (got '%1')")
-                             .arg(seed_->text()));
+        const QString text = seed_->text().trimmed();
+        static const QRegularExpression digits(QStringLiteral("^[0-9]{1,20}$"));
+        const qulonglong v = digits.match(text).hasMatch() ? text.toULongLong(&ok) : 0;
+        if (!ok) { // empty, not digits, or beyond 2^64 - 1: say so and keep the seed that runs
+            refuse(seed_, QStringLiteral("seed"), seed_->text());
             seed_->setText(QString::number(seed_value_));
             return;
         }
+        seed_->setStyleSheet(QString());
         if (v == seed_value_)
             return;
         seed_value_ = v;
@@ -913,8 +919,15 @@ void ControlPanel::refuse(QWidget* box, const QString& field, const QString& typ
     const FieldInfo* f = fieldInfo(field.toStdString());
     const QString range = f ? QString::fromStdString(fieldRangeText(*f)) : QString();
     box->setStyleSheet(QStringLiteral("border: 2px solid #d03030;"));
+    // the label the lecturer sees, and the key the engine's messages and presets use
+    QString name = field;
+    if (QWidget* control = fieldControl(field); control && control->parentWidget()) {
+        if (auto* form = qobject_cast<QFormLayout*>(control->parentWidget()->layout()))
+            if (auto* l = qobject_cast<QLabel*>(form->labelForField(control)))
+                name = tr("%1 (%2)").arg(l->text(), field);
+    }
     emit message(tr("%1: refused '%2'; must be %3. The value in use is kept.")
-                     .arg(field, typed.trimmed(), range));
+                     .arg(name, typed.trimmed(), range));
 }
 
 QLabel* ControlPanel::readoutLabel(const QString& key) const {
