@@ -1,6 +1,7 @@
 #include "controlpanel.h"
 
 #include "activation.h"
+#include "fields.h"
 #include "meanfield.h"
 
 #include <QComboBox>
@@ -12,54 +13,97 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QRegularExpressionValidator>
 #include <QSlider>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include <QKeyEvent>
+#include <QLocale>
+#include <QMouseEvent>
+#include <QRegularExpression>
+#include <QScrollArea>
+#include <QTimer>
+
+#include <cfloat>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace initscope::ui {
 
 namespace {
 
-/// A double spin box that shows the shortest exact text instead of trailing zeros.
-class PreciseSpinBox : public QDoubleSpinBox {
+/// Digits, '.', sign and exponent as the engine's parser reads them; never the user's locale,
+/// so "0,5" is not silently 5 (or 0.5 here and 5 there) and "1e3" is not 13.
+/// The text a user typed, without the box's prefix and unit suffix (" GiB").
+QString withoutAffixes(QString text, const QString& prefix, QString suffix) {
+    text = text.trimmed();
+    suffix = suffix.trimmed();
+    if (!prefix.isEmpty() && text.startsWith(prefix))
+        text.remove(0, prefix.size());
+    if (!suffix.isEmpty() && text.endsWith(suffix))
+        text.chop(suffix.size());
+    return text.trimmed();
+}
+
+std::optional<double> parseNumber(const QString& typed, const QString& prefix,
+                                  const QString& suffix) {
+    const QString text = withoutAffixes(typed, prefix, suffix);
+    static const QRegularExpression number(
+        QStringLiteral("^[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?$"));
+    if (!number.match(text).hasMatch())
+        return std::nullopt;
+    bool ok = false;
+    const double v = QLocale::c().toDouble(text, &ok);
+    if (!ok || !std::isfinite(v))
+        return std::nullopt;
+    return v;
+}
+
+/// Changes a control by the wheel only while it has the focus: otherwise the wheel event goes
+/// on to the scroll area, which scrolls the dock (a lecturer scrolling past the activation box
+/// must not turn tanh into sigmoid).
+class WheelGuard : public QObject {
 public:
-    using QDoubleSpinBox::QDoubleSpinBox;
-    QString textFromValue(double v) const override {
-        QString s = locale().toString(v, 'f', decimals());
-        const QChar dot = locale().decimalPoint().front();
-        if (s.contains(dot)) {
-            while (s.endsWith(QLatin1Char('0')))
-                s.chop(1);
-            if (s.endsWith(dot))
-                s.chop(1);
+    using QObject::QObject;
+    bool eventFilter(QObject* watched, QEvent* event) override {
+        if (event->type() == QEvent::Wheel) {
+            auto* w = qobject_cast<QWidget*>(watched);
+            if (w && !w->hasFocus()) {
+                event->ignore();
+                return true; // not delivered here; QApplication passes it to the parents
+            }
         }
-        return s;
+        return false;
     }
 };
 
-QDoubleSpinBox* doubleSpin(double lo, double hi, int decimals, double step, const QString& suffix,
-                           const QString& tip) {
-    auto* s = new PreciseSpinBox;
-    s->setRange(lo, hi);
-    s->setDecimals(decimals);
+FieldSpinBox* fieldSpin(const char* field, double step, const QString& suffix, const QString& tip) {
+    const FieldInfo* f = fieldInfo(field);
+    auto* s = new FieldSpinBox;
+    s->setObjectName(QLatin1String(field));
+    s->setRange(f->lo, f->hi);
+    s->setMinimumExclusive(f->loExclusive);
     s->setSingleStep(step);
     s->setSuffix(suffix);
-    s->setToolTip(tip);
-    s->setKeyboardTracking(false); // a typed number applies on Enter / focus out, not per digit
+    s->setToolTip(
+        tip + QStringLiteral("\n") +
+        ControlPanel::tr("Allowed: %1%2. Preset key: %3.")
+            .arg(QString::fromStdString(fieldRangeText(*f)), suffix, QLatin1String(field)));
     s->setAccelerated(true);
     return s;
 }
 
-QSpinBox* intSpin(int lo, int hi, const QString& suffix, const QString& tip) {
-    auto* s = new QSpinBox;
-    s->setRange(lo, hi);
+FieldIntSpinBox* intSpin(const char* field, const QString& suffix, const QString& tip) {
+    const FieldInfo* f = fieldInfo(field);
+    auto* s = new FieldIntSpinBox;
+    s->setObjectName(QLatin1String(field));
+    s->setRange(static_cast<int>(f->lo), static_cast<int>(f->hi));
     s->setSuffix(suffix);
-    s->setToolTip(tip);
-    s->setKeyboardTracking(false);
+    s->setToolTip(
+        tip + QStringLiteral("\n") +
+        ControlPanel::tr("Allowed: %1%2. Preset key: %3.")
+            .arg(QString::fromStdString(fieldRangeText(*f)), suffix, QLatin1String(field)));
     s->setAccelerated(true);
     return s;
 }
@@ -80,6 +124,85 @@ QString fmt(double v) {
 
 } // namespace
 
+// ---------------------------------------------------------------- FieldSpinBox
+
+FieldSpinBox::FieldSpinBox(QWidget* parent) : QDoubleSpinBox(parent) {
+    // Every double survives: the value is never rounded to a number of decimals (the text
+    // shown is the shortest that reads back as the same double).
+    setDecimals(DBL_MAX_10_EXP + DBL_DIG);
+    setKeyboardTracking(false); // a typed number applies on Enter / focus out, not per digit
+    connect(this, &QDoubleSpinBox::valueChanged, this, [this] { setStyleSheet(QString()); });
+}
+
+QValidator::State FieldSpinBox::validate(QString& text, int&) const {
+    const auto v = parseNumber(text, prefix(), suffix());
+    if (v && (exclusiveMin_ ? *v > minimum() : *v >= minimum()) && *v <= maximum())
+        return QValidator::Acceptable;
+    // Never Invalid: a keystroke is not swallowed; what cannot be used is refused on Enter.
+    return QValidator::Intermediate;
+}
+
+double FieldSpinBox::valueFromText(const QString& text) const {
+    return parseNumber(text, prefix(), suffix()).value_or(value());
+}
+
+QString FieldSpinBox::textFromValue(double v) const {
+    // plain digits where they stay short (200000, 0.001), an exponent beyond (1e+12, 1e-07)
+    const double a = std::abs(v);
+    const char format = a == 0 || (a >= 1e-4 && a < 1e9) ? 'f' : 'g';
+    return QString::number(v, format, QLocale::FloatingPointShortest);
+}
+
+void FieldSpinBox::fixup(QString& text) const {
+    // Called on Enter / focus-out (sometimes twice, by the line edit and the spin box) with
+    // text validate() did not accept; one refusal is reported once the event is done.
+    if (property("refusalPending").toBool())
+        return;
+    auto* self = const_cast<FieldSpinBox*>(this);
+    self->setProperty("refusalPending", true);
+    QTimer::singleShot(0, self, [self, typed = withoutAffixes(text, prefix(), suffix())] {
+        self->setProperty("refusalPending", false);
+        emit self->refused(typed);
+    });
+}
+
+void FieldSpinBox::stepBy(int steps) {
+    // 12 significant digits: 0.1 + 0.2 shows as 0.3, not 0.30000000000000004
+    double v = QString::number(value() + steps * singleStep(), 'g', 12).toDouble();
+    if (exclusiveMin_ && v <= minimum())
+        return;
+    setValue(v);
+    selectAll();
+}
+
+FieldIntSpinBox::FieldIntSpinBox(QWidget* parent) : QSpinBox(parent) {
+    setKeyboardTracking(false);
+    connect(this, &QSpinBox::valueChanged, this, [this] { setStyleSheet(QString()); });
+}
+
+QValidator::State FieldIntSpinBox::validate(QString& text, int&) const {
+    const auto v = parseNumber(text, prefix(), suffix());
+    if (v && *v == std::floor(*v) && *v >= minimum() && *v <= maximum())
+        return QValidator::Acceptable;
+    return QValidator::Intermediate;
+}
+
+int FieldIntSpinBox::valueFromText(const QString& text) const {
+    const auto v = parseNumber(text, prefix(), suffix());
+    return v && *v >= minimum() && *v <= maximum() ? static_cast<int>(*v) : value();
+}
+
+void FieldIntSpinBox::fixup(QString& text) const {
+    if (property("refusalPending").toBool())
+        return;
+    auto* self = const_cast<FieldIntSpinBox*>(this);
+    self->setProperty("refusalPending", true);
+    QTimer::singleShot(0, self, [self, typed = withoutAffixes(text, prefix(), suffix())] {
+        self->setProperty("refusalPending", false);
+        emit self->refused(typed);
+    });
+}
+
 // ---------------------------------------------------------------- LogIntControl
 
 LogIntControl::LogIntControl(int minimum, int sliderMaximum, int spinMaximum, QWidget* parent)
@@ -87,9 +210,8 @@ LogIntControl::LogIntControl(int minimum, int sliderMaximum, int spinMaximum, QW
     slider_ = new QSlider(Qt::Horizontal);
     slider_->setRange(0, 1000);
     slider_->setPageStep(50);
-    spin_ = new QSpinBox;
+    spin_ = new FieldIntSpinBox;
     spin_->setRange(minimum, spinMaximum);
-    spin_->setKeyboardTracking(false);
     spin_->setAccelerated(true);
     spin_->setMinimumWidth(80);
     auto* lay = new QHBoxLayout(this);
@@ -133,51 +255,132 @@ int LogIntControl::fromSlider(int pos) const {
         std::lround(min_ * std::pow(static_cast<double>(sliderMax_) / min_, t)));
 }
 
-// ---------------------------------------------------------------- GainControl
+// ---------------------------------------------------------------- LogDoubleControl
 
-GainControl::GainControl(QWidget* parent) : QWidget(parent) {
+LogDoubleControl::LogDoubleControl(double log10Min, double log10Max, QWidget* parent)
+    : QWidget(parent), log10Min_(log10Min), log10Max_(log10Max) {
     slider_ = new QSlider(Qt::Horizontal);
-    slider_->setRange(0, static_cast<int>((kSliderLog10Max - kSliderLog10Min) * kStepsPerDecade));
+    slider_->setRange(0, static_cast<int>(std::lround((log10Max - log10Min) * kStepsPerDecade)));
     slider_->setSingleStep(1);
     slider_->setPageStep(kStepsPerDecade / 10);
-    slider_->setToolTip(tr("Variance gain on a log scale (1e-3 .. 1e3); fine steps of 0.23 %.\n"
-                           "Type an exact value (0 .. %1) in the box.")
-                            .arg(Limits::kMaxGain));
-    spin_ = doubleSpin(0, Limits::kMaxGain, 8, 0.01, QString(),
-                       tr("Variance gain: multiplies the weight variance (not the standard "
-                          "deviation). Exact entry, 0 .. %1.")
-                           .arg(Limits::kMaxGain));
+    slider_->installEventFilter(this);
+    spin_ = new FieldSpinBox;
     spin_->setMinimumWidth(110);
     auto* lay = new QHBoxLayout(this);
     lay->setContentsMargins(0, 0, 0, 0);
     lay->addWidget(slider_, 1);
     lay->addWidget(spin_);
     connect(slider_, &QSlider::valueChanged, this, [this](int pos) {
-        const double g =
-            std::pow(10.0, kSliderLog10Min + static_cast<double>(pos) / kStepsPerDecade);
+        if (fineDrag_)
+            return;
+        // 6 significant digits: a slider step is 0.23 %, the digits beyond say nothing
+        const double v =
+            QString::number(std::pow(10.0, log10Min_ + static_cast<double>(pos) / kStepsPerDecade),
+                            'g', 6)
+                .toDouble();
         QSignalBlocker b(spin_);
-        spin_->setValue(g);
+        spin_->setValue(v);
         emit valueChanged(spin_->value());
     });
-    connect(spin_, &QDoubleSpinBox::valueChanged, this, [this](double g) {
+    connect(spin_, &QDoubleSpinBox::valueChanged, this, [this](double v) {
         QSignalBlocker b(slider_);
-        const double pos = g > 0 ? (std::log10(g) - kSliderLog10Min) * kStepsPerDecade : 0.0;
-        slider_->setValue(static_cast<int>(
-            std::lround(std::clamp(pos, 0.0, static_cast<double>(slider_->maximum())))));
-        emit valueChanged(g);
+        slider_->setValue(toSlider(v));
+        emit valueChanged(v);
     });
 }
 
-double GainControl::value() const {
+double LogDoubleControl::value() const {
     return spin_->value();
 }
 
-void GainControl::setValue(double gain) {
+void LogDoubleControl::setValue(double v) {
     QSignalBlocker b1(spin_), b2(slider_);
-    spin_->setValue(gain);
-    const double pos = gain > 0 ? (std::log10(gain) - kSliderLog10Min) * kStepsPerDecade : 0.0;
-    slider_->setValue(static_cast<int>(
-        std::lround(std::clamp(pos, 0.0, static_cast<double>(slider_->maximum())))));
+    spin_->setValue(v);
+    slider_->setValue(toSlider(spin_->value()));
+}
+
+int LogDoubleControl::toSlider(double v) const {
+    const double pos = v > 0 ? (std::log10(v) - log10Min_) * kStepsPerDecade : 0.0;
+    return static_cast<int>(
+        std::lround(std::clamp(pos, 0.0, static_cast<double>(slider_->maximum()))));
+}
+
+void LogDoubleControl::setFine(double v) {
+    v = std::clamp(QString::number(v, 'g', 6).toDouble(), spin_->minimum(), spin_->maximum());
+    if (v == spin_->value())
+        return;
+    setValue(v);
+    emit valueChanged(spin_->value());
+}
+
+bool LogDoubleControl::eventFilter(QObject* watched, QEvent* event) {
+    if (watched != slider_)
+        return false;
+    switch (event->type()) {
+    case QEvent::KeyPress: {
+        auto* k = static_cast<QKeyEvent*>(event);
+        if (!(k->modifiers() & Qt::ShiftModifier))
+            return false;
+        int dir = 0;
+        if (k->key() == Qt::Key_Right || k->key() == Qt::Key_Up)
+            dir = 1;
+        else if (k->key() == Qt::Key_Left || k->key() == Qt::Key_Down)
+            dir = -1;
+        if (dir == 0)
+            return false;
+        const double v = spin_->value();
+        // from 0 the first fine step goes to the slider's low end
+        setFine(v > 0 ? v * std::pow(kFineRatio, dir) : (dir > 0 ? std::pow(10.0, log10Min_) : 0));
+        return true;
+    }
+    case QEvent::MouseButtonPress: {
+        auto* m = static_cast<QMouseEvent*>(event);
+        if (m->button() != Qt::LeftButton || !(m->modifiers() & Qt::ShiftModifier))
+            return false;
+        slider_->setFocus(Qt::MouseFocusReason);
+        fineDrag_ = true;
+        fineAnchorX_ = static_cast<int>(m->position().x());
+        fineAnchorValue_ = spin_->value() > 0 ? spin_->value() : std::pow(10.0, log10Min_);
+        slider_->setSliderDown(true); // a drag: runs supersede, as with a plain drag
+        return true;
+    }
+    case QEvent::MouseMove: {
+        if (!fineDrag_)
+            return false;
+        auto* m = static_cast<QMouseEvent*>(event);
+        setFine(fineAnchorValue_ *
+                std::pow(kFineRatio, static_cast<int>(m->position().x()) - fineAnchorX_));
+        return true;
+    }
+    case QEvent::MouseButtonRelease: {
+        if (!fineDrag_)
+            return false;
+        fineDrag_ = false;
+        {
+            QSignalBlocker b(slider_);
+            slider_->setSliderDown(false);
+        }
+        emit valueChanged(spin_->value()); // the drag ended: the final value runs in full
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+GainControl::GainControl(QWidget* parent)
+    : LogDoubleControl(kSliderLog10Min, kSliderLog10Max, parent) {
+    const FieldInfo* f = fieldInfo("gain");
+    spinBox()->setObjectName(QStringLiteral("gainSpin"));
+    spinBox()->setRange(f->lo, f->hi);
+    slider()->setToolTip(tr("Variance gain on a log scale (1e-3 .. 1e3), steps of 0.23 %.\n"
+                            "Shift+arrows or Shift-drag: fine steps of 0.1 %.\n"
+                            "Type an exact value (%1) in the box.")
+                             .arg(QString::fromStdString(fieldRangeText(*f))));
+    spinBox()->setSingleStep(0.01);
+    spinBox()->setToolTip(tr("Variance gain: multiplies the weight variance (not the standard "
+                             "deviation). Exact entry, e.g. 1.761 or 2.5e-2.\nAllowed: %1.")
+                              .arg(QString::fromStdString(fieldRangeText(*f))));
 }
 
 // ---------------------------------------------------------------- ControlPanel
@@ -213,9 +416,8 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     const QString actTip = tr("Nonlinearity phi applied after every layer: a = phi(h).");
     activation_->setToolTip(actTip);
     af->addRow(label(tr("Activation phi"), actTip), activation_);
-    slope_ = doubleSpin(0, 1, 4, 0.01, QString(),
-                        tr("Negative-side slope a of leaky-relu: phi(x) = a x for x < 0."));
-    slope_->setObjectName(QStringLiteral("activation_slope"));
+    slope_ = fieldSpin("activation_slope", 0.01, QString(),
+                       tr("Negative-side slope a of leaky-relu: phi(x) = a x for x < 0."));
     af->addRow(label(tr("Leaky slope a"), slope_->toolTip()), slope_);
     root->addWidget(arch);
 
@@ -262,10 +464,9 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     buttons->addWidget(critical_);
     inf->addRow(label(tr("Set gain"), tr("Gain presets for the current scheme and widths")),
                 buttons);
-    initValue_ = doubleSpin(0, 1e6, 6, 0.01, QString(),
-                            tr("Naive schemes: standard deviation (normal), limit (uniform) or "
-                               "value (constant) of the weights before the gain."));
-    initValue_->setObjectName(QStringLiteral("init_value"));
+    initValue_ = fieldSpin("init_value", 0.01, QString(),
+                           tr("Naive schemes: standard deviation (normal), limit (uniform) or "
+                              "value (constant) of the weights before the gain."));
     inf->addRow(label(tr("Init value"), initValue_->toolTip()), initValue_);
     biasInit_ = new QComboBox;
     biasInit_->setObjectName(QStringLiteral("bias_init"));
@@ -273,55 +474,80 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
         biasInit_->addItem(QString::fromStdString(biasInitName(b)), static_cast<int>(b));
     biasInit_->setToolTip(tr("Biases: all zero, all equal to the bias value, or N(0, sigma_b^2)."));
     inf->addRow(label(tr("Bias init"), biasInit_->toolTip()), biasInit_);
-    sigmaB2_ = doubleSpin(0, Limits::kMaxSigmaB2, 6, 0.01, QString(),
-                          tr("Bias variance sigma_b^2 (0 .. %1) of the normal bias init; "
-                             "used only when Bias init is normal.")
-                              .arg(Limits::kMaxSigmaB2));
-    sigmaB2_->setObjectName(QStringLiteral("sigma_b2"));
+    sigmaB2_ = fieldSpin("sigma_b2", 0.01, QString(),
+                         tr("Bias variance sigma_b^2 of the normal bias init; used only when "
+                            "Bias init is normal."));
     inf->addRow(label(tr("Bias variance \u03c3_b\u00b2"), sigmaB2_->toolTip()), sigmaB2_);
-    biasValue_ = doubleSpin(-1e6, 1e6, 6, 0.01, QString(),
-                            tr("Value of every bias; used only when Bias init is constant."));
-    biasValue_->setObjectName(QStringLiteral("bias_value"));
+    biasValue_ = fieldSpin("bias_value", 0.01, QString(),
+                           tr("Value of every bias; used only when Bias init is constant."));
     inf->addRow(label(tr("Bias value"), biasValue_->toolTip()), biasValue_);
     root->addWidget(initBox);
 
     // ---- inputs and run
     auto* inputs = new QGroupBox(tr("Inputs and run"));
     auto* ipf = new QFormLayout(inputs);
-    batch_ = intSpin(Limits::kMinBatch, Limits::kMaxBatch, tr(" inputs"),
-                     tr("Batch size B: inputs propagated together (%1 .. %2); statistics are "
-                        "averaged over them.")
-                         .arg(Limits::kMinBatch)
-                         .arg(Limits::kMaxBatch));
-    batch_->setObjectName(QStringLiteral("batch"));
+    batch_ = intSpin("batch", tr(" inputs"),
+                     tr("Batch size B: inputs propagated together; statistics are averaged "
+                        "over them."));
     ipf->addRow(label(tr("Batch B"), batch_->toolTip()), batch_);
-    inputDim_ = intSpin(1, Limits::kMaxInputDim, tr(" units"),
-                        tr("Input dimension N_0 (1 .. %1).").arg(Limits::kMaxInputDim));
-    inputDim_->setObjectName(QStringLiteral("input_dim"));
+    inputDim_ = intSpin("input_dim", tr(" units"), tr("Input dimension N_0."));
     ipf->addRow(label(tr("Input dim N\u2080"), inputDim_->toolTip()), inputDim_);
     inputMean_ =
-        doubleSpin(-1e6, 1e6, 4, 0.1, QString(), tr("Mean mu of the inputs x_i ~ N(mu, s^2)."));
-    inputMean_->setObjectName(QStringLiteral("input_mean"));
+        fieldSpin("input_mean", 0.1, QString(), tr("Mean mu of the inputs x_i ~ N(mu, s^2)."));
     ipf->addRow(label(tr("Input mean \u03bc"), inputMean_->toolTip()), inputMean_);
-    inputScale_ = doubleSpin(0, Limits::kMaxInputScale, 4, 0.1, QString(),
-                             tr("Standard deviation s of the inputs x_i ~ N(mu, s^2) (0 .. %1).")
-                                 .arg(Limits::kMaxInputScale));
-    inputScale_->setObjectName(QStringLiteral("input_scale"));
-    ipf->addRow(label(tr("Input scale s"), inputScale_->toolTip()), inputScale_);
+    {
+        const FieldInfo* f = fieldInfo("input_scale");
+        inputScale_ = new LogDoubleControl(-2, 2);
+        inputScale_->setObjectName(QStringLiteral("input_scale"));
+        inputScale_->spinBox()->setObjectName(QStringLiteral("inputScaleSpin"));
+        inputScale_->spinBox()->setRange(f->lo, f->hi);
+        inputScale_->spinBox()->setSingleStep(0.1);
+        const QString tip = tr("Standard deviation s of the inputs x_i ~ N(mu, s^2).\nSlider: "
+                               "log scale 0.01 .. 100; Shift+arrows or Shift-drag: 0.1 % "
+                               "steps.\nAllowed: %1.")
+                                .arg(QString::fromStdString(fieldRangeText(*f)));
+        inputScale_->setToolTip(tip);
+        inputScale_->spinBox()->setToolTip(tip);
+        inputScale_->slider()->setToolTip(tip);
+        ipf->addRow(label(tr("Input scale s"), tip), inputScale_);
+    }
     seed_ = new QLineEdit;
-    // every seed the engine takes, 0 .. 2^64 - 1 (a spin box stops at 2^31 - 1)
-    seed_->setValidator(
-        new QRegularExpressionValidator(QRegularExpression(QStringLiteral("[0-9]{1,20}")), seed_));
+    // every seed the engine takes, 0 .. 2^64 - 1 (a spin box stops at 2^31 - 1); no validator
+    // swallows keystrokes: what is not a seed is refused on Enter, with the range
     seed_->setToolTip(tr("Random seed (0 .. 18446744073709551615): the same seed gives the same "
                          "network and inputs."));
     seed_->setObjectName(QStringLiteral("seed"));
     ipf->addRow(label(tr("Seed"), seed_->toolTip()), seed_);
-    histRange_ = doubleSpin(0.01, 1e6, 3, 0.5, QString(),
-                            tr("The distribution heatmap covers h in [-r, r]; values outside land "
-                               "in the edge bins."));
-    histRange_->setObjectName(QStringLiteral("hist_range"));
-    ipf->addRow(label(tr("Histogram range \u00b1r"), histRange_->toolTip()), histRange_);
     root->addWidget(inputs);
+
+    // ---- advanced: fields presets set that change results or whether a run is allowed
+    auto* adv = new QGroupBox(tr("Advanced"));
+    auto* avf = new QFormLayout(adv);
+    loss_ = new QComboBox;
+    loss_->setObjectName(QStringLiteral("loss"));
+    for (Loss l : {Loss::Cotangent, Loss::Mse})
+        loss_->addItem(QString::fromStdString(lossName(l)), static_cast<int>(l));
+    loss_->setToolTip(tr("What the backward pass starts from: a random cotangent on the output "
+                         "a^L, or the gradient of the squared error to random targets (mse)."));
+    avf->addRow(label(tr("Loss"), loss_->toolTip()), loss_);
+    learningRate_ = fieldSpin("learning_rate", 0.001, QString(),
+                              tr("Learning rate eta in the relative update per layer, "
+                                 "eta ||dW||_F / ||W||_F (dimensionless)."));
+    avf->addRow(label(tr("Learning rate \u03b7"), learningRate_->toolTip()), learningRate_);
+    histBins_ = intSpin("hist_bins", tr(" bins"),
+                        tr("Number of bins of the pre-activation histograms (distribution "
+                           "heatmap)."));
+    avf->addRow(label(tr("Histogram bins"), histBins_->toolTip()), histBins_);
+    histRange_ = fieldSpin("hist_range", 0.5, QString(),
+                           tr("The distribution heatmap covers h in [-r, r]; values outside land "
+                              "in the edge bins."));
+    avf->addRow(label(tr("Histogram range \u00b1r"), histRange_->toolTip()), histRange_);
+    memoryBudget_ = fieldSpin("memory_budget_gib", 0.5, tr(" GiB"),
+                              tr("Largest memory a run may allocate (weights, activations kept "
+                                 "for the backward pass, scratch), in GiB; raise it for wide or "
+                                 "deep networks."));
+    avf->addRow(label(tr("Memory budget"), memoryBudget_->toolTip()), memoryBudget_);
+    root->addWidget(adv);
 
     // ---- readout
     auto* read = new QGroupBox(tr("Mean-field readout"));
@@ -381,33 +607,66 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
                      {QStringLiteral("input_mean"), inputMean_},
                      {QStringLiteral("input_scale"), inputScale_},
                      {QStringLiteral("seed"), seed_},
-                     {QStringLiteral("hist_range"), histRange_}};
+                     {QStringLiteral("hist_range"), histRange_},
+                     {QStringLiteral("learning_rate"), learningRate_},
+                     {QStringLiteral("loss"), loss_},
+                     {QStringLiteral("hist_bins"), histBins_},
+                     {QStringLiteral("memory_budget_gib"), memoryBudget_}};
+
+    // Only a control with the focus takes the wheel (a click or Tab gives it the focus).
+    auto* guard = new WheelGuard(this);
+    for (QWidget* w : findChildren<QWidget*>()) {
+        if (qobject_cast<QAbstractSpinBox*>(w) || qobject_cast<QComboBox*>(w) ||
+            qobject_cast<QAbstractSlider*>(w)) {
+            w->setFocusPolicy(Qt::StrongFocus);
+            w->installEventFilter(guard);
+        }
+    }
+    // A typed value that is refused is said, with the field and its range.
+    for (auto& [name, w] : fieldWidgets_) {
+        QWidget* box = w;
+        if (auto* l = qobject_cast<LogIntControl*>(w))
+            box = l->spinBox();
+        else if (auto* d = qobject_cast<LogDoubleControl*>(w))
+            box = d->spinBox();
+        const QString field = name;
+        if (auto* f = qobject_cast<FieldSpinBox*>(box))
+            connect(f, &FieldSpinBox::refused, this,
+                    [this, f, field](const QString& typed) { refuse(f, field, typed); });
+        else if (auto* i = qobject_cast<FieldIntSpinBox*>(box))
+            connect(i, &FieldIntSpinBox::refused, this,
+                    [this, i, field](const QString& typed) { refuse(i, field, typed); });
+    }
 
     setSpec(NetworkSpec{});
 
     connect(depth_, &LogIntControl::valueChanged, this, &ControlPanel::edited);
     connect(width_, &LogIntControl::valueChanged, this, &ControlPanel::edited);
     connect(gain_, &GainControl::valueChanged, this, &ControlPanel::edited);
-    for (QSpinBox* s : {inputDim_, batch_})
+    connect(inputScale_, &LogDoubleControl::valueChanged, this, &ControlPanel::edited);
+    for (QSpinBox* s : std::initializer_list<QSpinBox*>{inputDim_, batch_, histBins_})
         connect(s, &QSpinBox::valueChanged, this, &ControlPanel::edited);
     connect(seed_, &QLineEdit::editingFinished, this, [this] {
         bool ok = false;
-        const qulonglong v = seed_->text().toULongLong(&ok);
-        if (!ok) { // empty, or beyond 2^64 - 1: say so and keep the seed that runs
-            emit message(tr("Seed: must be an integer from 0 to 18446744073709551615 (got '%1')")
-                             .arg(seed_->text()));
+        const QString text = seed_->text().trimmed();
+        static const QRegularExpression digits(QStringLiteral("^[0-9]{1,20}$"));
+        const qulonglong v = digits.match(text).hasMatch() ? text.toULongLong(&ok) : 0;
+        if (!ok) { // empty, not digits, or beyond 2^64 - 1: say so and keep the seed that runs
+            refuse(seed_, QStringLiteral("seed"), seed_->text());
             seed_->setText(QString::number(seed_value_));
             return;
         }
+        seed_->setStyleSheet(QString());
         if (v == seed_value_)
             return;
         seed_value_ = v;
         edited();
     });
-    for (QDoubleSpinBox* s : {slope_, initValue_, biasValue_, inputMean_, inputScale_, histRange_})
+    for (QDoubleSpinBox* s : std::initializer_list<QDoubleSpinBox*>{
+             slope_, initValue_, biasValue_, inputMean_, histRange_, learningRate_, memoryBudget_})
         connect(s, &QDoubleSpinBox::valueChanged, this, &ControlPanel::edited);
     connect(sigmaB2_, &QDoubleSpinBox::valueChanged, this, &ControlPanel::edited);
-    for (QComboBox* c : {activation_, init_, fanMode_, biasInit_})
+    for (QComboBox* c : {activation_, init_, fanMode_, biasInit_, loss_})
         connect(c, &QComboBox::currentIndexChanged, this, &ControlPanel::edited);
     connect(xavier_, &QPushButton::clicked, this, &ControlPanel::setXavierGain);
     connect(he_, &QPushButton::clicked, this, &ControlPanel::setHeGain);
@@ -416,9 +675,10 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
 
 NetworkSpec ControlPanel::spec() const {
     NetworkSpec s = base_;
-    // A spin box shows a value rounded to its decimals; while it still shows the value setSpec
-    // gave it, the spec keeps that value exactly (a preset's gain 1.7609546396067193 must not
-    // become 1.76095464 by being loaded, nor per-layer widths be lost).
+    // A spin box that rounds to its decimals would change a loaded value; while a box still
+    // shows the value setSpec gave it, the spec keeps that value exactly (a preset's gain
+    // 1.7609546396067193 must not become 1.76095464 by being loaded, nor per-layer widths be
+    // lost). FieldSpinBox keeps every double, so this holds for any box added later.
     auto exact = [](const QDoubleSpinBox* box, double base) {
         const double shown = QString::number(base, 'f', box->decimals()).toDouble();
         return box->value() == shown ? base : box->value();
@@ -439,9 +699,13 @@ NetworkSpec ControlPanel::spec() const {
     s.biasValue = exact(biasValue_, base_.biasValue);
     s.batch = batch_->value();
     s.inputMean = exact(inputMean_, base_.inputMean);
-    s.inputScale = exact(inputScale_, base_.inputScale);
+    s.inputScale = exact(inputScale_->spinBox(), base_.inputScale);
     s.seed = seed_value_;
+    s.learningRate = exact(learningRate_, base_.learningRate);
+    s.loss = static_cast<Loss>(loss_->currentData().toInt());
+    s.histBins = histBins_->value();
     s.histRange = exact(histRange_, base_.histRange);
+    s.memoryBudgetGiB = exact(memoryBudget_, base_.memoryBudgetGiB);
     return s;
 }
 
@@ -469,7 +733,11 @@ void ControlPanel::setSpec(const NetworkSpec& s) {
     inputScale_->setValue(s.inputScale);
     seed_value_ = s.seed;
     seed_->setText(QString::number(s.seed));
+    learningRate_->setValue(s.learningRate);
+    loss_->setCurrentIndex(loss_->findData(static_cast<int>(s.loss)));
+    histBins_->setValue(s.histBins);
     histRange_->setValue(s.histRange);
+    memoryBudget_->setValue(s.memoryBudgetGiB);
     blockers.clear();
     updating_ = false;
     held_.clear(); // the spec's own values stand, not those held from before
@@ -639,7 +907,27 @@ QString ControlPanel::errorText() const {
 
 bool ControlPanel::isDragging() const {
     return depth_->slider()->isSliderDown() || width_->slider()->isSliderDown() ||
-           gain_->slider()->isSliderDown();
+           gain_->slider()->isSliderDown() || inputScale_->slider()->isSliderDown();
+}
+
+QWidget* ControlPanel::fieldControl(const QString& name) const {
+    auto it = fieldWidgets_.find(name);
+    return it == fieldWidgets_.end() ? nullptr : it->second;
+}
+
+void ControlPanel::refuse(QWidget* box, const QString& field, const QString& typed) {
+    const FieldInfo* f = fieldInfo(field.toStdString());
+    const QString range = f ? QString::fromStdString(fieldRangeText(*f)) : QString();
+    box->setStyleSheet(QStringLiteral("border: 2px solid #d03030;"));
+    // the label the lecturer sees, and the key the engine's messages and presets use
+    QString name = field;
+    if (QWidget* control = fieldControl(field); control && control->parentWidget()) {
+        if (auto* form = qobject_cast<QFormLayout*>(control->parentWidget()->layout()))
+            if (auto* l = qobject_cast<QLabel*>(form->labelForField(control)))
+                name = tr("%1 (%2)").arg(l->text(), field);
+    }
+    emit message(tr("%1: refused '%2'; must be %3. The value in use is kept.")
+                     .arg(name, typed.trimmed(), range));
 }
 
 QLabel* ControlPanel::readoutLabel(const QString& key) const {

@@ -5,20 +5,58 @@
 #include "spec.h"
 #include "stats.h"
 
+#include <QDoubleSpinBox>
+#include <QSpinBox>
 #include <QWidget>
 
 #include <map>
 
 class QCheckBox;
 class QComboBox;
-class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
 class QPushButton;
 class QSlider;
-class QSpinBox;
 
 namespace initscope::ui {
+
+/// A number box for one spec field: takes what the engine's field parser takes (C-locale
+/// digits, scientific notation such as 1e-3 or 2.5E+2), shows the shortest exact text, and
+/// refuses anything else visibly: text that is not a number in range is never rounded or
+/// clipped into one; it is kept until Enter or focus-out, then refused() and the previous value
+/// restored.
+class FieldSpinBox : public QDoubleSpinBox {
+    Q_OBJECT
+public:
+    explicit FieldSpinBox(QWidget* parent = nullptr);
+    /// The smallest value itself is not allowed (hist_range > 0).
+    void setMinimumExclusive(bool exclusive) { exclusiveMin_ = exclusive; }
+    bool isMinimumExclusive() const { return exclusiveMin_; }
+    QValidator::State validate(QString& text, int& pos) const override;
+    double valueFromText(const QString& text) const override;
+    QString textFromValue(double v) const override;
+    void fixup(QString& text) const override;
+    void stepBy(int steps) override;
+signals:
+    /// Text that was typed and refused (the value stays as it was).
+    void refused(const QString& typed);
+
+private:
+    bool exclusiveMin_ = false;
+};
+
+/// The integer twin of FieldSpinBox: "2000000" over the maximum is refused, not truncated;
+/// "1e3" is 1000.
+class FieldIntSpinBox : public QSpinBox {
+    Q_OBJECT
+public:
+    explicit FieldIntSpinBox(QWidget* parent = nullptr);
+    QValidator::State validate(QString& text, int& pos) const override;
+    int valueFromText(const QString& text) const override;
+    void fixup(QString& text) const override;
+signals:
+    void refused(const QString& typed);
+};
 
 /// A slider on a logarithmic scale with an exact spin box (depth, width).
 class LogIntControl : public QWidget {
@@ -28,7 +66,7 @@ public:
     int value() const;
     void setValue(int v);
     QSlider* slider() const { return slider_; }
-    QSpinBox* spinBox() const { return spin_; }
+    FieldIntSpinBox* spinBox() const { return spin_; }
 signals:
     void valueChanged(int value);
 
@@ -37,26 +75,49 @@ private:
     int fromSlider(int pos) const;
     int min_, sliderMax_;
     QSlider* slider_;
-    QSpinBox* spin_;
+    FieldIntSpinBox* spin_;
 };
 
-/// The variance gain: a log-scale slider (1e-3 .. 1e3, fine steps) with an exact entry.
-class GainControl : public QWidget {
+/// A positive real on a log-scale slider with an exact entry (gain, input scale). The slider
+/// spans [10^log10Min, 10^log10Max] in kStepsPerDecade steps per decade; with Shift held the
+/// arrow keys and a drag move the value in fine steps of kFineRatio (0.1 %) per key press or
+/// pixel, so a 140-pixel slider still lands on 1.761 (the tanh edge of chaos).
+class LogDoubleControl : public QWidget {
     Q_OBJECT
 public:
     static constexpr int kStepsPerDecade = 1000;
-    static constexpr double kSliderLog10Min = -3, kSliderLog10Max = 3;
-    explicit GainControl(QWidget* parent = nullptr);
+    static constexpr double kFineRatio = 1.001;
+    LogDoubleControl(double log10Min, double log10Max, QWidget* parent = nullptr);
     double value() const;
-    void setValue(double gain);
+    void setValue(double v);
     QSlider* slider() const { return slider_; }
-    QDoubleSpinBox* spinBox() const { return spin_; }
+    FieldSpinBox* spinBox() const { return spin_; }
+    double sliderLog10Min() const { return log10Min_; }
+    double sliderLog10Max() const { return log10Max_; }
 signals:
-    void valueChanged(double gain);
+    void valueChanged(double value);
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
+    int toSlider(double v) const;
+    /// Sets the value from a fine step (Shift), rounded to 6 significant digits, and emits.
+    void setFine(double v);
+    double log10Min_, log10Max_;
     QSlider* slider_;
-    QDoubleSpinBox* spin_;
+    FieldSpinBox* spin_;
+    bool fineDrag_ = false; // a Shift-drag in progress
+    int fineAnchorX_ = 0;
+    double fineAnchorValue_ = 0;
+};
+
+/// The variance gain: log slider 1e-3 .. 1e3 with an exact entry 0 .. Limits::kMaxGain.
+class GainControl : public LogDoubleControl {
+    Q_OBJECT
+public:
+    static constexpr double kSliderLog10Min = -3, kSliderLog10Max = 3;
+    explicit GainControl(QWidget* parent = nullptr);
 };
 
 class ControlPanel : public QWidget {
@@ -86,7 +147,10 @@ public:
     LogIntControl* widthControl() const { return width_; }
     QComboBox* activationCombo() const { return activation_; }
     QComboBox* initCombo() const { return init_; }
+    LogDoubleControl* inputScaleControl() const { return inputScale_; }
     QLabel* readoutLabel(const QString& key) const;
+    /// The control of a spec field by its snake_case name (null for widths, threads).
+    QWidget* fieldControl(const QString& name) const;
     /// True while the user holds one of the sliders (a drag in progress).
     bool isDragging() const;
 
@@ -107,13 +171,15 @@ private:
     void applies(QDoubleSpinBox* box, bool used, double defaultValue);
     void edited();
     void setGain(double gain, const QString& why);
+    /// Says that `typed` was refused for `field`, naming its range, and frames the box red.
+    void refuse(QWidget* box, const QString& field, const QString& typed);
 
     LogIntControl* depth_;
     LogIntControl* width_;
-    QSpinBox* inputDim_;
-    QSpinBox* batch_;
+    FieldIntSpinBox* inputDim_;
+    FieldIntSpinBox* batch_;
     QDoubleSpinBox* inputMean_;
-    QDoubleSpinBox* inputScale_;
+    LogDoubleControl* inputScale_;
     QLineEdit* seed_;
     std::uint64_t seed_value_ = 1; // the seed shown, parsed (all 64 bits)
     QComboBox* activation_;
@@ -125,7 +191,11 @@ private:
     QComboBox* biasInit_;
     QDoubleSpinBox* sigmaB2_;
     QDoubleSpinBox* biasValue_;
-    QDoubleSpinBox* histRange_;
+    FieldSpinBox* histRange_;
+    FieldSpinBox* learningRate_;
+    QComboBox* loss_;
+    FieldIntSpinBox* histBins_;
+    FieldSpinBox* memoryBudget_;
     QPushButton* xavier_;
     QPushButton* he_;
     QPushButton* critical_;
