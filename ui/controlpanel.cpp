@@ -559,7 +559,8 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
         {"q_star", tr("q* (fixed-point length)")},
         {"xi_q", tr("\u03be_q (length depth scale, layers)")},
         {"xi_c", tr("\u03be_c (correlation depth scale, layers)")},
-        {"phase", tr("phase")}};
+        {"phase", tr("phase")},
+        {"critical_input_scale", tr("s_c (input scale where layer 1's relative update = 1)")}};
     int r = 0;
     for (const auto& [key, text] : rows) {
         auto* name = new QLabel(text);
@@ -850,6 +851,7 @@ void ControlPanel::setTheory(const NetworkSpec& s, const TheoryCurves& t) {
             sw += tr(" (layer 1: %1)").arg(fmt(first));
     }
     readout_[QStringLiteral("sigma_w2")]->setText(sw);
+    readout_[QStringLiteral("critical_input_scale")]->setText(QStringLiteral("-")); // at the end
     if (!t.applicable) {
         for (const char* k : {"chi1", "q_star", "xi_q", "xi_c"})
             readout_[QLatin1String(k)]->setText(QStringLiteral("n/a"));
@@ -874,6 +876,12 @@ void ControlPanel::setTheory(const NetworkSpec& s, const TheoryCurves& t) {
     ph->setText(
         QStringLiteral("<span style='color:%1'>%2</span>").arg(color, phase.toHtmlEscaped()));
     ph->setToolTip(tr("ordered: chi1 < 1, critical: chi1 = 1, chaotic: chi1 > 1"));
+}
+
+void ControlPanel::setCriticalInputScale(double s, const QString& note) {
+    QLabel* l = readout_[QStringLiteral("critical_input_scale")];
+    l->setText(std::isfinite(s) ? fmt(s) : tr("none"));
+    l->setToolTip(note);
 }
 
 void ControlPanel::clearTheory() {

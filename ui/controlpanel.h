@@ -132,6 +132,8 @@ public:
     /// Readout of the mean-field quantities of the running spec.
     void setTheory(const NetworkSpec& spec, const TheoryCurves& theory);
     void clearTheory();
+    /// Scenario 9: the finished run's critical input scale (NaN: none, with the reason).
+    void setCriticalInputScale(double s, const QString& note);
     /// Shows validation problems next to the controls (empty clears).
     void setErrors(const std::vector<SpecError>& errors);
     QString errorText() const;

@@ -490,6 +490,8 @@ void MainWindow::onFinished(quint64 gen, const RunResult& result) {
         live_.firstNonfinite = result.firstNonfiniteLayer;
     live_.finished = true;
     live_.dirty = true;
+    controls_->setCriticalInputScale(result.criticalInputScale,
+                                     QString::fromStdString(result.criticalInputScaleNote));
     status_->setText(tr("Run %1 done in %2 ms: depth %3, width %4, batch %5; input gradient "
                         "E\u2016\u2202L/\u2202x\u2016\u00b2 = %6")
                          .arg(gen)

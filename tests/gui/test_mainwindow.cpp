@@ -404,6 +404,27 @@ private slots:
         QCOMPARE(message.count(), 1);
         QVERIFY(message.front().front().toString().contains(QStringLiteral("Seed")));
     }
+
+    // Scenario 9: the readout shows the critical input scale the engine computed for the run.
+    void readoutShowsCriticalInputScale() {
+        MainWindow w;
+        NetworkSpec s = testSpec();
+        s.activation = ActivationKind::Relu;
+        s.init = InitScheme::HeNormal;
+        s.loss = Loss::Mse;
+        s.inputScale = 10.0;
+        w.setSpec(s);
+        w.show();
+        QVERIFY(waitForSettled(w));
+        Engine engine;
+        const RunResult r = engine.run(w.controls()->spec());
+        QVERIFY(std::isfinite(r.criticalInputScale));
+        QLabel* label = w.controls()->readoutLabel(QStringLiteral("critical_input_scale"));
+        QVERIFY(label);
+        // shown to 6 significant digits
+        QTRY_VERIFY_WITH_TIMEOUT(
+            std::abs(label->text().toDouble() / r.criticalInputScale - 1) < 1e-5, kTimeoutMs);
+    }
 };
 
 INITSCOPE_GUI_TEST_MAIN(TestMainWindow)
