@@ -11,8 +11,9 @@ seconds="${2:-60}"
 # Seed folders per target: a second target adds its own line here.
 case "$target" in
 preset) seeds=(tests/cli/bad_presets resources/presets) ;;
+options) seeds=(tests/fuzz/options_seeds) ;;
 *)
-    echo "scripts/fuzz.sh: unknown target '$target' (known: preset)" >&2
+    echo "scripts/fuzz.sh: unknown target '$target' (known: preset, options)" >&2
     exit 2
     ;;
 esac
