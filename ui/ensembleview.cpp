@@ -98,6 +98,8 @@ EnsembleView::EnsembleView(QWidget* parent)
                               keys[i] + QStringLiteral("_predicted"), charts::color(1), true);
         overlays_[i] = attachBand(charts_[i], tr("band across seeds"),
                                   keys[i] + QStringLiteral("_band"), charts::color(0));
+        // three charts in a column fit a 1280 x 720 projector (LayerChart's own minimum is 220)
+        charts_[i]->setMinimumHeight(150);
         split->addWidget(charts_[i]);
     }
     enabled_ = new QCheckBox(tr("Seed ensemble"));

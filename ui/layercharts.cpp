@@ -174,7 +174,27 @@ void LayerChart::setTitleSuffix(const QString& suffix) {
     if (nonfiniteFrom_ > 0)
         t += QStringLiteral(" <span style='color:#d03030'>(non-finite from layer %1)</span>")
                  .arg(nonfiniteFrom_);
+    if (!runLabel_.isEmpty())
+        t += QStringLiteral(" <span style='color:#808080'>[%1]</span>")
+                 .arg(runLabel_.toHtmlEscaped());
+    if (!stateNote_.isEmpty())
+        t += QStringLiteral(" <span style='color:#c06000'><b>&mdash; %1</b></span>")
+                 .arg(stateNote_.toHtmlEscaped());
     chart()->setTitle(t);
+}
+
+void LayerChart::setStateNote(const QString& note) {
+    if (note == stateNote_)
+        return;
+    stateNote_ = note;
+    applyPalette(); // the pens (grey when marked) and the title
+}
+
+void LayerChart::setRunLabel(const QString& label) {
+    if (label == runLabel_)
+        return;
+    runLabel_ = label;
+    setTitleSuffix(suffix_);
 }
 
 void LayerChart::rescale() {
@@ -276,6 +296,11 @@ void LayerChart::applyPalette() {
         QColor col = styles_[i].color;
         if (isDark(pal))
             col = col.lighter(135);
+        if (!stateNote_.isEmpty()) { // not the current run: grey, the hue only hinted
+            const int g = qGray(col.rgb());
+            col = QColor((col.red() + 3 * g) / 4, (col.green() + 3 * g) / 4,
+                         (col.blue() + 3 * g) / 4, 150);
+        }
         QPen pen(col);
         pen.setWidthF(styles_[i].predicted ? 2.0 : 2.4);
         if (styles_[i].predicted)

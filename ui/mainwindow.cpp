@@ -90,8 +90,8 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     auto* activationsPage = new QWidget;
     auto* activationsLayout = new QVBoxLayout(activationsPage);
     activationsLayout->setContentsMargins(0, 4, 0, 0);
-    perLayer_ = new QCheckBox(tr("Scale each layer to its own range (shows the structure of "
-                                 "layers whose signal has vanished)"));
+    perLayer_ = new QCheckBox(tr("Scale each layer to its own range"));
+    perLayer_->setToolTip(tr("Shows the structure of layers whose signal has vanished"));
     perLayer_->setObjectName(QStringLiteral("perLayerScale"));
     connect(perLayer_, &QCheckBox::toggled, this, [this] { pushHeatmaps(); });
     activationsLayout->addWidget(perLayer_);
@@ -110,8 +110,10 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     auto* scroll = new QScrollArea;
     scroll->setWidget(controls_);
     scroll->setWidgetResizable(true);
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    scroll->setMinimumWidth(controls_->sizeHint().width() + 24);
+    // Narrower than the controls when the window must be (1280 x 720, or 150 % scaling): the
+    // panel then scrolls sideways too; it opens at its full width (resizeDocks below).
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+    scroll->setMinimumWidth(260);
     dock_ = new QDockWidget(tr("Controls"));
     dock_->setObjectName(QStringLiteral("controlsDock"));
     dock_->setWidget(scroll);
@@ -132,10 +134,12 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     // ---- status bar
     progress_ = new QProgressBar;
     progress_->setObjectName(QStringLiteral("progress"));
-    progress_->setMinimumWidth(300);
+    progress_->setMinimumWidth(220);
     progress_->setToolTip(tr("Layers done: forward pass, then backward pass"));
     status_ = new QLabel;
     status_->setObjectName(QStringLiteral("status"));
+    // a long status never widens the window: it is cut, and shown whole as its tooltip
+    status_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     statusBar()->addWidget(status_, 1);
     statusBar()->addPermanentWidget(progress_);
 
@@ -173,6 +177,8 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     // 1500 x 940 where it fits; 90 % of a smaller (laptop) screen otherwise
     const QRect avail = screen() ? screen()->availableGeometry() : QRect(0, 0, 1600, 1000);
     resize(std::min(1500, avail.width() * 9 / 10), std::min(940, avail.height() * 9 / 10));
+    resizeDocks({dock_}, {std::min(controls_->sizeHint().width() + 24, width() * 2 / 5)},
+                Qt::Horizontal);
     submitNow();
 }
 
@@ -206,10 +212,7 @@ void MainWindow::buildMenus() {
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     QAction* again = run->addAction(tr("&Run again"), this, &MainWindow::rerun);
     again->setShortcuts({QKeySequence(Qt::Key_F5), QKeySequence(Qt::CTRL | Qt::Key_Return)});
-    QAction* stop = run->addAction(tr("&Stop"), this, [this] {
-        controller_->cancelAll();
-        statusBar()->showMessage(tr("Stopped."), 3000);
-    });
+    QAction* stop = run->addAction(tr("&Stop"), this, &MainWindow::stopRun);
     stop->setShortcut(QKeySequence(Qt::Key_Escape));
     QAction* reseed = run->addAction(tr("&New seed"), this, [this] {
         NetworkSpec s = controls_->spec();
@@ -402,17 +405,22 @@ void MainWindow::scheduleRun() {
 void MainWindow::submitNow() {
     submitPending_ = false;
     const NetworkSpec spec = controls_->spec();
+    submittedSpec_ = spec;
     const std::vector<SpecError> errors = validate(spec);
     controls_->setErrors(errors);
     if (!errors.empty()) {
         controller_->cancelAll();
         requestedGen_ = 0;
+        keepShownRun();
         live_ = LiveRun{};
         controls_->clearTheory();
-        status_->setText(tr("Not run: %1").arg(QString::fromStdString(errors.front().message)));
+        notRun_ = QString::fromStdString(errors.front().message);
         progress_->setValue(0);
+        progress_->setFormat(tr("not run: invalid settings"));
+        markViews();
         return;
     }
+    notRun_.clear();
     // While a slider is held, the run in progress may finish first (bounded wait, see
     // RunController::Supersede); any other edit cancels it at once.
     requestedGen_ =
@@ -423,6 +431,108 @@ void MainWindow::submitNow() {
 
 QString MainWindow::statusText() const {
     return status_->text();
+}
+
+QString MainWindow::progressText() const {
+    return progress_->text();
+}
+
+void MainWindow::keepShownRun() {
+    // the charts keep what they show when live_ is dropped (an invalid edit, a failure)
+    if (shown_ == &live_ && live_.generation != 0) {
+        complete_ = std::move(live_);
+        shown_ = &complete_;
+    }
+}
+
+void MainWindow::stopRun() {
+    controller_->cancelAll();
+    if (live_.generation != 0 && !ready(live_)) {
+        live_.cancelled = true;
+        live_.dirty = true; // its layers so far are shown, marked partial
+        pushProgress();
+    }
+    markViews();
+    statusBar()->showMessage(tr("Stopped."), 3000);
+}
+
+namespace {
+QString firstLine(const QString& text) {
+    QString t = text.section(QLatin1Char('\n'), 0, 0).trimmed();
+    if (t.size() > 90)
+        t = t.left(88) + QStringLiteral("\u2026");
+    return t;
+}
+} // namespace
+
+QString MainWindow::shownState() const {
+    const LiveRun& r = *shown_;
+    if (r.generation == 0)
+        return {};
+    if (failedGen_ >= r.generation && !failure_.isEmpty())
+        return tr("failed: %1").arg(failure_);
+    const int depth = r.spec.depth;
+    if (r.cancelled) {
+        if (r.forwardDone < depth)
+            return tr("partial: cancelled at layer %1").arg(r.forwardDone);
+        return tr("partial: cancelled in the backward pass (%1/%2 layers)")
+            .arg(r.backwardDone)
+            .arg(depth);
+    }
+    if (!ready(r)) {
+        if (r.forwardDone < depth)
+            return tr("partial: layer %1/%2").arg(r.forwardDone).arg(depth);
+        return tr("partial: backward %1/%2").arg(r.backwardDone).arg(depth);
+    }
+    if (!notRun_.isEmpty() || submitPending_ || !(r.spec == submittedSpec_))
+        return tr("stale: settings changed");
+    return {};
+}
+
+void MainWindow::markViews() {
+    const LiveRun& r = *shown_;
+    const QString run = r.generation != 0 ? tr("run #%1").arg(r.generation) : QString();
+    const QString state = shownState();
+    for (LayerChart* c : {signal_, gradients_, correlation_}) {
+        c->setRunLabel(run);
+        c->setStateNote(state);
+    }
+    for (HeatmapWidget* h : {distribution_, activations_}) {
+        h->setRunLabel(run);
+        h->setStateNote(state);
+    }
+    // the status bar describes the run the charts show, and says what is newer
+    QString text;
+    if (!notRun_.isEmpty()) {
+        text = tr("Not run: %1").arg(firstLine(notRun_));
+    } else if (failedGen_ != 0 && failedGen_ >= r.generation && !failure_.isEmpty()) {
+        text = tr("Run #%1 failed: %2").arg(failedGen_).arg(failure_);
+    } else if (r.generation == 0) {
+        text = tr("Waiting for the first run...");
+    } else if (r.finished) {
+        text = tr("Run #%1 done in %2 ms: depth %3, width %4, batch %5; input gradient "
+                  "E\u2016\u2202L/\u2202x\u2016\u00b2 = %6")
+                   .arg(r.generation)
+                   .arg(r.seconds * 1e3, 0, 'f', 1)
+                   .arg(r.spec.depth)
+                   .arg(r.spec.width)
+                   .arg(r.spec.batch)
+                   .arg(num(r.inputGrad2));
+    } else {
+        text = tr("Run #%1: depth %2, width %3, batch %4")
+                   .arg(r.generation)
+                   .arg(r.spec.depth)
+                   .arg(r.spec.width)
+                   .arg(r.spec.batch);
+    }
+    if (r.generation != 0 && !state.isEmpty() && (r.generation != failedGen_ || failure_.isEmpty()))
+        text += tr(" \u2014 charts of run #%1: %2").arg(r.generation).arg(state);
+    else if (r.generation != 0 && !state.isEmpty())
+        text += tr(" \u2014 the charts show run #%1, %2").arg(r.generation).arg(state);
+    if (text != status_->text()) {
+        status_->setText(text);
+        status_->setToolTip(text);
+    }
 }
 
 void MainWindow::onStarted(quint64 gen, const NetworkSpec& spec, const TheoryCurves& theory) {
@@ -489,29 +599,28 @@ void MainWindow::onFinished(quint64 gen, const RunResult& result) {
     if (result.firstNonfiniteLayer > 0)
         live_.firstNonfinite = result.firstNonfiniteLayer;
     live_.finished = true;
+    live_.seconds = result.seconds;
+    live_.inputGrad2 = result.inputGrad2;
     live_.dirty = true;
-    status_->setText(tr("Run %1 done in %2 ms: depth %3, width %4, batch %5; input gradient "
-                        "E\u2016\u2202L/\u2202x\u2016\u00b2 = %6")
-                         .arg(gen)
-                         .arg(result.seconds * 1e3, 0, 'f', 1)
-                         .arg(result.spec.depth)
-                         .arg(result.spec.width)
-                         .arg(result.spec.batch)
-                         .arg(num(result.inputGrad2)));
 }
 
 void MainWindow::onFailed(quint64 gen, const QString& field, const QString& message) {
     if (gen < live_.generation)
         return;
     controls_->setErrors({SpecError{field.toStdString(), message.toStdString()}});
-    status_->setText(tr("Not run: %1").arg(message.section(QLatin1Char('\n'), 0, 0)));
+    failedGen_ = gen;
+    failure_ = firstLine(message);
+    keepShownRun();
     live_ = LiveRun{};
     progress_->setValue(0);
+    progress_->setFormat(tr("run #%1 failed: %2").arg(gen).arg(failure_));
+    markViews();
 }
 
 void MainWindow::frame() {
     if (live_.generation != 0)
         pushProgress(); // the run computing now, even while the charts hold a finished one
+    markViews();        // cheap when nothing changed: the state follows edits and drags
     // What to show: the newest run once it has finished; else a finished run not shown yet;
     // else the newest run's partial layers, but only after the shown run has stood for kHoldMs
     // (a drag then shows whole curves instead of curves that grow from layer 1 each frame).
@@ -543,6 +652,7 @@ void MainWindow::frame() {
     if (completeShown)
         completeCounted_ = next->generation;
     perf_->noteChartUpdate(completeShown);
+    markViews();
     emit chartsUpdated(displayedGen_, displayedComplete_);
 }
 
@@ -610,16 +720,26 @@ void MainWindow::pushProgress() {
     const int depth = r.spec.depth;
     progress_->setMaximum(2 * std::max(1, depth));
     progress_->setValue(r.forwardDone + r.backwardDone);
+    QString text;
     if (r.backwardSkipped) {
         progress_->setValue(progress_->maximum());
-        progress_->setFormat(
-            tr("forward %1/%1 layers (backward skipped: newer settings)").arg(depth));
-        return;
+        text = tr("run #%1: layer %2/%2 (backward skipped: newer settings)")
+                   .arg(r.generation)
+                   .arg(depth);
+    } else if (r.finished) {
+        text = tr("run #%1: done, %2/%2 layers").arg(r.generation).arg(depth);
+    } else if (r.forwardDone < depth) {
+        text = tr("run #%1: layer %2/%3").arg(r.generation).arg(r.forwardDone).arg(depth);
+    } else {
+        text = tr("run #%1: layer %2/%2, backward %3/%2")
+                   .arg(r.generation)
+                   .arg(depth)
+                   .arg(r.backwardDone);
     }
-    progress_->setFormat(tr("forward %1/%3, backward %2/%3 layers")
-                             .arg(r.forwardDone)
-                             .arg(r.backwardDone)
-                             .arg(depth));
+    if (r.cancelled)
+        text += tr(" \u2014 cancelled");
+    if (progress_->format() != text)
+        progress_->setFormat(text);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

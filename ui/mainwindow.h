@@ -71,6 +71,13 @@ public:
     /// The spec of the run shown.
     const NetworkSpec& displayedSpec() const { return displayedSpec_; }
     QString statusText() const;
+    /// The progress bar's text ("run #12: layer 7/50 backward", "run #12 failed: ...").
+    QString progressText() const;
+    /// What the layer views say about the run they show: empty when it is the current whole run,
+    /// else "stale: settings changed", "partial: cancelled at layer k", "failed: <reason>", ...
+    QString shownState() const;
+    /// Cancels the run in progress (Esc); its layers so far stay on screen marked partial.
+    void stopRun();
     /// Brings every view, not only the visible one, up to the data shown (frames update only
     /// the visible view; the others catch up when selected). For tests and export.
     void syncAllViews();
@@ -107,6 +114,9 @@ private:
         bool finished = false;
         bool backwardSkipped = false; // cut after its forward pass (see RunController)
         int firstNonfinite = 0;
+        bool cancelled = false; // stopped by the user (Esc) before it finished
+        double seconds = -1;    // run time once finished
+        double inputGrad2 = 0;  // E||dL/dx||^2 once finished
         HeatmapImage distribution, activations, activationsPerLayer;
         bool dirty = false;
     };
@@ -121,6 +131,10 @@ private:
     void pushCorrelation();
     void pushHeatmaps();
     void pushProgress();
+    /// Names the shown run and its state in every layer view and the status bar.
+    void markViews();
+    /// Moves the run shown out of live_ before live_ is dropped.
+    void keepShownRun();
 
     void onStarted(quint64 gen, const NetworkSpec& spec, const TheoryCurves& theory);
     void onForward(quint64 gen, const LayerStats& stats);
@@ -162,6 +176,10 @@ private:
     std::vector<bool> viewStale_ = std::vector<bool>(5, true);
     bool displayedComplete_ = false;
     NetworkSpec displayedSpec_;
+    NetworkSpec submittedSpec_; // the spec of the latest request (valid or not)
+    QString notRun_;            // why the latest settings were not run (invalid), else empty
+    quint64 failedGen_ = 0;     // the latest run that failed, and why
+    QString failure_;
     QElapsedTimer sinceDisplay_;
 };
 

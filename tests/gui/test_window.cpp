@@ -1,0 +1,180 @@
+// The window on a lecture projector and the honesty of what it shows: it fits 1280x720 with
+// usable charts; the charts, status and progress name the run they show and mark it stale,
+// partial or failed.
+#include "controlpanel.h"
+#include "guitestmain.h"
+#include "heatmapwidget.h"
+#include "layercharts.h"
+#include "mainwindow.h"
+#include "runcontroller.h"
+#include "settle.h"
+#include "spec.h"
+
+#include <QDockWidget>
+#include <QProgressBar>
+#include <QScrollArea>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStatusBar>
+#include <QTabWidget>
+
+using namespace initscope;
+using namespace initscope::ui;
+
+namespace {
+using test::kTimeoutMs;
+using test::waitForSettled;
+
+NetworkSpec testSpec() {
+    NetworkSpec s;
+    s.depth = 20;
+    s.width = 96;
+    s.inputDim = 96;
+    s.batch = 32;
+    return s;
+}
+} // namespace
+
+class TestWindow : public QObject {
+    Q_OBJECT
+private slots:
+    // The window's minimum fits a 1280 x 720 projector (1431 x 781 before: a fixed-width dock,
+    // a one-row sweep toolbar, three 220 px ensemble charts); at 1280 x 720 every view has a
+    // usable size and the status bar's progress is inside the window.
+    void fitsProjector() {
+        MainWindow w;
+        w.setSpec(testSpec());
+        w.resize(1280, 720);
+        w.show();
+        QVERIFY(waitForSettled(w));
+        const QSize min = w.minimumSizeHint();
+        QVERIFY2(min.width() <= 1280 && min.height() <= 720 - 60, // room for a title bar
+                 qPrintable(QStringLiteral("%1 x %2").arg(min.width()).arg(min.height())));
+        // 150 % scaling on a 1600 x 1000 screen leaves 1067 x 667 logical pixels
+        QVERIFY(min.width() <= 1060 && min.height() <= 600);
+        QCOMPARE(w.size(), QSize(1280, 720));
+        auto* tabs = w.findChild<QTabWidget*>(QStringLiteral("views"));
+        QVERIFY(tabs);
+        for (int i = 0; i < tabs->count(); ++i) {
+            tabs->setCurrentIndex(i);
+            QCoreApplication::processEvents();
+            QWidget* page = tabs->widget(i);
+            QVERIFY2(page->width() >= 600 && page->height() >= 450, qPrintable(tabs->tabText(i)));
+            QVERIFY(page->mapTo(&w, QPoint(page->width(), page->height())).x() <= w.width());
+        }
+        for (LayerChart* c : {w.signalChart(), w.gradientChart(), w.correlationChart()}) {
+            w.showView(c == w.signalChart()     ? QStringLiteral("signal")
+                       : c == w.gradientChart() ? QStringLiteral("gradients")
+                                                : QStringLiteral("correlation"));
+            QCoreApplication::processEvents();
+            c->flushLayout();
+            const QRectF plot = c->chart()->plotArea();
+            QVERIFY2(plot.width() >= 400 && plot.height() >= 250,
+                     qPrintable(QStringLiteral("%1 x %2").arg(plot.width()).arg(plot.height())));
+        }
+        auto* progress = w.findChild<QProgressBar*>(QStringLiteral("progress"));
+        QVERIFY(progress && progress->isVisible());
+        QVERIFY(progress->mapTo(&w, QPoint(progress->width(), 0)).x() <= w.width());
+    }
+
+    // Status, progress and every chart name the same run once it is shown; an edit not yet
+    // shown marks the charts stale at once.
+    void everyPartNamesTheRunShown() {
+        MainWindow w;
+        w.setSpec(testSpec());
+        w.show();
+        QVERIFY(waitForSettled(w));
+        const quint64 gen = w.displayedGeneration();
+        const QString run = QStringLiteral("run #%1").arg(gen);
+        for (LayerChart* c : {w.signalChart(), w.gradientChart(), w.correlationChart()}) {
+            QCOMPARE(c->runLabel(), run);
+            QVERIFY(c->stateNote().isEmpty());
+            QVERIFY(c->titleText().contains(run));
+        }
+        for (HeatmapWidget* h : {w.distributionView(), w.activationView()}) {
+            QCOMPARE(h->runLabel(), run);
+            QVERIFY(h->stateNote().isEmpty());
+        }
+        QTRY_VERIFY(w.progressText().startsWith(run + QStringLiteral(": done")));
+        QVERIFY2(w.statusText().startsWith(QStringLiteral("Run #%1 done").arg(gen)),
+                 qPrintable(w.statusText()));
+
+        w.controls()->depthControl()->spinBox()->setValue(25);
+        QVERIFY(w.displayedGeneration() == gen); // not shown yet
+        QTRY_VERIFY_WITH_TIMEOUT(w.displayedGeneration() != gen ||
+                                     w.signalChart()->stateNote() ==
+                                         QStringLiteral("stale: settings changed"),
+                                 kTimeoutMs);
+        QVERIFY(waitForSettled(w));
+        QVERIFY(w.signalChart()->stateNote().isEmpty());
+        QCOMPARE(w.signalChart()->runLabel(),
+                 QStringLiteral("run #%1").arg(w.displayedGeneration()));
+    }
+
+    // A run that fails marks the charts (which keep the run before it) failed, and the progress
+    // and status say which run failed and why instead of "50/50" over an empty bar.
+    void failedRunIsMarked() {
+        MainWindow w;
+        w.setSpec(testSpec());
+        w.show();
+        QVERIFY(waitForSettled(w));
+        const quint64 shown = w.displayedGeneration();
+        NetworkSpec s = testSpec();
+        s.depth = 30;
+        w.setSpec(s);
+        const quint64 failing = w.controller()->generation();
+        QVERIFY(failing > shown);
+        // what the worker posts when the engine throws (RunController::workerLoop)
+        emit w.controller()->runFailed(failing, QString(), QStringLiteral("The run failed: boom"));
+        QTRY_COMPARE(w.signalChart()->stateNote(), QStringLiteral("failed: The run failed: boom"));
+        for (HeatmapWidget* h : {w.distributionView(), w.activationView()})
+            QCOMPARE(h->stateNote(), QStringLiteral("failed: The run failed: boom"));
+        QVERIFY2(w.progressText().startsWith(QStringLiteral("run #%1 failed").arg(failing)),
+                 qPrintable(w.progressText()));
+        auto* progress = w.findChild<QProgressBar*>(QStringLiteral("progress"));
+        QCOMPARE(progress->value(), 0);
+        QVERIFY(w.statusText().startsWith(QStringLiteral("Run #%1 failed").arg(failing)));
+        QVERIFY(w.statusText().contains(QStringLiteral("run #%1").arg(w.displayedGeneration())));
+        QCOMPARE(w.signalChart()->runLabel(),
+                 QStringLiteral("run #%1").arg(w.displayedGeneration()));
+        // the next run that succeeds clears the mark
+        w.rerun();
+        QVERIFY(waitForSettled(w));
+        QVERIFY(w.signalChart()->stateNote().isEmpty());
+    }
+
+    // Esc mid-run: the layers computed so far stay, marked partial with the layer reached, and
+    // the progress says the run was cancelled.
+    void cancelledRunIsPartial() {
+        MainWindow w;
+        w.setSpec(testSpec());
+        w.show();
+        QVERIFY(waitForSettled(w));
+        NetworkSpec big = testSpec();
+        big.depth = 200;
+        big.width = 1024;
+        big.inputDim = 1024;
+        big.batch = 256; // tens of ms per layer: seconds for the run
+        QSignalSpy forward(w.controller(), &RunController::forwardLayer);
+        w.setSpec(big);
+        const quint64 gen = w.controller()->generation();
+        QTRY_VERIFY_WITH_TIMEOUT(forward.count() >= 3, kTimeoutMs);
+        w.stopRun();
+        QTRY_VERIFY_WITH_TIMEOUT(w.displayedGeneration() == gen, kTimeoutMs);
+        QTRY_VERIFY(w.signalChart()->stateNote().startsWith(
+            QStringLiteral("partial: cancelled at layer ")));
+        const QString note = w.signalChart()->stateNote();
+        const int layer = note.section(QLatin1Char(' '), -1).toInt();
+        QVERIFY(layer >= 3 && layer < big.depth);
+        QCOMPARE(w.signalChart()->points(0).size(), layer);
+        QCOMPARE(w.activationView()->stateNote(), note);
+        QVERIFY2(w.progressText().startsWith(
+                     QStringLiteral("run #%1: layer %2/%3").arg(gen).arg(layer).arg(big.depth)),
+                 qPrintable(w.progressText()));
+        QVERIFY(w.progressText().contains(QStringLiteral("cancelled")));
+        QVERIFY(w.statusText().contains(QStringLiteral("#%1").arg(gen)));
+    }
+};
+
+INITSCOPE_GUI_TEST_MAIN(TestWindow)
+#include "test_window.moc"
