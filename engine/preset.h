@@ -22,12 +22,16 @@ struct Preset {
     std::string title;           // one line
     std::string note;            // the lecture note: what to look at and the formula behind it
     std::string view = "signal"; // the view to open first
+    std::string statistic;       // optional: the statistic the "statistic" view opens with
+                                 // (one of presetStatistics(); empty: the view's choice)
     NetworkSpec spec;
     bool operator==(const Preset&) const = default;
 };
 
 /// Views a preset may open first.
 const std::vector<std::string>& presetViews();
+/// The per-layer statistics (LayerStats, by their CSV keys) the "statistic" view can draw.
+const std::vector<std::string>& presetStatistics();
 
 struct PresetParse {
     std::optional<Preset> preset;

@@ -17,9 +17,11 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QHBoxLayout>
 #include <QKeySequence>
 #include <QLabel>
 #include <QMenuBar>
@@ -97,10 +99,39 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     activationsLayout->addWidget(perLayer_);
     activationsLayout->addWidget(activations_, 1);
     tabs_->addTab(activationsPage, tr("&Activations"));
+    // any per-layer statistic, chosen (the notes cite unit_spread, dead_fraction, ...)
+    statisticPage_ = new QWidget;
+    auto* statisticLayout = new QVBoxLayout(statisticPage_);
+    statisticLayout->setContentsMargins(0, 4, 0, 0);
+    auto* chooserRow = new QHBoxLayout;
+    statisticChoice_ = new QComboBox;
+    statisticChoice_->setObjectName(QStringLiteral("statisticChoice"));
+    for (const QString& key : statisticKeys())
+        statisticChoice_->addItem(QStringLiteral("%1 \u2014 %2").arg(key, statisticLabel(key)),
+                                  key);
+    statisticChoice_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    statisticChoice_->setMinimumContentsLength(28);
+    auto* chooserLabel = new QLabel(tr("S&tatistic:"));
+    chooserLabel->setBuddy(statisticChoice_);
+    chooserRow->addWidget(chooserLabel);
+    chooserRow->addWidget(statisticChoice_, 1);
+    statisticLayout->addLayout(chooserRow);
+    statistic_ = makeStatisticChart(statisticChoice_->currentData().toString());
+    statisticLayout->addWidget(statistic_, 1);
+    connect(statisticChoice_, &QComboBox::currentIndexChanged, this, [this, statisticLayout] {
+        LayerChart* next = makeStatisticChart(statisticChoice_->currentData().toString());
+        statisticLayout->replaceWidget(statistic_, next);
+        delete statistic_;
+        statistic_ = next;
+        if (shown_->generation != 0)
+            pushStatistic();
+        markViews();
+    });
+    tabs_->addTab(statisticPage_, tr("S&tatistic"));
     setCentralWidget(tabs_);
     controller_->setGradientsWanted(gradientsVisible());
     connect(tabs_, &QTabWidget::currentChanged, this, [this](int i) {
-        controller_->setGradientsWanted(tabs_->widget(i) == gradients_);
+        controller_->setGradientsWanted(gradientsVisible());
         if (displayedGen_ != 0 && viewStale_[static_cast<std::size_t>(i)])
             pushView(i);
     });
@@ -188,8 +219,21 @@ MainWindow::~MainWindow() {
 }
 
 QStringList MainWindow::viewNames() {
-    return {QStringLiteral("signal"), QStringLiteral("gradients"), QStringLiteral("correlation"),
-            QStringLiteral("distribution"), QStringLiteral("activations")};
+    return {QStringLiteral("signal"),      QStringLiteral("gradients"),
+            QStringLiteral("correlation"), QStringLiteral("distribution"),
+            QStringLiteral("activations"), QStringLiteral("statistic")};
+}
+
+bool MainWindow::showStatistic(const QString& key) {
+    const int i = statisticChoice_->findData(key);
+    if (i < 0)
+        return false;
+    statisticChoice_->setCurrentIndex(i);
+    return true;
+}
+
+QString MainWindow::currentStatistic() const {
+    return statisticChoice_->currentData().toString();
 }
 
 bool MainWindow::showView(const QString& name) {
@@ -239,11 +283,13 @@ void MainWindow::buildMenus() {
                    [scaleGain] { scaleGain(1.0 / 1.05); });
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    const QStringList names = {tr("Signal"), tr("Gradients"), tr("Correlation"), tr("Distribution"),
-                               tr("Activations")};
+    const QStringList names = {tr("Signal"),       tr("Gradients"),   tr("Correlation"),
+                               tr("Distribution"), tr("Activations"), tr("Statistic")};
     for (int i = 0; i < names.size(); ++i) {
         QAction* a = view->addAction(names[i], this, [this, i] { tabs_->setCurrentIndex(i); });
-        a->setShortcut(QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)));
+        // Ctrl+6 .. Ctrl+0 are the analysis views'
+        a->setShortcut(i < 5 ? QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i))
+                             : QKeySequence(Qt::CTRL | Qt::Key_T));
     }
     view->addSeparator();
     QAction* toggle = dock_->toggleViewAction();
@@ -308,7 +354,7 @@ void MainWindow::showAbout() {
 }
 
 bool MainWindow::exportView(const QString& path, QString* error) {
-    QWidget* views[] = {signal_, gradients_, correlation_, distribution_, activations_};
+    QWidget* views[] = {signal_, gradients_, correlation_, distribution_, activations_, statistic_};
     const int i = tabs_->currentIndex();
     ExportRequest request;
     request.view = currentView(); // a layer view or an analysis view
@@ -337,6 +383,7 @@ FigureData MainWindow::figureData() const {
     d.activations = r.activations;
     d.activationsPerLayer = r.activationsPerLayer;
     d.perLayerActivations = perLayer_->isChecked();
+    d.statistic = currentStatistic();
     return d;
 }
 
@@ -493,7 +540,7 @@ void MainWindow::markViews() {
     const LiveRun& r = *shown_;
     const QString run = r.generation != 0 ? tr("run #%1").arg(r.generation) : QString();
     const QString state = shownState();
-    for (LayerChart* c : {signal_, gradients_, correlation_}) {
+    for (LayerChart* c : {signal_, gradients_, correlation_, statistic_}) {
         c->setRunLabel(run);
         c->setStateNote(state);
     }
@@ -571,6 +618,7 @@ void MainWindow::onBackward(quint64 gen, const LayerStats& s) {
     l.gradH2 = s.gradH2;
     l.gradW2 = s.gradW2;
     l.relativeUpdate = s.relativeUpdate;
+    l.gradRowSpread = s.gradRowSpread;
     l.gradNonfinite = s.gradNonfinite;
     ++live_.backwardDone;
     live_.dirty = true;
@@ -657,7 +705,8 @@ void MainWindow::frame() {
 }
 
 bool MainWindow::gradientsVisible() const {
-    return tabs_->currentWidget() == gradients_;
+    // the statistic view may draw a backward statistic (grad_row_spread, relative_update, ...)
+    return tabs_->currentWidget() == gradients_ || tabs_->currentWidget() == statisticPage_;
 }
 
 bool MainWindow::ready(const LiveRun& run) const {
@@ -684,9 +733,15 @@ void MainWindow::pushView(int index) {
     case 2:
         pushCorrelation();
         break;
-    default:
+    case 3:
+    case 4:
         pushHeatmaps();
         viewStale_[3] = viewStale_[4] = false;
+        break;
+    case 5:
+        pushStatistic();
+        break;
+    default:
         break;
     }
     viewStale_[static_cast<std::size_t>(index)] = false;
@@ -704,6 +759,12 @@ void MainWindow::pushGradients() {
 void MainWindow::pushCorrelation() {
     feedCorrelation(correlation_,
                     {shown_->spec, shown_->theory, shown_->layers, shown_->firstNonfinite});
+}
+
+void MainWindow::pushStatistic() {
+    feedStatistic(statistic_,
+                  {shown_->spec, shown_->theory, shown_->layers, shown_->firstNonfinite},
+                  currentStatistic());
 }
 
 void MainWindow::pushHeatmaps() {

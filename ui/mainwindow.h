@@ -16,6 +16,7 @@
 #include <vector>
 
 class QCheckBox;
+class QComboBox;
 class QLabel;
 class QProgressBar;
 class QTabWidget;
@@ -46,7 +47,8 @@ public:
 
     /// Sets every control from `spec` and starts a run.
     void setSpec(const NetworkSpec& spec);
-    /// Selects a view by name: signal, gradients, correlation, distribution, activations.
+    /// Selects a view by name: signal, gradients, correlation, distribution, activations,
+    /// statistic, or an analysis view.
     bool showView(const QString& name);
     static QStringList viewNames();
     /// Name of the visible view (one of viewNames()).
@@ -62,6 +64,11 @@ public:
     LayerChart* correlationChart() const { return correlation_; }
     HeatmapWidget* distributionView() const { return distribution_; }
     HeatmapWidget* activationView() const { return activations_; }
+    /// The statistic view's chart (replaced when another statistic is chosen).
+    LayerChart* statisticChart() const { return statistic_; }
+    /// Chooses what the statistic view draws (a key of statisticKeys()); false if unknown.
+    bool showStatistic(const QString& key);
+    QString currentStatistic() const;
     /// The analysis views (phase, Jacobian, NTK, ensemble, sweep).
     AnalysisViews* analysisViews() const { return analysis_; }
     PerfMonitor* perfMonitor() const { return perf_; }
@@ -130,6 +137,7 @@ private:
     void pushGradients();
     void pushCorrelation();
     void pushHeatmaps();
+    void pushStatistic();
     void pushProgress();
     /// Names the shown run and its state in every layer view and the status bar.
     void markViews();
@@ -158,6 +166,9 @@ private:
     HeatmapWidget* distribution_;
     HeatmapWidget* activations_;
     QCheckBox* perLayer_;
+    QWidget* statisticPage_;
+    QComboBox* statisticChoice_;
+    LayerChart* statistic_;
     QProgressBar* progress_;
     QLabel* status_;
     PerfMonitor* perf_;
@@ -173,7 +184,7 @@ private:
     quint64 requestedGen_ = 0;
     quint64 displayedGen_ = 0;
     quint64 completeCounted_ = 0;
-    std::vector<bool> viewStale_ = std::vector<bool>(5, true);
+    std::vector<bool> viewStale_ = std::vector<bool>(6, true);
     bool displayedComplete_ = false;
     NetworkSpec displayedSpec_;
     NetworkSpec submittedSpec_; // the spec of the latest request (valid or not)

@@ -122,12 +122,16 @@ Preset PresetDocument::currentPreset() const {
     const std::string view = window_->currentView().toStdString();
     if (std::find(presetViews().begin(), presetViews().end(), view) != presetViews().end())
         p.view = view;
+    if (p.view == "statistic")
+        p.statistic = window_->currentStatistic().toStdString();
     return p;
 }
 
 void PresetDocument::applyPreset(const Preset& preset) {
     base_ = preset;
     window_->setSpec(preset.spec);
+    if (!preset.statistic.empty())
+        window_->showStatistic(QString::fromStdString(preset.statistic));
     if (!window_->showView(QString::fromStdString(preset.view)))
         window_->statusBar()->showMessage(
             tr("The %1 view is not in this window; showing the current view.")

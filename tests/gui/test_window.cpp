@@ -2,21 +2,32 @@
 // usable charts; the charts, status and progress name the run they show and mark it stale,
 // partial or failed.
 #include "controlpanel.h"
+#include "engine.h"
+#include "figure.h"
 #include "guitestmain.h"
 #include "heatmapwidget.h"
 #include "layercharts.h"
 #include "mainwindow.h"
+#include "preset.h"
+#include "presetdocument.h"
 #include "runcontroller.h"
 #include "settle.h"
 #include "spec.h"
 
 #include <QDockWidget>
+#include <QLineSeries>
+#include <QFile>
 #include <QProgressBar>
 #include <QScrollArea>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTemporaryDir>
+
+#include <cmath>
+#include <functional>
+#include <map>
 
 using namespace initscope;
 using namespace initscope::ui;
@@ -173,6 +184,103 @@ private slots:
                  qPrintable(w.progressText()));
         QVERIFY(w.progressText().contains(QStringLiteral("cancelled")));
         QVERIFY(w.statusText().contains(QStringLiteral("#%1").arg(gen)));
+    }
+
+    // The statistic view draws, for every LayerStats statistic, the engine's values for the spec
+    // (on a log axis only the positive ones), with the prediction beside q, c and grad_h2; its
+    // CSV export carries the statistic's column.
+    void statisticViewDrawsTheEngineValues() {
+        MainWindow w;
+        NetworkSpec spec = testSpec();
+        spec.activation = ActivationKind::Relu; // dead units, so dead_fraction is not all zero
+        w.setSpec(spec);
+        w.show();
+        QVERIFY(w.showView(QStringLiteral("statistic")));
+        QCOMPARE(w.currentView(), QStringLiteral("statistic"));
+        QVERIFY(waitForSettled(w));
+        Engine engine;
+        const RunResult r = engine.run(spec);
+        const std::map<QString, std::function<double(const LayerStats&)>> field{
+            {"q", [](const LayerStats& l) { return l.q; }},
+            {"mean", [](const LayerStats& l) { return l.mean; }},
+            {"var", [](const LayerStats& l) { return l.var; }},
+            {"correlation", [](const LayerStats& l) { return l.correlation; }},
+            {"unit_spread", [](const LayerStats& l) { return l.unitSpread; }},
+            {"dead_fraction", [](const LayerStats& l) { return l.deadFraction; }},
+            {"saturated_fraction", [](const LayerStats& l) { return l.saturatedFraction; }},
+            {"nonfinite", [](const LayerStats& l) { return double(l.nonfinite); }},
+            {"grad_h2", [](const LayerStats& l) { return l.gradH2; }},
+            {"grad_w2", [](const LayerStats& l) { return l.gradW2; }},
+            {"relative_update", [](const LayerStats& l) { return l.relativeUpdate; }},
+            {"grad_row_spread", [](const LayerStats& l) { return l.gradRowSpread; }},
+            {"grad_nonfinite", [](const LayerStats& l) { return double(l.gradNonfinite); }},
+            {"sigma_w2", [](const LayerStats& l) { return l.sigmaW2; }},
+        };
+        QCOMPARE(statisticKeys().size(), static_cast<qsizetype>(field.size()));
+        QCOMPARE(static_cast<std::size_t>(statisticKeys().size()), presetStatistics().size());
+        for (const QString& key : statisticKeys()) {
+            QVERIFY2(field.count(key), qPrintable(key));
+            QVERIFY(w.showStatistic(key));
+            QCOMPARE(w.currentStatistic(), key);
+            LayerChart* c = w.statisticChart();
+            QCOMPARE(c->series(0)->objectName(), key);
+            std::vector<QPointF> expected;
+            for (const LayerStats& l : r.layers) {
+                const double v = field.at(key)(l);
+                if (std::isfinite(v) && (!statisticLogY(key) || v > 0))
+                    expected.emplace_back(l.index, v);
+            }
+            const QList<QPointF> drawn = c->points(0);
+            QCOMPARE(drawn.size(), static_cast<qsizetype>(expected.size()));
+            for (qsizetype i = 0; i < drawn.size(); ++i) {
+                QCOMPARE(drawn[i].x(), expected[static_cast<std::size_t>(i)].x());
+                QVERIFY2(drawn[i].y() == expected[static_cast<std::size_t>(i)].y() ||
+                             std::abs(drawn[i].y() - expected[static_cast<std::size_t>(i)].y()) <=
+                                 1e-6 * std::abs(expected[static_cast<std::size_t>(i)].y()),
+                         qPrintable(key));
+            }
+            const bool theory = key == QLatin1String("q") || key == QLatin1String("correlation") ||
+                                key == QLatin1String("grad_h2");
+            QCOMPARE(c->seriesCount(), theory ? 2 : 1);
+            QCOMPARE(c->runLabel(), QStringLiteral("run #%1").arg(w.displayedGeneration()));
+        }
+        // the CSV of the view, through the one export path
+        QVERIFY(w.showStatistic(QStringLiteral("grad_row_spread")));
+        QTemporaryDir dir;
+        const QString csv = dir.filePath(QStringLiteral("stat.csv"));
+        QString error;
+        QVERIFY2(w.exportView(csv, &error), qPrintable(error));
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QStringList lines =
+            QString::fromUtf8(f.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(lines.value(0), QStringLiteral("layer,grad_row_spread"));
+        // a row per layer with a finite value (ReLU leaves delta_1 = 0, so NaN, in some layers)
+        QCOMPARE(lines.size(), w.statisticChart()->points(0).size() + 1);
+        QVERIFY(lines.size() > spec.depth / 2);
+    }
+
+    // The presets whose notes cite a statistic open the statistic view on it (or preselect it).
+    void presetsOpenTheirStatistic() {
+        MainWindow w;
+        w.show();
+        const Preset* p = findBundledPreset("symmetry-constant");
+        QVERIFY(p);
+        QCOMPARE(p->view, std::string("statistic"));
+        w.presetDocument()->applyPreset(*p);
+        QCOMPARE(w.currentView(), QStringLiteral("statistic"));
+        QCOMPARE(w.currentStatistic(), QStringLiteral("unit_spread"));
+        QVERIFY(waitForSettled(w));
+        const QList<QPointF> spread = w.statisticChart()->points(0);
+        QCOMPARE(spread.size(), p->spec.depth);
+        for (const QPointF& pt : spread)
+            QCOMPARE(pt.y(), 0.0); // symmetry: every unit identical
+        const Preset* relu = findBundledPreset("relu-input-scale");
+        QVERIFY(relu);
+        w.presetDocument()->applyPreset(*relu);
+        QCOMPARE(w.currentStatistic(), QStringLiteral("relative_update"));
+        // the saved experiment names the statistic it shows
+        QCOMPARE(w.presetDocument()->currentPreset().statistic, std::string("relative_update"));
     }
 };
 
