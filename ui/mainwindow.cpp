@@ -8,6 +8,7 @@
 #include "heatmapwidget.h"
 #include "layercharts.h"
 #include "perfmonitor.h"
+#include "preset.h"
 #include "presetdocument.h"
 #include "runcontroller.h"
 #include "settings.h"
@@ -193,6 +194,11 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
         live_.dirty = true;
     });
 
+    const QString platform = QGuiApplication::platformName();
+    confirmClose_ = platform != QLatin1String("offscreen") &&
+                    platform != QLatin1String("minimal") &&
+                    qEnvironmentVariableIntValue("INITSCOPE_NO_CLOSE_PROMPT") == 0;
+
     frameTimer_.setInterval(kFrameMs);
     connect(&frameTimer_, &QTimer::timeout, this, &MainWindow::frame);
     frameTimer_.start();
@@ -306,7 +312,9 @@ void MainWindow::buildMenus() {
         QAction* a = theme->addAction(text, this, [this, k = key] { setTheme(k); });
         a->setCheckable(true);
         a->setChecked(key == QLatin1String("system"));
+        a->setData(key);
         group->addAction(a);
+        themeActions_.push_back(a);
     }
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
@@ -317,6 +325,11 @@ void MainWindow::buildMenus() {
 
 void MainWindow::setTheme(const QString& theme) {
     static const QPalette systemPalette = QApplication::palette();
+    theme_ = theme == QLatin1String("dark") || theme == QLatin1String("light")
+                 ? theme
+                 : QStringLiteral("system");
+    for (QAction* a : themeActions_)
+        a->setChecked(a->data().toString() == theme_);
     if (theme == QLatin1String("dark"))
         QApplication::setPalette(darkPalette());
     else if (theme == QLatin1String("light"))
@@ -465,9 +478,13 @@ void MainWindow::submitNow() {
         progress_->setValue(0);
         progress_->setFormat(tr("not run: invalid settings"));
         markViews();
+        if (presets_)
+            presets_->updateModified();
         return;
     }
     notRun_.clear();
+    if (presets_)
+        presets_->updateModified();
     // While a slider is held, the run in progress may finish first (bounded wait, see
     // RunController::Supersede); any other edit cancels it at once.
     requestedGen_ =
@@ -803,7 +820,69 @@ void MainWindow::pushProgress() {
         progress_->setFormat(text);
 }
 
+namespace {
+const QString kGeometryKey = QStringLiteral("window/geometry");
+const QString kStateKey = QStringLiteral("window/docks");
+const QString kViewKey = QStringLiteral("window/view");
+const QString kThemeKey = QStringLiteral("window/theme");
+const QString kExperimentKey = QStringLiteral("window/lastExperiment");
+} // namespace
+
+bool MainWindow::restoreSession(bool experiment) {
+    rememberSession_ = true;
+    bool restored = false;
+    const QByteArray geometry =
+        QByteArray::fromBase64(settings::value(kGeometryKey).toString().toLatin1());
+    if (!geometry.isEmpty())
+        restoreGeometry(geometry);
+    const QByteArray state =
+        QByteArray::fromBase64(settings::value(kStateKey).toString().toLatin1());
+    if (!state.isEmpty())
+        restoreState(state);
+    const QString theme = settings::value(kThemeKey).toString();
+    if (!theme.isEmpty())
+        setTheme(theme);
+    if (experiment) {
+        const std::string json = settings::value(kExperimentKey).toString().toStdString();
+        if (!json.empty()) {
+            // read strictly like any preset file: a damaged value is ignored, never half used
+            const PresetParse p = parsePreset(json);
+            if (p.preset) {
+                presets_->applyPreset(*p.preset);
+                restored = true;
+            }
+        }
+    }
+    const QString view = settings::value(kViewKey).toString();
+    if (!view.isEmpty())
+        showView(view);
+    return restored;
+}
+
+bool MainWindow::saveSession(QString* error) {
+    return settings::setValue(kGeometryKey, QString::fromLatin1(saveGeometry().toBase64()),
+                              error) &&
+           settings::setValue(kStateKey, QString::fromLatin1(saveState().toBase64()), error) &&
+           settings::setValue(kViewKey, currentView(), error) &&
+           settings::setValue(kThemeKey, theme_, error) &&
+           settings::setValue(kExperimentKey,
+                              QString::fromStdString(presetToJson(presets_->currentPreset())),
+                              error);
+}
+
 void MainWindow::closeEvent(QCloseEvent* event) {
+    if (confirmClose_ && presets_->isModified()) {
+        const auto answer = QMessageBox::question(
+            this, tr("Unsaved experiment"),
+            tr("The settings on screen are not saved in a preset. Save them before closing?"),
+            QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+        if (answer == QMessageBox::Cancel || (answer == QMessageBox::Save && !presets_->save())) {
+            event->ignore();
+            return;
+        }
+    }
+    if (rememberSession_)
+        saveSession();
     frameTimer_.stop();
     submitTimer_.stop();
     controller_->cancelAll();

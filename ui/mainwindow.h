@@ -97,6 +97,19 @@ public:
     /// embedded in PNG and SVG files.
     bool exportFigures(const ExportRequest& request, QString* error = nullptr);
 
+    /// Whether closing (Quit, the window's close button) asks before dropping an unsaved
+    /// experiment. On by default, except on the offscreen and minimal platforms (tests) and with
+    /// INITSCOPE_NO_CLOSE_PROMPT=1; initscope --export turns it off.
+    void setConfirmClose(bool on) { confirmClose_ = on; }
+    bool confirmClose() const { return confirmClose_; }
+    /// Restores the window size, dock layout, tab, theme and, with `experiment`, the last
+    /// experiment from the settings, and from then on saves them when the window closes.
+    /// Returns whether an experiment was restored.
+    bool restoreSession(bool experiment = true);
+    /// Saves the window size, dock layout, tab, theme and the experiment on screen.
+    bool saveSession(QString* error = nullptr);
+    QString theme() const { return theme_; }
+
 public slots:
     void rerun();
     void exportDialog();
@@ -174,6 +187,11 @@ private:
     PerfMonitor* perf_;
     AnalysisViews* analysis_ = nullptr;
     PresetDocument* presets_ = nullptr;
+
+    bool confirmClose_ = true;
+    bool rememberSession_ = false; // restoreSession() was called: save on close
+    QString theme_ = QStringLiteral("system");
+    QList<QAction*> themeActions_;
 
     QTimer frameTimer_, submitTimer_;
     bool submitPending_ = false;

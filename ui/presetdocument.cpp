@@ -50,6 +50,7 @@ QString droppedFile(const QMimeData* mime) {
 PresetDocument::PresetDocument(MainWindow* window) : QObject(window), window_(window) {
     setObjectName(QStringLiteral("presetDocument"));
     baseTitle_ = window->windowTitle();
+    savedSpec_ = window->controls()->spec();
     base_.name = "my-experiment";
     base_.title = tr("My experiment").toStdString();
     browser_ = new PresetBrowser;
@@ -79,6 +80,7 @@ PresetDocument::PresetDocument(MainWindow* window) : QObject(window), window_(wi
     // scene), so they are caught application-wide and kept to this window.
     window->setAcceptDrops(true);
     qApp->installEventFilter(this);
+    updateTitle();
 }
 
 void PresetDocument::showBrowser() {
@@ -130,6 +132,7 @@ Preset PresetDocument::currentPreset() const {
 void PresetDocument::applyPreset(const Preset& preset) {
     base_ = preset;
     window_->setSpec(preset.spec);
+    savedSpec_ = window_->controls()->spec();
     if (!preset.statistic.empty())
         window_->showStatistic(QString::fromStdString(preset.statistic));
     if (!window_->showView(QString::fromStdString(preset.view)))
@@ -138,6 +141,7 @@ void PresetDocument::applyPreset(const Preset& preset) {
                 .arg(QString::fromStdString(preset.view)),
             6000);
     browser_->select(QString::fromStdString(preset.name));
+    updateModified();
 }
 
 bool PresetDocument::openFile(const QString& path) {
@@ -178,6 +182,7 @@ bool PresetDocument::saveAs(const QString& path) {
         return false;
     }
     base_ = p;
+    savedSpec_ = p.spec;
     file_ = QFileInfo(path).absoluteFilePath();
     QString recentError;
     const bool remembered = addRecent(file_, &recentError);
@@ -282,11 +287,21 @@ void PresetDocument::error(const QString& title, const QString& text) {
 
 void PresetDocument::updateTitle() {
     const QString& base = baseTitle_;
+    // "[*]": the modified mark (QWidget::setWindowModified), after the experiment's name
     window_->setWindowTitle(
         file_.isEmpty()
-            ? QStringLiteral("%1 \u2014 %2")
+            ? QStringLiteral("%1[*] \u2014 %2")
                   .arg(QString::fromStdString(base_.title.empty() ? base_.name : base_.title), base)
-            : QStringLiteral("%1 \u2014 %2").arg(QFileInfo(file_).fileName(), base));
+            : QStringLiteral("%1[*] \u2014 %2").arg(QFileInfo(file_).fileName(), base));
+    updateModified();
+}
+
+bool PresetDocument::isModified() const {
+    return !(window_->controls()->spec() == savedSpec_);
+}
+
+void PresetDocument::updateModified() {
+    window_->setWindowModified(isModified());
 }
 
 bool PresetDocument::eventFilter(QObject* watched, QEvent* event) {

@@ -11,12 +11,14 @@
 #include "preset.h"
 #include "presetdocument.h"
 #include "runcontroller.h"
+#include "settings.h"
 #include "settle.h"
 #include "spec.h"
 
 #include <QDockWidget>
-#include <QLineSeries>
 #include <QFile>
+#include <QFileInfo>
+#include <QLineSeries>
 #include <QProgressBar>
 #include <QScrollArea>
 #include <QSignalSpy>
@@ -281,6 +283,74 @@ private slots:
         QCOMPARE(w.currentStatistic(), QStringLiteral("relative_update"));
         // the saved experiment names the statistic it shows
         QCOMPARE(w.presetDocument()->currentPreset().statistic, std::string("relative_update"));
+    }
+
+    // Size, tab, theme and the last experiment come back from a temporary settings location.
+    void sessionRoundTrip() {
+        QTemporaryDir config;
+        QVERIFY(config.isValid());
+        const QByteArray oldConfig = qgetenv("XDG_CONFIG_HOME");
+        qputenv("XDG_CONFIG_HOME", config.path().toLocal8Bit());
+        QVERIFY(settings::filePath().startsWith(config.path()));
+        NetworkSpec spec = testSpec();
+        spec.depth = 33;
+        spec.gain = 1.25;
+        {
+            MainWindow w;
+            QVERIFY(!w.confirmClose());          // offscreen: never asks
+            QCOMPARE(w.restoreSession(), false); // nothing stored yet
+            w.setSpec(spec);
+            w.resize(1111, 655);
+            w.show();
+            QVERIFY(w.showView(QStringLiteral("correlation")));
+            w.setTheme(QStringLiteral("dark"));
+            QVERIFY(waitForSettled(w));
+            QVERIFY(w.close()); // saves the session
+        }
+        QVERIFY(QFileInfo::exists(settings::filePath()));
+        {
+            MainWindow w;
+            QVERIFY(w.restoreSession());
+            w.show();
+            QCOMPARE(w.size(), QSize(1111, 655));
+            QCOMPARE(w.currentView(), QStringLiteral("correlation"));
+            QCOMPARE(w.theme(), QStringLiteral("dark"));
+            QCOMPARE(w.controls()->spec(), spec);
+            QVERIFY(!w.isWindowModified());
+            QVERIFY(waitForSettled(w));
+            w.setTheme(QStringLiteral("system"));
+            w.setConfirmClose(false);
+        }
+        if (oldConfig.isEmpty())
+            qunsetenv("XDG_CONFIG_HOME");
+        else
+            qputenv("XDG_CONFIG_HOME", oldConfig);
+    }
+
+    // The title's modified mark: set by a control change, cleared by saving the experiment.
+    void modifiedMarkFollowsSaves() {
+        MainWindow w;
+        w.show();
+        QVERIFY(w.windowTitle().contains(QStringLiteral("[*]")));
+        QVERIFY(waitForSettled(w));
+        QVERIFY(!w.isWindowModified());
+        w.controls()->depthControl()->spinBox()->setValue(w.controls()->spec().depth + 3);
+        QTRY_VERIFY(w.isWindowModified());
+        QVERIFY(w.presetDocument()->isModified());
+        QTemporaryDir dir;
+        w.presetDocument()->setDialogsEnabled(false);
+        QVERIFY(w.presetDocument()->saveAs(dir.filePath(QStringLiteral("mine.json"))));
+        QVERIFY(!w.isWindowModified());
+        QVERIFY(!w.presetDocument()->isModified());
+        // back to the saved value: not modified; another change: modified again
+        w.controls()->depthControl()->spinBox()->setValue(w.controls()->spec().depth + 1);
+        QTRY_VERIFY(w.isWindowModified());
+        w.controls()->depthControl()->spinBox()->setValue(w.controls()->spec().depth - 1);
+        QTRY_VERIFY(!w.isWindowModified());
+        // tests never meet the question: closing an unsaved window just closes
+        w.controls()->depthControl()->spinBox()->setValue(w.controls()->spec().depth + 2);
+        QTRY_VERIFY(w.isWindowModified());
+        QVERIFY(w.close());
     }
 };
 
