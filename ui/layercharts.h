@@ -79,6 +79,8 @@ private:
     /// Re-adds the series so that predicted ones are drawn first (Qt Charts draws series of one
     /// kind in the order they were added) and the non-finite marker last.
     void restack();
+    /// The series' pens from their styles, greyed while a state note is shown.
+    void applySeriesPens();
     QString title_, suffix_, stateNote_, runLabel_;
     bool logY_;
     int depth_ = 1;

@@ -491,6 +491,7 @@ void MainWindow::submitNow() {
         controller_->request(spec, controls_->isDragging() ? RunController::Supersede::AfterCurrent
                                                            : RunController::Supersede::Cancel);
     perf_->noteRunRequested();
+    markViews(); // the charts are stale from this moment, not from the next frame
 }
 
 QString MainWindow::statusText() const {
@@ -567,32 +568,33 @@ void MainWindow::markViews() {
     }
     // the status bar describes the run the charts show, and says what is newer
     QString text;
+    const QString shownRun = r.generation != 0 ? tr("the charts show run #%1").arg(r.generation)
+                                               : tr("nothing is shown yet");
     if (!notRun_.isEmpty()) {
-        text = tr("Not run: %1").arg(firstLine(notRun_));
+        text = tr("Not run: %1 \u2014 %2").arg(firstLine(notRun_), shownRun);
     } else if (failedGen_ != 0 && failedGen_ >= r.generation && !failure_.isEmpty()) {
-        text = tr("Run #%1 failed: %2").arg(failedGen_).arg(failure_);
+        text = tr("Run #%1 failed: %2 \u2014 %3").arg(failedGen_).arg(failure_, shownRun);
     } else if (r.generation == 0) {
         text = tr("Waiting for the first run...");
-    } else if (r.finished) {
-        text = tr("Run #%1 done in %2 ms: depth %3, width %4, batch %5; input gradient "
-                  "E\u2016\u2202L/\u2202x\u2016\u00b2 = %6")
-                   .arg(r.generation)
-                   .arg(r.seconds * 1e3, 0, 'f', 1)
-                   .arg(r.spec.depth)
-                   .arg(r.spec.width)
-                   .arg(r.spec.batch)
-                   .arg(num(r.inputGrad2));
     } else {
-        text = tr("Run #%1: depth %2, width %3, batch %4")
-                   .arg(r.generation)
-                   .arg(r.spec.depth)
-                   .arg(r.spec.width)
-                   .arg(r.spec.batch);
+        if (r.finished)
+            text = tr("Run #%1 done in %2 ms: depth %3, width %4, batch %5; input gradient "
+                      "E\u2016\u2202L/\u2202x\u2016\u00b2 = %6")
+                       .arg(r.generation)
+                       .arg(r.seconds * 1e3, 0, 'f', 1)
+                       .arg(r.spec.depth)
+                       .arg(r.spec.width)
+                       .arg(r.spec.batch)
+                       .arg(num(r.inputGrad2));
+        else
+            text = tr("Run #%1: depth %2, width %3, batch %4")
+                       .arg(r.generation)
+                       .arg(r.spec.depth)
+                       .arg(r.spec.width)
+                       .arg(r.spec.batch);
+        if (!state.isEmpty())
+            text += QStringLiteral(" \u2014 ") + state;
     }
-    if (r.generation != 0 && !state.isEmpty() && (r.generation != failedGen_ || failure_.isEmpty()))
-        text += tr(" \u2014 charts of run #%1: %2").arg(r.generation).arg(state);
-    else if (r.generation != 0 && !state.isEmpty())
-        text += tr(" \u2014 the charts show run #%1, %2").arg(r.generation).arg(state);
     if (text != status_->text()) {
         status_->setText(text);
         status_->setToolTip(text);

@@ -38,6 +38,16 @@ namespace {
 using test::kTimeoutMs;
 using test::waitForSettled;
 
+/// With INITSCOPE_TEST_SHOTS=<dir>, saves what the window looks like (for looking at a mark).
+void shot(QWidget& w, const QString& name) {
+    const QString dir = qEnvironmentVariable("INITSCOPE_TEST_SHOTS");
+    if (dir.isEmpty())
+        return;
+    QCoreApplication::processEvents(); // the charts lay out their new titles
+    if (!dir.isEmpty())
+        w.grab().save(dir + QLatin1Char('/') + name + QStringLiteral(".png"));
+}
+
 NetworkSpec testSpec() {
     NetworkSpec s;
     s.depth = 20;
@@ -113,11 +123,14 @@ private slots:
                  qPrintable(w.statusText()));
 
         w.controls()->depthControl()->spinBox()->setValue(25);
-        QVERIFY(w.displayedGeneration() == gen); // not shown yet
-        QTRY_VERIFY_WITH_TIMEOUT(w.displayedGeneration() != gen ||
-                                     w.signalChart()->stateNote() ==
-                                         QStringLiteral("stale: settings changed"),
-                                 kTimeoutMs);
+        QVERIFY(w.displayedGeneration() == gen); // not shown yet, and marked at once
+        for (LayerChart* c : {w.signalChart(), w.gradientChart(), w.correlationChart()})
+            QCOMPARE(c->stateNote(), QStringLiteral("stale: settings changed"));
+        QVERIFY(w.signalChart()->titleText().contains(QStringLiteral("stale: settings changed")));
+        QCOMPARE(w.activationView()->stateNote(), QStringLiteral("stale: settings changed"));
+        QVERIFY(w.statusText().startsWith(QStringLiteral("Run #%1").arg(gen)));
+        QVERIFY(w.statusText().contains(QStringLiteral("stale")));
+        shot(w, QStringLiteral("stale"));
         QVERIFY(waitForSettled(w));
         QVERIFY(w.signalChart()->stateNote().isEmpty());
         QCOMPARE(w.signalChart()->runLabel(),
@@ -150,6 +163,7 @@ private slots:
         QVERIFY(w.statusText().contains(QStringLiteral("run #%1").arg(w.displayedGeneration())));
         QCOMPARE(w.signalChart()->runLabel(),
                  QStringLiteral("run #%1").arg(w.displayedGeneration()));
+        shot(w, QStringLiteral("failed"));
         // the next run that succeeds clears the mark
         w.rerun();
         QVERIFY(waitForSettled(w));
@@ -186,6 +200,7 @@ private slots:
                  qPrintable(w.progressText()));
         QVERIFY(w.progressText().contains(QStringLiteral("cancelled")));
         QVERIFY(w.statusText().contains(QStringLiteral("#%1").arg(gen)));
+        shot(w, QStringLiteral("partial"));
     }
 
     // The statistic view draws, for every LayerStats statistic, the engine's values for the spec
