@@ -214,7 +214,12 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     // 1500 x 940 where it fits; 90 % of a smaller (laptop) screen otherwise
     const QRect avail = screen() ? screen()->availableGeometry() : QRect(0, 0, 1600, 1000);
     resize(std::min(1500, avail.width() * 9 / 10), std::min(940, avail.height() * 9 / 10));
-    resizeDocks({dock_}, {std::min(controls_->sizeHint().width() + 24, width() * 2 / 5)},
+    // the controls at full width where the views keep their minimum beside them; narrower (the
+    // panel scrolls) on a small screen, where a wide dock would push the window off it
+    const int viewsMin = tabs_->minimumSizeHint().width() + 24;
+    resizeDocks({dock_},
+                {std::clamp(std::min(controls_->sizeHint().width() + 24, width() - viewsMin), 260,
+                            std::max(260, width() * 2 / 5))},
                 Qt::Horizontal);
     submitNow();
 }
