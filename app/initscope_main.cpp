@@ -75,6 +75,13 @@ int main(int argc, char** argv) {
 
     const bool perfLog = perfFlag || qEnvironmentVariableIntValue("INITSCOPE_PERF_LOG") == 1;
     initscope::ui::MainWindow window(perfLog);
+    // A scripted export neither asks before closing nor touches the remembered session; an
+    // interactive start comes back as it was left (the experiment only when no file is given).
+    bool restored = false;
+    if (exportArg)
+        window.setConfirmClose(false);
+    else
+        restored = window.restoreSession(cmd->positional().empty());
     if (themeArg) {
         // the View > Theme menu does the same
         const QString t = qstr(themeArg);
@@ -87,6 +94,8 @@ int main(int argc, char** argv) {
     if (files.size() > 1)
         return fail(QStringLiteral("one file at a time (got %1)").arg(files.size()));
     initscope::NetworkSpec spec;
+    if (restored)
+        spec = window.controls()->spec(); // run options change the remembered experiment
     if (!files.empty()) {
         initscope::ui::PresetDocument* doc = window.presetDocument();
         // The message goes to stderr when scripted (--export), else to a dialog over the window

@@ -35,9 +35,27 @@ bool validName(const std::string& n) {
 } // namespace
 
 const std::vector<std::string>& presetViews() {
-    static const std::vector<std::string> v{"signal",       "gradients",   "correlation",
-                                            "distribution", "activations", "phase",
-                                            "jacobian",     "ntk",         "sweep"};
+    static const std::vector<std::string> v{
+        "signal", "gradients", "correlation", "distribution", "activations",
+        "phase",  "jacobian",  "ntk",         "sweep",        "statistic"};
+    return v;
+}
+
+const std::vector<std::string>& presetStatistics() {
+    static const std::vector<std::string> v{"q",
+                                            "mean",
+                                            "var",
+                                            "correlation",
+                                            "unit_spread",
+                                            "dead_fraction",
+                                            "saturated_fraction",
+                                            "nonfinite",
+                                            "grad_h2",
+                                            "grad_w2",
+                                            "relative_update",
+                                            "grad_row_spread",
+                                            "grad_nonfinite",
+                                            "sigma_w2"};
     return v;
 }
 
@@ -101,12 +119,13 @@ PresetParse parsePreset(std::string_view text) {
     if (duplicates > 0)
         return r;
     Preset p;
-    static const std::vector<std::string> known{"format", "version", "name",          "title",
-                                                "note",   "view",    "view_settings", "spec"};
+    static const std::vector<std::string> known{
+        "format", "version", "name", "title", "note", "view", "view_settings", "statistic", "spec"};
     for (const auto& [k, v] : doc.items())
         if (std::find(known.begin(), known.end(), k) == known.end())
             r.errors.push_back({k, printable(k) + ": unknown key (a preset has format, version, "
-                                                  "name, title, note, view, view_settings, spec)"});
+                                                  "name, title, note, view, view_settings, "
+                                                  "statistic, spec)"});
     if (!doc.contains("format") || doc["format"] != "initscope-preset")
         fail("format", "must be \"initscope-preset\"");
     if (!doc.contains("version") || !doc["version"].is_number_integer())
@@ -133,13 +152,22 @@ PresetParse parsePreset(std::string_view text) {
     str("title", p.title, false, 200);
     str("note", p.note, false, 20000);
     str("view", p.view, false, 32);
+    str("statistic", p.statistic, false, 32);
+    if (doc.contains("statistic") && doc["statistic"].is_string() && p.statistic.size() <= 32 &&
+        std::find(presetStatistics().begin(), presetStatistics().end(), p.statistic) ==
+            presetStatistics().end()) {
+        std::string all;
+        for (const auto& s : presetStatistics())
+            all += (all.empty() ? "" : ", ") + s;
+        fail("statistic", "must be one of " + all + " (got \"" + printable(p.statistic) + "\")");
+    }
     if (doc.contains("name") && doc["name"].is_string() && p.name.size() <= 64 &&
         !validName(p.name)) // (a longer name is reported above, without echoing it)
         fail("name", "must be 1 to 64 characters of a-z, 0-9 and '-' (got \"" + p.name + "\")");
     if (doc.contains("view") && doc["view"].is_string() &&
         std::find(presetViews().begin(), presetViews().end(), p.view) == presetViews().end())
         fail("view", "must be one of signal, gradients, correlation, distribution, activations, "
-                     "phase, jacobian, ntk, sweep (got \"" +
+                     "phase, jacobian, ntk, sweep, statistic (got \"" +
                          p.view + "\")");
     if (doc.contains("view_settings")) {
         const json& vs = doc["view_settings"];
@@ -214,6 +242,8 @@ std::string presetToJson(const Preset& p) {
     doc["view"] = p.view;
     if (p.viewInputs > 0)
         doc["view_settings"] = {{"inputs", p.viewInputs}};
+    if (!p.statistic.empty()) // a v1 preset without it is written as it was read
+        doc["statistic"] = p.statistic;
     doc["spec"] = specToJson(p.spec);
     return doc.dump(2) + "\n";
 }

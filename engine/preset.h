@@ -31,12 +31,16 @@ struct Preset {
     /// Probe inputs K of the jacobian or ntk view it opens (0: the view's default); written as
     /// "view_settings": {"inputs": K}, which only those two views take.
     int viewInputs = 0;
+    std::string statistic; // optional: the statistic the "statistic" view opens with
+                           // (one of presetStatistics(); empty: the view's choice)
     NetworkSpec spec;
     bool operator==(const Preset&) const = default;
 };
 
 /// Views a preset may open first.
 const std::vector<std::string>& presetViews();
+/// The per-layer statistics (LayerStats, by their CSV keys) the "statistic" view can draw.
+const std::vector<std::string>& presetStatistics();
 
 struct PresetParse {
     std::optional<Preset> preset;

@@ -13,6 +13,7 @@
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QProgressBar>
+#include <QScrollArea>
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QSplitter>
@@ -130,7 +131,16 @@ EnsembleView::EnsembleView(QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(top);
-    layout->addWidget(split, 1);
+    // Three readable charts (220 px each) are taller than a 1280 x 720 projector leaves the
+    // tab: the column scrolls rather than squeezing them to unreadable strips.
+    auto* scroll = new QScrollArea;
+    scroll->setObjectName(QStringLiteral("ensembleScroll"));
+    scroll->setWidget(split);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setMinimumHeight(240);
+    layout->addWidget(scroll, 1);
 }
 
 EnsembleView::~EnsembleView() = default;

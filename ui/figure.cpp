@@ -91,8 +91,9 @@ QPalette paperPalette() {
 } // namespace
 
 QStringList figureNames() {
-    return {QStringLiteral("signal"), QStringLiteral("gradients"), QStringLiteral("correlation"),
-            QStringLiteral("distribution"), QStringLiteral("activations")};
+    return {QStringLiteral("signal"),      QStringLiteral("gradients"),
+            QStringLiteral("correlation"), QStringLiteral("distribution"),
+            QStringLiteral("activations"), QStringLiteral("statistic")};
 }
 
 QStringList analysisFigureNames() {
@@ -249,6 +250,190 @@ void feedCorrelation(LayerChart* chart, const RunView& r) {
     chart->rescale();
 }
 
+namespace {
+struct StatisticInfo {
+    const char* key;
+    const char* label;  // the chooser's text and the chart's title
+    const char* yLabel; // the y axis
+    bool logY;
+    double lo, hi; // bounds of a bounded statistic (fractions, cosines), else +-1e300
+    bool backward; // needs the backward pass
+};
+const StatisticInfo kStatistics[] = {
+    {"q", QT_TRANSLATE_NOOP("initscope::ui::Figure", "q: mean of h\u00b2"),
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "q\u02e1 (log)"), true, -1e300, 1e300, false},
+    {"mean", QT_TRANSLATE_NOOP("initscope::ui::Figure", "mean of h"),
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "mean of h\u02e1"), false, -1e300, 1e300, false},
+    {"var", QT_TRANSLATE_NOOP("initscope::ui::Figure", "var: centred variance of h"),
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "Var h\u02e1 (log)"), true, -1e300, 1e300, false},
+    {"correlation", QT_TRANSLATE_NOOP("initscope::ui::Figure", "correlation c between inputs"),
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "c\u02e1 = mean cos(h_a, h_b)"), false, -1, 1,
+     false},
+    {"unit_spread",
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "unit spread (0 = every unit identical)"),
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "std over units / rms"), false, 0, 1e300, false},
+    {"dead_fraction",
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "dead fraction: units with \u03c6' = 0 always"),
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "share of units"), false, 0, 1, false},
+    {"saturated_fraction",
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "saturated fraction: |\u03c6'| < 5 % of max"),
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "share of (unit, input)"), false, 0, 1, false},
+    {"nonfinite", QT_TRANSLATE_NOOP("initscope::ui::Figure", "non-finite values of h"),
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "count"), false, 0, 1e300, false},
+    {"grad_h2", QT_TRANSLATE_NOOP("initscope::ui::Figure", "gradient E\u2016\u03b4\u2016\u00b2"),
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "E\u2016\u03b4\u02e1\u2016\u00b2 (log)"), true,
+     -1e300, 1e300, true},
+    {"grad_w2",
+     QT_TRANSLATE_NOOP("initscope::ui::Figure",
+                       "weight gradient \u2016\u2202L/\u2202W\u2016\u00b2"),
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "\u2016\u2202L/\u2202W\u02e1\u2016\u00b2 (log)"),
+     true, -1e300, 1e300, true},
+    {"relative_update",
+     QT_TRANSLATE_NOOP("initscope::ui::Figure",
+                       "relative update \u03b7\u2016\u2202L/\u2202W\u2016/\u2016W\u2016"),
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "relative update (log)"), true, -1e300, 1e300,
+     true},
+    {"grad_row_spread",
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "gradient row spread (0 = identical rows of dW)"),
+     QT_TRANSLATE_NOOP(
+         "initscope::ui::Figure",
+         "max\u1d63 \u2016\u03b4\u1d63 \u2212 \u03b4\u2081\u2016/\u2016\u03b4\u2081\u2016"),
+     false, 0, 1e300, true},
+    {"grad_nonfinite", QT_TRANSLATE_NOOP("initscope::ui::Figure", "non-finite gradient values"),
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "count"), false, 0, 1e300, true},
+    {"sigma_w2",
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "effective \u03c3_w\u00b2 = Var(W)\u00b7fan-in"),
+     QT_TRANSLATE_NOOP("initscope::ui::Figure", "\u03c3_w\u00b2 of layer l"), false, 0, 1e300,
+     false},
+};
+
+const StatisticInfo* statisticInfo(const QString& key) {
+    for (const StatisticInfo& s : kStatistics)
+        if (key == QLatin1String(s.key))
+            return &s;
+    return nullptr;
+}
+
+QString trStat(const char* text) {
+    return QCoreApplication::translate("initscope::ui::Figure", text);
+}
+
+/// The mean-field curve of `key`, where THEORY.md has one.
+const std::vector<double>* statisticTheory(const TheoryCurves& t, const QString& key) {
+    if (key == QLatin1String("q"))
+        return &t.q;
+    if (key == QLatin1String("correlation"))
+        return &t.c;
+    if (key == QLatin1String("grad_h2"))
+        return &t.gradH2;
+    return nullptr;
+}
+} // namespace
+
+QStringList statisticKeys() {
+    QStringList keys;
+    for (const StatisticInfo& s : kStatistics)
+        keys << QString::fromLatin1(s.key);
+    return keys;
+}
+
+QString statisticLabel(const QString& key) {
+    const StatisticInfo* s = statisticInfo(key);
+    return s ? trStat(s->label) : key;
+}
+
+bool statisticLogY(const QString& key) {
+    const StatisticInfo* s = statisticInfo(key);
+    return s && s->logY;
+}
+
+double statisticValue(const LayerStats& s, const QString& key) {
+    const StatisticInfo* info = statisticInfo(key);
+    if (!info || s.index < 1 || (info->backward && !s.hasGradients))
+        return std::nan("");
+    const std::string k = key.toStdString();
+    if (k == "q")
+        return s.q;
+    if (k == "mean")
+        return s.mean;
+    if (k == "var")
+        return s.var;
+    if (k == "correlation")
+        return s.correlation;
+    if (k == "unit_spread")
+        return s.unitSpread;
+    if (k == "dead_fraction")
+        return s.deadFraction;
+    if (k == "saturated_fraction")
+        return s.saturatedFraction;
+    if (k == "nonfinite")
+        return static_cast<double>(s.nonfinite);
+    if (k == "grad_h2")
+        return s.gradH2;
+    if (k == "grad_w2")
+        return s.gradW2;
+    if (k == "relative_update")
+        return s.relativeUpdate;
+    if (k == "grad_row_spread")
+        return s.gradRowSpread;
+    if (k == "grad_nonfinite")
+        return static_cast<double>(s.gradNonfinite);
+    if (k == "sigma_w2")
+        return s.sigmaW2;
+    return std::nan("");
+}
+
+LayerChart* makeStatisticChart(const QString& requested) {
+    const StatisticInfo* s = statisticInfo(requested);
+    if (!s)
+        s = &kStatistics[0];
+    const QString key = QString::fromLatin1(s->key);
+    auto* c = new LayerChart(trStat(s->label), trStat(s->yLabel), s->logY);
+    c->setObjectName(QStringLiteral("statistic"));
+    c->setProperty("initscopeStatistic", key);
+    if (s->lo > -1e300 || s->hi < 1e300)
+        c->setYBounds(s->lo, s->hi);
+    if (!s->logY) {
+        // a statistic that is exactly constant (unit_spread = 0 under symmetry) is drawn on a
+        // readable axis, not one of width 1e-9
+        const bool count =
+            key == QLatin1String("nonfinite") || key == QLatin1String("grad_nonfinite");
+        c->setMinSpan(key == QLatin1String("correlation") ? 0.25
+                      : count                             ? 2.0
+                      : key == QLatin1String("mean")      ? 0.01
+                      : key == QLatin1String("sigma_w2")  ? 0.5
+                                                          : 0.1);
+    }
+    c->addSeries(tr("measured %1").arg(key), key, kMeasured, false);
+    if (statisticTheory(TheoryCurves{}, key))
+        c->addSeries(tr("mean-field %1 (predicted)").arg(key), key + QStringLiteral("_predicted"),
+                     kPredicted, true);
+    return c;
+}
+
+void feedStatistic(LayerChart* chart, const RunView& r, const QString& key) {
+    std::vector<QPointF> measured, predicted;
+    for (const LayerStats& s : r.layers)
+        if (s.index >= 1)
+            measured.emplace_back(s.index, statisticValue(s, key));
+    chart->setDepth(r.spec.depth);
+    chart->setNonfiniteFrom(r.firstNonfinite);
+    chart->setSeries(0, measured);
+    if (const std::vector<double>* t = statisticTheory(r.theory, key);
+        t && chart->seriesCount() > 1) {
+        for (std::size_t i = 0; i < t->size(); ++i)
+            predicted.emplace_back(static_cast<double>(i + 1), (*t)[i]);
+        chart->setSeries(1, predicted);
+    }
+    // the deepest layer with a finite value, for reading it off without hovering
+    auto last = std::find_if(measured.rbegin(), measured.rend(),
+                             [](const QPointF& p) { return std::isfinite(p.y()); });
+    chart->setTitleSuffix(last != measured.rend()
+                              ? tr("%1 at layer %2: %3").arg(key).arg(last->x()).arg(num(last->y()))
+                              : QString());
+    chart->rescale();
+}
+
 std::unique_ptr<QWidget> makeFigure(const QString& name, const FigureData& data) {
     const QString n = name.toLower();
     if (n == QLatin1String("signal") || n == QLatin1String("gradients") ||
@@ -263,6 +448,12 @@ std::unique_ptr<QWidget> makeFigure(const QString& name, const FigureData& data)
             feedGradients(c, data.view());
         else
             feedCorrelation(c, data.view());
+        return owner;
+    }
+    if (n == QLatin1String("statistic")) {
+        LayerChart* c = makeStatisticChart(data.statistic);
+        std::unique_ptr<QWidget> owner(c);
+        feedStatistic(c, data.view(), c->property("initscopeStatistic").toString());
         return owner;
     }
     if (n == QLatin1String("distribution")) {
@@ -697,6 +888,8 @@ bool exportPresetFigure(const Preset& preset, const QString& chart, const QStrin
     Engine engine;
     const RunResult result = engine.run(preset.spec); // throws SpecInvalid for a bad spec
     FigureData data = figureDataFromResult(result);
+    if (!preset.statistic.empty())
+        data.statistic = QString::fromStdString(preset.statistic);
     QString message;
     if (!exportFigure(chart, data, path, options, &message))
         return fail(tr("--out: %1").arg(message));

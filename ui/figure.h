@@ -43,7 +43,8 @@ struct FigureData {
     std::vector<LayerStats> layers;
     int firstNonfinite = 0;
     HeatmapImage distribution, activations, activationsPerLayer;
-    bool perLayerActivations = false; // the activations view scales each layer to its range
+    bool perLayerActivations = false;        // the activations view scales each layer to its range
+    QString statistic = QStringLiteral("q"); // what the statistic view draws (statisticKeys())
     RunView view() const { return {spec, theory, layers, firstNonfinite}; }
 };
 
@@ -52,7 +53,7 @@ struct FigureData {
 FigureData figureDataFromResult(const RunResult& result);
 
 /// Views that have a figure, in tab order: signal, gradients, correlation, distribution,
-/// activations.
+/// activations, statistic.
 QStringList figureNames();
 /// The analysis views (phase, jacobian, ntk, ensemble, sweep): computed on their own workers;
 /// an export draws a copy of the view's figure (without its controls) in the same way.
@@ -65,10 +66,24 @@ LayerChart* makeCorrelationChart();
 HeatmapWidget* makeDistributionView();
 HeatmapWidget* makeActivationView();
 
+/// The statistic view: any per-layer statistic of LayerStats, by its CSV key (statisticKeys(),
+/// the engine's presetStatistics()), on a log or linear y axis as suits it, with the mean-field
+/// prediction beside it where THEORY.md has one (q, correlation, grad_h2).
+QStringList statisticKeys();
+/// "unit spread (0 = every unit identical)": the chooser's text for `key`.
+QString statisticLabel(const QString& key);
+/// The value of statistic `key` of one layer (NaN where undefined, or not yet computed).
+double statisticValue(const LayerStats& stats, const QString& key);
+/// Whether the statistic is drawn on a log axis.
+bool statisticLogY(const QString& key);
+LayerChart* makeStatisticChart(const QString& key);
+
 // ---- feeding them a run
 void feedSignal(LayerChart* chart, const RunView& run);
 void feedGradients(LayerChart* chart, const RunView& run);
 void feedCorrelation(LayerChart* chart, const RunView& run);
+/// `chart` from makeStatisticChart(key).
+void feedStatistic(LayerChart* chart, const RunView& run, const QString& key);
 
 /// The rectangle of an analysis view (phase, jacobian, ntk, sweep tab) that holds its figure,
 /// without its controls; the whole widget for any other widget.

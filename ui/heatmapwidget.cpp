@@ -92,6 +92,29 @@ void HeatmapWidget::clear() {
     update();
 }
 
+void HeatmapWidget::setStateNote(const QString& note) {
+    if (note == stateNote_)
+        return;
+    stateNote_ = note;
+    update();
+}
+
+void HeatmapWidget::setRunLabel(const QString& label) {
+    if (label == runLabel_)
+        return;
+    runLabel_ = label;
+    update();
+}
+
+QString HeatmapWidget::shownTitle() const {
+    QString t = title_;
+    if (!runLabel_.isEmpty())
+        t += QStringLiteral(" [%1]").arg(runLabel_);
+    if (!stateNote_.isEmpty())
+        t += QStringLiteral(" \u2014 ") + stateNote_;
+    return t;
+}
+
 QString HeatmapWidget::nonfiniteNote() const {
     if (heatmap_.firstNonfinite <= 0)
         return {};
@@ -99,7 +122,7 @@ QString HeatmapWidget::nonfiniteNote() const {
 }
 
 QRect HeatmapWidget::plotRect() const {
-    const Margins m = margins(font(), title_, width());
+    const Margins m = margins(font(), shownTitle(), width());
     return QRect(m.left, m.top, std::max(10, width() - m.left - m.right),
                  std::max(10, height() - m.top - m.bottom));
 }
@@ -120,7 +143,7 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
     painter.setFont(titleFontOf(font()));
     painter.setPen(text);
     painter.drawText(QRect(4, 4, width() - 8, plot.top() - 6),
-                     Qt::AlignHCenter | Qt::AlignVCenter | Qt::TextWordWrap, title_);
+                     Qt::AlignHCenter | Qt::AlignVCenter | Qt::TextWordWrap, shownTitle());
     painter.setFont(font());
 
     painter.setPen(pal.color(QPalette::Mid));
@@ -134,6 +157,11 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
     // Nearest-neighbour scaling: every layer stays a crisp column.
     painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
     painter.drawImage(plot, h.image);
+    if (!stateNote_.isEmpty()) { // not the current run: faded towards the background
+        QColor veil = pal.color(QPalette::Base);
+        veil.setAlpha(150);
+        painter.fillRect(plot, veil);
+    }
 
     // x axis: layers (column j spans [j + 0.5, j + 1.5])
     painter.setPen(text);

@@ -22,6 +22,15 @@ public:
     void clear();
     const HeatmapImage& heatmap() const { return heatmap_; }
     QString title() const { return title_; }
+    /// Marks the image as not the current whole run (see LayerChart::setStateNote): the note
+    /// follows the title and the image is drawn faded. Empty: current.
+    void setStateNote(const QString& note);
+    QString stateNote() const { return stateNote_; }
+    /// Names the run drawn ("run #12"), after the title.
+    void setRunLabel(const QString& label);
+    QString runLabel() const { return runLabel_; }
+    /// The title as drawn, with the state note.
+    QString shownTitle() const;
     /// Text of the non-finite marker ("non-finite from layer 15"), empty when none.
     QString nonfiniteNote() const;
     /// Where the image is drawn, in widget coordinates (for tests and tooltips).
@@ -36,7 +45,7 @@ protected:
 
 private:
     QRect colorBarRect() const;
-    QString title_;
+    QString title_, stateNote_, runLabel_;
     HeatmapImage heatmap_;
     QImage colorBar_; // 1 x 256 gradient, made once
 };

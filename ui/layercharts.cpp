@@ -168,13 +168,38 @@ QString LayerChart::titleText() const {
 
 void LayerChart::setTitleSuffix(const QString& suffix) {
     suffix_ = suffix;
+    // which run and its state first: a title too long for a narrow chart loses its numbers, never
+    // the mark that the curves are stale
     QString t = QStringLiteral("<b>%1</b>").arg(title_.toHtmlEscaped());
+    if (!runLabel_.isEmpty())
+        t += QStringLiteral(" <span style='color:#808080'>[%1]</span>")
+                 .arg(runLabel_.toHtmlEscaped());
+    if (!stateNote_.isEmpty())
+        t += QStringLiteral(" <span style='color:#c06000'><b>&mdash; %1</b></span>")
+                 .arg(stateNote_.toHtmlEscaped());
     if (!suffix_.isEmpty())
         t += QStringLiteral(" &mdash; %1").arg(suffix_.toHtmlEscaped());
     if (nonfiniteFrom_ > 0)
         t += QStringLiteral(" <span style='color:#d03030'>(non-finite from layer %1)</span>")
                  .arg(nonfiniteFrom_);
     chart()->setTitle(t);
+}
+
+void LayerChart::setStateNote(const QString& note) {
+    if (note == stateNote_)
+        return;
+    stateNote_ = note;
+    // only the pens and the title: a whole applyPalette() resets the chart's theme and legend,
+    // too slow (and flickering) for a mark that follows a slider drag
+    applySeriesPens();
+    setTitleSuffix(suffix_);
+}
+
+void LayerChart::setRunLabel(const QString& label) {
+    if (label == runLabel_)
+        return;
+    runLabel_ = label;
+    setTitleSuffix(suffix_);
 }
 
 void LayerChart::rescale() {
@@ -272,22 +297,32 @@ void LayerChart::applyPalette() {
         a->setGridLineColor(grid);
         a->setMinorGridLineColor(QColor(grid.red(), grid.green(), grid.blue(), 45));
     }
-    for (std::size_t i = 0; i < series_.size(); ++i) {
-        QColor col = styles_[i].color;
-        if (isDark(pal))
-            col = col.lighter(135);
-        QPen pen(col);
-        pen.setWidthF(styles_[i].predicted ? 2.0 : 2.4);
-        if (styles_[i].predicted)
-            pen.setStyle(Qt::DashLine);
-        series_[i]->setPen(pen);
-    }
+    applySeriesPens();
     QPen mpen(QColor(220, 40, 40));
     mpen.setWidthF(2.0);
     mpen.setStyle(Qt::DotLine);
     marker_->setPen(mpen);
     setTitleSuffix(suffix_);
     setNonfiniteFrom(nonfiniteFrom_);
+}
+
+void LayerChart::applySeriesPens() {
+    const QPalette pal = palette();
+    for (std::size_t i = 0; i < series_.size(); ++i) {
+        QColor col = styles_[i].color;
+        if (isDark(pal))
+            col = col.lighter(135);
+        if (!stateNote_.isEmpty()) { // not the current run: grey, the hue only hinted
+            const int g = qGray(col.rgb());
+            col = QColor((col.red() + 3 * g) / 4, (col.green() + 3 * g) / 4,
+                         (col.blue() + 3 * g) / 4, 150);
+        }
+        QPen pen(col);
+        pen.setWidthF(styles_[i].predicted ? 2.0 : 2.4);
+        if (styles_[i].predicted)
+            pen.setStyle(Qt::DashLine);
+        series_[i]->setPen(pen);
+    }
 }
 
 void LayerChart::showEvent(QShowEvent* event) {

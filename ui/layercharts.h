@@ -35,6 +35,14 @@ public:
     /// Marks "non-finite from layer k" (0 removes the marker).
     void setNonfiniteFrom(int layer);
     void setTitleSuffix(const QString& suffix);
+    /// Marks the drawn data as not the current whole run ("stale: settings changed", "partial:
+    /// cancelled at layer 7", "failed: ..."): the note follows the title and the curves are drawn
+    /// grey. An empty note shows the data as current.
+    void setStateNote(const QString& note);
+    QString stateNote() const { return stateNote_; }
+    /// Names the run drawn ("run #12"), after the title; empty: none named (exports).
+    void setRunLabel(const QString& label);
+    QString runLabel() const { return runLabel_; }
     /// Recomputes the y range from the visible data.
     void rescale();
     void clearData();
@@ -71,7 +79,9 @@ private:
     /// Re-adds the series so that predicted ones are drawn first (Qt Charts draws series of one
     /// kind in the order they were added) and the non-finite marker last.
     void restack();
-    QString title_, suffix_;
+    /// The series' pens from their styles, greyed while a state note is shown.
+    void applySeriesPens();
+    QString title_, suffix_, stateNote_, runLabel_;
     bool logY_;
     int depth_ = 1;
     int nonfiniteFrom_ = 0;

@@ -8,6 +8,7 @@
 #include "heatmapwidget.h"
 #include "layercharts.h"
 #include "perfmonitor.h"
+#include "preset.h"
 #include "presetdocument.h"
 #include "runcontroller.h"
 #include "settings.h"
@@ -17,9 +18,11 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QHBoxLayout>
 #include <QKeySequence>
 #include <QLabel>
 #include <QMenuBar>
@@ -90,17 +93,46 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     auto* activationsPage = new QWidget;
     auto* activationsLayout = new QVBoxLayout(activationsPage);
     activationsLayout->setContentsMargins(0, 4, 0, 0);
-    perLayer_ = new QCheckBox(tr("Scale each layer to its own range (shows the structure of "
-                                 "layers whose signal has vanished)"));
+    perLayer_ = new QCheckBox(tr("Scale each layer to its own range"));
+    perLayer_->setToolTip(tr("Shows the structure of layers whose signal has vanished"));
     perLayer_->setObjectName(QStringLiteral("perLayerScale"));
     connect(perLayer_, &QCheckBox::toggled, this, [this] { pushHeatmaps(); });
     activationsLayout->addWidget(perLayer_);
     activationsLayout->addWidget(activations_, 1);
     tabs_->addTab(activationsPage, tr("&Activations"));
+    // any per-layer statistic, chosen (the notes cite unit_spread, dead_fraction, ...)
+    statisticPage_ = new QWidget;
+    auto* statisticLayout = new QVBoxLayout(statisticPage_);
+    statisticLayout->setContentsMargins(0, 4, 0, 0);
+    auto* chooserRow = new QHBoxLayout;
+    statisticChoice_ = new QComboBox;
+    statisticChoice_->setObjectName(QStringLiteral("statisticChoice"));
+    for (const QString& key : statisticKeys())
+        statisticChoice_->addItem(QStringLiteral("%1 \u2014 %2").arg(key, statisticLabel(key)),
+                                  key);
+    statisticChoice_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    statisticChoice_->setMinimumContentsLength(28);
+    auto* chooserLabel = new QLabel(tr("S&tatistic:"));
+    chooserLabel->setBuddy(statisticChoice_);
+    chooserRow->addWidget(chooserLabel);
+    chooserRow->addWidget(statisticChoice_, 1);
+    statisticLayout->addLayout(chooserRow);
+    statistic_ = makeStatisticChart(statisticChoice_->currentData().toString());
+    statisticLayout->addWidget(statistic_, 1);
+    connect(statisticChoice_, &QComboBox::currentIndexChanged, this, [this, statisticLayout] {
+        LayerChart* next = makeStatisticChart(statisticChoice_->currentData().toString());
+        statisticLayout->replaceWidget(statistic_, next);
+        delete statistic_;
+        statistic_ = next;
+        if (shown_->generation != 0)
+            pushStatistic();
+        markViews();
+    });
+    tabs_->addTab(statisticPage_, tr("S&tatistic"));
     setCentralWidget(tabs_);
     controller_->setGradientsWanted(gradientsVisible());
     connect(tabs_, &QTabWidget::currentChanged, this, [this](int i) {
-        controller_->setGradientsWanted(tabs_->widget(i) == gradients_);
+        controller_->setGradientsWanted(gradientsVisible());
         if (displayedGen_ != 0 && viewStale_[static_cast<std::size_t>(i)])
             pushView(i);
     });
@@ -110,8 +142,10 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     auto* scroll = new QScrollArea;
     scroll->setWidget(controls_);
     scroll->setWidgetResizable(true);
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    scroll->setMinimumWidth(controls_->sizeHint().width() + 24);
+    // Narrower than the controls when the window must be (1280 x 720, or 150 % scaling): the
+    // panel then scrolls sideways too; it opens at its full width (resizeDocks below).
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+    scroll->setMinimumWidth(260);
     dock_ = new QDockWidget(tr("Controls"));
     dock_->setObjectName(QStringLiteral("controlsDock"));
     dock_->setWidget(scroll);
@@ -132,10 +166,12 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     // ---- status bar
     progress_ = new QProgressBar;
     progress_->setObjectName(QStringLiteral("progress"));
-    progress_->setMinimumWidth(300);
+    progress_->setMinimumWidth(220);
     progress_->setToolTip(tr("Layers done: forward pass, then backward pass"));
     status_ = new QLabel;
     status_->setObjectName(QStringLiteral("status"));
+    // a long status never widens the window: it is cut, and shown whole as its tooltip
+    status_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     statusBar()->addWidget(status_, 1);
     statusBar()->addPermanentWidget(progress_);
 
@@ -158,6 +194,11 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
         live_.dirty = true;
     });
 
+    const QString platform = QGuiApplication::platformName();
+    confirmClose_ = platform != QLatin1String("offscreen") &&
+                    platform != QLatin1String("minimal") &&
+                    qEnvironmentVariableIntValue("INITSCOPE_NO_CLOSE_PROMPT") == 0;
+
     frameTimer_.setInterval(kFrameMs);
     connect(&frameTimer_, &QTimer::timeout, this, &MainWindow::frame);
     frameTimer_.start();
@@ -173,6 +214,13 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     // 1500 x 940 where it fits; 90 % of a smaller (laptop) screen otherwise
     const QRect avail = screen() ? screen()->availableGeometry() : QRect(0, 0, 1600, 1000);
     resize(std::min(1500, avail.width() * 9 / 10), std::min(940, avail.height() * 9 / 10));
+    // the controls at full width where the views keep their minimum beside them; narrower (the
+    // panel scrolls) on a small screen, where a wide dock would push the window off it
+    const int viewsMin = tabs_->minimumSizeHint().width() + 24;
+    resizeDocks({dock_},
+                {std::clamp(std::min(controls_->sizeHint().width() + 24, width() - viewsMin), 260,
+                            std::max(260, width() * 2 / 5))},
+                Qt::Horizontal);
     submitNow();
 }
 
@@ -182,8 +230,21 @@ MainWindow::~MainWindow() {
 }
 
 QStringList MainWindow::viewNames() {
-    return {QStringLiteral("signal"), QStringLiteral("gradients"), QStringLiteral("correlation"),
-            QStringLiteral("distribution"), QStringLiteral("activations")};
+    return {QStringLiteral("signal"),      QStringLiteral("gradients"),
+            QStringLiteral("correlation"), QStringLiteral("distribution"),
+            QStringLiteral("activations"), QStringLiteral("statistic")};
+}
+
+bool MainWindow::showStatistic(const QString& key) {
+    const int i = statisticChoice_->findData(key);
+    if (i < 0)
+        return false;
+    statisticChoice_->setCurrentIndex(i);
+    return true;
+}
+
+QString MainWindow::currentStatistic() const {
+    return statisticChoice_->currentData().toString();
 }
 
 bool MainWindow::showView(const QString& name) {
@@ -206,10 +267,7 @@ void MainWindow::buildMenus() {
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     QAction* again = run->addAction(tr("&Run again"), this, &MainWindow::rerun);
     again->setShortcuts({QKeySequence(Qt::Key_F5), QKeySequence(Qt::CTRL | Qt::Key_Return)});
-    QAction* stop = run->addAction(tr("&Stop"), this, [this] {
-        controller_->cancelAll();
-        statusBar()->showMessage(tr("Stopped."), 3000);
-    });
+    QAction* stop = run->addAction(tr("&Stop"), this, &MainWindow::stopRun);
     stop->setShortcut(QKeySequence(Qt::Key_Escape));
     QAction* reseed = run->addAction(tr("&New seed"), this, [this] {
         NetworkSpec s = controls_->spec();
@@ -236,11 +294,13 @@ void MainWindow::buildMenus() {
                    [scaleGain] { scaleGain(1.0 / 1.05); });
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    const QStringList names = {tr("Signal"), tr("Gradients"), tr("Correlation"), tr("Distribution"),
-                               tr("Activations")};
+    const QStringList names = {tr("Signal"),       tr("Gradients"),   tr("Correlation"),
+                               tr("Distribution"), tr("Activations"), tr("Statistic")};
     for (int i = 0; i < names.size(); ++i) {
         QAction* a = view->addAction(names[i], this, [this, i] { tabs_->setCurrentIndex(i); });
-        a->setShortcut(QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)));
+        // Ctrl+6 .. Ctrl+0 are the analysis views'
+        a->setShortcut(i < 5 ? QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i))
+                             : QKeySequence(Qt::CTRL | Qt::Key_T));
     }
     view->addSeparator();
     QAction* toggle = dock_->toggleViewAction();
@@ -257,7 +317,9 @@ void MainWindow::buildMenus() {
         QAction* a = theme->addAction(text, this, [this, k = key] { setTheme(k); });
         a->setCheckable(true);
         a->setChecked(key == QLatin1String("system"));
+        a->setData(key);
         group->addAction(a);
+        themeActions_.push_back(a);
     }
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
@@ -268,6 +330,11 @@ void MainWindow::buildMenus() {
 
 void MainWindow::setTheme(const QString& theme) {
     static const QPalette systemPalette = QApplication::palette();
+    theme_ = theme == QLatin1String("dark") || theme == QLatin1String("light")
+                 ? theme
+                 : QStringLiteral("system");
+    for (QAction* a : themeActions_)
+        a->setChecked(a->data().toString() == theme_);
     if (theme == QLatin1String("dark"))
         QApplication::setPalette(darkPalette());
     else if (theme == QLatin1String("light"))
@@ -305,7 +372,7 @@ void MainWindow::showAbout() {
 }
 
 bool MainWindow::exportView(const QString& path, QString* error) {
-    QWidget* views[] = {signal_, gradients_, correlation_, distribution_, activations_};
+    QWidget* views[] = {signal_, gradients_, correlation_, distribution_, activations_, statistic_};
     const int i = tabs_->currentIndex();
     ExportRequest request;
     request.view = currentView(); // a layer view or an analysis view
@@ -334,6 +401,7 @@ FigureData MainWindow::figureData() const {
     d.activations = r.activations;
     d.activationsPerLayer = r.activationsPerLayer;
     d.perLayerActivations = perLayer_->isChecked();
+    d.statistic = currentStatistic();
     return d;
 }
 
@@ -402,27 +470,140 @@ void MainWindow::scheduleRun() {
 void MainWindow::submitNow() {
     submitPending_ = false;
     const NetworkSpec spec = controls_->spec();
+    submittedSpec_ = spec;
     const std::vector<SpecError> errors = validate(spec);
     controls_->setErrors(errors);
     if (!errors.empty()) {
         controller_->cancelAll();
         requestedGen_ = 0;
+        keepShownRun();
         live_ = LiveRun{};
         controls_->clearTheory();
-        status_->setText(tr("Not run: %1").arg(QString::fromStdString(errors.front().message)));
+        notRun_ = QString::fromStdString(errors.front().message);
         progress_->setValue(0);
+        progress_->setFormat(tr("not run: invalid settings"));
+        markViews();
+        if (presets_)
+            presets_->updateModified();
         return;
     }
+    notRun_.clear();
+    if (presets_)
+        presets_->updateModified();
     // While a slider is held, the run in progress may finish first (bounded wait, see
     // RunController::Supersede); any other edit cancels it at once.
     requestedGen_ =
         controller_->request(spec, controls_->isDragging() ? RunController::Supersede::AfterCurrent
                                                            : RunController::Supersede::Cancel);
     perf_->noteRunRequested();
+    markViews(); // the charts are stale from this moment, not from the next frame
 }
 
 QString MainWindow::statusText() const {
     return status_->text();
+}
+
+QString MainWindow::progressText() const {
+    return progress_->text();
+}
+
+void MainWindow::keepShownRun() {
+    // the charts keep what they show when live_ is dropped (an invalid edit, a failure)
+    if (shown_ == &live_ && live_.generation != 0) {
+        complete_ = std::move(live_);
+        shown_ = &complete_;
+    }
+}
+
+void MainWindow::stopRun() {
+    controller_->cancelAll();
+    if (live_.generation != 0 && !ready(live_)) {
+        live_.cancelled = true;
+        live_.dirty = true; // its layers so far are shown, marked partial
+        pushProgress();
+    }
+    markViews();
+    statusBar()->showMessage(tr("Stopped."), 3000);
+}
+
+namespace {
+QString firstLine(const QString& text) {
+    QString t = text.section(QLatin1Char('\n'), 0, 0).trimmed();
+    if (t.size() > 90)
+        t = t.left(88) + QStringLiteral("\u2026");
+    return t;
+}
+} // namespace
+
+QString MainWindow::shownState() const {
+    const LiveRun& r = *shown_;
+    if (r.generation == 0)
+        return {};
+    if (failedGen_ >= r.generation && !failure_.isEmpty())
+        return tr("failed: %1").arg(failure_);
+    const int depth = r.spec.depth;
+    if (r.cancelled) {
+        if (r.forwardDone < depth)
+            return tr("partial: cancelled at layer %1").arg(r.forwardDone);
+        return tr("partial: cancelled in the backward pass (%1/%2 layers)")
+            .arg(r.backwardDone)
+            .arg(depth);
+    }
+    if (!ready(r)) {
+        if (r.forwardDone < depth)
+            return tr("partial: layer %1/%2").arg(r.forwardDone).arg(depth);
+        return tr("partial: backward %1/%2").arg(r.backwardDone).arg(depth);
+    }
+    if (!notRun_.isEmpty() || submitPending_ || !(r.spec == submittedSpec_))
+        return tr("stale: settings changed");
+    return {};
+}
+
+void MainWindow::markViews() {
+    const LiveRun& r = *shown_;
+    const QString run = r.generation != 0 ? tr("run #%1").arg(r.generation) : QString();
+    const QString state = shownState();
+    for (LayerChart* c : {signal_, gradients_, correlation_, statistic_}) {
+        c->setRunLabel(run);
+        c->setStateNote(state);
+    }
+    for (HeatmapWidget* h : {distribution_, activations_}) {
+        h->setRunLabel(run);
+        h->setStateNote(state);
+    }
+    // the status bar describes the run the charts show, and says what is newer
+    QString text;
+    const QString shownRun = r.generation != 0 ? tr("the charts show run #%1").arg(r.generation)
+                                               : tr("nothing is shown yet");
+    if (!notRun_.isEmpty()) {
+        text = tr("Not run: %1 \u2014 %2").arg(firstLine(notRun_), shownRun);
+    } else if (failedGen_ != 0 && failedGen_ >= r.generation && !failure_.isEmpty()) {
+        text = tr("Run #%1 failed: %2 \u2014 %3").arg(failedGen_).arg(failure_, shownRun);
+    } else if (r.generation == 0) {
+        text = tr("Waiting for the first run...");
+    } else {
+        if (r.finished)
+            text = tr("Run #%1 done in %2 ms: depth %3, width %4, batch %5; input gradient "
+                      "E\u2016\u2202L/\u2202x\u2016\u00b2 = %6")
+                       .arg(r.generation)
+                       .arg(r.seconds * 1e3, 0, 'f', 1)
+                       .arg(r.spec.depth)
+                       .arg(r.spec.width)
+                       .arg(r.spec.batch)
+                       .arg(num(r.inputGrad2));
+        else
+            text = tr("Run #%1: depth %2, width %3, batch %4")
+                       .arg(r.generation)
+                       .arg(r.spec.depth)
+                       .arg(r.spec.width)
+                       .arg(r.spec.batch);
+        if (!state.isEmpty())
+            text += QStringLiteral(" \u2014 ") + state;
+    }
+    if (text != status_->text()) {
+        status_->setText(text);
+        status_->setToolTip(text);
+    }
 }
 
 void MainWindow::onStarted(quint64 gen, const NetworkSpec& spec, const TheoryCurves& theory) {
@@ -461,6 +642,7 @@ void MainWindow::onBackward(quint64 gen, const LayerStats& s) {
     l.gradH2 = s.gradH2;
     l.gradW2 = s.gradW2;
     l.relativeUpdate = s.relativeUpdate;
+    l.gradRowSpread = s.gradRowSpread;
     l.gradNonfinite = s.gradNonfinite;
     ++live_.backwardDone;
     live_.dirty = true;
@@ -489,31 +671,30 @@ void MainWindow::onFinished(quint64 gen, const RunResult& result) {
     if (result.firstNonfiniteLayer > 0)
         live_.firstNonfinite = result.firstNonfiniteLayer;
     live_.finished = true;
+    live_.seconds = result.seconds;
+    live_.inputGrad2 = result.inputGrad2;
     live_.dirty = true;
     controls_->setCriticalInputScale(result.criticalInputScale,
                                      QString::fromStdString(result.criticalInputScaleNote));
-    status_->setText(tr("Run %1 done in %2 ms: depth %3, width %4, batch %5; input gradient "
-                        "E\u2016\u2202L/\u2202x\u2016\u00b2 = %6")
-                         .arg(gen)
-                         .arg(result.seconds * 1e3, 0, 'f', 1)
-                         .arg(result.spec.depth)
-                         .arg(result.spec.width)
-                         .arg(result.spec.batch)
-                         .arg(num(result.inputGrad2)));
 }
 
 void MainWindow::onFailed(quint64 gen, const QString& field, const QString& message) {
     if (gen < live_.generation)
         return;
     controls_->setErrors({SpecError{field.toStdString(), message.toStdString()}});
-    status_->setText(tr("Not run: %1").arg(message.section(QLatin1Char('\n'), 0, 0)));
+    failedGen_ = gen;
+    failure_ = firstLine(message);
+    keepShownRun();
     live_ = LiveRun{};
     progress_->setValue(0);
+    progress_->setFormat(tr("run #%1 failed: %2").arg(gen).arg(failure_));
+    markViews();
 }
 
 void MainWindow::frame() {
     if (live_.generation != 0)
         pushProgress(); // the run computing now, even while the charts hold a finished one
+    markViews();        // cheap when nothing changed: the state follows edits and drags
     // What to show: the newest run once it has finished; else a finished run not shown yet;
     // else the newest run's partial layers, but only after the shown run has stood for kHoldMs
     // (a drag then shows whole curves instead of curves that grow from layer 1 each frame).
@@ -545,11 +726,13 @@ void MainWindow::frame() {
     if (completeShown)
         completeCounted_ = next->generation;
     perf_->noteChartUpdate(completeShown);
+    markViews();
     emit chartsUpdated(displayedGen_, displayedComplete_);
 }
 
 bool MainWindow::gradientsVisible() const {
-    return tabs_->currentWidget() == gradients_;
+    // the statistic view may draw a backward statistic (grad_row_spread, relative_update, ...)
+    return tabs_->currentWidget() == gradients_ || tabs_->currentWidget() == statisticPage_;
 }
 
 bool MainWindow::ready(const LiveRun& run) const {
@@ -576,9 +759,15 @@ void MainWindow::pushView(int index) {
     case 2:
         pushCorrelation();
         break;
-    default:
+    case 3:
+    case 4:
         pushHeatmaps();
         viewStale_[3] = viewStale_[4] = false;
+        break;
+    case 5:
+        pushStatistic();
+        break;
+    default:
         break;
     }
     viewStale_[static_cast<std::size_t>(index)] = false;
@@ -598,6 +787,12 @@ void MainWindow::pushCorrelation() {
                     {shown_->spec, shown_->theory, shown_->layers, shown_->firstNonfinite});
 }
 
+void MainWindow::pushStatistic() {
+    feedStatistic(statistic_,
+                  {shown_->spec, shown_->theory, shown_->layers, shown_->firstNonfinite},
+                  currentStatistic());
+}
+
 void MainWindow::pushHeatmaps() {
     if (!shown_->distribution.isNull())
         distribution_->setHeatmap(shown_->distribution);
@@ -612,19 +807,91 @@ void MainWindow::pushProgress() {
     const int depth = r.spec.depth;
     progress_->setMaximum(2 * std::max(1, depth));
     progress_->setValue(r.forwardDone + r.backwardDone);
+    QString text;
     if (r.backwardSkipped) {
         progress_->setValue(progress_->maximum());
-        progress_->setFormat(
-            tr("forward %1/%1 layers (backward skipped: newer settings)").arg(depth));
-        return;
+        text = tr("run #%1: layer %2/%2 (backward skipped: newer settings)")
+                   .arg(r.generation)
+                   .arg(depth);
+    } else if (r.finished) {
+        text = tr("run #%1: done, %2/%2 layers").arg(r.generation).arg(depth);
+    } else if (r.forwardDone < depth) {
+        text = tr("run #%1: layer %2/%3").arg(r.generation).arg(r.forwardDone).arg(depth);
+    } else {
+        text = tr("run #%1: layer %2/%2, backward %3/%2")
+                   .arg(r.generation)
+                   .arg(depth)
+                   .arg(r.backwardDone);
     }
-    progress_->setFormat(tr("forward %1/%3, backward %2/%3 layers")
-                             .arg(r.forwardDone)
-                             .arg(r.backwardDone)
-                             .arg(depth));
+    if (r.cancelled)
+        text += tr(" \u2014 cancelled");
+    if (progress_->format() != text)
+        progress_->setFormat(text);
+}
+
+namespace {
+const QString kGeometryKey = QStringLiteral("window/geometry");
+const QString kStateKey = QStringLiteral("window/docks");
+const QString kViewKey = QStringLiteral("window/view");
+const QString kThemeKey = QStringLiteral("window/theme");
+const QString kExperimentKey = QStringLiteral("window/lastExperiment");
+} // namespace
+
+bool MainWindow::restoreSession(bool experiment) {
+    rememberSession_ = true;
+    bool restored = false;
+    const QByteArray geometry =
+        QByteArray::fromBase64(settings::value(kGeometryKey).toString().toLatin1());
+    if (!geometry.isEmpty())
+        restoreGeometry(geometry);
+    const QByteArray state =
+        QByteArray::fromBase64(settings::value(kStateKey).toString().toLatin1());
+    if (!state.isEmpty())
+        restoreState(state);
+    const QString theme = settings::value(kThemeKey).toString();
+    if (!theme.isEmpty())
+        setTheme(theme);
+    if (experiment) {
+        const std::string json = settings::value(kExperimentKey).toString().toStdString();
+        if (!json.empty()) {
+            // read strictly like any preset file: a damaged value is ignored, never half used
+            const PresetParse p = parsePreset(json);
+            if (p.preset) {
+                presets_->applyPreset(*p.preset);
+                restored = true;
+            }
+        }
+    }
+    const QString view = settings::value(kViewKey).toString();
+    if (!view.isEmpty())
+        showView(view);
+    return restored;
+}
+
+bool MainWindow::saveSession(QString* error) {
+    return settings::setValue(kGeometryKey, QString::fromLatin1(saveGeometry().toBase64()),
+                              error) &&
+           settings::setValue(kStateKey, QString::fromLatin1(saveState().toBase64()), error) &&
+           settings::setValue(kViewKey, currentView(), error) &&
+           settings::setValue(kThemeKey, theme_, error) &&
+           settings::setValue(kExperimentKey,
+                              QString::fromStdString(presetToJson(presets_->currentPreset())),
+                              error);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+    if (confirmClose_ && presets_->isModified()) {
+        const auto answer = QMessageBox::question(
+            this, tr("Unsaved experiment"),
+            tr("The settings on screen are not saved in a preset. Save them before closing?"),
+            QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+        if (answer == QMessageBox::Cancel || (answer == QMessageBox::Save && !presets_->save())) {
+            event->ignore();
+            return;
+        }
+    }
+    if (rememberSession_)
+        saveSession();
     frameTimer_.stop();
     submitTimer_.stop();
     controller_->cancelAll();

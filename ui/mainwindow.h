@@ -16,6 +16,7 @@
 #include <vector>
 
 class QCheckBox;
+class QComboBox;
 class QLabel;
 class QProgressBar;
 class QTabWidget;
@@ -46,7 +47,8 @@ public:
 
     /// Sets every control from `spec` and starts a run.
     void setSpec(const NetworkSpec& spec);
-    /// Selects a view by name: signal, gradients, correlation, distribution, activations.
+    /// Selects a view by name: signal, gradients, correlation, distribution, activations,
+    /// statistic, or an analysis view.
     bool showView(const QString& name);
     static QStringList viewNames();
     /// Name of the visible view (one of viewNames()).
@@ -62,6 +64,11 @@ public:
     LayerChart* correlationChart() const { return correlation_; }
     HeatmapWidget* distributionView() const { return distribution_; }
     HeatmapWidget* activationView() const { return activations_; }
+    /// The statistic view's chart (replaced when another statistic is chosen).
+    LayerChart* statisticChart() const { return statistic_; }
+    /// Chooses what the statistic view draws (a key of statisticKeys()); false if unknown.
+    bool showStatistic(const QString& key);
+    QString currentStatistic() const;
     /// The analysis views (phase, Jacobian, NTK, ensemble, sweep).
     AnalysisViews* analysisViews() const { return analysis_; }
     PerfMonitor* perfMonitor() const { return perf_; }
@@ -71,6 +78,13 @@ public:
     /// The spec of the run shown.
     const NetworkSpec& displayedSpec() const { return displayedSpec_; }
     QString statusText() const;
+    /// The progress bar's text ("run #12: layer 7/50 backward", "run #12 failed: ...").
+    QString progressText() const;
+    /// What the layer views say about the run they show: empty when it is the current whole run,
+    /// else "stale: settings changed", "partial: cancelled at layer k", "failed: <reason>", ...
+    QString shownState() const;
+    /// Cancels the run in progress (Esc); its layers so far stay on screen marked partial.
+    void stopRun();
     /// Brings every view, not only the visible one, up to the data shown (frames update only
     /// the visible view; the others catch up when selected). For tests and export.
     void syncAllViews();
@@ -82,6 +96,19 @@ public:
     /// Writes the figures of an export request (see ExportDialog); the experiment on screen is
     /// embedded in PNG and SVG files.
     bool exportFigures(const ExportRequest& request, QString* error = nullptr);
+
+    /// Whether closing (Quit, the window's close button) asks before dropping an unsaved
+    /// experiment. On by default, except on the offscreen and minimal platforms (tests) and with
+    /// INITSCOPE_NO_CLOSE_PROMPT=1; initscope --export turns it off.
+    void setConfirmClose(bool on) { confirmClose_ = on; }
+    bool confirmClose() const { return confirmClose_; }
+    /// Restores the window size, dock layout, tab, theme and, with `experiment`, the last
+    /// experiment from the settings, and from then on saves them when the window closes.
+    /// Returns whether an experiment was restored.
+    bool restoreSession(bool experiment = true);
+    /// Saves the window size, dock layout, tab, theme and the experiment on screen.
+    bool saveSession(QString* error = nullptr);
+    QString theme() const { return theme_; }
 
 public slots:
     void rerun();
@@ -107,6 +134,9 @@ private:
         bool finished = false;
         bool backwardSkipped = false; // cut after its forward pass (see RunController)
         int firstNonfinite = 0;
+        bool cancelled = false; // stopped by the user (Esc) before it finished
+        double seconds = -1;    // run time once finished
+        double inputGrad2 = 0;  // E||dL/dx||^2 once finished
         HeatmapImage distribution, activations, activationsPerLayer;
         bool dirty = false;
     };
@@ -120,7 +150,12 @@ private:
     void pushGradients();
     void pushCorrelation();
     void pushHeatmaps();
+    void pushStatistic();
     void pushProgress();
+    /// Names the shown run and its state in every layer view and the status bar.
+    void markViews();
+    /// Moves the run shown out of live_ before live_ is dropped.
+    void keepShownRun();
 
     void onStarted(quint64 gen, const NetworkSpec& spec, const TheoryCurves& theory);
     void onForward(quint64 gen, const LayerStats& stats);
@@ -144,11 +179,19 @@ private:
     HeatmapWidget* distribution_;
     HeatmapWidget* activations_;
     QCheckBox* perLayer_;
+    QWidget* statisticPage_;
+    QComboBox* statisticChoice_;
+    LayerChart* statistic_;
     QProgressBar* progress_;
     QLabel* status_;
     PerfMonitor* perf_;
     AnalysisViews* analysis_ = nullptr;
     PresetDocument* presets_ = nullptr;
+
+    bool confirmClose_ = true;
+    bool rememberSession_ = false; // restoreSession() was called: save on close
+    QString theme_ = QStringLiteral("system");
+    QList<QAction*> themeActions_;
 
     QTimer frameTimer_, submitTimer_;
     bool submitPending_ = false;
@@ -159,9 +202,13 @@ private:
     quint64 requestedGen_ = 0;
     quint64 displayedGen_ = 0;
     quint64 completeCounted_ = 0;
-    std::vector<bool> viewStale_ = std::vector<bool>(5, true);
+    std::vector<bool> viewStale_ = std::vector<bool>(6, true);
     bool displayedComplete_ = false;
     NetworkSpec displayedSpec_;
+    NetworkSpec submittedSpec_; // the spec of the latest request (valid or not)
+    QString notRun_;            // why the latest settings were not run (invalid), else empty
+    quint64 failedGen_ = 0;     // the latest run that failed, and why
+    QString failure_;
     QElapsedTimer sinceDisplay_;
 };
 

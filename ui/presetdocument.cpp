@@ -56,6 +56,7 @@ QString droppedFile(const QMimeData* mime) {
 PresetDocument::PresetDocument(MainWindow* window) : QObject(window), window_(window) {
     setObjectName(QStringLiteral("presetDocument"));
     baseTitle_ = window->windowTitle();
+    savedSpec_ = window->controls()->spec();
     base_.name = "my-experiment";
     base_.title = tr("My experiment").toStdString();
     browser_ = new PresetBrowser;
@@ -85,6 +86,7 @@ PresetDocument::PresetDocument(MainWindow* window) : QObject(window), window_(wi
     // scene), so they are caught application-wide and kept to this window.
     window->setAcceptDrops(true);
     qApp->installEventFilter(this);
+    updateTitle();
 }
 
 void PresetDocument::showBrowser() {
@@ -132,6 +134,8 @@ Preset PresetDocument::currentPreset() const {
     p.viewInputs = p.view == "ntk"        ? window_->analysisViews()->ntk()->inputs()
                    : p.view == "jacobian" ? window_->analysisViews()->jacobian()->inputs()
                                           : 0;
+    if (p.view == "statistic")
+        p.statistic = window_->currentStatistic().toStdString();
     return p;
 }
 
@@ -142,12 +146,16 @@ void PresetDocument::applyPreset(const Preset& preset) {
     if (preset.viewInputs > 0 && preset.view == "jacobian")
         window_->analysisViews()->jacobian()->setInputs(preset.viewInputs);
     window_->setSpec(preset.spec);
+    savedSpec_ = window_->controls()->spec();
+    if (!preset.statistic.empty())
+        window_->showStatistic(QString::fromStdString(preset.statistic));
     if (!window_->showView(QString::fromStdString(preset.view)))
         window_->statusBar()->showMessage(
             tr("The %1 view is not in this window; showing the current view.")
                 .arg(QString::fromStdString(preset.view)),
             6000);
     browser_->select(QString::fromStdString(preset.name));
+    updateModified();
 }
 
 bool PresetDocument::openFile(const QString& path) {
@@ -188,6 +196,7 @@ bool PresetDocument::saveAs(const QString& path) {
         return false;
     }
     base_ = p;
+    savedSpec_ = p.spec;
     file_ = QFileInfo(path).absoluteFilePath();
     QString recentError;
     const bool remembered = addRecent(file_, &recentError);
@@ -292,11 +301,21 @@ void PresetDocument::error(const QString& title, const QString& text) {
 
 void PresetDocument::updateTitle() {
     const QString& base = baseTitle_;
+    // "[*]": the modified mark (QWidget::setWindowModified), after the experiment's name
     window_->setWindowTitle(
         file_.isEmpty()
-            ? QStringLiteral("%1 \u2014 %2")
+            ? QStringLiteral("%1[*] \u2014 %2")
                   .arg(QString::fromStdString(base_.title.empty() ? base_.name : base_.title), base)
-            : QStringLiteral("%1 \u2014 %2").arg(QFileInfo(file_).fileName(), base));
+            : QStringLiteral("%1[*] \u2014 %2").arg(QFileInfo(file_).fileName(), base));
+    updateModified();
+}
+
+bool PresetDocument::isModified() const {
+    return !(window_->controls()->spec() == savedSpec_);
+}
+
+void PresetDocument::updateModified() {
+    window_->setWindowModified(isModified());
 }
 
 bool PresetDocument::eventFilter(QObject* watched, QEvent* event) {

@@ -52,6 +52,11 @@ public:
     QStringList recentFiles() const;
     /// The text of the last error dialog (empty when the last operation succeeded).
     QString lastError() const { return lastError_; }
+    /// Whether the experiment on screen differs from the one last opened or saved (its spec;
+    /// the visible tab is not part of it). The window's title shows it ("[*]").
+    bool isModified() const;
+    /// Updates the window's modified mark (after any change of the controls).
+    void updateModified();
     /// Tests turn the modal dialogs off; errors are then only recorded in lastError().
     void setDialogsEnabled(bool on) { dialogs_ = on; }
 
@@ -78,6 +83,7 @@ private:
     QString file_;
     QString baseTitle_; // the window's title before a file was named in it
     QString lastError_;
+    NetworkSpec savedSpec_; // the spec last opened or saved
     bool dialogs_ = true;
 };
 

@@ -80,6 +80,8 @@ double logLogSlope(const std::vector<QPointF>& pts) {
 SweepView::SweepView(QWidget* parent) : QWidget(parent), engine_(std::make_unique<Engine>()) {
     statistic_ = new QComboBox;
     statistic_->setObjectName(QStringLiteral("sweepStatistic"));
+    statistic_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    statistic_->setMinimumContentsLength(24);
     for (const QString& s : statistics())
         statistic_->addItem(describe(s), s);
     statistic_->setCurrentIndex(
@@ -158,16 +160,19 @@ SweepView::SweepView(QWidget* parent) : QWidget(parent), engine_(std::make_uniqu
     auto* row1 = new QHBoxLayout;
     row1->addWidget(new QLabel(tr("Statistic:")));
     row1->addWidget(statistic_, 1);
-    row1->addWidget(new QLabel(tr("against")));
-    row1->addWidget(axis_);
-    row1->addWidget(new QLabel(tr("from")));
-    row1->addWidget(from_);
-    row1->addWidget(new QLabel(tr("to")));
-    row1->addWidget(to_);
-    row1->addWidget(new QLabel(tr("points")));
-    row1->addWidget(steps_);
-    row1->addWidget(logX_);
-    row1->addWidget(logY_);
+    // the range on a row of its own: one row of everything was ~990 px wide, wider than the
+    // views' share of a 1280 x 720 projector
+    auto* rowRange = new QHBoxLayout;
+    rowRange->addWidget(new QLabel(tr("against")));
+    rowRange->addWidget(axis_);
+    rowRange->addWidget(new QLabel(tr("from")));
+    rowRange->addWidget(from_);
+    rowRange->addWidget(new QLabel(tr("to")));
+    rowRange->addWidget(to_);
+    rowRange->addWidget(new QLabel(tr("points")));
+    rowRange->addWidget(steps_);
+    rowRange->addWidget(logX_);
+    rowRange->addWidget(logY_);
     auto* row2 = new QHBoxLayout;
     row2->addWidget(start_);
     row2->addWidget(stop_);
@@ -185,6 +190,7 @@ SweepView::SweepView(QWidget* parent) : QWidget(parent), engine_(std::make_uniqu
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(row1);
+    layout->addLayout(rowRange);
     layout->addLayout(row2);
     layout->addWidget(view_, 1);
     setAxisKinds();
@@ -344,10 +350,8 @@ void SweepView::start() {
     progress_->setFormat(tr("%v / %m points (%1 in all)").arg(duration));
     start_->setEnabled(false);
     stop_->setEnabled(true);
-    summary_->setText(tr("Sweeping %1 over %2 points, estimated %3...")
-                          .arg(axisName)
-                          .arg(count)
-                          .arg(duration));
+    summary_->setText(
+        tr("Sweeping %1 over %2 points, estimated %3...").arg(axisName).arg(count).arg(duration));
     redraw();
     Engine* engine = engine_.get();
     worker_.submit(
