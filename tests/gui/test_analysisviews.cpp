@@ -29,8 +29,8 @@ using namespace initscope;
 using namespace initscope::ui;
 
 namespace {
-constexpr int kTimeoutMs =
-    120000; // generous: a loaded 2-core machine is slow, and QTRY returns as soon as it holds
+// generous: a loaded 2-core machine is slow, and QTRY returns as soon as it holds
+constexpr int kTimeoutMs = 120000;
 
 NetworkSpec smallSpec() {
     NetworkSpec s;

@@ -35,12 +35,7 @@ using test::kTimeoutMs;
 using test::waitForSettled;
 
 NetworkSpec testSpec() {
-    NetworkSpec s;
-    s.depth = 20;
-    s.width = 96;
-    s.inputDim = 96;
-    s.batch = 32;
-    return s;
+    return test::windowTestSpec();
 }
 
 /// Relative closeness. The drawn value is the engine's double passed through unchanged, and the

@@ -49,12 +49,7 @@ void shot(QWidget& w, const QString& name) {
 }
 
 NetworkSpec testSpec() {
-    NetworkSpec s;
-    s.depth = 20;
-    s.width = 96;
-    s.inputDim = 96;
-    s.batch = 32;
-    return s;
+    return test::windowTestSpec();
 }
 } // namespace
 
