@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include "meanfield.h"
+#include "network.h"
 #include "rng.h"
 #include "weights.h"
 
@@ -151,59 +152,11 @@ double criticalInputScale(const NetworkSpec& spec, double u, std::string& note) 
     return spec.inputScale / std::pow(u, 1.0 / k);
 }
 
-// ---- random-draw cache -------------------------------------------------------------------
-
-struct Engine::Cache {
-    struct Draw {
-        MatrixF z;
-        double z2 = 0; // ||Z||_F^2, for ||W||_F = scale ||Z||_F
-    };
-    using Key = std::tuple<std::uint64_t, int, int, int, int>; // seed, layer, rows, cols, kind
-    struct Entry {
-        std::shared_ptr<const Draw> draw;
-        std::uint64_t lastUse = 0;
-    };
-    std::mutex mutex;
-    std::map<Key, Entry> entries;
-    std::uint64_t clock = 0;
-    std::size_t bytes = 0;
-    static constexpr std::size_t kMaxBytes = Engine::kMaxCacheBytes;
-
-    std::shared_ptr<const Draw> find(const Key& k) {
-        std::lock_guard lock(mutex);
-        auto it = entries.find(k);
-        if (it == entries.end())
-            return nullptr;
-        it->second.lastUse = ++clock;
-        return it->second.draw;
-    }
-
-    void insert(const Key& k, std::shared_ptr<const Draw> d) {
-        std::lock_guard lock(mutex);
-        const std::size_t sz = static_cast<std::size_t>(d->z.size()) * sizeof(float);
-        auto [it, inserted] = entries.try_emplace(k, Entry{std::move(d), ++clock});
-        if (!inserted)
-            return;
-        bytes += sz;
-        // Evict least recently used entries beyond the cap (shared_ptr keeps running users safe).
-        while (bytes > kMaxBytes && entries.size() > 1) {
-            auto oldest = entries.begin();
-            for (auto e = entries.begin(); e != entries.end(); ++e)
-                if (e->second.lastUse < oldest->second.lastUse)
-                    oldest = e;
-            if (oldest == it)
-                break;
-            bytes -= static_cast<std::size_t>(oldest->second.draw->z.size()) * sizeof(float);
-            entries.erase(oldest);
-        }
-    }
-};
-
 #ifdef INITSCOPE_OPENBLAS
 extern "C" void openblas_set_num_threads(int);
 #endif
 
-Engine::Engine() : cache_(std::make_unique<Cache>()) {
+Engine::Engine() {
 #ifdef INITSCOPE_OPENBLAS
     // One OpenBLAS thread per call: TBB runs the calls in parallel (see engine/CMakeLists.txt).
     openblas_set_num_threads(1);
@@ -212,9 +165,7 @@ Engine::Engine() : cache_(std::make_unique<Cache>()) {
 Engine::~Engine() = default;
 
 void Engine::clearCache() {
-    std::lock_guard lock(cache_->mutex);
-    cache_->entries.clear();
-    cache_->bytes = 0;
+    DrawCache::shared().clear();
 }
 
 // ---- the run -----------------------------------------------------------------------------
@@ -239,97 +190,341 @@ RunResult Engine::run(const NetworkSpec& spec, RunSink* sink, const std::atomic<
     return result;
 }
 
+namespace {
+
+// A GEMM of a layer wider than this many weights is split into row blocks, with a look at the
+// cancel flag between blocks: one 16384 x 16384 x 64 product is about half a second of work, a
+// block of kSplitRows rows a few tens of milliseconds. Layers below the threshold (every bundled
+// preset) keep the one product they always had, so their results stay bit-identical.
+constexpr std::int64_t kSplitWeights = std::int64_t(1) << 24;
+constexpr int kSplitRows = 1024;
+
+bool splitRows(int rows, int cols) {
+    return static_cast<std::int64_t>(rows) * cols >= kSplitWeights;
+}
+
+/// What every stage kernel of one run needs.
+struct RunContext {
+    const NetworkSpec& spec;
+    const Network& net;
+    const std::vector<std::shared_ptr<const StandardDraw>>& draws;
+    const std::atomic<bool>* cancel;
+    int batch;
+    Chunks cols;
+    bool cancelled() const { return cancel && cancel->load(std::memory_order_relaxed); }
+    const Param& param(int i) const { return net.params[static_cast<std::size_t>(i)]; }
+    const MatrixF& z(int i) const { return draws[static_cast<std::size_t>(i)]->z; }
+};
+
+/// h = s Z prev (+ nothing): the product of one column chunk, split into row blocks (with a look
+/// at the cancel flag between them) when the layer is huge.
+void weightProduct(const RunContext& ctx, DrawKind kind, const MatrixF& z, float s,
+                   const MatrixF& prev, int c0, int m, MatrixF& h) {
+    const int n = static_cast<int>(z.rows());
+    if (kind == DrawKind::None) {
+        h.setZero();
+    } else if (kind == DrawKind::Ones) {
+        // W = s 1 1^T: every unit gets s * sum_j a_j, computed once so that the units are
+        // identical to the bit (a dense GEMM rounds its panel rows and its remainder rows
+        // differently)
+        h.rowwise() = s * prev.middleCols(c0, m).colwise().sum();
+    } else if (!splitRows(n, static_cast<int>(z.cols()))) {
+        h.noalias() = (s * z) * prev.middleCols(c0, m);
+    } else {
+        for (int r0 = 0; r0 < n && !ctx.cancelled(); r0 += kSplitRows) {
+            const int rows = std::min(kSplitRows, n - r0);
+            h.middleRows(r0, rows).noalias() =
+                (s * z.middleRows(r0, rows)) * prev.middleCols(c0, m);
+        }
+    }
+}
+
+/// below = s Z^T delta for one column chunk, split like weightProduct.
+void transposedProduct(const RunContext& ctx, DrawKind kind, const MatrixF& z, float s,
+                       const Eigen::Ref<const MatrixF>& dl, Eigen::Ref<MatrixF> out) {
+    const int nIn = static_cast<int>(z.cols());
+    if (kind == DrawKind::None) {
+        out.setZero();
+    } else if (kind == DrawKind::Ones) { // W^T delta = s 1 (1^T delta), as in the forward pass
+        out.rowwise() = s * dl.colwise().sum();
+    } else if (!splitRows(static_cast<int>(z.rows()), nIn)) {
+        out.noalias() = (s * z).transpose() * dl;
+    } else {
+        for (int r0 = 0; r0 < nIn && !ctx.cancelled(); r0 += kSplitRows) {
+            const int rows = std::min(kSplitRows, nIn - r0);
+            out.middleRows(r0, rows).noalias() = (s * z.middleCols(r0, rows)).transpose() * dl;
+        }
+    }
+}
+
+/// The forward statistics of one chunk of a stage's pre-activations h (n x m) and phi'(h).
+void reduceForwardChunk(const MatrixF& h, const Eigen::Ref<const MatrixF>& dd, int bins, double R,
+                        double satThreshold, ForwardPartial& p) {
+    const int n = static_cast<int>(h.rows()), m = static_cast<int>(h.cols());
+    p.unitDirSum = Eigen::VectorXd::Zero(n);
+    p.alive.assign(static_cast<std::size_t>(n), 0);
+    p.hist.assign(static_cast<std::size_t>(bins), 0);
+    const double binsPerUnit = bins / (2 * R);
+    Eigen::Array<bool, Eigen::Dynamic, 1> alive =
+        Eigen::Array<bool, Eigen::Dynamic, 1>::Constant(n, false);
+    for (int b = 0; b < m; ++b) {
+        const auto hb = h.col(b).cast<double>().array();
+        const double s1 = hb.sum();
+        const double s2 = hb.square().sum();
+        if (!std::isfinite(s2) || !std::isfinite(s1)) {
+            // the layer's statistics become NaN; only count what overflowed
+            p.nonfinite += (!h.col(b).array().isFinite()).count();
+            continue;
+        }
+        p.sumH += s1;
+        p.sumH2 += s2;
+        // outliers are counted in the edge bins (and tallied apart); clamping the bin index
+        // instead of branching keeps this loop short
+        p.below += static_cast<std::uint64_t>((hb < -R).count());
+        p.above += static_cast<std::uint64_t>((hb > R).count());
+        const double lastBin = bins - 1;
+        for (int i = 0; i < n; ++i) {
+            const double t = std::clamp((h(i, b) + R) * binsPerUnit, 0.0, lastBin);
+            ++p.hist[static_cast<std::size_t>(t)];
+        }
+        const auto db = dd.col(b).array();
+        alive = alive || (db != 0.0f);
+        p.saturated += static_cast<double>((db.abs() < static_cast<float>(satThreshold)).count());
+        // unit spread of this input: std over units / rms (two passes: exactly 0 when every unit
+        // holds the same value)
+        const double meanB = s1 / n, msB = s2 / n;
+        if (msB > 0) {
+            const double ss = (hb - meanB).square().sum();
+            p.spreadSum += std::sqrt(ss / n) / std::sqrt(msB);
+            p.unitDirSum += hb.matrix() / std::sqrt(s2);
+            ++p.validDirs;
+        }
+    }
+    for (int i = 0; i < n; ++i)
+        p.alive[static_cast<std::size_t>(i)] = alive(i) ? 1 : 0;
+}
+
+/// Combines the chunks' partial statistics in their fixed order into the stage's LayerStats.
+void combineForward(const std::vector<ForwardPartial>& parts, const Activation& act, int n, int B,
+                    LayerStats& st) {
+    const int bins = static_cast<int>(st.histogram.counts.size());
+    double sumH = 0, sumH2 = 0, sat = 0, spread = 0;
+    Eigen::VectorXd dirSum = Eigen::VectorXd::Zero(n);
+    int valid = 0;
+    std::vector<char> alive(static_cast<std::size_t>(n), 0);
+    for (const ForwardPartial& p : parts) {
+        sumH += p.sumH;
+        sumH2 += p.sumH2;
+        sat += p.saturated;
+        spread += p.spreadSum;
+        dirSum += p.unitDirSum;
+        valid += p.validDirs;
+        st.nonfinite += p.nonfinite;
+        st.histogram.below += p.below;
+        st.histogram.above += p.above;
+        for (int i = 0; i < bins; ++i)
+            st.histogram.counts[static_cast<std::size_t>(i)] += p.hist[static_cast<std::size_t>(i)];
+        for (int i = 0; i < n; ++i)
+            alive[static_cast<std::size_t>(i)] |= p.alive[static_cast<std::size_t>(i)];
+    }
+    const double count = static_cast<double>(n) * B;
+    if (st.nonfinite == 0) {
+        st.q = sumH2 / count;
+        st.mean = sumH / count;
+        st.var = std::max(0.0, st.q - st.mean * st.mean);
+        st.deadFraction = static_cast<double>(std::count(alive.begin(), alive.end(), 0)) / n;
+        st.saturatedFraction = act.saturates() ? sat / count : 0.0;
+        st.correlation = meanPairCosine(dirSum, valid);
+        st.unitSpread = n > 1 ? spread / B : kNaN; // no spread over a single unit
+    }
+}
+
+/// Forward pass of one dense stage: a = phi(W prev + b), d = phi'(...), and its statistics.
+/// Returns false when cancelled (the stage is incomplete).
+bool forwardDense(const RunContext& ctx, const DenseStage& stage, int index, const MatrixF& prev,
+                  MatrixF& a, MatrixF& d, LayerStats& st) {
+    const NetworkSpec& spec = ctx.spec;
+    const Activation& act = ctx.net.act;
+    const int n = stage.out, B = ctx.batch;
+    const Param& w = ctx.param(stage.weight);
+    const MatrixF& z = ctx.z(stage.weight);
+    const float s = static_cast<float>(w.scale);
+    const MatrixF bias =
+        materialize(ctx.param(stage.bias), *ctx.draws[static_cast<std::size_t>(stage.bias)]);
+    a.resize(n, B);
+    d.resize(n, B);
+    const int nChunks = ctx.cols.count();
+    std::vector<ForwardPartial> parts(static_cast<std::size_t>(nChunks));
+    const double satThreshold = 0.05 * act.maxAbsDphi();
+
+    // Cancel is looked at per chunk (one GEMM of 64 inputs) and inside huge products, not only
+    // per layer: a layer of width 16384 is seconds of work.
+    forEachChunk(nChunks, [&](int c) {
+        if (ctx.cancelled())
+            return;
+        const int c0 = ctx.cols.begin(c), m = ctx.cols.len(c);
+        MatrixF h(n, m);
+        weightProduct(ctx, w.draw, z, s, prev, c0, m, h);
+        if (ctx.cancelled())
+            return;
+        h.colwise() += bias.col(0);
+        act.apply(h.data(), a.col(c0).data(), d.col(c0).data(), static_cast<std::size_t>(h.size()));
+        reduceForwardChunk(h, d.middleCols(c0, m), spec.histBins, spec.histRange, satThreshold,
+                           parts[static_cast<std::size_t>(c)]);
+    });
+    if (ctx.cancelled()) // some chunks were skipped: the layer is incomplete
+        return false;
+
+    st.index = index;
+    st.width = n;
+    st.sigmaW2 = w.sigmaW2;
+    st.histogram.lo = -spec.histRange;
+    st.histogram.hi = spec.histRange;
+    st.histogram.counts.assign(static_cast<std::size_t>(spec.histBins), 0);
+    combineForward(parts, act, n, B, st);
+    st.sample.assign(a.col(0).data(), a.col(0).data() + n);
+    return true;
+}
+
+/// Backward pass of one dense stage: from delta = dLoss/dh of this stage, its gradient
+/// statistics, and dLoss/dh of the stage below (or dLoss/dx when `dBelow` is null) in `below`.
+/// Returns false when cancelled. `inGrad` receives sum_b ||dLoss_b/dx_b||^2 for the first stage.
+bool backwardDense(const RunContext& ctx, const DenseStage& stage, const MatrixF& prev,
+                   const MatrixF* dBelow, const MatrixF& delta, MatrixF& below, LayerStats& st,
+                   double& inGrad) {
+    const int n = stage.out, nIn = stage.in, B = ctx.batch;
+    const Param& w = ctx.param(stage.weight);
+    const MatrixF& z = ctx.z(stage.weight);
+    const float s = static_cast<float>(w.scale);
+    const int nChunks = ctx.cols.count();
+
+    // grad_h2 and the delta of the layer below, by column chunks
+    below.resize(nIn, B);
+    std::vector<double> gh(static_cast<std::size_t>(nChunks), 0.0),
+        gin(static_cast<std::size_t>(nChunks), 0.0);
+    std::vector<std::int64_t> bad(static_cast<std::size_t>(nChunks), 0);
+    forEachChunk(nChunks, [&](int c) {
+        if (ctx.cancelled())
+            return;
+        const int c0 = ctx.cols.begin(c), m = ctx.cols.len(c);
+        const auto dl = delta.middleCols(c0, m);
+        const double acc = dl.cast<double>().squaredNorm();
+        gh[static_cast<std::size_t>(c)] = acc;
+        bad[static_cast<std::size_t>(c)] =
+            std::isfinite(acc) ? 0 : (!dl.array().isFinite()).count();
+        auto out = below.middleCols(c0, m);
+        transposedProduct(ctx, w.draw, z, s, dl, out);
+        if (!dBelow) {
+            double g2 = 0;
+            for (int b = 0; b < m; ++b)
+                g2 += out.col(b).cast<double>().squaredNorm();
+            gin[static_cast<std::size_t>(c)] = g2;
+        } else {
+            out.array() *= dBelow->middleCols(c0, m).array();
+        }
+    });
+
+    // ||dW||_F^2 with dW = (1/B) Delta A^T, by row blocks; dW is never stored whole
+    const Chunks rows{n, kChunkRows};
+    std::vector<double> gw(static_cast<std::size_t>(rows.count()), 0.0);
+    std::vector<double> rowDev(static_cast<std::size_t>(rows.count()), 0.0);
+    // Row r of dW is delta_r A^T / B (delta_r: unit r's deltas over the batch), so the rows of dW
+    // are identical exactly when the rows of delta are: the symmetry check compares those, which
+    // keeps the GEMM's row-dependent rounding out of an exact zero.
+    const Eigen::RowVectorXf delta0f = delta.row(0);
+    const Eigen::RowVectorXd delta0 = delta0f.cast<double>();
+    forEachChunk(rows.count(), [&](int r) {
+        if (ctx.cancelled())
+            return;
+        MatrixF dw(rows.len(r), nIn);
+        const auto dr = delta.middleRows(rows.begin(r), rows.len(r));
+        dw.noalias() = dr * prev.transpose();
+        gw[static_cast<std::size_t>(r)] = dw.cast<double>().squaredNorm();
+        // identical rows subtract to exactly 0 in float too
+        rowDev[static_cast<std::size_t>(r)] =
+            (dr.rowwise() - delta0f).rowwise().squaredNorm().maxCoeff();
+    });
+    if (ctx.cancelled())
+        return false;
+
+    double gradH = 0, gradW = 0;
+    std::int64_t nonfinite = 0;
+    inGrad = 0;
+    for (int c = 0; c < nChunks; ++c) {
+        gradH += gh[static_cast<std::size_t>(c)];
+        inGrad += gin[static_cast<std::size_t>(c)];
+        nonfinite += bad[static_cast<std::size_t>(c)];
+    }
+    for (double g : gw)
+        gradW += g;
+    gradW /= static_cast<double>(B) * B;
+    st.hasGradients = true;
+    st.gradNonfinite = nonfinite;
+    if (nonfinite == 0 && std::isfinite(gradW)) {
+        st.gradH2 = gradH / B;
+        st.gradW2 = gradW;
+        const double wNorm = std::abs(static_cast<double>(s)) *
+                             std::sqrt(ctx.draws[static_cast<std::size_t>(stage.weight)]->z2);
+        st.relativeUpdate = wNorm > 0 ? ctx.spec.learningRate * std::sqrt(gradW) / wNorm : kNaN;
+        const double ref = delta0.norm();
+        const double dev = std::sqrt(*std::max_element(rowDev.begin(), rowDev.end()));
+        st.gradRowSpread = ref > 0 ? dev / ref : (dev > 0 ? kNaN : 0.0);
+    }
+    return true;
+}
+
+/// The measured input length q^0 and mean pair cosine c^0 the theory starts from.
+std::pair<double, double> inputMoments(const MatrixF& x) {
+    const int B = static_cast<int>(x.cols()), n0 = static_cast<int>(x.rows());
+    double q0 = 0;
+    Eigen::VectorXd dirSum = Eigen::VectorXd::Zero(n0);
+    int valid = 0;
+    for (int b = 0; b < B; ++b) {
+        const Eigen::VectorXd xb = x.col(b).cast<double>();
+        const double n2 = xb.squaredNorm();
+        q0 += n2 / n0;
+        if (n2 > 0) {
+            dirSum += xb / std::sqrt(n2);
+            ++valid;
+        }
+    }
+    q0 /= B;
+    double c0 = meanPairCosine(dirSum, valid);
+    if (!std::isfinite(c0))
+        c0 = 1.0; // a single input: the correlation recursion is irrelevant; start at 1
+    return {q0, c0};
+}
+
+} // namespace
+
 RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
                              const std::atomic<bool>* cancel) {
-    const int L = spec.depth;
     const int B = spec.batch;
-    const Activation act(spec.activation, spec.activationSlope);
-    const DrawKind kind = drawKind(spec.init);
-    auto cancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
+    const Network net = buildNetwork(spec);
+    const int S = net.plan.stages;
+    auto isCancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
 
     RunResult result;
     result.spec = spec;
 
-    // Standard draws of every layer, from the cache or drawn now in parallel (each layer from its
-    // own stream, so the order of drawing does not matter).
-    std::vector<std::shared_ptr<const Cache::Draw>> draws(static_cast<std::size_t>(L) + 1);
-    std::vector<std::shared_ptr<const Cache::Draw>> biasDraws(static_cast<std::size_t>(L) + 1);
-    auto weightKey = [&](int l) {
-        return Cache::Key{spec.seed, l, spec.widthOf(l), spec.widthOf(l - 1),
-                          static_cast<int>(kind)};
-    };
-    auto biasKey = [&](int l) { return Cache::Key{spec.seed, l, spec.widthOf(l), 1, -1}; };
-    std::vector<int> missingW, missingB;
-    for (int l = 1; l <= L; ++l) {
-        const auto li = static_cast<std::size_t>(l);
-        if (!(draws[li] = cache_->find(weightKey(l))))
-            missingW.push_back(l);
-        if (spec.biasInit == BiasInit::Normal && !(biasDraws[li] = cache_->find(biasKey(l))))
-            missingB.push_back(l);
-    }
-    forEachChunk(static_cast<int>(missingW.size() + missingB.size()), [&](int i) {
-        const bool isWeight = i < static_cast<int>(missingW.size());
-        const int l = isWeight ? missingW[static_cast<std::size_t>(i)]
-                               : missingB[static_cast<std::size_t>(i) - missingW.size()];
-        if (cancelled())
-            return;
-        auto d = std::make_shared<Cache::Draw>();
-        if (isWeight) {
-            d->z = drawStandard(kind, spec.seed, l, spec.widthOf(l), spec.widthOf(l - 1), cancel);
-        } else {
-            d->z = drawBiasStandard(spec.seed, l, spec.widthOf(l));
-        }
-        if (cancelled()) // an interrupted draw is incomplete: never cached, never used
-            return;
-        d->z2 = d->z.cast<double>().squaredNorm();
-        cache_->insert(isWeight ? weightKey(l) : biasKey(l), d);
-        (isWeight ? draws : biasDraws)[static_cast<std::size_t>(l)] = std::move(d);
-    });
-    if (cancelled()) {
+    const auto draws = fetchDraws(net, cancel);
+    if (draws.empty()) {
         result.cancelled = true;
         return result;
     }
+    const RunContext ctx{spec, net, draws, cancel, B, Chunks{B, kChunkCols}};
 
-    std::vector<float> scale(static_cast<std::size_t>(L) + 1);
-    std::vector<VectorF> bias(static_cast<std::size_t>(L) + 1);
-    for (int l = 1; l <= L; ++l) {
-        const auto li = static_cast<std::size_t>(l);
-        scale[li] = static_cast<float>(weightScale(spec, l));
-        const int n = spec.widthOf(l);
-        switch (spec.biasInit) {
-        case BiasInit::Zeros:
-            bias[li] = VectorF::Zero(n);
-            break;
-        case BiasInit::Constant:
-            bias[li] = VectorF::Constant(n, static_cast<float>(spec.biasValue));
-            break;
-        case BiasInit::Normal:
-            bias[li] = static_cast<float>(std::sqrt(spec.sigmaB2)) * biasDraws[li]->z.col(0);
-            break;
-        }
-    }
-
-    // Inputs x_b ~ N(mean, scale^2): the same standard draws rescaled when mean or scale change.
     // Inputs x_b ~ N(mean, scale^2) and the cotangents are draws too: cached like the weights
     // (x = scale z + mean in float, the same arithmetic as drawInputs, so the Jacobian and NTK
     // views see these very inputs).
-    auto cachedDraw = [&](const Cache::Key& key, auto draw) {
-        auto d = cache_->find(key);
-        if (!d) {
-            auto fresh = std::make_shared<Cache::Draw>();
-            fresh->z = draw();
-            if (!cancelled()) // an interrupted draw is incomplete
-                cache_->insert(key, fresh);
-            d = fresh;
-        }
-        return d;
-    };
+    DrawCache& cache = DrawCache::shared();
     NetworkSpec standard = spec;
     standard.inputMean = 0.0;
     standard.inputScale = 1.0;
-    const auto inputDraw = cachedDraw(Cache::Key{spec.seed, 0, spec.inputDim, B, -2},
-                                      [&] { return drawInputs(standard, B, cancel); });
-    if (cancelled()) {
+    const auto inputDraw = cache.get(
+        DrawKey{spec.seed, Stream::Inputs, 0, spec.inputDim, B, 0},
+        [&] { return drawInputs(standard, B, cancel); }, cancel);
+    if (isCancelled()) {
         result.cancelled = true;
         return result;
     }
@@ -337,161 +532,36 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
                        static_cast<float>(spec.inputMean))
                           .matrix();
     {
-        double q0 = 0;
-        Eigen::VectorXd dirSum = Eigen::VectorXd::Zero(spec.inputDim);
-        int valid = 0;
-        for (int b = 0; b < B; ++b) {
-            const Eigen::VectorXd xb = x.col(b).cast<double>();
-            const double n2 = xb.squaredNorm();
-            q0 += n2 / spec.inputDim;
-            if (n2 > 0) {
-                dirSum += xb / std::sqrt(n2);
-                ++valid;
-            }
-        }
-        q0 /= B;
-        double c0 = meanPairCosine(dirSum, valid);
-        if (!std::isfinite(c0))
-            c0 = 1.0; // a single input: the correlation recursion is irrelevant; start at 1
+        const auto [q0, c0] = inputMoments(x);
         result.theory = predict(spec, q0, c0);
     }
     if (sink)
         sink->started(spec, result.theory);
 
-    // Activations a^l and derivatives phi'(h^l), kept for the backward pass.
-    std::vector<MatrixF> a(static_cast<std::size_t>(L) + 1), d(static_cast<std::size_t>(L) + 1);
-    result.layers.resize(static_cast<std::size_t>(L));
+    // Activations a^s and derivatives phi'(h^s) of every stage, kept for the backward pass.
+    std::vector<MatrixF> a(static_cast<std::size_t>(S) + 1), d(static_cast<std::size_t>(S) + 1);
+    result.layers.resize(static_cast<std::size_t>(S));
+    auto input = [&](int s) -> const MatrixF& {
+        return s == 1 ? x : a[static_cast<std::size_t>(s) - 1];
+    };
 
-    const Chunks cols{B, kChunkCols};
-    const int nChunks = cols.count();
-    const double satThreshold = 0.05 * act.maxAbsDphi();
-    const int bins = spec.histBins;
-    const double R = spec.histRange;
-
-    for (int l = 1; l <= L; ++l) {
-        const auto li = static_cast<std::size_t>(l);
-        const int n = spec.widthOf(l);
-        const MatrixF& prev = l == 1 ? x : a[li - 1];
-        a[li].resize(n, B);
-        d[li].resize(n, B);
-        const MatrixF& z = draws[li]->z;
-        const float s = scale[li];
-        std::vector<ForwardPartial> parts(static_cast<std::size_t>(nChunks));
-
-        // Cancel is looked at per chunk (one GEMM of 64 inputs), not only per layer: a layer of
-        // width 16384 is seconds of work.
-        forEachChunk(nChunks, [&](int c) {
-            if (cancelled())
-                return;
-            const int c0 = cols.begin(c), m = cols.len(c);
-            ForwardPartial& p = parts[static_cast<std::size_t>(c)];
-            MatrixF h(n, m);
-            if (kind == DrawKind::None)
-                h.setZero();
-            else if (kind == DrawKind::Ones) // W = s 1 1^T: every unit gets s * sum_j a_j,
-                // computed once so that the units are identical to the bit (a dense GEMM
-                // rounds its panel rows and its remainder rows differently)
-                h.rowwise() = s * prev.middleCols(c0, m).colwise().sum();
-            else
-                h.noalias() = (s * z) * prev.middleCols(c0, m);
-            h.colwise() += bias[li];
-            act.apply(h.data(), a[li].col(c0).data(), d[li].col(c0).data(),
-                      static_cast<std::size_t>(h.size()));
-
-            p.unitDirSum = Eigen::VectorXd::Zero(n);
-            p.alive.assign(static_cast<std::size_t>(n), 0);
-            p.hist.assign(static_cast<std::size_t>(bins), 0);
-            const auto dd = d[li].middleCols(c0, m);
-            const double binsPerUnit = bins / (2 * R);
-            Eigen::Array<bool, Eigen::Dynamic, 1> alive =
-                Eigen::Array<bool, Eigen::Dynamic, 1>::Constant(n, false);
-            for (int b = 0; b < m; ++b) {
-                const auto hb = h.col(b).cast<double>().array();
-                const double s1 = hb.sum();
-                const double s2 = hb.square().sum();
-                if (!std::isfinite(s2) || !std::isfinite(s1)) {
-                    // the layer's statistics become NaN; only count what overflowed
-                    p.nonfinite += (!h.col(b).array().isFinite()).count();
-                    continue;
-                }
-                p.sumH += s1;
-                p.sumH2 += s2;
-                // outliers are counted in the edge bins (and tallied apart); clamping the bin
-                // index instead of branching keeps this loop short
-                p.below += static_cast<std::uint64_t>((hb < -R).count());
-                p.above += static_cast<std::uint64_t>((hb > R).count());
-                const double lastBin = bins - 1;
-                for (int i = 0; i < n; ++i) {
-                    const double t = std::clamp((h(i, b) + R) * binsPerUnit, 0.0, lastBin);
-                    ++p.hist[static_cast<std::size_t>(t)];
-                }
-                const auto db = dd.col(b).array();
-                alive = alive || (db != 0.0f);
-                p.saturated +=
-                    static_cast<double>((db.abs() < static_cast<float>(satThreshold)).count());
-                // unit spread of this input: std over units / rms (two passes: exactly 0 when
-                // every unit holds the same value)
-                const double meanB = s1 / n, msB = s2 / n;
-                if (msB > 0) {
-                    const double ss = (hb - meanB).square().sum();
-                    p.spreadSum += std::sqrt(ss / n) / std::sqrt(msB);
-                    p.unitDirSum += hb.matrix() / std::sqrt(s2);
-                    ++p.validDirs;
-                }
-            }
-            for (int i = 0; i < n; ++i)
-                p.alive[static_cast<std::size_t>(i)] = alive(i) ? 1 : 0;
-        });
-        if (cancelled()) { // some chunks were skipped: the layer is incomplete
+    for (int s = 1; s <= S; ++s) {
+        const auto si = static_cast<std::size_t>(s);
+        LayerStats& st = result.layers[si - 1];
+        const bool done = std::visit(
+            [&](const auto& stage) {
+                return forwardDense(ctx, stage, s, input(s), a[si], d[si], st);
+            },
+            net.stages[si - 1]);
+        if (!done) {
             result.cancelled = true;
             return result;
         }
-
-        // Combine the chunks in their fixed order.
-        LayerStats st;
-        st.index = l;
-        st.width = n;
-        st.sigmaW2 = effectiveSigmaW2(spec, l);
-        st.histogram.lo = -R;
-        st.histogram.hi = R;
-        st.histogram.counts.assign(static_cast<std::size_t>(bins), 0);
-        double sumH = 0, sumH2 = 0, sat = 0, spread = 0;
-        Eigen::VectorXd dirSum = Eigen::VectorXd::Zero(n);
-        int valid = 0;
-        std::vector<char> alive(static_cast<std::size_t>(n), 0);
-        for (const ForwardPartial& p : parts) {
-            sumH += p.sumH;
-            sumH2 += p.sumH2;
-            sat += p.saturated;
-            spread += p.spreadSum;
-            dirSum += p.unitDirSum;
-            valid += p.validDirs;
-            st.nonfinite += p.nonfinite;
-            st.histogram.below += p.below;
-            st.histogram.above += p.above;
-            for (int i = 0; i < bins; ++i)
-                st.histogram.counts[static_cast<std::size_t>(i)] +=
-                    p.hist[static_cast<std::size_t>(i)];
-            for (int i = 0; i < n; ++i)
-                alive[static_cast<std::size_t>(i)] |= p.alive[static_cast<std::size_t>(i)];
-        }
-        const double count = static_cast<double>(n) * B;
-        if (st.nonfinite == 0) {
-            st.q = sumH2 / count;
-            st.mean = sumH / count;
-            st.var = std::max(0.0, st.q - st.mean * st.mean);
-            st.deadFraction = static_cast<double>(std::count(alive.begin(), alive.end(), 0)) / n;
-            st.saturatedFraction = act.saturates() ? sat / count : 0.0;
-            st.correlation = meanPairCosine(dirSum, valid);
-            st.unitSpread = n > 1 ? spread / B : kNaN; // no spread over a single unit
-        } else if (result.firstNonfiniteLayer == 0) {
-            result.firstNonfiniteLayer = l;
-        }
-        st.sample.assign(a[li].col(0).data(), a[li].col(0).data() + n);
-        result.layers[li - 1] = st;
+        if (st.nonfinite != 0 && result.firstNonfiniteLayer == 0)
+            result.firstNonfiniteLayer = s;
         if (sink)
-            sink->forwardLayer(result.layers[li - 1]);
-        if (cancelled()) {
+            sink->forwardLayer(st);
+        if (isCancelled()) {
             result.cancelled = true;
             return result;
         }
@@ -501,8 +571,8 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
     // Every delta starts from phi'(h^L) and a^L, so once the forward pass is non-finite anywhere
     // no gradient is defined: phi'(NaN) is 0 for ReLU and would report exact zeros instead.
     if (result.firstNonfiniteLayer != 0) {
-        for (int l = L; l >= 1; --l) {
-            LayerStats& st = result.layers[static_cast<std::size_t>(l) - 1];
+        for (int s = S; s >= 1; --s) {
+            LayerStats& st = result.layers[static_cast<std::size_t>(s) - 1];
             st.hasGradients = true; // final, and undefined (NaN)
             if (sink)
                 sink->backwardLayer(st);
@@ -511,112 +581,43 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
     }
     // cotangent loss: mean_b g_b . a^L_b, g ~ N(0, I): delta^L = g (.) phi'(h^L)
     // mse loss: mean_b |a^L_b - y_b|^2 / 2, y ~ N(0, I): delta^L = (a^L - y) (.) phi'(h^L)
-    MatrixF delta = cachedDraw(Cache::Key{spec.seed, 0, spec.widthOf(L), B, -3}, [&] {
-                        return drawCotangents(spec, B, cancel);
-                    })->z;
-    if (cancelled()) {
+    MatrixF delta = cache
+                        .get(
+                            DrawKey{spec.seed, Stream::Cotangent, 0, net.outputDim, B, 0},
+                            [&] { return drawCotangents(spec, B, cancel); }, cancel)
+                        ->z;
+    if (isCancelled()) {
         result.cancelled = true;
         return result;
     }
     if (spec.loss == Loss::Mse)
-        delta = a[static_cast<std::size_t>(L)] - delta;
-    delta = delta.cwiseProduct(d[static_cast<std::size_t>(L)]);
+        delta = a[static_cast<std::size_t>(S)] - delta;
+    delta = delta.cwiseProduct(d[static_cast<std::size_t>(S)]);
 
-    for (int l = L; l >= 1; --l) {
-        const auto li = static_cast<std::size_t>(l);
-        const int n = spec.widthOf(l), nIn = spec.widthOf(l - 1);
-        const MatrixF& prev = l == 1 ? x : a[li - 1];
-        const float s = scale[li];
-        LayerStats& st = result.layers[li - 1];
-
-        // grad_h2 and the delta of the layer below, by column chunks
-        const bool lastStep = l == 1;
-        MatrixF below(nIn, B);
-        std::vector<double> gh(static_cast<std::size_t>(nChunks), 0.0),
-            gin(static_cast<std::size_t>(nChunks), 0.0);
-        std::vector<std::int64_t> bad(static_cast<std::size_t>(nChunks), 0);
-        forEachChunk(nChunks, [&](int c) {
-            if (cancelled())
-                return;
-            const int c0 = cols.begin(c), m = cols.len(c);
-            const auto dl = delta.middleCols(c0, m);
-            const double acc = dl.cast<double>().squaredNorm();
-            gh[static_cast<std::size_t>(c)] = acc;
-            bad[static_cast<std::size_t>(c)] =
-                std::isfinite(acc) ? 0 : (!dl.array().isFinite()).count();
-            auto out = below.middleCols(c0, m);
-            if (kind == DrawKind::None)
-                out.setZero();
-            else if (kind == DrawKind::Ones) // W^T delta = s 1 (1^T delta), as in the forward pass
-                out.rowwise() = s * dl.colwise().sum();
-            else
-                out.noalias() = (s * draws[li]->z).transpose() * dl;
-            if (lastStep) {
-                double g2 = 0;
-                for (int b = 0; b < m; ++b)
-                    g2 += out.col(b).cast<double>().squaredNorm();
-                gin[static_cast<std::size_t>(c)] = g2;
-            } else {
-                out.array() *= d[li - 1].middleCols(c0, m).array();
-            }
-        });
-
-        // ||dW||_F^2 with dW = (1/B) Delta A^T, by row blocks; dW is never stored whole
-        const Chunks rows{n, kChunkRows};
-        std::vector<double> gw(static_cast<std::size_t>(rows.count()), 0.0);
-        std::vector<double> rowDev(static_cast<std::size_t>(rows.count()), 0.0);
-        // Row r of dW is delta_r A^T / B (delta_r: unit r's deltas over the batch), so the rows
-        // of dW are identical exactly when the rows of delta are: the symmetry check compares
-        // those, which keeps the GEMM's row-dependent rounding out of an exact zero.
-        const Eigen::RowVectorXf delta0f = delta.row(0);
-        const Eigen::RowVectorXd delta0 = delta0f.cast<double>();
-        forEachChunk(rows.count(), [&](int r) {
-            if (cancelled())
-                return;
-            MatrixF dw(rows.len(r), nIn);
-            const auto dr = delta.middleRows(rows.begin(r), rows.len(r));
-            dw.noalias() = dr * prev.transpose();
-            gw[static_cast<std::size_t>(r)] = dw.cast<double>().squaredNorm();
-            // identical rows subtract to exactly 0 in float too
-            rowDev[static_cast<std::size_t>(r)] =
-                (dr.rowwise() - delta0f).rowwise().squaredNorm().maxCoeff();
-        });
-
-        if (cancelled()) {
+    for (int s = S; s >= 1; --s) {
+        const auto si = static_cast<std::size_t>(s);
+        LayerStats& st = result.layers[si - 1];
+        MatrixF below;
+        double inGrad = 0;
+        const bool done = std::visit(
+            [&](const auto& stage) {
+                return backwardDense(ctx, stage, input(s), s > 1 ? &d[si - 1] : nullptr, delta,
+                                     below, st, inGrad);
+            },
+            net.stages[si - 1]);
+        if (!done) {
             result.cancelled = true;
             return result;
         }
-        double gradH = 0, gradW = 0, inGrad = 0;
-        std::int64_t nonfinite = 0;
-        for (int c = 0; c < nChunks; ++c) {
-            gradH += gh[static_cast<std::size_t>(c)];
-            inGrad += gin[static_cast<std::size_t>(c)];
-            nonfinite += bad[static_cast<std::size_t>(c)];
-        }
-        for (double g : gw)
-            gradW += g;
-        gradW /= static_cast<double>(B) * B;
-        st.hasGradients = true;
-        st.gradNonfinite = nonfinite;
-        if (nonfinite == 0 && std::isfinite(gradW)) {
-            st.gradH2 = gradH / B;
-            st.gradW2 = gradW;
-            const double wNorm = std::abs(static_cast<double>(s)) * std::sqrt(draws[li]->z2);
-            st.relativeUpdate = wNorm > 0 ? spec.learningRate * std::sqrt(gradW) / wNorm : kNaN;
-            const double ref = delta0.norm();
-            const double dev = std::sqrt(*std::max_element(rowDev.begin(), rowDev.end()));
-            st.gradRowSpread = ref > 0 ? dev / ref : (dev > 0 ? kNaN : 0.0);
-        } else if (result.firstNonfiniteLayer == 0 || result.firstNonfiniteLayer > l) {
-            // the forward pass was finite but the gradient overflowed
-            if (result.firstNonfiniteLayer == 0)
-                result.firstNonfiniteLayer = l;
-        }
-        if (lastStep && nonfinite == 0)
+        // the forward pass was finite but the gradient overflowed
+        if ((st.gradNonfinite != 0 || std::isnan(st.gradW2)) && result.firstNonfiniteLayer == 0)
+            result.firstNonfiniteLayer = s;
+        if (s == 1 && st.gradNonfinite == 0)
             result.inputGrad2 = inGrad / B;
         delta = std::move(below);
         if (sink)
             sink->backwardLayer(st);
-        if (cancelled()) {
+        if (isCancelled()) {
             result.cancelled = true;
             return result;
         }

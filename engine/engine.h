@@ -2,6 +2,7 @@
 // backward with a random cotangent, mean-field prediction beside it.
 #pragma once
 
+#include "drawcache.h"
 #include "spec.h"
 #include "stats.h"
 
@@ -53,18 +54,16 @@ public:
     RunResult run(const NetworkSpec& spec, RunSink* sink = nullptr,
                   const std::atomic<bool>* cancel = nullptr);
 
-    /// The most bytes of standard draws the engine keeps between runs (least recently used ones
-    /// go first); a run's own draws count toward it while it runs.
-    static constexpr std::uint64_t kMaxCacheBytes = std::uint64_t(1) << 31; // 2 GiB
+    /// The most bytes of standard draws kept between runs (DrawCache: one cache for the whole
+    /// process, shared by every Engine, Jacobian and NTK).
+    static constexpr std::uint64_t kMaxCacheBytes = DrawCache::kMaxBytes;
 
-    /// Drops cached random draws (they are kept so that a change of gain or sigma_b^2 only
-    /// rescales the same network instead of drawing it again).
+    /// Drops the process's cached random draws (they are kept so that a change of gain or
+    /// sigma_b^2 only rescales the same network instead of drawing it again).
     void clearCache();
 
 private:
-    struct Cache;
     RunResult runInArena(const NetworkSpec& spec, RunSink* sink, const std::atomic<bool>* cancel);
-    std::unique_ptr<Cache> cache_;
 };
 
 } // namespace initscope

@@ -2,6 +2,7 @@
 
 #include "engine.h"
 #include "meanfield.h"
+#include "network.h"
 #include "parallel.h"
 #include "weights.h"
 
@@ -111,15 +112,27 @@ JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
     std::mutex callbackMutex;
 
     detail::inArena(spec.threads, [&] {
-        std::vector<MatrixF> w(static_cast<std::size_t>(L) + 1);
-        detail::forEachIndex(L, [&](int i) {
-            if (!detail::isCancelled(cancel))
-                w[static_cast<std::size_t>(i) + 1] = initWeights(spec, i + 1, cancel);
-        });
-        if (detail::isCancelled(cancel)) { // some weights are missing or incomplete
+        // the network's standard draws from the shared cache (the run's very draws: an
+        // orthogonal init's QRs are not redone), rounded to W = float(scale) Z like initWeights
+        const Network net = buildNetwork(spec);
+        const auto draws = fetchDraws(net, cancel);
+        if (draws.empty()) {
             result.cancelled = true;
             return;
         }
+        std::vector<MatrixF> w(static_cast<std::size_t>(L) + 1),
+            bias(static_cast<std::size_t>(L) + 1);
+        detail::forEachIndex(L, [&](int i) {
+            const DenseStage& st = denseStage(net, i + 1);
+            const auto p = [&](int k) -> const Param& {
+                return net.params[static_cast<std::size_t>(k)];
+            };
+            const auto z = [&](int k) -> const StandardDraw& {
+                return *draws[static_cast<std::size_t>(k)];
+            };
+            w[static_cast<std::size_t>(i) + 1] = materialize(p(st.weight), z(st.weight));
+            bias[static_cast<std::size_t>(i) + 1] = materialize(p(st.bias), z(st.bias));
+        });
 
         // forward pass of the K inputs together: phi'(h^l) per layer, non-finite per input
         std::vector<MatrixF> d(static_cast<std::size_t>(L) + 1);
@@ -140,7 +153,7 @@ JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
                 }
                 const auto li = static_cast<std::size_t>(l);
                 MatrixF h = w[li] * a;
-                h.colwise() += initBiases(spec, l);
+                h.colwise() += bias[li].col(0);
                 a.resize(h.rows(), K);
                 d[li].resize(h.rows(), K);
                 act.apply(h.data(), a.data(), d[li].data(), static_cast<std::size_t>(h.size()));

@@ -1,6 +1,7 @@
 #include "ntk.h"
 
 #include "engine.h"
+#include "network.h"
 #include "parallel.h"
 #include "weights.h"
 
@@ -449,15 +450,27 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
     std::vector<NtkKernel> kernels(li(L) + 1);
 
     detail::inArena(spec.threads, [&] {
-        std::vector<MatrixF> w(li(L) + 1);
-        detail::forEachIndex(L, [&](int i) {
-            if (!detail::isCancelled(cancel))
-                w[li(i + 1)] = initWeights(spec, i + 1, cancel);
-        });
-        if (detail::isCancelled(cancel)) { // some weights are missing or incomplete
+        // the network's standard draws from the shared cache (the run's very draws: an
+        // orthogonal init's QRs are not redone), rounded to W = float(scale) Z like initWeights
+        const Network net = buildNetwork(spec);
+        const auto draws = fetchDraws(net, cancel);
+        if (draws.empty()) {
             result.cancelled = true;
             return;
         }
+        std::vector<MatrixF> w(static_cast<std::size_t>(L) + 1),
+            bias(static_cast<std::size_t>(L) + 1);
+        detail::forEachIndex(L, [&](int i) {
+            const DenseStage& st = denseStage(net, i + 1);
+            const auto p = [&](int k) -> const Param& {
+                return net.params[static_cast<std::size_t>(k)];
+            };
+            const auto z = [&](int k) -> const StandardDraw& {
+                return *draws[static_cast<std::size_t>(k)];
+            };
+            w[static_cast<std::size_t>(i) + 1] = materialize(p(st.weight), z(st.weight));
+            bias[static_cast<std::size_t>(i) + 1] = materialize(p(st.bias), z(st.bias));
+        });
 
         // forward: a^l and phi'(h^l) of the K inputs, their Grams in double
         std::vector<MatrixF> a(li(L) + 1), d(li(L) + 1);
@@ -470,14 +483,14 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
                 return;
             }
             const int n = spec.widthOf(l);
-            const VectorF bias = initBiases(spec, l);
+            const VectorF biasL = bias[li(l)].col(0);
             a[li(l)].resize(n, K);
             d[li(l)].resize(n, K);
             const int blocks = (n + kBlockRows - 1) / kBlockRows;
             detail::forEachIndex(blocks, [&](int b) {
                 const int r0 = b * kBlockRows, rows = std::min(kBlockRows, n - r0);
                 MatrixF h = w[li(l)].middleRows(r0, rows) * a[li(l - 1)];
-                h.colwise() += bias.segment(r0, rows);
+                h.colwise() += biasL.segment(r0, rows);
                 MatrixF ab(rows, K), db(rows, K);
                 act.apply(h.data(), ab.data(), db.data(), static_cast<std::size_t>(h.size()));
                 a[li(l)].middleRows(r0, rows) = ab;

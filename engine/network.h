@@ -1,0 +1,76 @@
+// The network a spec describes, compiled once (buildNetwork) into parameters and stages that
+// every computation runs on: the run's forward and backward passes with their statistics, the
+// Jacobian, the NTK, ensembles and sweeps (DESIGN.md, "one network of stages").
+//
+// A parameter owns its shape, its fans, its scheme and the key of its random stream, so its
+// entries are scale * Z with Z a standard draw that depends on the key alone (weights.h): the
+// same network rescaled when only a gain or sigma_b^2 changes, and new parameters (heads, branch
+// layers) on streams of their own that never move the existing ones' draws.
+#pragma once
+
+#include "activation.h"
+#include "drawcache.h"
+#include "spec.h"
+#include "weights.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace initscope {
+
+struct Param {
+    std::string name;                            // "W3", "b3": what messages and tests call it
+    bool isBias = false;                         //
+    int rows = 0;                                // fanOut (or units, for a bias)
+    int cols = 0;                                // fanIn (1 for a bias)
+    int fanIn = 0;                               //
+    int fanOut = 0;                              //
+    InitScheme scheme = InitScheme::LecunNormal; // weights
+    DrawKind draw = DrawKind::Normal;            // distribution of the standard draw Z
+    double scale = 0;   // entries = scale * Z (a constant init: Z = 1, scale = the value)
+    double sigmaW2 = 0; // weights: effective sigma_w^2 = Var(W) fanIn; biases: Var(b)
+    DrawKey key;        // the stream behind Z
+};
+
+/// h = W a + b, a' = phi(h): one weight layer.
+struct DenseStage {
+    int weight = -1, bias = -1; // indices into Network::params
+    int in = 0, out = 0;        // N_{l-1}, N_l
+};
+
+using Stage = std::variant<DenseStage>;
+
+struct RunPlan {
+    int stages = 0;
+    std::string axis = "layer"; // what a stage is called on chart axes
+};
+
+struct Network {
+    Activation act{ActivationKind::Tanh};
+    int inputDim = 0;
+    int outputDim = 0;
+    std::vector<Param> params;
+    std::vector<Stage> stages;
+    RunPlan plan;
+};
+
+/// Compiles a valid spec into its network (no draws yet).
+Network buildNetwork(const NetworkSpec& spec);
+
+/// The standard draws of every parameter, from the shared cache or drawn now in parallel (each
+/// from its own stream, so the order does not matter). Empty when `cancel` turned true.
+std::vector<std::shared_ptr<const StandardDraw>> fetchDraws(const Network& net,
+                                                            const std::atomic<bool>* cancel);
+
+/// The parameter's entries: float(scale) * Z, rounded once (what initWeights gives).
+MatrixF materialize(const Param& p, const StandardDraw& z);
+
+/// The dense stage of `layer` (1-based) in an MLP network.
+inline const DenseStage& denseStage(const Network& net, int layer) {
+    return std::get<DenseStage>(net.stages[static_cast<std::size_t>(layer) - 1]);
+}
+
+} // namespace initscope
