@@ -322,22 +322,30 @@ void MainWindow::buildMenus() {
         tr("Pin the run shown: every layer chart keeps its curves, faded and labelled with the "
            "settings that differ, while you change the settings (Ctrl+B)"));
     pinAction_->setEnabled(false);
+    pinAction_->setIconText(tr("Pin reference")); // the tool button's text beside the tabs
     clearReferenceAction_ =
         view->addAction(tr("C&lear reference"), this, &MainWindow::clearReference);
     clearReferenceAction_->setObjectName(QStringLiteral("clearReference"));
     clearReferenceAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B));
     clearReferenceAction_->setToolTip(tr("Remove the pinned reference run (Ctrl+Shift+B)"));
     clearReferenceAction_->setEnabled(false);
-    // beside the tabs, where the charts are: A/B is a lecture's move, not a menu's
+    clearReferenceAction_->setIconText(QStringLiteral("\u2715"));
+    // beside the tabs, where the charts are: A/B is a lecture's move, not a menu's; the clear
+    // button only while something is pinned (the tabs need the width)
     auto* corner = new QWidget;
     auto* cornerLayout = new QHBoxLayout(corner);
     cornerLayout->setContentsMargins(4, 0, 4, 0);
-    cornerLayout->setSpacing(2);
-    for (QAction* a : {pinAction_, clearReferenceAction_}) {
-        auto* b = new QToolButton;
-        b->setDefaultAction(a);
+    cornerLayout->setSpacing(0);
+    auto* pinButton = new QToolButton;
+    pinButton->setDefaultAction(pinAction_);
+    pinButton->setObjectName(QStringLiteral("pinReferenceButton"));
+    auto* clearButton = new QToolButton;
+    clearButton->setDefaultAction(clearReferenceAction_);
+    clearButton->setObjectName(QStringLiteral("clearReferenceButton"));
+    clearButton->setVisible(false);
+    connect(clearReferenceAction_, &QAction::enabledChanged, clearButton, &QWidget::setVisible);
+    for (QToolButton* b : {pinButton, clearButton}) {
         b->setAutoRaise(true);
-        b->setObjectName(a->objectName() + QStringLiteral("Button"));
         cornerLayout->addWidget(b);
     }
     tabs_->setCornerWidget(corner, Qt::TopRightCorner);
@@ -568,10 +576,8 @@ bool MainWindow::pinReference() {
     reference_ = std::move(pinned);
     refreshViews();
     markViews();
-    statusBar()->showMessage(tr("Run #%1 pinned as the reference: its curves stay, faded, while "
-                                "you change the settings (Ctrl+Shift+B clears).")
-                                 .arg(r.generation),
-                             8000);
+    statusBar()->showMessage(
+        tr("Run #%1 pinned as the reference (Ctrl+Shift+B clears).").arg(r.generation), 8000);
     return true;
 }
 

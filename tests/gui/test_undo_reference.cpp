@@ -366,6 +366,8 @@ private slots:
         const int gref = grad->seriesIndex(QStringLiteral("grad_h2_reference"));
         compareCurve(grad->points(gref), pinnedG);
         QCOMPARE(grad->series(gref)->name(), QStringLiteral("reference: gain 1 (now 1.76)"));
+        QVERIFY(w.showView(QStringLiteral("gradients")));
+        shot(w, QStringLiteral("reference-gradients"));
         QVERIFY(w.showView(QStringLiteral("statistic")));
         QVERIFY(w.showStatistic(QStringLiteral("q")));
         QVERIFY(waitForSettled(w));
@@ -398,6 +400,10 @@ private slots:
         request.path = dir.filePath(QStringLiteral("lecture.svg"));
         QVERIFY2(w.exportFigures(request, &error), qPrintable(error));
         QVERIFY(readAll(request.path).contains(QStringLiteral("reference: gain 1")));
+        if (const QString shots = qEnvironmentVariable("INITSCOPE_TEST_SHOTS"); !shots.isEmpty()) {
+            request.path = shots + QStringLiteral("/reference-lecture.png");
+            QVERIFY2(w.exportFigures(request, &error), qPrintable(error));
+        }
 
         clear->trigger();
         QVERIFY(!w.reference());
