@@ -121,6 +121,8 @@ int main(int argc, char** argv) {
         return fail(QString::fromStdString(e.what()));
     }
     window.setSpec(spec);
+    // Undo starts from the experiment the window opens with, not from the defaults before it
+    window.presetDocument()->clearHistory();
     if (viewArg && !window.showView(qstr(viewArg)))
         return fail(QStringLiteral("unknown view '%1' (one of: %2)").arg(qstr(viewArg), viewList));
     window.show();

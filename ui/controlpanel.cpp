@@ -78,6 +78,39 @@ public:
     }
 };
 
+/// Ctrl+Z (Ctrl+Shift+Z, Ctrl+Y) in a number box undoes the last change of the settings
+/// (Edit > Undo), as everywhere else in the window; only while the box holds typed text not yet
+/// applied does it undo the typing, as in any text field.
+class UndoKeyGuard : public QObject {
+public:
+    using QObject::QObject;
+    static constexpr const char* kTyping = "initscopeTyping";
+    bool eventFilter(QObject* watched, QEvent* event) override {
+        if (event->type() != QEvent::ShortcutOverride)
+            return false;
+        auto* k = static_cast<QKeyEvent*>(event);
+        const bool undoKey =
+            k->matches(QKeySequence::Undo) || k->matches(QKeySequence::Redo) ||
+            k->keyCombination() == QKeyCombination(Qt::ControlModifier, Qt::Key_Y) ||
+            k->keyCombination() ==
+                QKeyCombination(Qt::ControlModifier | Qt::ShiftModifier, Qt::Key_Z);
+        if (!undoKey || watched->property(kTyping).toBool())
+            return false;
+        event->ignore(); // not the box's: the window's shortcut takes it
+        return true;
+    }
+    /// Follows whether `box` holds typed text: from a keystroke to Enter or focus-out.
+    void watch(QWidget* box, QLineEdit* edit) {
+        box->installEventFilter(this);
+        connect(edit, &QLineEdit::textEdited, box, [box] { box->setProperty(kTyping, true); });
+        auto done = [box] { box->setProperty(kTyping, false); };
+        if (auto* spin = qobject_cast<QAbstractSpinBox*>(box))
+            connect(spin, &QAbstractSpinBox::editingFinished, box, done);
+        else
+            connect(edit, &QLineEdit::editingFinished, box, done);
+    }
+};
+
 FieldSpinBox* fieldSpin(const char* field, double step, const QString& suffix, const QString& tip) {
     const FieldInfo* f = fieldInfo(field);
     auto* s = new FieldSpinBox;
@@ -623,6 +656,11 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
             w->installEventFilter(guard);
         }
     }
+    auto* undoKeys = new UndoKeyGuard(this);
+    for (QAbstractSpinBox* box : findChildren<QAbstractSpinBox*>())
+        if (auto* edit = box->findChild<QLineEdit*>())
+            undoKeys->watch(box, edit);
+    undoKeys->watch(seed_, seed_);
     // A typed value that is refused is said, with the field and its range.
     for (auto& [name, w] : fieldWidgets_) {
         QWidget* box = w;
@@ -802,7 +840,7 @@ double ControlPanel::gainFor(const NetworkSpec& spec, double targetSigmaW2) {
     return gainForSigmaW2(spec, targetSigmaW2);
 }
 
-void ControlPanel::setGain(double gain, const QString& why) {
+void ControlPanel::setGain(double gain, const QString& why, const QString& action) {
     if (!std::isfinite(gain) || gain < 0 || gain > Limits::kMaxGain) {
         emit message(
             tr("Cannot set the %1 gain for the %2 scheme.").arg(why, init_->currentText()));
@@ -810,7 +848,9 @@ void ControlPanel::setGain(double gain, const QString& why) {
     }
     gain_->setValue(gain);
     emit message(tr("Gain set to %1 (%2).").arg(gain, 0, 'g', 8).arg(why));
+    editAction_ = action;
     edited();
+    editAction_.clear();
 }
 
 void ControlPanel::setXavierGain() {
@@ -818,14 +858,14 @@ void ControlPanel::setXavierGain() {
     const int l = referenceLayer(s);
     const double fanIn = s.widthOf(l - 1), fanOut = s.widthOf(l);
     // Glorot & Bengio 2010: Var(W) = 2 / (fanIn + fanOut), i.e. sigma_w^2 = 2 fanIn/(fanIn+fanOut)
-    setGain(gainFor(s, 2.0 * fanIn / (fanIn + fanOut)), tr("Xavier"));
+    setGain(gainFor(s, 2.0 * fanIn / (fanIn + fanOut)), tr("Xavier"), tr("Xavier"));
 }
 
 void ControlPanel::setHeGain() {
     const NetworkSpec s = spec();
     // He et al. 2015: sigma_w^2 = 2 / (1 + a^2) for (leaky) rectifiers with negative slope a.
     const double a = s.activation == ActivationKind::LeakyRelu ? s.activationSlope : 0.0;
-    setGain(gainFor(s, 2.0 / (1.0 + a * a)), tr("He"));
+    setGain(gainFor(s, 2.0 / (1.0 + a * a)), tr("He"), tr("He"));
 }
 
 void ControlPanel::setCriticalGain() {
@@ -839,7 +879,8 @@ void ControlPanel::setCriticalGain() {
                          .arg(sb2));
         return;
     }
-    setGain(gainFor(s, sw2), tr("critical: sigma_w^2 = %1 gives chi1 = 1").arg(sw2, 0, 'g', 8));
+    setGain(gainFor(s, sw2), tr("critical: sigma_w^2 = %1 gives chi1 = 1").arg(sw2, 0, 'g', 8),
+            tr("critical"));
 }
 
 void ControlPanel::setTheory(const NetworkSpec& s, const TheoryCurves& t) {

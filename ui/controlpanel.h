@@ -155,6 +155,9 @@ public:
     QWidget* fieldControl(const QString& name) const;
     /// True while the user holds one of the sliders (a drag in progress).
     bool isDragging() const;
+    /// While specEdited() is emitted for a gain button: its name ("Xavier", "He", "critical");
+    /// empty for a change made in a control.
+    QString editAction() const { return editAction_; }
 
 public slots:
     void setXavierGain();
@@ -172,7 +175,8 @@ private:
     /// Enables `box` when its field is used, else shows defaultValue (holding the user's value).
     void applies(QDoubleSpinBox* box, bool used, double defaultValue);
     void edited();
-    void setGain(double gain, const QString& why);
+    /// `action`: the button's short name (editAction()).
+    void setGain(double gain, const QString& why, const QString& action);
     /// Says that `typed` was refused for `field`, naming its range, and frames the box red.
     void refuse(QWidget* box, const QString& field, const QString& typed);
 
@@ -208,6 +212,7 @@ private:
     std::map<QDoubleSpinBox*, double> held_;   // values of disabled controls, restored on enable
     int heldFanMode_ = -1;
     bool updating_ = false;
+    QString editAction_;
     NetworkSpec base_; // fields without a control keep their values from here
 };
 

@@ -9,6 +9,7 @@
 #include "ntkview.h"
 #include "phaseview.h"
 #include "preset.h"
+#include "specdiff.h"
 #include "sweepview.h"
 #include "viewcharts.h"
 
@@ -30,6 +31,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 namespace initscope::ui {
 
@@ -75,6 +77,34 @@ QString csvField(const QString& s) {
     QString q = s;
     q.replace(QLatin1String("\""), QLatin1String("\"\""));
     return QLatin1Char('"') + q + QLatin1Char('"');
+}
+
+/// The chart's x axis: the layers of the run and of its reference, whichever is deeper.
+int shownDepth(const RunView& r) {
+    return std::max(r.spec.depth, r.reference ? r.reference->spec.depth : 0);
+}
+
+/// The reference run's `value` per layer in series `key` of `chart` (empty without a
+/// reference). The first reference series of a chart is named by what differs from the run
+/// shown; a further one (the gradient chart's weight gradient) by its quantity.
+void feedReference(LayerChart* chart, const QString& key, const RunView& r,
+                   const std::function<double(const LayerStats&)>& value,
+                   const QString& quantity = QString()) {
+    const int index = chart->seriesIndex(key);
+    if (index < 0)
+        return;
+    std::vector<QPointF> points;
+    if (r.reference)
+        for (const LayerStats& s : r.reference->layers)
+            if (s.index >= 1)
+                points.emplace_back(s.index, value(s));
+    chart->setSeriesName(
+        index,
+        !r.reference ? QString()
+        : quantity.isEmpty()
+            ? referenceLabel(r.reference->spec, r.spec)
+            : QCoreApplication::translate("initscope::ui::Figure", "reference %1").arg(quantity));
+    chart->setSeries(index, points);
 }
 
 QPalette paperPalette() {
@@ -132,6 +162,7 @@ LayerChart* makeSignalChart() {
     c->addSeries(tr("measured q\u02e1"), QStringLiteral("q"), kMeasured, false);
     c->addSeries(tr("mean-field q\u02e1 (predicted)"), QStringLiteral("q_predicted"), kPredicted,
                  true);
+    c->addReferenceSeries(0, QStringLiteral("q_reference"));
     return c;
 }
 
@@ -144,6 +175,8 @@ LayerChart* makeGradientChart() {
                  kSecond, false);
     c->addSeries(tr("predicted E\u2016\u03b4\u02e1\u2016\u00b2"),
                  QStringLiteral("grad_h2_predicted"), kPredicted, true);
+    c->addReferenceSeries(0, QStringLiteral("grad_h2_reference"));
+    c->addReferenceSeries(1, QStringLiteral("grad_w2_reference"));
     return c;
 }
 
@@ -156,6 +189,7 @@ LayerChart* makeCorrelationChart() {
     c->addSeries(tr("measured c\u02e1"), QStringLiteral("correlation"), kMeasured, false);
     c->addSeries(tr("mean-field c\u02e1 (predicted)"), QStringLiteral("correlation_predicted"),
                  kPredicted, true);
+    c->addReferenceSeries(0, QStringLiteral("correlation_reference"));
     return c;
 }
 
@@ -178,10 +212,11 @@ void feedSignal(LayerChart* chart, const RunView& r) {
             q.emplace_back(s.index, s.q);
     for (std::size_t i = 0; i < r.theory.q.size(); ++i)
         tq.emplace_back(static_cast<double>(i + 1), r.theory.q[i]);
-    chart->setDepth(r.spec.depth);
+    chart->setDepth(shownDepth(r));
     chart->setNonfiniteFrom(r.firstNonfinite);
     chart->setSeries(0, q);
     chart->setSeries(1, tq);
+    feedReference(chart, QStringLiteral("q_reference"), r, [](const LayerStats& s) { return s.q; });
     QString suffix;
     // the deepest layer with a finite measurement, against its prediction
     auto last =
@@ -210,11 +245,17 @@ void feedGradients(LayerChart* chart, const RunView& r) {
     }
     for (std::size_t i = 0; i < r.theory.gradH2.size(); ++i)
         tg.emplace_back(static_cast<double>(i + 1), r.theory.gradH2[i]);
-    chart->setDepth(depth);
+    chart->setDepth(shownDepth(r));
     chart->setNonfiniteFrom(r.firstNonfinite);
     chart->setSeries(0, gh);
     chart->setSeries(1, gw);
     chart->setSeries(2, tg);
+    const auto gradient = [](double LayerStats::*field) {
+        return [field](const LayerStats& s) { return s.hasGradients ? s.*field : std::nan(""); };
+    };
+    feedReference(chart, QStringLiteral("grad_h2_reference"), r, gradient(&LayerStats::gradH2));
+    feedReference(chart, QStringLiteral("grad_w2_reference"), r, gradient(&LayerStats::gradW2),
+                  tr("\u2016\u2202L/\u2202W\u02e1\u2016\u00b2"));
     // geometric mean of the predicted per-layer ratios E||d^l||^2 / E||d^{l+1}||^2
     double predicted = std::nan("");
     double sum = 0;
@@ -241,10 +282,12 @@ void feedCorrelation(LayerChart* chart, const RunView& r) {
             c.emplace_back(s.index, s.correlation);
     for (std::size_t i = 0; i < r.theory.c.size(); ++i)
         tc.emplace_back(static_cast<double>(i + 1), r.theory.c[i]);
-    chart->setDepth(r.spec.depth);
+    chart->setDepth(shownDepth(r));
     chart->setNonfiniteFrom(r.firstNonfinite);
     chart->setSeries(0, c);
     chart->setSeries(1, tc);
+    feedReference(chart, QStringLiteral("correlation_reference"), r,
+                  [](const LayerStats& s) { return s.correlation; });
     chart->setTitleSuffix(std::isfinite(r.theory.cStar) ? tr("c* = %1").arg(num(r.theory.cStar))
                                                         : QString());
     chart->rescale();
@@ -408,6 +451,7 @@ LayerChart* makeStatisticChart(const QString& requested) {
     if (statisticTheory(TheoryCurves{}, key))
         c->addSeries(tr("mean-field %1 (predicted)").arg(key), key + QStringLiteral("_predicted"),
                      kPredicted, true);
+    c->addReferenceSeries(0, key + QStringLiteral("_reference"));
     return c;
 }
 
@@ -416,9 +460,11 @@ void feedStatistic(LayerChart* chart, const RunView& r, const QString& key) {
     for (const LayerStats& s : r.layers)
         if (s.index >= 1)
             measured.emplace_back(s.index, statisticValue(s, key));
-    chart->setDepth(r.spec.depth);
+    chart->setDepth(shownDepth(r));
     chart->setNonfiniteFrom(r.firstNonfinite);
     chart->setSeries(0, measured);
+    feedReference(chart, key + QStringLiteral("_reference"), r,
+                  [&key](const LayerStats& s) { return statisticValue(s, key); });
     if (const std::vector<double>* t = statisticTheory(r.theory, key);
         t && chart->seriesCount() > 1) {
         for (std::size_t i = 0; i < t->size(); ++i)
@@ -592,19 +638,25 @@ void applyLectureStyle(QWidget* figure, QSize size) {
 
 namespace {
 /// One row per layer that any series has a point at; one column per series, named by its key.
+/// The reference's columns only while one is drawn: without it the schema is the CLI's.
 QString layerChartCsv(const LayerChart* chart) {
-    std::vector<double> xs;
+    std::vector<int> columns;
+    const bool reference = chart->showsReference();
     for (int i = 0; i < chart->seriesCount(); ++i)
+        if (reference || !chart->isReference(i))
+            columns.push_back(i);
+    std::vector<double> xs;
+    for (int i : columns)
         for (const QPointF& p : chart->points(i))
             xs.push_back(p.x());
     std::sort(xs.begin(), xs.end());
     xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
     QString out = QStringLiteral("layer");
-    for (int i = 0; i < chart->seriesCount(); ++i)
+    for (int i : columns)
         out += QLatin1Char(',') + csvField(chart->series(i)->objectName());
     out += QLatin1Char('\n');
     std::vector<QList<QPointF>> pts;
-    for (int i = 0; i < chart->seriesCount(); ++i)
+    for (int i : columns)
         pts.push_back(chart->points(i));
     std::vector<qsizetype> next(pts.size(), 0);
     for (double x : xs) {

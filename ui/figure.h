@@ -28,12 +28,22 @@ namespace initscope::ui {
 class HeatmapWidget;
 class LayerChart;
 
+/// A finished run pinned as the reference (A/B): every layer chart draws its measured curves
+/// faded beside the run shown, over its own layers, labelled by the settings that differ
+/// (referenceLabel, e.g. "reference: gain 1 (now 1.76)").
+struct ReferenceRun {
+    NetworkSpec spec;
+    std::vector<LayerStats> layers; // index l-1
+    quint64 generation = 0;         // the window's run number, 0 when none
+};
+
 /// The run a figure draws, by reference (the window's live run is not copied every frame).
 struct RunView {
     const NetworkSpec& spec;
     const TheoryCurves& theory;
     const std::vector<LayerStats>& layers; // index l-1; entries with index 0 are not done yet
     int firstNonfinite = 0;
+    const ReferenceRun* reference = nullptr; // drawn faded beside it (null: none)
 };
 
 /// A whole run as a value: what an exported figure or the CLI draws.
@@ -45,7 +55,8 @@ struct FigureData {
     HeatmapImage distribution, activations, activationsPerLayer;
     bool perLayerActivations = false;        // the activations view scales each layer to its range
     QString statistic = QStringLiteral("q"); // what the statistic view draws (statisticKeys())
-    RunView view() const { return {spec, theory, layers, firstNonfinite}; }
+    std::shared_ptr<const ReferenceRun> reference; // the pinned run (the window's; null: none)
+    RunView view() const { return {spec, theory, layers, firstNonfinite, reference.get()}; }
 };
 
 /// Turns a finished engine run (layers with their activation samples) into figure data: the same
@@ -108,7 +119,9 @@ void applyPaperStyle(QWidget* figure);
 
 /// The exact values behind a figure as CSV, the same from every export path: a header of
 /// snake_case keys, then one row per point. Layer charts: one row per layer, one column per
-/// series ("layer,q,q_predicted"; empty where a series has no finite value). Layer heatmaps: one
+/// series ("layer,q,q_predicted"; empty where a series has no finite value), and with a pinned
+/// reference run its measured columns too ("layer,q,q_predicted,q_reference"; the rows cover
+/// the layers of both runs). Layer heatmaps: one
 /// row per cell ("layer,h,share", "layer,unit,activation"). Analysis views: one long table
 /// "panel,series,x,y,value" over their panels (value: the colour of a grid heatmap's cell).
 QString figureCsv(const QWidget* figure);

@@ -98,6 +98,35 @@ int LayerChart::addSeries(const QString& name, const QString& key, const QColor&
     return static_cast<int>(series_.size()) - 1;
 }
 
+int LayerChart::addReferenceSeries(int measured, const QString& key) {
+    const QColor color = styles_.at(static_cast<std::size_t>(measured)).color;
+    const int i = addSeries(QString(), key, color, false);
+    styles_[static_cast<std::size_t>(i)].reference = true;
+    restack();
+    applySeriesPens();
+    return i;
+}
+
+bool LayerChart::showsReference() const {
+    for (std::size_t i = 0; i < series_.size(); ++i)
+        if (styles_[i].reference && !series_[i]->points().isEmpty())
+            return true;
+    return false;
+}
+
+int LayerChart::seriesIndex(const QString& key) const {
+    for (std::size_t i = 0; i < series_.size(); ++i)
+        if (series_[i]->objectName() == key)
+            return static_cast<int>(i);
+    return -1;
+}
+
+void LayerChart::setSeriesName(int index, const QString& name) {
+    QLineSeries* s = series(index);
+    if (s->name() != name)
+        s->setName(name);
+}
+
 void LayerChart::setSeries(int index, const std::vector<QPointF>& points) {
     QList<QPointF> shown;
     shown.reserve(static_cast<qsizetype>(points.size()));
@@ -131,9 +160,13 @@ void LayerChart::restack() {
         s->attachAxis(xAxis_);
         s->attachAxis(y);
     };
+    // the reference beneath everything, then the predictions beneath the measurements
+    for (std::size_t i = 0; i < series_.size(); ++i)
+        if (styles_[i].reference)
+            readd(series_[i]);
     for (bool predicted : {true, false})
         for (std::size_t i = 0; i < series_.size(); ++i)
-            if (styles_[i].predicted == predicted)
+            if (styles_[i].predicted == predicted && !styles_[i].reference)
                 readd(series_[i]);
     readd(marker_);
     charts::legendFollowsData(c, marker_, nonfiniteFrom_ > 0);
@@ -312,6 +345,16 @@ void LayerChart::applySeriesPens() {
         QColor col = styles_[i].color;
         if (isDark(pal))
             col = col.lighter(135);
+        if (styles_[i].reference) {
+            // faded: 45 % of the way to the background, thinner, solid
+            const QColor bg = pal.color(QPalette::Base);
+            auto mix = [](int a, int b) { return (11 * a + 9 * b) / 20; };
+            QPen pen(QColor(mix(col.red(), bg.red()), mix(col.green(), bg.green()),
+                            mix(col.blue(), bg.blue())));
+            pen.setWidthF(1.6);
+            series_[i]->setPen(pen);
+            continue;
+        }
         if (!stateNote_.isEmpty()) { // not the current run: grey, the hue only hinted
             const int g = qGray(col.rgb());
             col = QColor((col.red() + 3 * g) / 4, (col.green() + 3 * g) / 4,

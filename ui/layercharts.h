@@ -24,6 +24,20 @@ public:
     /// "q_predicted"). `predicted` series are drawn dashed and beneath the measured ones, so a
     /// measurement that matches its prediction stays visible.
     int addSeries(const QString& name, const QString& key, const QColor& color, bool predicted);
+    /// Adds the faded twin of measured series `measured` for a pinned reference run: its colour
+    /// lightened, thinner, solid (a prediction is dashed), drawn beneath every other series and
+    /// never greyed by a state note (the reference is a finished run). `key`: its CSV column
+    /// ("q_reference"), written only while a reference is drawn. Named by the caller
+    /// (setSeriesName) after what differs.
+    int addReferenceSeries(int measured, const QString& key);
+    bool isReference(int index) const {
+        return styles_.at(static_cast<std::size_t>(index)).reference;
+    }
+    /// Whether a reference series has points (a reference run is drawn).
+    bool showsReference() const;
+    /// The index of the series with CSV key `key`, -1 if none.
+    int seriesIndex(const QString& key) const;
+    void setSeriesName(int index, const QString& name);
     /// Leaves series `index` out of the legend (the edges of a band); by default a series is
     /// listed while it has points.
     void setInLegend(int index, bool listed);
@@ -75,6 +89,7 @@ private:
         QColor color;
         bool predicted;
         bool listed = true;
+        bool reference = false;
     };
     /// Re-adds the series so that predicted ones are drawn first (Qt Charts draws series of one
     /// kind in the order they were added) and the non-finite marker last.

@@ -33,6 +33,8 @@
 #include <QStatusBar>
 #include <QStyle>
 #include <QTabWidget>
+#include <QToolButton>
+#include <QUndoStack>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -264,6 +266,9 @@ void MainWindow::buildMenus() {
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
 
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    presets_->addEditActions(edit);
+
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     QAction* again = run->addAction(tr("&Run again"), this, &MainWindow::rerun);
     again->setShortcuts({QKeySequence(Qt::Key_F5), QKeySequence(Qt::CTRL | Qt::Key_Return)});
@@ -309,6 +314,41 @@ void MainWindow::buildMenus() {
     view->addAction(toggle);
     QAction* browser = view->addAction(tr("&Presets..."), presets_, &PresetDocument::showBrowser);
     browser->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
+    view->addSeparator();
+    pinAction_ = view->addAction(tr("Pin as &reference"), this, [this] { pinReference(); });
+    pinAction_->setObjectName(QStringLiteral("pinReference"));
+    pinAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
+    pinAction_->setToolTip(
+        tr("Pin the run shown: every layer chart keeps its curves, faded and labelled with the "
+           "settings that differ, while you change the settings (Ctrl+B)"));
+    pinAction_->setEnabled(false);
+    pinAction_->setIconText(tr("Pin reference")); // the tool button's text beside the tabs
+    clearReferenceAction_ =
+        view->addAction(tr("C&lear reference"), this, &MainWindow::clearReference);
+    clearReferenceAction_->setObjectName(QStringLiteral("clearReference"));
+    clearReferenceAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B));
+    clearReferenceAction_->setToolTip(tr("Remove the pinned reference run (Ctrl+Shift+B)"));
+    clearReferenceAction_->setEnabled(false);
+    clearReferenceAction_->setIconText(QStringLiteral("\u2715"));
+    // beside the tabs, where the charts are: A/B is a lecture's move, not a menu's; the clear
+    // button only while something is pinned (the tabs need the width)
+    auto* corner = new QWidget;
+    auto* cornerLayout = new QHBoxLayout(corner);
+    cornerLayout->setContentsMargins(4, 0, 4, 0);
+    cornerLayout->setSpacing(0);
+    auto* pinButton = new QToolButton;
+    pinButton->setDefaultAction(pinAction_);
+    pinButton->setObjectName(QStringLiteral("pinReferenceButton"));
+    auto* clearButton = new QToolButton;
+    clearButton->setDefaultAction(clearReferenceAction_);
+    clearButton->setObjectName(QStringLiteral("clearReferenceButton"));
+    clearButton->setVisible(false);
+    connect(clearReferenceAction_, &QAction::enabledChanged, clearButton, &QWidget::setVisible);
+    for (QToolButton* b : {pinButton, clearButton}) {
+        b->setAutoRaise(true);
+        cornerLayout->addWidget(b);
+    }
+    tabs_->setCornerWidget(corner, Qt::TopRightCorner);
     QMenu* theme = view->addMenu(tr("&Theme"));
     auto* group = new QActionGroup(this);
     for (const auto& [key, text] : {std::pair{QStringLiteral("system"), tr("Follow the &system")},
@@ -402,6 +442,7 @@ FigureData MainWindow::figureData() const {
     d.activationsPerLayer = r.activationsPerLayer;
     d.perLayerActivations = perLayer_->isChecked();
     d.statistic = currentStatistic();
+    d.reference = reference_;
     return d;
 }
 
@@ -458,6 +499,8 @@ void MainWindow::rerun() {
 }
 
 void MainWindow::scheduleRun() {
+    if (presets_)
+        presets_->noteSpecChange(); // one undo step per change (merged while dragging)
     // Leading edge runs at once; further edits within kSubmitMs are merged into one trailing
     // request, so a drag produces at most one request per frame.
     submitPending_ = true;
@@ -515,6 +558,46 @@ void MainWindow::keepShownRun() {
     }
 }
 
+bool MainWindow::pinReference() {
+    const LiveRun& r = *shown_;
+    if (r.generation == 0 || !r.finished) {
+        statusBar()->showMessage(
+            tr("Nothing to pin yet: the reference is a finished run (wait for the run shown to "
+               "finish)."),
+            6000);
+        return false;
+    }
+    auto pinned = std::make_shared<ReferenceRun>();
+    pinned->spec = r.spec;
+    pinned->layers = r.layers;
+    for (LayerStats& s : pinned->layers)
+        s.sample.clear(); // the curves need the statistics, not the activation samples
+    pinned->generation = r.generation;
+    reference_ = std::move(pinned);
+    refreshViews();
+    markViews();
+    statusBar()->showMessage(
+        tr("Run #%1 pinned as the reference (Ctrl+Shift+B clears).").arg(r.generation), 8000);
+    return true;
+}
+
+void MainWindow::clearReference() {
+    if (!reference_)
+        return;
+    reference_.reset();
+    refreshViews();
+    markViews();
+    statusBar()->showMessage(tr("Reference cleared."), 3000);
+}
+
+void MainWindow::refreshViews() {
+    if (shown_->generation == 0)
+        return;
+    for (int i : {0, 1, 2, 5}) // the layer charts; the heatmaps draw no reference
+        viewStale_[static_cast<std::size_t>(i)] = true;
+    pushView(tabs_->currentIndex());
+}
+
 void MainWindow::stopRun() {
     controller_->cancelAll();
     if (live_.generation != 0 && !ready(live_)) {
@@ -561,6 +644,10 @@ QString MainWindow::shownState() const {
 
 void MainWindow::markViews() {
     const LiveRun& r = *shown_;
+    if (pinAction_) {
+        pinAction_->setEnabled(r.generation != 0 && r.finished);
+        clearReferenceAction_->setEnabled(reference_ != nullptr);
+    }
     const QString run = r.generation != 0 ? tr("run #%1").arg(r.generation) : QString();
     const QString state = shownState();
     for (LayerChart* c : {signal_, gradients_, correlation_, statistic_}) {
@@ -774,23 +861,25 @@ void MainWindow::pushView(int index) {
 }
 
 void MainWindow::pushSignal() {
-    feedSignal(signal_, {shown_->spec, shown_->theory, shown_->layers, shown_->firstNonfinite});
+    feedSignal(signal_, {shown_->spec, shown_->theory, shown_->layers, shown_->firstNonfinite,
+                         reference_.get()});
 }
 
 void MainWindow::pushGradients() {
-    feedGradients(gradients_,
-                  {shown_->spec, shown_->theory, shown_->layers, shown_->firstNonfinite});
+    feedGradients(gradients_, {shown_->spec, shown_->theory, shown_->layers, shown_->firstNonfinite,
+                               reference_.get()});
 }
 
 void MainWindow::pushCorrelation() {
-    feedCorrelation(correlation_,
-                    {shown_->spec, shown_->theory, shown_->layers, shown_->firstNonfinite});
+    feedCorrelation(correlation_, {shown_->spec, shown_->theory, shown_->layers,
+                                   shown_->firstNonfinite, reference_.get()});
 }
 
 void MainWindow::pushStatistic() {
-    feedStatistic(statistic_,
-                  {shown_->spec, shown_->theory, shown_->layers, shown_->firstNonfinite},
-                  currentStatistic());
+    feedStatistic(
+        statistic_,
+        {shown_->spec, shown_->theory, shown_->layers, shown_->firstNonfinite, reference_.get()},
+        currentStatistic());
 }
 
 void MainWindow::pushHeatmaps() {

@@ -13,8 +13,10 @@
 #include <QMainWindow>
 #include <QTimer>
 
+#include <memory>
 #include <vector>
 
+class QAction;
 class QCheckBox;
 class QComboBox;
 class QLabel;
@@ -33,6 +35,7 @@ class PresetDocument;
 class RunController;
 struct ExportRequest;
 struct FigureData;
+struct ReferenceRun;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -97,6 +100,18 @@ public:
     /// embedded in PNG and SVG files.
     bool exportFigures(const ExportRequest& request, QString* error = nullptr);
 
+    /// A/B: pins the run shown, if it finished, as the reference every layer chart draws faded
+    /// beside the runs that follow (View > Pin as reference, Ctrl+B). It stays through changes
+    /// of the settings and preset loads until cleared. False (and nothing pinned) when the run
+    /// shown is not a finished run.
+    bool pinReference();
+    /// Removes the reference (Ctrl+Shift+B).
+    void clearReference();
+    /// The pinned run, or null.
+    const ReferenceRun* reference() const { return reference_.get(); }
+    QAction* pinAction() const { return pinAction_; }
+    QAction* clearReferenceAction() const { return clearReferenceAction_; }
+
     /// Whether closing (Quit, the window's close button) asks before dropping an unsaved
     /// experiment. On by default, except on the offscreen and minimal platforms (tests) and with
     /// INITSCOPE_NO_CLOSE_PROMPT=1; initscope --export turns it off.
@@ -156,6 +171,8 @@ private:
     void markViews();
     /// Moves the run shown out of live_ before live_ is dropped.
     void keepShownRun();
+    /// Redraws the layer views from the run shown (after the reference changed).
+    void refreshViews();
 
     void onStarted(quint64 gen, const NetworkSpec& spec, const TheoryCurves& theory);
     void onForward(quint64 gen, const LayerStats& stats);
@@ -192,6 +209,9 @@ private:
     bool rememberSession_ = false; // restoreSession() was called: save on close
     QString theme_ = QStringLiteral("system");
     QList<QAction*> themeActions_;
+    std::shared_ptr<const ReferenceRun> reference_; // the pinned run (A/B), null: none
+    QAction* pinAction_ = nullptr;
+    QAction* clearReferenceAction_ = nullptr;
 
     QTimer frameTimer_, submitTimer_;
     bool submitPending_ = false;

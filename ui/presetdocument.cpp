@@ -11,6 +11,7 @@
 #include "presetbrowser.h"
 #include "presetio.h"
 #include "settings.h"
+#include "specdiff.h"
 
 #include <QAction>
 #include <QApplication>
@@ -27,8 +28,11 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QStatusBar>
+#include <QUndoCommand>
+#include <QUndoStack>
 
 #include <algorithm>
+#include <chrono>
 
 namespace initscope::ui {
 
@@ -51,12 +55,92 @@ QString droppedFile(const QMimeData* mime) {
     const QString path = url.toLocalFile();
     return PresetDocument::isOpenable(path) ? path : QString();
 }
+
+qint64 nowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+/// One change of the settings: the whole spec before and after. Changes of the same fields
+/// merge while a slider is dragged or when they follow each other within kMergeMs.
+class SpecCommand : public QUndoCommand {
+public:
+    static constexpr int kId = 0x5be0;
+    SpecCommand(PresetDocument* doc, const NetworkSpec& before, const NetworkSpec& after,
+                const QString& action, bool dragging)
+        : doc_(doc), before_(before), after_(after), fields_(changedFields(before, after)),
+          action_(action), dragging_(dragging), at_(nowMs()) {
+        name();
+    }
+    // a gain button is a step of its own, never merged with the drag before it
+    int id() const override { return action_.isEmpty() ? kId : -1; }
+    bool mergeWith(const QUndoCommand* other) override {
+        const auto* o = static_cast<const SpecCommand*>(other); // the same id
+        if (!o->action_.isEmpty() || o->fields_ != fields_)
+            return false;
+        if (!(dragging_ && o->dragging_) && o->at_ - at_ > PresetDocument::kMergeMs)
+            return false;
+        after_ = o->after_;
+        at_ = o->at_;
+        dragging_ = o->dragging_;
+        setObsolete(after_ == before_); // dragged back to where it started: no step
+        name();
+        return true;
+    }
+    void undo() override { doc_->restoreSpec(before_); }
+    void redo() override {
+        if (first_) { // pushed after the change was made
+            first_ = false;
+            return;
+        }
+        doc_->restoreSpec(after_);
+    }
+
+private:
+    void name() {
+        const QString change = changeText(before_, after_);
+        setText(action_.isEmpty() ? change : QStringLiteral("%1 (%2)").arg(change, action_));
+    }
+    PresetDocument* doc_;
+    NetworkSpec before_, after_;
+    QStringList fields_;
+    QString action_;
+    bool dragging_;
+    qint64 at_;
+    bool first_ = true;
+};
+
+/// Loading a preset or a file: the experiment and the document (name, file, saved state).
+class LoadCommand : public QUndoCommand {
+public:
+    LoadCommand(PresetDocument* doc, PresetDocument::State before, PresetDocument::State after,
+                const QString& what)
+        : QUndoCommand(what), doc_(doc), before_(std::move(before)), after_(std::move(after)) {}
+    void undo() override { doc_->restoreState(before_); }
+    void redo() override {
+        if (first_) {
+            first_ = false;
+            return;
+        }
+        doc_->restoreState(after_);
+    }
+
+private:
+    PresetDocument* doc_;
+    PresetDocument::State before_, after_;
+    bool first_ = true;
+};
 } // namespace
 
 PresetDocument::PresetDocument(MainWindow* window) : QObject(window), window_(window) {
     setObjectName(QStringLiteral("presetDocument"));
     baseTitle_ = window->windowTitle();
     savedSpec_ = window->controls()->spec();
+    recorded_ = savedSpec_;
+    undo_ = new QUndoStack(this);
+    undo_->setObjectName(QStringLiteral("settingsUndo"));
+    connect(undo_, &QUndoStack::cleanChanged, this, &PresetDocument::updateModified);
     base_.name = "my-experiment";
     base_.title = tr("My experiment").toStdString();
     browser_ = new PresetBrowser;
@@ -76,9 +160,8 @@ PresetDocument::PresetDocument(MainWindow* window) : QObject(window), window_(wi
     }
     connect(browser_, &PresetBrowser::presetChosen, this,
             [this](const Preset& p, const QString& path) {
-                applyPreset(p);
-                file_ = path; // a user preset saves back to its file; a bundled one asks
-                updateTitle();
+                // a user preset saves back to its file; a bundled one asks
+                load(p, path, tr("load preset %1").arg(QString::fromStdString(p.name)));
                 window_->statusBar()->showMessage(
                     tr("Loaded preset \u201c%1\u201d").arg(QString::fromStdString(p.title)), 5000);
             });
@@ -139,7 +222,74 @@ Preset PresetDocument::currentPreset() const {
     return p;
 }
 
+void PresetDocument::addEditActions(QMenu* edit) {
+    QAction* undo = undo_->createUndoAction(edit, tr("&Undo"));
+    undo->setObjectName(QStringLiteral("undoAction"));
+    undo->setShortcut(QKeySequence::Undo);
+    QAction* redo = undo_->createRedoAction(edit, tr("&Redo"));
+    redo->setObjectName(QStringLiteral("redoAction"));
+    redo->setShortcuts(
+        {QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence(Qt::CTRL | Qt::Key_Y)});
+    edit->addAction(undo);
+    edit->addAction(redo);
+}
+
+void PresetDocument::noteSpecChange() {
+    if (restoring_)
+        return;
+    const NetworkSpec spec = window_->controls()->spec();
+    if (spec == recorded_)
+        return;
+    auto* step = new SpecCommand(this, recorded_, spec, window_->controls()->editAction(),
+                                 window_->controls()->isDragging());
+    recorded_ = spec;
+    undo_->push(step); // merges into the step before it where it continues that change
+}
+
+void PresetDocument::clearHistory() {
+    undo_->clear();
+    recorded_ = window_->controls()->spec();
+    updateModified();
+}
+
+PresetDocument::State PresetDocument::state() const {
+    return {recorded_, base_, file_, savedSpec_};
+}
+
+void PresetDocument::restoreSpec(const NetworkSpec& spec) {
+    restoring_ = true;
+    recorded_ = spec;
+    window_->setSpec(spec); // the controls and a run, as any change
+    restoring_ = false;
+    updateModified();
+}
+
+void PresetDocument::restoreState(const State& s) {
+    base_ = s.base;
+    file_ = s.file;
+    savedSpec_ = s.saved;
+    browser_->select(QString::fromStdString(base_.name));
+    restoreSpec(s.spec);
+    updateTitle();
+}
+
+void PresetDocument::load(const Preset& preset, const QString& file, const QString& what) {
+    State before = state();
+    restoring_ = true; // one step for the whole load, not one for its spec
+    showPreset(preset);
+    restoring_ = false;
+    file_ = file;
+    recorded_ = window_->controls()->spec();
+    updateTitle();
+    undo_->push(new LoadCommand(this, std::move(before), state(), what));
+    undo_->setClean();
+}
+
 void PresetDocument::applyPreset(const Preset& preset) {
+    load(preset, file_, tr("load preset %1").arg(QString::fromStdString(preset.name)));
+}
+
+void PresetDocument::showPreset(const Preset& preset) {
     base_ = preset;
     if (preset.viewInputs > 0 && preset.view == "ntk")
         window_->analysisViews()->ntk()->setInputs(preset.viewInputs);
@@ -166,13 +316,13 @@ bool PresetDocument::openFile(const QString& path) {
               presetErrorMessage(path, r.errors));
         return false;
     }
-    applyPreset(*r.preset);
     // a figure restores its experiment; saving writes a preset, never over the image
-    file_ = QFileInfo(path).suffix().toLower() == QLatin1String("json")
-                ? QFileInfo(path).absoluteFilePath()
-                : QString();
+    load(*r.preset,
+         QFileInfo(path).suffix().toLower() == QLatin1String("json")
+             ? QFileInfo(path).absoluteFilePath()
+             : QString(),
+         tr("open %1").arg(QFileInfo(path).fileName()));
     addRecent(QFileInfo(path).absoluteFilePath());
-    updateTitle();
     window_->statusBar()->showMessage(tr("Opened %1").arg(QDir::toNativeSeparators(path)), 5000);
     return true;
 }
@@ -197,6 +347,7 @@ bool PresetDocument::saveAs(const QString& path) {
     }
     base_ = p;
     savedSpec_ = p.spec;
+    undo_->setClean();
     file_ = QFileInfo(path).absoluteFilePath();
     QString recentError;
     const bool remembered = addRecent(file_, &recentError);
