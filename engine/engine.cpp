@@ -82,6 +82,51 @@ double meanPairCosine(const Eigen::VectorXd& dirSum, int valid) {
 SpecInvalid::SpecInvalid(std::vector<SpecError> errors)
     : std::runtime_error(joinErrors(errors)), errors_(std::move(errors)) {}
 
+namespace {
+
+/// Residual blocks (THEORY.md, ResNet): the stream's length and covariance add the branch's,
+/// q^l = q^{l-1} + gamma^2 q_F(q^{l-1}) (the skip and the zero-mean branch are uncorrelated), and
+/// the gradient grows by 1 + gamma^2 chi_F per block going down, chi_F = prod_j sigma_w,j^2
+/// E[phi'(h_{j-1})^2] over the branch's layers.
+void predictResnet(const NetworkSpec& spec, const Activation& act, TheoryCurves& t) {
+    const Network net = buildNetwork(spec);
+    const double sb2 = effectiveSigmaB2(spec);
+    const auto L = static_cast<std::size_t>(spec.depth);
+    t.q.assign(L, kNaN);
+    t.c.assign(L, kNaN);
+    t.gradH2.assign(L, kNaN);
+    t.gradRatio.assign(L, kNaN);
+    std::vector<double> chiF(L, kNaN);
+    double q = t.q0, k = t.q0 * t.c0;
+    for (std::size_t l = 0; l < L; ++l) {
+        const auto& st = std::get<ResidualStage>(net.stages[l]);
+        double qq = q, cc = q > 0 ? std::clamp(k / q, -1.0, 1.0) : 1.0, chi = 1.0;
+        for (int w : st.weights) {
+            const double sw2 = net.params[static_cast<std::size_t>(w)].sigmaW2;
+            chi *= sw2 * meanfield::expectDphi2(act, qq);
+            const double cn = meanfield::correlationMap(act, sw2, sb2, qq, cc);
+            qq = meanfield::lengthMap(act, sw2, sb2, qq);
+            cc = cn;
+        }
+        const double g2 = st.gamma * st.gamma;
+        q += g2 * qq;
+        k += g2 * qq * cc;
+        t.q[l] = q;
+        t.c[l] = q > 0 ? k / q : kNaN;
+        chiF[l] = chi;
+    }
+    if (spec.loss == Loss::Mse) // the scale of |x^L - y|^2 is not modelled (as for an mlp)
+        return;
+    t.gradH2[L - 1] = spec.width; // delta^L = g ~ N(0, I_N) on the stream x^L
+    for (std::size_t l = L - 1; l-- > 0;) {
+        const double gamma = std::get<ResidualStage>(net.stages[l + 1]).gamma;
+        t.gradRatio[l] = 1.0 + gamma * gamma * chiF[l + 1];
+        t.gradH2[l] = t.gradRatio[l] * t.gradH2[l + 1];
+    }
+}
+
+} // namespace
+
 TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
     TheoryCurves t;
     t.q0 = q0;
@@ -89,6 +134,13 @@ TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
     const Activation act(spec.activation, spec.activationSlope);
     const double sb2 = effectiveSigmaB2(spec);
     const auto L = static_cast<std::size_t>(spec.depth);
+    if (spec.arch == Arch::Resnet &&
+        !(spec.init == InitScheme::Constant || spec.biasInit == BiasInit::Constant)) {
+        predictResnet(spec, act, t);
+        t.note = "residual blocks have no fixed point q*: the stream's length only grows or "
+                 "stays, so chi1, q*, c*, xi and the phase are not defined";
+        return t;
+    }
     if (spec.init == InitScheme::Constant || spec.biasInit == BiasInit::Constant) {
         t.applicable = false;
         t.note = "mean-field theory assumes zero-mean random weights and biases; constant "
@@ -128,6 +180,10 @@ TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
 }
 
 double criticalInputScale(const NetworkSpec& spec, double u, std::string& note) {
+    if (spec.arch != Arch::Mlp) {
+        note = "the law of layer 1's update in the input scale is derived for an mlp";
+        return kNaN;
+    }
     const bool homogeneous = spec.activation == ActivationKind::Linear ||
                              spec.activation == ActivationKind::Relu ||
                              spec.activation == ActivationKind::LeakyRelu;
@@ -258,15 +314,19 @@ void transposedProduct(const RunContext& ctx, DrawKind kind, const MatrixF& z, f
 }
 
 /// The forward statistics of one chunk of a stage's pre-activations h (n x m) and phi'(h).
-void reduceForwardChunk(const MatrixF& h, const Eigen::Ref<const MatrixF>& dd, int bins, double R,
-                        double satThreshold, ForwardPartial& p) {
+/// `dphi` holds the phi' of every nonlinearity the stage applies (one for a dense layer, one per
+/// branch layer for a residual block), columns c0..c0+m: dead and saturated units are counted
+/// over all of them.
+void reduceForwardChunk(const MatrixF& h, const std::vector<const MatrixF*>& dphi, int c0, int bins,
+                        double R, double satThreshold, ForwardPartial& p) {
     const int n = static_cast<int>(h.rows()), m = static_cast<int>(h.cols());
+    const int units = n * static_cast<int>(dphi.size());
     p.unitDirSum = Eigen::VectorXd::Zero(n);
-    p.alive.assign(static_cast<std::size_t>(n), 0);
+    p.alive.assign(static_cast<std::size_t>(units), 0);
     p.hist.assign(static_cast<std::size_t>(bins), 0);
     const double binsPerUnit = bins / (2 * R);
     Eigen::Array<bool, Eigen::Dynamic, 1> alive =
-        Eigen::Array<bool, Eigen::Dynamic, 1>::Constant(n, false);
+        Eigen::Array<bool, Eigen::Dynamic, 1>::Constant(units, false);
     for (int b = 0; b < m; ++b) {
         const auto hb = h.col(b).cast<double>().array();
         const double s1 = hb.sum();
@@ -287,9 +347,13 @@ void reduceForwardChunk(const MatrixF& h, const Eigen::Ref<const MatrixF>& dd, i
             const double t = std::clamp((h(i, b) + R) * binsPerUnit, 0.0, lastBin);
             ++p.hist[static_cast<std::size_t>(t)];
         }
-        const auto db = dd.col(b).array();
-        alive = alive || (db != 0.0f);
-        p.saturated += static_cast<double>((db.abs() < static_cast<float>(satThreshold)).count());
+        for (std::size_t k = 0; k < dphi.size(); ++k) {
+            const auto db = dphi[k]->col(c0 + b).array();
+            alive.segment(static_cast<Eigen::Index>(k) * n, n) =
+                alive.segment(static_cast<Eigen::Index>(k) * n, n) || (db != 0.0f);
+            p.saturated +=
+                static_cast<double>((db.abs() < static_cast<float>(satThreshold)).count());
+        }
         // unit spread of this input: std over units / rms (two passes: exactly 0 when every unit
         // holds the same value)
         const double meanB = s1 / n, msB = s2 / n;
@@ -300,18 +364,19 @@ void reduceForwardChunk(const MatrixF& h, const Eigen::Ref<const MatrixF>& dd, i
             ++p.validDirs;
         }
     }
-    for (int i = 0; i < n; ++i)
+    for (int i = 0; i < units; ++i)
         p.alive[static_cast<std::size_t>(i)] = alive(i) ? 1 : 0;
 }
 
 /// Combines the chunks' partial statistics in their fixed order into the stage's LayerStats.
-void combineForward(const std::vector<ForwardPartial>& parts, const Activation& act, int n, int B,
-                    LayerStats& st) {
+void combineForward(const std::vector<ForwardPartial>& parts, const Activation& act, int n, int k,
+                    int B, LayerStats& st) {
     const int bins = static_cast<int>(st.histogram.counts.size());
+    const int units = n * k; // the units whose phi' decides dead and saturated
     double sumH = 0, sumH2 = 0, sat = 0, spread = 0;
     Eigen::VectorXd dirSum = Eigen::VectorXd::Zero(n);
     int valid = 0;
-    std::vector<char> alive(static_cast<std::size_t>(n), 0);
+    std::vector<char> alive(static_cast<std::size_t>(units), 0);
     for (const ForwardPartial& p : parts) {
         sumH += p.sumH;
         sumH2 += p.sumH2;
@@ -324,7 +389,7 @@ void combineForward(const std::vector<ForwardPartial>& parts, const Activation& 
         st.histogram.above += p.above;
         for (int i = 0; i < bins; ++i)
             st.histogram.counts[static_cast<std::size_t>(i)] += p.hist[static_cast<std::size_t>(i)];
-        for (int i = 0; i < n; ++i)
+        for (int i = 0; i < units; ++i)
             alive[static_cast<std::size_t>(i)] |= p.alive[static_cast<std::size_t>(i)];
     }
     const double count = static_cast<double>(n) * B;
@@ -332,8 +397,8 @@ void combineForward(const std::vector<ForwardPartial>& parts, const Activation& 
         st.q = sumH2 / count;
         st.mean = sumH / count;
         st.var = std::max(0.0, st.q - st.mean * st.mean);
-        st.deadFraction = static_cast<double>(std::count(alive.begin(), alive.end(), 0)) / n;
-        st.saturatedFraction = act.saturates() ? sat / count : 0.0;
+        st.deadFraction = static_cast<double>(std::count(alive.begin(), alive.end(), 0)) / units;
+        st.saturatedFraction = act.saturates() ? sat / (static_cast<double>(units) * B) : 0.0;
         st.correlation = meanPairCosine(dirSum, valid);
         st.unitSpread = n > 1 ? spread / B : kNaN; // no spread over a single unit
     }
@@ -369,7 +434,7 @@ bool forwardDense(const RunContext& ctx, const DenseStage& stage, int index, con
             return;
         h.colwise() += bias.col(0);
         act.apply(h.data(), a.col(c0).data(), d.col(c0).data(), static_cast<std::size_t>(h.size()));
-        reduceForwardChunk(h, d.middleCols(c0, m), spec.histBins, spec.histRange, satThreshold,
+        reduceForwardChunk(h, {&d}, c0, spec.histBins, spec.histRange, satThreshold,
                            parts[static_cast<std::size_t>(c)]);
     });
     if (ctx.cancelled()) // some chunks were skipped: the layer is incomplete
@@ -381,7 +446,7 @@ bool forwardDense(const RunContext& ctx, const DenseStage& stage, int index, con
     st.histogram.lo = -spec.histRange;
     st.histogram.hi = spec.histRange;
     st.histogram.counts.assign(static_cast<std::size_t>(spec.histBins), 0);
-    combineForward(parts, act, n, B, st);
+    combineForward(parts, act, n, 1, B, st);
     st.sample.assign(a.col(0).data(), a.col(0).data() + n);
     return true;
 }
@@ -473,6 +538,159 @@ bool backwardDense(const RunContext& ctx, const DenseStage& stage, const MatrixF
     return true;
 }
 
+/// What a residual block keeps for its backward pass: per branch layer j, phi and phi' of its
+/// input (x^{l-1} for j = 1, the previous branch layer's output after).
+struct BranchState {
+    std::vector<MatrixF> a, d;
+};
+
+/// Forward pass of one residual block: x^l = x^{l-1} + gamma F(x^{l-1}), its statistics over the
+/// stream x^l (dead and saturated over the branch's units) and the branch ratio q_F / q^{l-1}.
+bool forwardResidual(const RunContext& ctx, const ResidualStage& stage, int index,
+                     const MatrixF& prev, MatrixF& out, BranchState& branch, LayerStats& st) {
+    const NetworkSpec& spec = ctx.spec;
+    const Activation& act = ctx.net.act;
+    const int n = stage.width, B = ctx.batch;
+    const auto m = stage.weights.size();
+    std::vector<MatrixF> bias(m);
+    for (std::size_t j = 0; j < m; ++j)
+        bias[j] = materialize(ctx.param(stage.biases[j]),
+                              *ctx.draws[static_cast<std::size_t>(stage.biases[j])]);
+    out.resize(n, B);
+    branch.a.assign(m, MatrixF(n, B));
+    branch.d.assign(m, MatrixF(n, B));
+    const int nChunks = ctx.cols.count();
+    std::vector<ForwardPartial> parts(static_cast<std::size_t>(nChunks));
+    std::vector<double> f2(static_cast<std::size_t>(nChunks), 0.0), x2(f2);
+    const double satThreshold = 0.05 * act.maxAbsDphi();
+    std::vector<const MatrixF*> dphi;
+    for (const MatrixF& d : branch.d)
+        dphi.push_back(&d);
+    const float gamma = static_cast<float>(stage.gamma);
+
+    forEachChunk(nChunks, [&](int c) {
+        if (ctx.cancelled())
+            return;
+        const int c0 = ctx.cols.begin(c), mc = ctx.cols.len(c);
+        MatrixF u = prev.middleCols(c0, mc), h(n, mc);
+        for (std::size_t j = 0; j < m; ++j) {
+            act.apply(u.data(), branch.a[j].col(c0).data(), branch.d[j].col(c0).data(),
+                      static_cast<std::size_t>(u.size()));
+            const Param& w = ctx.param(stage.weights[j]);
+            weightProduct(ctx, w.draw, ctx.z(stage.weights[j]), static_cast<float>(w.scale),
+                          branch.a[j], c0, mc, h);
+            if (ctx.cancelled())
+                return;
+            h.colwise() += bias[j].col(0);
+            u.swap(h);
+        }
+        f2[static_cast<std::size_t>(c)] = u.cast<double>().squaredNorm();
+        x2[static_cast<std::size_t>(c)] = prev.middleCols(c0, mc).cast<double>().squaredNorm();
+        MatrixF x = prev.middleCols(c0, mc) + gamma * u;
+        out.middleCols(c0, mc) = x;
+        reduceForwardChunk(x, dphi, c0, spec.histBins, spec.histRange, satThreshold,
+                           parts[static_cast<std::size_t>(c)]);
+    });
+    if (ctx.cancelled())
+        return false;
+
+    st.index = index;
+    st.width = n;
+    st.sigmaW2 = ctx.param(stage.weights.front()).sigmaW2;
+    st.histogram.lo = -spec.histRange;
+    st.histogram.hi = spec.histRange;
+    st.histogram.counts.assign(static_cast<std::size_t>(spec.histBins), 0);
+    combineForward(parts, act, n, static_cast<int>(m), B, st);
+    double sf = 0, sx = 0;
+    for (int c = 0; c < nChunks; ++c) {
+        sf += f2[static_cast<std::size_t>(c)];
+        sx += x2[static_cast<std::size_t>(c)];
+    }
+    st.branchRatio = st.nonfinite == 0 && sx > 0 && std::isfinite(sf) ? sf / sx : kNaN;
+    st.sample.assign(out.col(0).data(), out.col(0).data() + n);
+    return true;
+}
+
+/// Backward pass of one residual block: from delta = dLoss/dx^l, dLoss/dx^{l-1} = delta + gamma
+/// J_F^T delta in `below`; grad_w2 and relative_update over the branch's weights together.
+bool backwardResidual(const RunContext& ctx, const ResidualStage& stage, const BranchState& branch,
+                      const MatrixF& delta, MatrixF& below, LayerStats& st, double& inGrad) {
+    const int n = stage.width, B = ctx.batch;
+    const auto m = stage.weights.size();
+    const int nChunks = ctx.cols.count();
+    const float gamma = static_cast<float>(stage.gamma);
+    below.resize(n, B);
+    // g[j]: dLoss/dh_j of branch layer j (its output), kept whole for dW_j = g_j a_j^T / B
+    std::vector<MatrixF> g(m, MatrixF(n, B));
+    std::vector<double> gh(static_cast<std::size_t>(nChunks), 0.0), gin(gh);
+    std::vector<std::int64_t> bad(static_cast<std::size_t>(nChunks), 0);
+    forEachChunk(nChunks, [&](int c) {
+        if (ctx.cancelled())
+            return;
+        const int c0 = ctx.cols.begin(c), mc = ctx.cols.len(c);
+        const auto dl = delta.middleCols(c0, mc);
+        const double acc = dl.cast<double>().squaredNorm();
+        gh[static_cast<std::size_t>(c)] = acc;
+        bad[static_cast<std::size_t>(c)] =
+            std::isfinite(acc) ? 0 : (!dl.array().isFinite()).count();
+        g[m - 1].middleCols(c0, mc) = gamma * dl;
+        MatrixF back(n, mc);
+        for (std::size_t j = m; j-- > 0;) {
+            const Param& w = ctx.param(stage.weights[j]);
+            transposedProduct(ctx, w.draw, ctx.z(stage.weights[j]), static_cast<float>(w.scale),
+                              g[j].middleCols(c0, mc), back);
+            back.array() *= branch.d[j].middleCols(c0, mc).array();
+            if (j > 0)
+                g[j - 1].middleCols(c0, mc) = back;
+        }
+        auto outc = below.middleCols(c0, mc);
+        outc = dl + back;
+        double g2 = 0;
+        for (int b = 0; b < mc; ++b)
+            g2 += outc.col(b).cast<double>().squaredNorm();
+        gin[static_cast<std::size_t>(c)] = g2;
+    });
+    // ||dW_j||_F^2 by row blocks, every branch layer
+    const Chunks rows{n, kChunkRows};
+    std::vector<double> gw(m * static_cast<std::size_t>(rows.count()), 0.0);
+    forEachChunk(static_cast<int>(gw.size()), [&](int t) {
+        if (ctx.cancelled())
+            return;
+        const auto j = static_cast<std::size_t>(t / rows.count());
+        const int r = t % rows.count();
+        MatrixF dw(rows.len(r), n);
+        dw.noalias() = g[j].middleRows(rows.begin(r), rows.len(r)) * branch.a[j].transpose();
+        gw[static_cast<std::size_t>(t)] = dw.cast<double>().squaredNorm();
+    });
+    if (ctx.cancelled())
+        return false;
+    double gradH = 0, gradW = 0, wNorm2 = 0;
+    std::int64_t nonfinite = 0;
+    inGrad = 0;
+    for (int c = 0; c < nChunks; ++c) {
+        gradH += gh[static_cast<std::size_t>(c)];
+        inGrad += gin[static_cast<std::size_t>(c)];
+        nonfinite += bad[static_cast<std::size_t>(c)];
+    }
+    for (double v : gw)
+        gradW += v;
+    gradW /= static_cast<double>(B) * B;
+    for (std::size_t j = 0; j < m; ++j) {
+        const double sc = ctx.param(stage.weights[j]).scale;
+        wNorm2 += sc * sc * ctx.draws[static_cast<std::size_t>(stage.weights[j])]->z2;
+    }
+    st.hasGradients = true;
+    st.gradNonfinite = nonfinite;
+    if (nonfinite == 0 && std::isfinite(gradW) && std::isfinite(inGrad)) {
+        st.gradH2 = gradH / B;
+        st.gradW2 = gradW;
+        st.relativeUpdate =
+            wNorm2 > 0 ? ctx.spec.learningRate * std::sqrt(gradW) / std::sqrt(wNorm2) : kNaN;
+        // gradRowSpread (the dense layers' symmetry check) is not defined for a block: NaN
+    }
+    return true;
+}
+
 /// The measured input length q^0 and mean pair cosine c^0 the theory starts from.
 std::pair<double, double> inputMoments(const MatrixF& x) {
     const int B = static_cast<int>(x.cols()), n0 = static_cast<int>(x.rows());
@@ -540,6 +758,7 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
 
     // Activations a^s and derivatives phi'(h^s) of every stage, kept for the backward pass.
     std::vector<MatrixF> a(static_cast<std::size_t>(S) + 1), d(static_cast<std::size_t>(S) + 1);
+    std::vector<BranchState> branches(static_cast<std::size_t>(S) + 1); // residual blocks
     result.layers.resize(static_cast<std::size_t>(S));
     auto input = [&](int s) -> const MatrixF& {
         return s == 1 ? x : a[static_cast<std::size_t>(s) - 1];
@@ -548,11 +767,12 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
     for (int s = 1; s <= S; ++s) {
         const auto si = static_cast<std::size_t>(s);
         LayerStats& st = result.layers[si - 1];
-        const bool done = std::visit(
-            [&](const auto& stage) {
-                return forwardDense(ctx, stage, s, input(s), a[si], d[si], st);
-            },
-            net.stages[si - 1]);
+        const Stage& stage = net.stages[si - 1];
+        const bool done =
+            std::holds_alternative<DenseStage>(stage)
+                ? forwardDense(ctx, std::get<DenseStage>(stage), s, input(s), a[si], d[si], st)
+                : forwardResidual(ctx, std::get<ResidualStage>(stage), s, input(s), a[si],
+                                  branches[si], st);
         if (!done) {
             result.cancelled = true;
             return result;
@@ -592,19 +812,22 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
     }
     if (spec.loss == Loss::Mse)
         delta = a[static_cast<std::size_t>(S)] - delta;
-    delta = delta.cwiseProduct(d[static_cast<std::size_t>(S)]);
+    // an mlp's output is phi(h^L); a resnet's is the stream x^L itself
+    if (std::holds_alternative<DenseStage>(net.stages.back()))
+        delta = delta.cwiseProduct(d[static_cast<std::size_t>(S)]);
 
     for (int s = S; s >= 1; --s) {
         const auto si = static_cast<std::size_t>(s);
         LayerStats& st = result.layers[si - 1];
         MatrixF below;
         double inGrad = 0;
-        const bool done = std::visit(
-            [&](const auto& stage) {
-                return backwardDense(ctx, stage, input(s), s > 1 ? &d[si - 1] : nullptr, delta,
-                                     below, st, inGrad);
-            },
-            net.stages[si - 1]);
+        const Stage& stage = net.stages[si - 1];
+        const bool done =
+            std::holds_alternative<DenseStage>(stage)
+                ? backwardDense(ctx, std::get<DenseStage>(stage), input(s),
+                                s > 1 ? &d[si - 1] : nullptr, delta, below, st, inGrad)
+                : backwardResidual(ctx, std::get<ResidualStage>(stage), branches[si], delta, below,
+                                   st, inGrad);
         if (!done) {
             result.cancelled = true;
             return result;

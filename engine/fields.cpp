@@ -135,6 +135,18 @@ const std::vector<Field>& fields() {
                  "worker threads, 0 = all cores (never changes results)"),
         doubleField("memory_budget_gib", &NetworkSpec::memoryBudgetGiB, 0.001, 1024.0,
                     "largest memory a run may take, GiB"),
+        choiceField<Arch>("arch", &NetworkSpec::arch, {"mlp", "resnet"}, archName, parseArch,
+                          "network family: mlp (depth = layers) or resnet (depth = blocks "
+                          "x + gamma F(x))"),
+        intField("branch_depth", &NetworkSpec::branchDepth, 1, Limits::kMaxBranchDepth,
+                 "resnet: dense layers m per residual branch"),
+        choiceField<ResidualScale>("residual_scale", &NetworkSpec::residualScale,
+                                   {"zero", "one", "inv-sqrt-depth", "fixup", "value"},
+                                   residualScaleName, parseResidualScale,
+                                   "resnet: gamma of the blocks: 0, 1, 1/sqrt(L), Fixup or "
+                                   "residual_gamma"),
+        doubleField("residual_gamma", &NetworkSpec::residualGamma, 0.0, Limits::kMaxResidualGamma,
+                    "resnet: gamma of every block, with residual_scale value"),
     };
     return f;
 }
@@ -424,6 +436,21 @@ bool applyFields(NetworkSpec& spec, const FieldLayerView& layer, std::vector<Spe
         spec.activationSlope = kDefaults.activationSlope;
     if ((given("depth") || given("width")) && !given("widths"))
         spec.widths.clear(); // a per-layer list cannot follow a new depth or width
+    if (given("arch") && spec.arch == Arch::Mlp) { // the residual fields mean nothing then
+        if (!given("branch_depth"))
+            spec.branchDepth = kDefaults.branchDepth;
+        if (!given("residual_scale"))
+            spec.residualScale = kDefaults.residualScale;
+    }
+    if ((given("arch") || given("residual_scale")) && !given("residual_gamma") &&
+        spec.residualScale != ResidualScale::Value)
+        spec.residualGamma = kDefaults.residualGamma;
+    if (spec.arch == Arch::Resnet) {
+        if (given("arch") && !given("widths"))
+            spec.widths.clear(); // every block keeps the width N
+        if ((given("arch") || given("width")) && !given("input_dim"))
+            spec.inputDim = spec.width; // the skip adds x^0 to the first block's output
+    }
     if (sigmaW2) {
         const json& v = *sigmaW2;
         const bool number = v.is_number() && std::isfinite(v.get<double>()) && v.get<double>() >= 0;
@@ -501,6 +528,33 @@ std::vector<SpecError> validateFields(const NetworkSpec& s) {
     if (s.activationSlope != kDefaults.activationSlope && s.activation != ActivationKind::LeakyRelu)
         ignored("activation_slope", fmt(s.activationSlope),
                 "activation " + activationName(s.activation), "activation leaky-relu");
+    if (s.arch != Arch::Resnet) {
+        if (s.branchDepth != kDefaults.branchDepth)
+            ignored("branch_depth", std::to_string(s.branchDepth), "arch " + archName(s.arch),
+                    "arch resnet");
+        if (s.residualScale != kDefaults.residualScale)
+            ignored("residual_scale", residualScaleName(s.residualScale),
+                    "arch " + archName(s.arch), "arch resnet");
+    }
+    if (s.residualGamma != kDefaults.residualGamma && s.residualScale != ResidualScale::Value)
+        ignored("residual_gamma", fmt(s.residualGamma),
+                "residual_scale " + residualScaleName(s.residualScale),
+                "residual_scale value and arch resnet");
+    if (s.arch == Arch::Resnet) {
+        if (!s.widths.empty())
+            e.push_back({"widths", "widths: arch resnet keeps one width N in every block (set "
+                                   "width, leave widths out)"});
+        if (s.inputDim != s.width)
+            e.push_back({"input_dim", "input_dim: arch resnet adds the input x^0 to the first "
+                                      "block's output, so input_dim must equal width (input_dim " +
+                                          std::to_string(s.inputDim) + ", width " +
+                                          std::to_string(s.width) + ")"});
+        if (s.residualScale == ResidualScale::Fixup && s.branchDepth < 2)
+            e.push_back({"residual_scale",
+                         "residual_scale: fixup scales a branch's first m - 1 layers by "
+                         "L^(-1/(2m-2)), so it needs branch_depth 2 or more (got branch_depth " +
+                             std::to_string(s.branchDepth) + ")"});
+    }
     return e;
 }
 
@@ -510,6 +564,12 @@ json specToJson(const NetworkSpec& spec) {
         if (f.info.name == "threads")
             continue;
         if (f.info.name == "memory_budget_gib" && spec.memoryBudgetGiB == kDefaults.memoryBudgetGiB)
+            continue;
+        // the family's fields only where they say something: an mlp preset (every v1 preset)
+        // serialises as it always has
+        if ((f.info.name == "arch" || f.info.name == "branch_depth" ||
+             f.info.name == "residual_scale" || f.info.name == "residual_gamma") &&
+            f.get(spec) == f.get(kDefaults))
             continue;
         if (f.info.kind == FieldKind::IntList && spec.widths.empty())
             continue;

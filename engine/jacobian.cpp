@@ -45,7 +45,11 @@ std::uint64_t jacobianBytes(const NetworkSpec& spec, int inputs) {
     const auto side = static_cast<std::uint64_t>(std::min(spec.inputDim, spec.widthOf(spec.depth)));
     // float weights, float activations and phi' of K inputs per layer, two double products per
     // input (current and next), one layer of weights in double, and the SVD's working copy
-    return 4 * weights + 8 * maxN * k * static_cast<std::uint64_t>(spec.depth + 1) +
+    // a residual block holds branch_depth layers of weights and of phi'
+    const auto perStage =
+        static_cast<std::uint64_t>(spec.arch == Arch::Resnet ? spec.branchDepth : 1);
+    return 4 * weights * perStage +
+           8 * maxN * k * static_cast<std::uint64_t>(spec.depth + 1) * perStage +
            2 * 8 * k * maxN * side + 8 * maxN * maxN + 8 * maxN * side;
 }
 
@@ -61,6 +65,25 @@ double theoryJacobianMeanSq(const NetworkSpec& spec, double q0, std::string* not
     const Activation act(spec.activation, spec.activationSlope);
     const double sb2 = effectiveSigmaB2(spec);
     double q = 0, product = 1.0;
+    if (spec.arch == Arch::Resnet) {
+        // J = prod_l (I + gamma J_F^l): E||J||_F^2 / N grows by 1 + gamma^2 chi_F per block (the
+        // cross terms vanish in mean: J_F is zero-mean), chi_F = prod_j sigma_w,j^2 E[phi'^2]
+        // at the branch's lengths, starting from the block's input length q^{l-1}
+        const Network net = buildNetwork(spec);
+        q = q0;
+        for (const Stage& stage : net.stages) {
+            const auto& st = std::get<ResidualStage>(stage);
+            double qq = q, chi = 1.0;
+            for (int w : st.weights) {
+                const double sw2 = net.params[static_cast<std::size_t>(w)].sigmaW2;
+                chi *= sw2 * meanfield::expectDphi2(act, qq);
+                qq = meanfield::lengthMap(act, sw2, sb2, qq);
+            }
+            product *= 1.0 + st.gamma * st.gamma * chi;
+            q += st.gamma * st.gamma * qq;
+        }
+        return product;
+    }
     for (int l = 1; l <= spec.depth; ++l) {
         const double sw2 = effectiveSigmaW2(spec, l);
         q = l == 1 ? sw2 * q0 + sb2 : meanfield::lengthMap(act, sw2, sb2, q);
@@ -94,6 +117,98 @@ std::vector<SpecError> validateJacobian(const NetworkSpec& spec, int inputs) {
     return errors;
 }
 
+namespace {
+
+/// The Jacobians of a residual network, J = prod_l (I + gamma W_m^l D_m^l ... W_1^l D_1^l), from
+/// the input side (N_0 = N_L = N), one input per task after the forward pass of the K inputs.
+void residualJacobians(const NetworkSpec& spec, int K, JacobianResult& result,
+                       const std::function<void(const JacobianInput&)>& onInput,
+                       std::mutex& callbackMutex, const std::atomic<bool>* cancel) {
+    const Network net = buildNetwork(spec);
+    const auto draws = fetchDraws(net, cancel);
+    if (draws.empty()) {
+        result.cancelled = true;
+        return;
+    }
+    const int L = spec.depth, n = spec.width;
+    const auto param = [&](int k) -> const Param& {
+        return net.params[static_cast<std::size_t>(k)];
+    };
+    const auto draw = [&](int k) -> const StandardDraw& {
+        return *draws[static_cast<std::size_t>(k)];
+    };
+    // forward of the K inputs: phi'(u_{j-1}) of every branch layer j of every block
+    std::vector<std::vector<MatrixF>> d(static_cast<std::size_t>(L));
+    std::vector<std::vector<MatrixF>> w(static_cast<std::size_t>(L));
+    std::vector<int> bad(static_cast<std::size_t>(K), 0);
+    const MatrixF x = drawInputs(spec, K);
+    for (int k = 0; k < K; ++k) {
+        JacobianInput& in = result.inputs[static_cast<std::size_t>(k)];
+        in.index = k;
+        const double q0 = x.col(k).cast<double>().squaredNorm() / spec.inputDim;
+        in.theoryMeanSq = theoryJacobianMeanSq(spec, q0, &result.theoryNote);
+    }
+    MatrixF stream = x;
+    for (int l = 0; l < L; ++l) {
+        if (detail::isCancelled(cancel)) {
+            result.cancelled = true;
+            return;
+        }
+        const auto& st = std::get<ResidualStage>(net.stages[static_cast<std::size_t>(l)]);
+        MatrixF u = stream, a(n, K);
+        for (std::size_t j = 0; j < st.weights.size(); ++j) {
+            MatrixF dj(n, K);
+            net.act.apply(u.data(), a.data(), dj.data(), static_cast<std::size_t>(u.size()));
+            w[static_cast<std::size_t>(l)].push_back(
+                materialize(param(st.weights[j]), draw(st.weights[j])));
+            u = w[static_cast<std::size_t>(l)].back() * a;
+            u.colwise() += materialize(param(st.biases[j]), draw(st.biases[j])).col(0);
+            d[static_cast<std::size_t>(l)].push_back(std::move(dj));
+        }
+        stream += static_cast<float>(st.gamma) * u;
+        for (int k = 0; k < K; ++k)
+            if (bad[static_cast<std::size_t>(k)] == 0 && !stream.col(k).allFinite())
+                bad[static_cast<std::size_t>(k)] = l + 1;
+    }
+    detail::forEachIndex(K, [&](int k) {
+        const auto ki = static_cast<std::size_t>(k);
+        JacobianInput& in = result.inputs[ki];
+        Eigen::MatrixXd p = Eigen::MatrixXd::Identity(n, n);
+        for (int l = 0; l < L && bad[ki] == 0; ++l) {
+            if (detail::isCancelled(cancel))
+                return;
+            const auto& st = std::get<ResidualStage>(net.stages[static_cast<std::size_t>(l)]);
+            if (st.gamma == 0)
+                continue; // the block is the identity: J^l = I exactly
+            Eigen::MatrixXd r = p;
+            for (std::size_t j = 0; j < st.weights.size(); ++j)
+                r = w[static_cast<std::size_t>(l)][j].cast<double>() *
+                    (d[static_cast<std::size_t>(l)][j].col(k).cast<double>().asDiagonal() * r);
+            p += st.gamma * r;
+            if (!p.allFinite())
+                bad[ki] = l + 1;
+        }
+        in.firstNonfiniteLayer = bad[ki];
+        if (bad[ki] == 0) {
+            const Eigen::BDCSVD<Eigen::MatrixXd> svd(p);
+            const Eigen::VectorXd s = svd.singularValues();
+            in.singularValues.assign(s.data(), s.data() + s.size());
+            in.meanSq = s.squaredNorm() / static_cast<double>(s.size());
+            const double smax = s.maxCoeff(), smin = s.minCoeff();
+            in.spread = smin > 0 ? smax / smin
+                                 : (smax > 0 ? std::numeric_limits<double>::infinity() : kNaN);
+        }
+        if (onInput && !detail::isCancelled(cancel)) {
+            std::lock_guard lock(callbackMutex);
+            onInput(in);
+        }
+    });
+    if (detail::isCancelled(cancel))
+        result.cancelled = true;
+}
+
+} // namespace
+
 JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
                                const std::function<void(const JacobianInput&)>& onInput,
                                const std::atomic<bool>* cancel) {
@@ -112,6 +227,10 @@ JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
     std::mutex callbackMutex;
 
     detail::inArena(spec.threads, [&] {
+        if (spec.arch == Arch::Resnet) {
+            residualJacobians(spec, K, result, onInput, callbackMutex, cancel);
+            return;
+        }
         // the network's standard draws from the shared cache (the run's very draws: an
         // orthogonal init's QRs are not redone), rounded to W = float(scale) Z like initWeights
         const Network net = buildNetwork(spec);

@@ -3,53 +3,95 @@
 #include "parallel.h"
 
 #include <cmath>
+#include <utility>
 
 namespace initscope {
+
+namespace {
+
+/// The weight and bias of one dense layer (in -> out) on the streams of `index`, named by `tag`
+/// ("3" for layer 3, "2.1" for block 2's first branch layer); `factor` multiplies the standard
+/// deviation (Fixup).
+std::pair<Param, Param> denseParams(const NetworkSpec& spec, int index, const std::string& tag,
+                                    int in, int out, double factor) {
+    const DrawKind kind = drawKind(spec.init);
+    const double var =
+        spec.init == InitScheme::Zeros || spec.init == InitScheme::Constant
+            ? 0.0
+            : spec.gain * baseVariance(spec.init, spec.fanMode, in, out, spec.initValue);
+    Param w;
+    w.name = "W" + tag;
+    w.rows = out;
+    w.cols = in;
+    w.fanIn = in;
+    w.fanOut = out;
+    w.scheme = spec.init;
+    w.draw = kind;
+    w.scale = factor * (spec.init == InitScheme::Zeros      ? 0.0
+                        : spec.init == InitScheme::Constant ? std::sqrt(spec.gain) * spec.initValue
+                                                            : std::sqrt(var));
+    w.sigmaW2 = factor * factor * var * in;
+    w.key = DrawKey{spec.seed, Stream::Weights, index, out, in, static_cast<int>(kind)};
+    Param b;
+    b.name = "b" + tag;
+    b.isBias = true;
+    b.rows = out;
+    b.cols = 1;
+    b.fanIn = in;
+    b.fanOut = out;
+    switch (spec.biasInit) {
+    case BiasInit::Zeros:
+        b.draw = DrawKind::None;
+        b.scale = 0;
+        break;
+    case BiasInit::Constant:
+        b.draw = DrawKind::Ones;
+        b.scale = spec.biasValue;
+        break;
+    case BiasInit::Normal:
+        b.draw = DrawKind::Normal;
+        b.scale = std::sqrt(spec.sigmaB2);
+        b.sigmaW2 = spec.sigmaB2;
+        break;
+    }
+    b.key = DrawKey{spec.seed, Stream::Biases, index, out, 1, 0};
+    return {std::move(w), std::move(b)};
+}
+
+} // namespace
 
 Network buildNetwork(const NetworkSpec& spec) {
     Network net;
     net.act = Activation(spec.activation, spec.activationSlope);
     net.inputDim = spec.inputDim;
     net.outputDim = spec.widthOf(spec.depth);
-    const DrawKind kind = drawKind(spec.init);
+    net.plan.stages = spec.depth;
+    if (spec.arch == Arch::Resnet) {
+        // branch layer j of block l draws from the streams of index (l - 1) m + j: a resnet
+        // with m = 1 has the weights of the mlp of the same depth and width
+        const int m = spec.branchDepth, n = spec.width;
+        const double gamma = residualGamma(spec);
+        for (int l = 1; l <= spec.depth; ++l) {
+            ResidualStage st;
+            st.width = n;
+            st.gamma = gamma;
+            for (int j = 1; j <= m; ++j) {
+                auto [w, b] =
+                    denseParams(spec, (l - 1) * m + j, std::to_string(l) + "." + std::to_string(j),
+                                n, n, fixupBranchFactor(spec, j));
+                st.weights.push_back(static_cast<int>(net.params.size()));
+                net.params.push_back(std::move(w));
+                st.biases.push_back(static_cast<int>(net.params.size()));
+                net.params.push_back(std::move(b));
+            }
+            net.stages.emplace_back(std::move(st));
+        }
+        net.plan.axis = "block";
+        return net;
+    }
     for (int l = 1; l <= spec.depth; ++l) {
         const int in = spec.widthOf(l - 1), out = spec.widthOf(l);
-        Param w;
-        w.name = "W" + std::to_string(l);
-        w.rows = out;
-        w.cols = in;
-        w.fanIn = in;
-        w.fanOut = out;
-        w.scheme = spec.init;
-        w.draw = kind;
-        w.scale = weightScale(spec, l);
-        w.sigmaW2 = effectiveSigmaW2(spec, l);
-        w.key = DrawKey{spec.seed, Stream::Weights, l, out, in, static_cast<int>(kind)};
-
-        Param b;
-        b.name = "b" + std::to_string(l);
-        b.isBias = true;
-        b.rows = out;
-        b.cols = 1;
-        b.fanIn = in;
-        b.fanOut = out;
-        switch (spec.biasInit) {
-        case BiasInit::Zeros:
-            b.draw = DrawKind::None;
-            b.scale = 0;
-            break;
-        case BiasInit::Constant:
-            b.draw = DrawKind::Ones;
-            b.scale = spec.biasValue;
-            break;
-        case BiasInit::Normal:
-            b.draw = DrawKind::Normal;
-            b.scale = std::sqrt(spec.sigmaB2);
-            b.sigmaW2 = spec.sigmaB2;
-            break;
-        }
-        b.key = DrawKey{spec.seed, Stream::Biases, l, out, 1, 0};
-
+        auto [w, b] = denseParams(spec, l, std::to_string(l), in, out, 1.0);
         DenseStage st;
         st.in = in;
         st.out = out;
@@ -59,7 +101,6 @@ Network buildNetwork(const NetworkSpec& spec) {
         net.params.push_back(std::move(b));
         net.stages.emplace_back(st);
     }
-    net.plan.stages = spec.depth;
     net.plan.axis = "layer";
     return net;
 }

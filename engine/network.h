@@ -41,7 +41,15 @@ struct DenseStage {
     int in = 0, out = 0;        // N_{l-1}, N_l
 };
 
-using Stage = std::variant<DenseStage>;
+/// x' = x + gamma F(x), F(x) = W_m phi(... W_1 phi(x) + b_1 ...) + b_m: one residual block with
+/// a pre-activation branch of m dense layers of width N (THEORY.md, ResNet).
+struct ResidualStage {
+    std::vector<int> weights, biases; // branch layers j = 1..m: indices into Network::params
+    int width = 0;                    // N
+    double gamma = 1;                 //
+};
+
+using Stage = std::variant<DenseStage, ResidualStage>;
 
 struct RunPlan {
     int stages = 0;

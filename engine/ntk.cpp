@@ -410,6 +410,13 @@ std::vector<SpecError> validateNtk(const NetworkSpec& spec, const NtkOptions& op
     std::vector<SpecError> errors = validate(spec);
     if (!errors.empty())
         return errors;
+    if (spec.arch != Arch::Mlp) {
+        errors.push_back({"arch", "arch: the NTK is computed for arch mlp only so far (its "
+                                  "per-depth readouts and the analytic kernel assume a stack of "
+                                  "dense layers); got arch " +
+                                      archName(spec.arch)});
+        return errors;
+    }
     const int maxK = std::min(spec.batch, kMaxNtkInputs);
     if (options.inputs < 1 || options.inputs > maxK) {
         errors.push_back({"inputs", "inputs: must be an integer from 1 to " + std::to_string(maxK) +

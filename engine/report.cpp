@@ -73,10 +73,11 @@ std::string nonfiniteMessage(const RunResult& r) {
     if (r.firstNonfiniteLayer == 0)
         return {};
     const LayerStats& s = r.layers[static_cast<std::size_t>(r.firstNonfiniteLayer - 1)];
+    const std::string stage = r.spec.arch == Arch::Resnet ? "block " : "layer ";
     if (s.nonfinite > 0)
-        return "non-finite from layer " + std::to_string(r.firstNonfiniteLayer) +
+        return "non-finite from " + stage + std::to_string(r.firstNonfiniteLayer) +
                " (float32 overflow in the forward pass)";
-    return "non-finite gradient from layer " + std::to_string(r.firstNonfiniteLayer) +
+    return "non-finite gradient from " + stage + std::to_string(r.firstNonfiniteLayer) +
            " (float32 overflow in the backward pass)";
 }
 
@@ -84,9 +85,15 @@ json resultToJson(const RunResult& r, bool withHistograms) {
     json o;
     o["spec"] = specToJson(r.spec);
     json layers = json::array();
-    for (const LayerStats& s : r.layers)
+    const bool blocks = r.spec.arch == Arch::Resnet;
+    for (const LayerStats& s : r.layers) {
         layers.push_back(layerToJson(s, withHistograms));
+        if (blocks) // q_F / q^{l-1} of each residual block
+            layers.back()["branch_ratio"] = jsonNumber(s.branchRatio);
+    }
     o["layers"] = layers;
+    o["arch"] = archName(r.spec.arch);
+    o["stage"] = blocks ? "block" : "layer"; // what one entry of "layers" is
     o["theory"] = theoryToJson(r.theory);
     o["input_grad2"] = jsonNumber(r.inputGrad2);
     o["critical_input_scale"] = jsonNumber(r.criticalInputScale);

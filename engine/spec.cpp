@@ -120,6 +120,68 @@ bool parseLoss(const std::string& name, Loss& out) {
     return false;
 }
 
+std::string archName(Arch a) {
+    return a == Arch::Mlp ? "mlp" : "resnet";
+}
+
+bool parseArch(const std::string& name, Arch& out) {
+    for (Arch a : {Arch::Mlp, Arch::Resnet})
+        if (name == archName(a)) {
+            out = a;
+            return true;
+        }
+    return false;
+}
+
+std::string residualScaleName(ResidualScale r) {
+    switch (r) {
+    case ResidualScale::Zero:
+        return "zero";
+    case ResidualScale::One:
+        return "one";
+    case ResidualScale::InvSqrtDepth:
+        return "inv-sqrt-depth";
+    case ResidualScale::Fixup:
+        return "fixup";
+    case ResidualScale::Value:
+        return "value";
+    }
+    return "one";
+}
+
+bool parseResidualScale(const std::string& name, ResidualScale& out) {
+    for (ResidualScale r : {ResidualScale::Zero, ResidualScale::One, ResidualScale::InvSqrtDepth,
+                            ResidualScale::Fixup, ResidualScale::Value})
+        if (name == residualScaleName(r)) {
+            out = r;
+            return true;
+        }
+    return false;
+}
+
+double residualGamma(const NetworkSpec& spec) {
+    switch (spec.residualScale) {
+    case ResidualScale::Zero:
+        return 0.0;
+    case ResidualScale::One:
+    case ResidualScale::Fixup:
+        return 1.0;
+    case ResidualScale::InvSqrtDepth:
+        return 1.0 / std::sqrt(static_cast<double>(spec.depth));
+    case ResidualScale::Value:
+        return spec.residualGamma;
+    }
+    return 1.0;
+}
+
+double fixupBranchFactor(const NetworkSpec& spec, int j) {
+    if (spec.residualScale != ResidualScale::Fixup)
+        return 1.0;
+    if (j >= spec.branchDepth)
+        return 0.0;
+    return std::pow(static_cast<double>(spec.depth), -1.0 / (2.0 * spec.branchDepth - 2.0));
+}
+
 int NetworkSpec::widthOf(int layer) const {
     if (layer <= 0)
         return inputDim;
@@ -168,6 +230,17 @@ std::uint64_t estimateMemoryBytes(const NetworkSpec& spec) {
     std::uint64_t bytes = 0;
     const std::uint64_t B = static_cast<std::uint64_t>(std::max(spec.batch, 0));
     std::uint64_t maxN = static_cast<std::uint64_t>(std::max(spec.inputDim, 0));
+    if (spec.arch == Arch::Resnet) {
+        // per block: m branch layers of N x N (draws + scaled weights), their biases, and per
+        // branch layer phi and phi' of its input kept for the backward pass; the stream x^l
+        const std::uint64_t n = static_cast<std::uint64_t>(std::max(spec.width, 0));
+        const std::uint64_t m = static_cast<std::uint64_t>(std::max(spec.branchDepth, 0));
+        const std::uint64_t L = static_cast<std::uint64_t>(std::max(spec.depth, 0));
+        bytes += L * m * (2 * n * n + 2 * n + 2 * n * B) * sizeof(float);
+        bytes += L * n * B * sizeof(float);                         // x^l
+        bytes += 4 * n * B * sizeof(float) + n * n * sizeof(float); // input, deltas, dW scratch
+        return bytes;
+    }
     for (int l = 1; l <= spec.depth; ++l) {
         const std::uint64_t in = static_cast<std::uint64_t>(std::max(spec.widthOf(l - 1), 0));
         const std::uint64_t out = static_cast<std::uint64_t>(std::max(spec.widthOf(l), 0));

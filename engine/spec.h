@@ -25,6 +25,14 @@ enum class InitScheme {
 };
 
 enum class FanMode { FanIn, FanOut };
+/// The network family (THEORY.md, "Network families"): a plain stack of dense layers, or
+/// residual blocks x^l = x^{l-1} + gamma F(x^{l-1}) with a pre-activation branch F of
+/// branch_depth dense layers.
+enum class Arch { Mlp, Resnet };
+/// gamma of every residual block: 0 (zero-gamma: the network is the identity at init), 1,
+/// 1/sqrt(L), Fixup (gamma 1, each branch's last layer zero and its other layers' standard
+/// deviation scaled by L^(-1/(2m-2)); Zhang et al. 2019), or residual_gamma.
+enum class ResidualScale { Zero, One, InvSqrtDepth, Fixup, Value };
 enum class BiasInit { Zeros, Constant, Normal };
 /// The loss whose gradient the backward pass measures (THEORY.md: a random cotangent).
 enum class Loss {
@@ -41,6 +49,10 @@ std::string biasInitName(BiasInit b);
 bool parseBiasInit(const std::string& name, BiasInit& out);
 std::string lossName(Loss l); // "cotangent", "mse"
 bool parseLoss(const std::string& name, Loss& out);
+std::string archName(Arch a); // "mlp", "resnet"
+bool parseArch(const std::string& name, Arch& out);
+std::string residualScaleName(ResidualScale r); // "zero", "one", "inv-sqrt-depth", "fixup", "value"
+bool parseResidualScale(const std::string& name, ResidualScale& out);
 
 /// Allowed ranges, shared by validation, the CLI and the GUI controls.
 struct Limits {
@@ -55,11 +67,17 @@ struct Limits {
     static constexpr double kMaxInputScale = 1e6;
     static constexpr int kMaxHistBins = 1024;
     static constexpr int kMaxThreads = 256;
+    static constexpr int kMaxBranchDepth = 16;
+    static constexpr double kMaxResidualGamma = 1e3;
 };
 
 struct NetworkSpec {
     // ---- architecture ----
-    int depth = 50;          // number of weight layers L (1..kMaxDepth)
+    Arch arch = Arch::Mlp; // mlp: depth = weight layers; resnet: depth = residual blocks
+    int branchDepth = 2;   // resnet: dense layers m per residual branch (1..kMaxBranchDepth)
+    ResidualScale residualScale = ResidualScale::One; // resnet: gamma of the blocks
+    double residualGamma = 1.0;                       // resnet: gamma with residual_scale value
+    int depth = 50;                                   // number of weight layers L (1..kMaxDepth)
     int width = 256;         // units per hidden layer when `widths` is empty
     std::vector<int> widths; // optional per-layer widths N_1..N_L (size = depth)
     int inputDim = 256;      // N_0
@@ -115,6 +133,12 @@ double baseVariance(InitScheme s, FanMode mode, int fanIn, int fanOut, double in
 double effectiveSigmaW2(const NetworkSpec& spec, int layer);
 /// Bias variance actually used (sigmaB2 for normal biases, 0 otherwise).
 double effectiveSigmaB2(const NetworkSpec& spec);
+/// gamma of every residual block of a resnet spec (1 for fixup, whose scaling is in the
+/// branch's weights: fixupBranchFactor).
+double residualGamma(const NetworkSpec& spec);
+/// Fixup's factor on the standard deviation of branch layer j (1-based) of m: L^(-1/(2m-2)) for
+/// j < m, 0 for the last; 1 for every other residual scale.
+double fixupBranchFactor(const NetworkSpec& spec, int j);
 
 /// Schemes whose variance is scaled by the fans (lecun, xavier, he, orthogonal): those have an
 /// effective sigma_w^2 that a gain sets independently of the width.

@@ -45,6 +45,9 @@ struct LayerStats {
     double gradRowSpread = kNaN;  // max_r ||delta_r - delta_1|| / ||delta_1|| over the batch: 0
                                   // when every row of dW (= delta_r A^T / B) is the same
     std::int64_t gradNonfinite = 0;
+    // residual blocks only (NaN for dense layers): q_F / q^{l-1}, the branch's output length over
+    // the length of the block's input (before gamma)
+    double branchRatio = kNaN;
 };
 
 /// Mean-field prediction for a run (NaN-filled when the theory does not apply).

@@ -452,6 +452,33 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     slope_ = fieldSpin("activation_slope", 0.01, QString(),
                        tr("Negative-side slope a of leaky-relu: phi(x) = a x for x < 0."));
     af->addRow(label(tr("Leaky slope a"), slope_->toolTip()), slope_);
+    // the family: a residual network's depth counts blocks, its branch has its own depth
+    arch_ = new QComboBox;
+    arch_->setObjectName(QStringLiteral("arch"));
+    for (Arch a : {Arch::Mlp, Arch::Resnet})
+        arch_->addItem(QString::fromStdString(archName(a)), static_cast<int>(a));
+    arch_->setToolTip(tr("Network family: mlp (depth = dense layers) or resnet (depth = residual "
+                         "blocks x + gamma F(x), each branch F a stack of dense layers; input "
+                         "dim = width)."));
+    af->addRow(label(tr("Family"), arch_->toolTip()), arch_);
+    branchDepth_ = intSpin("branch_depth", tr(" layers"),
+                           tr("resnet: dense layers m in each residual branch F(x) = W_m phi(... "
+                              "W_1 phi(x))."));
+    af->addRow(label(tr("Branch depth m"), branchDepth_->toolTip()), branchDepth_);
+    residualScale_ = new QComboBox;
+    residualScale_->setObjectName(QStringLiteral("residual_scale"));
+    for (ResidualScale r : {ResidualScale::Zero, ResidualScale::One, ResidualScale::InvSqrtDepth,
+                            ResidualScale::Fixup, ResidualScale::Value})
+        residualScale_->addItem(QString::fromStdString(residualScaleName(r)), static_cast<int>(r));
+    residualScale_->setToolTip(
+        tr("resnet: gamma of every block: zero (the network is the identity), one, 1/sqrt(L), "
+           "Fixup (each branch's last layer zero, the others scaled by L^(-1/(2m-2))) or a "
+           "value."));
+    af->addRow(label(tr("Residual scale"), residualScale_->toolTip()), residualScale_);
+    residualGamma_ = fieldSpin("residual_gamma", 0.05, QString(),
+                               tr("resnet: gamma of every block, with residual scale 'value' "
+                                  "(dimensionless)."));
+    af->addRow(label(tr("Residual γ"), residualGamma_->toolTip()), residualGamma_);
     root->addWidget(arch);
 
     // ---- initialisation
@@ -645,7 +672,11 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
                      {QStringLiteral("learning_rate"), learningRate_},
                      {QStringLiteral("loss"), loss_},
                      {QStringLiteral("hist_bins"), histBins_},
-                     {QStringLiteral("memory_budget_gib"), memoryBudget_}};
+                     {QStringLiteral("memory_budget_gib"), memoryBudget_},
+                     {QStringLiteral("arch"), arch_},
+                     {QStringLiteral("branch_depth"), branchDepth_},
+                     {QStringLiteral("residual_scale"), residualScale_},
+                     {QStringLiteral("residual_gamma"), residualGamma_}};
 
     // Only a control with the focus takes the wheel (a click or Tab gives it the focus).
     auto* guard = new WheelGuard(this);
@@ -683,7 +714,7 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     connect(width_, &LogIntControl::valueChanged, this, &ControlPanel::edited);
     connect(gain_, &GainControl::valueChanged, this, &ControlPanel::edited);
     connect(inputScale_, &LogDoubleControl::valueChanged, this, &ControlPanel::edited);
-    for (QSpinBox* s : std::initializer_list<QSpinBox*>{inputDim_, batch_, histBins_})
+    for (QSpinBox* s : std::initializer_list<QSpinBox*>{inputDim_, batch_, histBins_, branchDepth_})
         connect(s, &QSpinBox::valueChanged, this, &ControlPanel::edited);
     connect(seed_, &QLineEdit::editingFinished, this, [this] {
         bool ok = false;
@@ -702,10 +733,11 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
         edited();
     });
     for (QDoubleSpinBox* s : std::initializer_list<QDoubleSpinBox*>{
-             slope_, initValue_, biasValue_, inputMean_, histRange_, learningRate_, memoryBudget_})
+             slope_, initValue_, biasValue_, inputMean_, histRange_, learningRate_, memoryBudget_,
+             residualGamma_})
         connect(s, &QDoubleSpinBox::valueChanged, this, &ControlPanel::edited);
     connect(sigmaB2_, &QDoubleSpinBox::valueChanged, this, &ControlPanel::edited);
-    for (QComboBox* c : {activation_, init_, fanMode_, biasInit_, loss_})
+    for (QComboBox* c : {activation_, init_, fanMode_, biasInit_, loss_, arch_, residualScale_})
         connect(c, &QComboBox::currentIndexChanged, this, &ControlPanel::edited);
     connect(xavier_, &QPushButton::clicked, this, &ControlPanel::setXavierGain);
     connect(he_, &QPushButton::clicked, this, &ControlPanel::setHeGain);
@@ -745,6 +777,14 @@ NetworkSpec ControlPanel::spec() const {
     s.histBins = histBins_->value();
     s.histRange = exact(histRange_, base_.histRange);
     s.memoryBudgetGiB = exact(memoryBudget_, base_.memoryBudgetGiB);
+    s.arch = static_cast<Arch>(arch_->currentData().toInt());
+    s.branchDepth = branchDepth_->value();
+    s.residualScale = static_cast<ResidualScale>(residualScale_->currentData().toInt());
+    s.residualGamma = exact(residualGamma_, base_.residualGamma);
+    if (s.arch == Arch::Resnet) { // the skip adds x^0 to the first block: N_0 = N
+        s.inputDim = s.width;
+        s.widths.clear();
+    }
     return s;
 }
 
@@ -777,6 +817,10 @@ void ControlPanel::setSpec(const NetworkSpec& s) {
     histBins_->setValue(s.histBins);
     histRange_->setValue(s.histRange);
     memoryBudget_->setValue(s.memoryBudgetGiB);
+    arch_->setCurrentIndex(arch_->findData(static_cast<int>(s.arch)));
+    branchDepth_->setValue(s.branchDepth);
+    residualScale_->setCurrentIndex(residualScale_->findData(static_cast<int>(s.residualScale)));
+    residualGamma_->setValue(s.residualGamma);
     blockers.clear();
     updating_ = false;
     held_.clear(); // the spec's own values stand, not those held from before
@@ -809,6 +853,18 @@ void ControlPanel::updateEnabled() {
             fanMode_->setCurrentIndex(heldFanMode_);
         }
         fanMode_->setEnabled(he);
+    }
+    const bool resnet = static_cast<Arch>(arch_->currentData().toInt()) == Arch::Resnet;
+    branchDepth_->setEnabled(resnet);
+    residualScale_->setEnabled(resnet);
+    applies(residualGamma_,
+            resnet && static_cast<ResidualScale>(residualScale_->currentData().toInt()) ==
+                          ResidualScale::Value,
+            d.residualGamma);
+    inputDim_->setEnabled(!resnet); // a resnet's input dim is its width
+    if (resnet) {
+        QSignalBlocker b(inputDim_);
+        inputDim_->setValue(width_->value());
     }
     const bool scalable = init != InitScheme::Zeros && init != InitScheme::Constant;
     xavier_->setEnabled(scalable);

@@ -202,6 +202,10 @@ private:
     QComboBox* loss_;
     FieldIntSpinBox* histBins_;
     FieldSpinBox* memoryBudget_;
+    QComboBox* arch_;
+    FieldIntSpinBox* branchDepth_;
+    QComboBox* residualScale_;
+    FieldSpinBox* residualGamma_;
     QPushButton* xavier_;
     QPushButton* he_;
     QPushButton* critical_;
