@@ -79,12 +79,13 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
 Run options (defaults in brackets; --name value or --name=value, each at most once):
 )";
 
-/// The per-layer statistics of "layers" (run, sweep) and of the ensemble's bands, from the
-/// engine's one schema.
+/// The per-layer statistics of "layers" (run, sweep) and the run scalars of the ensemble, from
+/// the engine's one schema.
 std::string statisticsHelp() {
     return "\nPer-layer statistics (each layer of \"layers\"; the ensemble bands every real "
            "one):\n" +
-           layerStatisticsHelp();
+           layerStatisticsHelp() +
+           "\nRun scalars (the ensemble's \"scalars\", the sweep view's):\n" + runScalarsHelp();
 }
 
 struct CliError {

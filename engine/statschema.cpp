@@ -187,6 +187,18 @@ std::span<const RunScalar> runScalars() {
     return kScalars;
 }
 
+std::string runScalarsHelp() {
+    std::string out;
+    for (const RunScalar& s : kScalars) {
+        out += "  ";
+        out += s.name;
+        out += "\n      ";
+        out += s.doc;
+        out += "\n";
+    }
+    return out;
+}
+
 const RunScalar* findRunScalar(std::string_view name) {
     const auto it = std::find_if(kScalars.begin(), kScalars.end(),
                                  [&](const RunScalar& s) { return name == s.name; });

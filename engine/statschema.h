@@ -85,5 +85,7 @@ struct RunScalar {
 /// Every run scalar, in the order the sweep view lists them.
 std::span<const RunScalar> runScalars();
 const RunScalar* findRunScalar(std::string_view name);
+/// "  name\n      doc" lines for --help, in table order.
+std::string runScalarsHelp();
 
 } // namespace initscope
