@@ -11,6 +11,7 @@
 #include "phase.h"
 #include "preset.h"
 #include "report.h"
+#include "statschema.h"
 #include "sweep.h"
 
 #ifdef INITSCOPE_CLI_EXPORT
@@ -77,6 +78,15 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
 
 Run options (defaults in brackets; --name value or --name=value, each at most once):
 )";
+
+/// The per-layer statistics of "layers" (run, sweep) and the run scalars of the ensemble, from
+/// the engine's one schema.
+std::string statisticsHelp() {
+    return "\nPer-layer statistics (each layer of \"layers\"; the ensemble bands every real "
+           "one):\n" +
+           layerStatisticsHelp() +
+           "\nRun scalars (the ensemble's \"scalars\", the sweep view's):\n" + runScalarsHelp();
+}
 
 struct CliError {
     std::string message;
@@ -586,12 +596,12 @@ json cmdExport(Args& a) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::cerr << kUsage << runOptionsHelp();
+        std::cerr << kUsage << runOptionsHelp() << statisticsHelp();
         return 2;
     }
     if (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
         std::string(argv[1]) == "help") {
-        std::cout << kUsage << runOptionsHelp();
+        std::cout << kUsage << runOptionsHelp() << statisticsHelp();
         return 0;
     }
     const std::vector<std::string> rest(argv + 2, argv + argc);

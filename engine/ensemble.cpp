@@ -1,6 +1,7 @@
 #include "ensemble.h"
 
 #include "parallel.h"
+#include "statschema.h"
 
 #include <algorithm>
 #include <chrono>
@@ -31,37 +32,16 @@ double quantile(const std::vector<double>& sorted, double p) {
 } // namespace
 
 const std::vector<std::string>& layerStatisticNames() {
-    static const std::vector<std::string> names = {
-        "q",           "mean",    "var",     "dead_fraction",   "saturated_fraction", "correlation",
-        "unit_spread", "grad_h2", "grad_w2", "relative_update", "grad_row_spread"};
+    static const std::vector<std::string> names = layerStatisticKeys(StatKind::Real);
     return names;
 }
 
 double layerStatistic(const LayerStats& s, std::string_view name) {
-    if (name == "q")
-        return s.q;
-    if (name == "mean")
-        return s.mean;
-    if (name == "var")
-        return s.var;
-    if (name == "dead_fraction")
-        return s.deadFraction;
-    if (name == "saturated_fraction")
-        return s.saturatedFraction;
-    if (name == "correlation")
-        return s.correlation;
-    if (name == "unit_spread")
-        return s.unitSpread;
-    if (name == "grad_h2")
-        return s.gradH2;
-    if (name == "grad_w2")
-        return s.gradW2;
-    if (name == "relative_update")
-        return s.relativeUpdate;
-    if (name == "grad_row_spread")
-        return s.gradRowSpread;
-    throw std::invalid_argument("unknown layer statistic '" + std::string(name) + "' (one of " +
-                                joined(layerStatisticNames()) + ")");
+    const LayerStatistic* row = findLayerStatistic(name);
+    if (!row || row->kind != StatKind::Real)
+        throw std::invalid_argument("unknown layer statistic '" + std::string(name) + "' (one of " +
+                                    joined(layerStatisticNames()) + ")");
+    return row->value(s);
 }
 
 namespace {
@@ -200,54 +180,21 @@ LayerBand layerBand(const std::vector<RunResult>& runs, std::string_view statist
 }
 
 const std::vector<std::string>& scalarStatisticNames() {
-    static const std::vector<std::string> names = {"last_q",
-                                                   "last_correlation",
-                                                   "last_dead_fraction",
-                                                   "last_saturated_fraction",
-                                                   "last_unit_spread",
-                                                   "first_grad_h2",
-                                                   "last_grad_h2",
-                                                   "grad_ratio",
-                                                   "input_grad2",
-                                                   "first_relative_update",
-                                                   "first_nonfinite_layer",
-                                                   "chi1"};
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> n;
+        for (const RunScalar& s : runScalars())
+            n.emplace_back(s.name);
+        return n;
+    }();
     return names;
 }
 
 double scalarStatistic(const RunResult& r, std::string_view name) {
-    const bool known = std::find(scalarStatisticNames().begin(), scalarStatisticNames().end(),
-                                 name) != scalarStatisticNames().end();
-    if (!known)
+    const RunScalar* s = findRunScalar(name);
+    if (!s)
         throw std::invalid_argument("unknown statistic '" + std::string(name) + "' (one of " +
                                     joined(scalarStatisticNames()) + ")");
-    if (name == "first_nonfinite_layer")
-        return r.firstNonfiniteLayer;
-    if (name == "input_grad2")
-        return r.inputGrad2;
-    if (name == "chi1")
-        return r.theory.chi1;
-    if (r.layers.empty())
-        return kNaN;
-    const LayerStats& first = r.layers.front();
-    const LayerStats& last = r.layers.back();
-    if (name == "last_q")
-        return last.q;
-    if (name == "last_correlation")
-        return last.correlation;
-    if (name == "last_dead_fraction")
-        return last.deadFraction;
-    if (name == "last_saturated_fraction")
-        return last.saturatedFraction;
-    if (name == "last_unit_spread")
-        return last.unitSpread;
-    if (name == "first_grad_h2")
-        return first.gradH2;
-    if (name == "last_grad_h2")
-        return last.gradH2;
-    if (name == "grad_ratio")
-        return last.gradH2 > 0 ? first.gradH2 / last.gradH2 : kNaN;
-    return first.relativeUpdate; // first_relative_update
+    return s->value(r);
 }
 
 } // namespace initscope

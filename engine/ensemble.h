@@ -15,9 +15,8 @@ namespace initscope {
 
 inline constexpr int kMaxEnsembleSeeds = 256;
 
-/// Names of the per-layer statistics ("q", "mean", "var", "dead_fraction", "saturated_fraction",
-/// "correlation", "unit_spread", "grad_h2", "grad_w2", "relative_update", "grad_row_spread"),
-/// the JSON keys of report.h.
+/// Names of the measured per-layer statistics (statschema.h rows of kind Real, in table order:
+/// "q", "mean", "var", "correlation", ..., "grad_row_spread"), their JSON keys.
 const std::vector<std::string>& layerStatisticNames();
 /// The named statistic of one layer; throws std::invalid_argument for an unknown name.
 double layerStatistic(const LayerStats& s, std::string_view name);
@@ -66,11 +65,11 @@ EnsembleResult runEnsemble(Engine& engine, const NetworkSpec& spec, int seeds,
 /// The band of `statistic` over the runs (which must share a depth).
 LayerBand layerBand(const std::vector<RunResult>& runs, std::string_view statistic);
 
-/// Scalar summaries of a run for sweep views: "last_q", "last_correlation", "last_dead_fraction",
-/// "last_saturated_fraction", "last_unit_spread", "first_grad_h2", "last_grad_h2",
-/// "grad_ratio" (grad_h2 of layer 1 / layer L: > 1 when gradients grow toward the input),
-/// "input_grad2", "first_relative_update", "first_nonfinite_layer" (0 when finite), "chi1"
-/// (theory). The NTK condition number is ntkCondition() in ntk.h (it needs the network again).
+/// Scalar summaries of a run for sweep views, the names of statschema.h runScalars(): "last_q",
+/// "last_correlation", ..., "grad_ratio" (grad_h2 of layer 1 / layer L: > 1 when gradients
+/// grow toward the input), "input_grad2", "first_relative_update", "first_nonfinite_layer" (0
+/// when finite), "chi1" (theory). The NTK condition number is ntkCondition() in ntk.h (it needs
+/// the network again).
 const std::vector<std::string>& scalarStatisticNames();
 /// Throws std::invalid_argument (listing the names) for an unknown name.
 double scalarStatistic(const RunResult& r, std::string_view name);

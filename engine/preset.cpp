@@ -1,6 +1,7 @@
 #include "preset.h"
 
 #include "fields.h"
+#include "statschema.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -42,20 +43,7 @@ const std::vector<std::string>& presetViews() {
 }
 
 const std::vector<std::string>& presetStatistics() {
-    static const std::vector<std::string> v{"q",
-                                            "mean",
-                                            "var",
-                                            "correlation",
-                                            "unit_spread",
-                                            "dead_fraction",
-                                            "saturated_fraction",
-                                            "nonfinite",
-                                            "grad_h2",
-                                            "grad_w2",
-                                            "relative_update",
-                                            "grad_row_spread",
-                                            "grad_nonfinite",
-                                            "sigma_w2"};
+    static const std::vector<std::string> v = layerStatisticKeys();
     return v;
 }
 

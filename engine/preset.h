@@ -39,7 +39,8 @@ struct Preset {
 
 /// Views a preset may open first.
 const std::vector<std::string>& presetViews();
-/// The per-layer statistics (LayerStats, by their CSV keys) the "statistic" view can draw.
+/// The per-layer statistics (LayerStats, by their CSV keys) the "statistic" view can draw:
+/// every row of statschema.h layerStatistics(), in its order.
 const std::vector<std::string>& presetStatistics();
 
 struct PresetParse {

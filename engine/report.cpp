@@ -1,6 +1,7 @@
 #include "report.h"
 
 #include "fields.h"
+#include "statschema.h"
 
 #include <cmath>
 
@@ -23,20 +24,12 @@ json layerToJson(const LayerStats& s, bool withHistogram) {
     json o;
     o["index"] = s.index;
     o["width"] = s.width;
-    o["sigma_w2"] = jsonNumber(s.sigmaW2);
-    o["q"] = jsonNumber(s.q);
-    o["mean"] = jsonNumber(s.mean);
-    o["var"] = jsonNumber(s.var);
-    o["dead_fraction"] = jsonNumber(s.deadFraction);
-    o["saturated_fraction"] = jsonNumber(s.saturatedFraction);
-    o["correlation"] = jsonNumber(s.correlation);
-    o["unit_spread"] = jsonNumber(s.unitSpread);
-    o["nonfinite"] = s.nonfinite;
-    o["grad_h2"] = jsonNumber(s.gradH2);
-    o["grad_w2"] = jsonNumber(s.gradW2);
-    o["relative_update"] = jsonNumber(s.relativeUpdate);
-    o["grad_row_spread"] = jsonNumber(s.gradRowSpread);
-    o["grad_nonfinite"] = s.gradNonfinite;
+    for (const LayerStatistic& stat : layerStatistics()) {
+        if (stat.kind == StatKind::Count)
+            o[stat.key] = s.*stat.count;
+        else
+            o[stat.key] = jsonNumber(s.*stat.real);
+    }
     if (withHistogram) {
         json h;
         h["lo"] = s.histogram.lo;

@@ -1,5 +1,6 @@
 // Results of a run: immutable values handed to a sink as they are computed.
-// Definitions of every statistic: THEORY.md, "What each statistic means".
+// Definitions of every statistic: THEORY.md, "What each statistic means". Every statistic of
+// LayerStats is listed once, in statschema.h (a new member there is one row of its table).
 #pragma once
 
 #include "spec.h"

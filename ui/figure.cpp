@@ -10,6 +10,7 @@
 #include "phaseview.h"
 #include "preset.h"
 #include "specdiff.h"
+#include "statschema.h"
 #include "sweepview.h"
 #include "viewcharts.h"
 
@@ -294,161 +295,57 @@ void feedCorrelation(LayerChart* chart, const RunView& r) {
 }
 
 namespace {
-struct StatisticInfo {
-    const char* key;
-    const char* label;  // the chooser's text and the chart's title
-    const char* yLabel; // the y axis
-    bool logY;
-    double lo, hi; // bounds of a bounded statistic (fractions, cosines), else +-1e300
-    bool backward; // needs the backward pass
-};
-const StatisticInfo kStatistics[] = {
-    {"q", QT_TRANSLATE_NOOP("initscope::ui::Figure", "q: mean of h\u00b2"),
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "q\u02e1 (log)"), true, -1e300, 1e300, false},
-    {"mean", QT_TRANSLATE_NOOP("initscope::ui::Figure", "mean of h"),
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "mean of h\u02e1"), false, -1e300, 1e300, false},
-    {"var", QT_TRANSLATE_NOOP("initscope::ui::Figure", "var: centred variance of h"),
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "Var h\u02e1 (log)"), true, -1e300, 1e300, false},
-    {"correlation", QT_TRANSLATE_NOOP("initscope::ui::Figure", "correlation c between inputs"),
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "c\u02e1 = mean cos(h_a, h_b)"), false, -1, 1,
-     false},
-    {"unit_spread",
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "unit spread (0 = every unit identical)"),
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "std over units / rms"), false, 0, 1e300, false},
-    {"dead_fraction",
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "dead fraction: units with \u03c6' = 0 always"),
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "share of units"), false, 0, 1, false},
-    {"saturated_fraction",
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "saturated fraction: |\u03c6'| < 5 % of max"),
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "share of (unit, input)"), false, 0, 1, false},
-    {"nonfinite", QT_TRANSLATE_NOOP("initscope::ui::Figure", "non-finite values of h"),
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "count"), false, 0, 1e300, false},
-    {"grad_h2", QT_TRANSLATE_NOOP("initscope::ui::Figure", "gradient E\u2016\u03b4\u2016\u00b2"),
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "E\u2016\u03b4\u02e1\u2016\u00b2 (log)"), true,
-     -1e300, 1e300, true},
-    {"grad_w2",
-     QT_TRANSLATE_NOOP("initscope::ui::Figure",
-                       "weight gradient \u2016\u2202L/\u2202W\u2016\u00b2"),
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "\u2016\u2202L/\u2202W\u02e1\u2016\u00b2 (log)"),
-     true, -1e300, 1e300, true},
-    {"relative_update",
-     QT_TRANSLATE_NOOP("initscope::ui::Figure",
-                       "relative update \u03b7\u2016\u2202L/\u2202W\u2016/\u2016W\u2016"),
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "relative update (log)"), true, -1e300, 1e300,
-     true},
-    {"grad_row_spread",
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "gradient row spread (0 = identical rows of dW)"),
-     QT_TRANSLATE_NOOP(
-         "initscope::ui::Figure",
-         "max\u1d63 \u2016\u03b4\u1d63 \u2212 \u03b4\u2081\u2016/\u2016\u03b4\u2081\u2016"),
-     false, 0, 1e300, true},
-    {"grad_nonfinite", QT_TRANSLATE_NOOP("initscope::ui::Figure", "non-finite gradient values"),
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "count"), false, 0, 1e300, true},
-    {"sigma_w2",
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "effective \u03c3_w\u00b2 = Var(W)\u00b7fan-in"),
-     QT_TRANSLATE_NOOP("initscope::ui::Figure", "\u03c3_w\u00b2 of layer l"), false, 0, 1e300,
-     false},
-};
-
-const StatisticInfo* statisticInfo(const QString& key) {
-    for (const StatisticInfo& s : kStatistics)
-        if (key == QLatin1String(s.key))
-            return &s;
-    return nullptr;
+// The rows of the engine's statistics schema (statschema.h); their titles and axis labels are
+// translated in this context.
+const LayerStatistic* statisticInfo(const QString& key) {
+    return findLayerStatistic(key.toStdString());
 }
 
 QString trStat(const char* text) {
     return QCoreApplication::translate("initscope::ui::Figure", text);
 }
-
-/// The mean-field curve of `key`, where THEORY.md has one.
-const std::vector<double>* statisticTheory(const TheoryCurves& t, const QString& key) {
-    if (key == QLatin1String("q"))
-        return &t.q;
-    if (key == QLatin1String("correlation"))
-        return &t.c;
-    if (key == QLatin1String("grad_h2"))
-        return &t.gradH2;
-    return nullptr;
-}
 } // namespace
 
 QStringList statisticKeys() {
     QStringList keys;
-    for (const StatisticInfo& s : kStatistics)
+    for (const LayerStatistic& s : layerStatistics())
         keys << QString::fromLatin1(s.key);
     return keys;
 }
 
 QString statisticLabel(const QString& key) {
-    const StatisticInfo* s = statisticInfo(key);
-    return s ? trStat(s->label) : key;
+    const LayerStatistic* s = statisticInfo(key);
+    return s ? trStat(s->title) : key;
 }
 
 bool statisticLogY(const QString& key) {
-    const StatisticInfo* s = statisticInfo(key);
-    return s && s->logY;
+    const LayerStatistic* s = statisticInfo(key);
+    return s && s->logScale;
 }
 
 double statisticValue(const LayerStats& s, const QString& key) {
-    const StatisticInfo* info = statisticInfo(key);
-    if (!info || s.index < 1 || (info->backward && !s.hasGradients))
+    const LayerStatistic* info = statisticInfo(key);
+    if (!info || s.index < 1 || !info->available(s))
         return std::nan("");
-    const std::string k = key.toStdString();
-    if (k == "q")
-        return s.q;
-    if (k == "mean")
-        return s.mean;
-    if (k == "var")
-        return s.var;
-    if (k == "correlation")
-        return s.correlation;
-    if (k == "unit_spread")
-        return s.unitSpread;
-    if (k == "dead_fraction")
-        return s.deadFraction;
-    if (k == "saturated_fraction")
-        return s.saturatedFraction;
-    if (k == "nonfinite")
-        return static_cast<double>(s.nonfinite);
-    if (k == "grad_h2")
-        return s.gradH2;
-    if (k == "grad_w2")
-        return s.gradW2;
-    if (k == "relative_update")
-        return s.relativeUpdate;
-    if (k == "grad_row_spread")
-        return s.gradRowSpread;
-    if (k == "grad_nonfinite")
-        return static_cast<double>(s.gradNonfinite);
-    if (k == "sigma_w2")
-        return s.sigmaW2;
-    return std::nan("");
+    return info->value(s);
 }
 
 LayerChart* makeStatisticChart(const QString& requested) {
-    const StatisticInfo* s = statisticInfo(requested);
+    const LayerStatistic* s = statisticInfo(requested);
     if (!s)
-        s = &kStatistics[0];
+        s = &layerStatistics().front();
     const QString key = QString::fromLatin1(s->key);
-    auto* c = new LayerChart(trStat(s->label), trStat(s->yLabel), s->logY);
+    auto* c = new LayerChart(trStat(s->title), trStat(s->axis), s->logScale);
     c->setObjectName(QStringLiteral("statistic"));
     c->setProperty("initscopeStatistic", key);
-    if (s->lo > -1e300 || s->hi < 1e300)
-        c->setYBounds(s->lo, s->hi);
-    if (!s->logY) {
-        // a statistic that is exactly constant (unit_spread = 0 under symmetry) is drawn on a
-        // readable axis, not one of width 1e-9
-        const bool count =
-            key == QLatin1String("nonfinite") || key == QLatin1String("grad_nonfinite");
-        c->setMinSpan(key == QLatin1String("correlation") ? 0.25
-                      : count                             ? 2.0
-                      : key == QLatin1String("mean")      ? 0.01
-                      : key == QLatin1String("sigma_w2")  ? 0.5
-                                                          : 0.1);
-    }
+    if (std::isfinite(s->lo) || std::isfinite(s->hi))
+        c->setYBounds(std::isfinite(s->lo) ? s->lo : -1e300, std::isfinite(s->hi) ? s->hi : 1e300);
+    // a statistic that is exactly constant (unit_spread = 0 under symmetry) is drawn on a
+    // readable axis, not one of width 1e-9
+    if (!s->logScale)
+        c->setMinSpan(s->minSpan);
     c->addSeries(tr("measured %1").arg(key), key, kMeasured, false);
-    if (statisticTheory(TheoryCurves{}, key))
+    if (s->theory)
         c->addSeries(tr("mean-field %1 (predicted)").arg(key), key + QStringLiteral("_predicted"),
                      kPredicted, true);
     c->addReferenceSeries(0, key + QStringLiteral("_reference"));
@@ -465,7 +362,8 @@ void feedStatistic(LayerChart* chart, const RunView& r, const QString& key) {
     chart->setSeries(0, measured);
     feedReference(chart, key + QStringLiteral("_reference"), r,
                   [&key](const LayerStats& s) { return statisticValue(s, key); });
-    if (const std::vector<double>* t = statisticTheory(r.theory, key);
+    const LayerStatistic* info = statisticInfo(key);
+    if (const std::vector<double>* t = info && info->theory ? &(r.theory.*info->theory) : nullptr;
         t && chart->seriesCount() > 1) {
         for (std::size_t i = 0; i < t->size(); ++i)
             predicted.emplace_back(static_cast<double>(i + 1), (*t)[i]);

@@ -12,6 +12,7 @@
 #include "presetdocument.h"
 #include "runcontroller.h"
 #include "settings.h"
+#include "statschema.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -724,13 +725,8 @@ void MainWindow::onForward(quint64 gen, const LayerStats& s) {
 void MainWindow::onBackward(quint64 gen, const LayerStats& s) {
     if (gen != live_.generation || s.index < 1 || s.index > static_cast<int>(live_.layers.size()))
         return;
-    LayerStats& l = live_.layers[static_cast<std::size_t>(s.index - 1)];
-    l.hasGradients = s.hasGradients;
-    l.gradH2 = s.gradH2;
-    l.gradW2 = s.gradW2;
-    l.relativeUpdate = s.relativeUpdate;
-    l.gradRowSpread = s.gradRowSpread;
-    l.gradNonfinite = s.gradNonfinite;
+    // the backward statistics of the schema onto the layer's forward value (onForward)
+    copyPass(StatPass::Backward, s, live_.layers[static_cast<std::size_t>(s.index - 1)]);
     ++live_.backwardDone;
     live_.dirty = true;
 }

@@ -3,6 +3,7 @@
 #include "cost.h"
 #include "ensemble.h"
 #include "ntk.h"
+#include "statschema.h"
 #include "viewcharts.h"
 
 #include <QChart>
@@ -31,19 +32,10 @@ namespace initscope::ui {
 
 namespace {
 QString describe(const QString& statistic) {
-    static const std::map<QString, QString> k{
-        {QStringLiteral("last_q"), QObject::tr("q\u1d38 of the last layer")},
-        {QStringLiteral("grad_ratio"),
-         QObject::tr(
-             "gradient ratio E\u2016\u03b4\u00b9\u2016\u00b2/E\u2016\u03b4\u1d38\u2016\u00b2")},
-        {QStringLiteral("input_grad2"),
-         QObject::tr("input gradient E\u2016\u2202L/\u2202x\u2016\u00b2")},
-        {QStringLiteral("ntk_condition"),
-         QObject::tr("NTK condition number \u03bb_max/\u03bb_min")},
-        {QStringLiteral("chi1"), QObject::tr("\u03c7\u2081 (mean-field)")},
-    };
-    const auto it = k.find(statistic);
-    return it != k.end() ? it->second : statistic;
+    if (statistic == QLatin1String("ntk_condition")) // the view's own, not a run scalar
+        return QObject::tr("NTK condition number \u03bb_max/\u03bb_min");
+    const RunScalar* s = findRunScalar(statistic.toStdString());
+    return s && s->title ? QObject::tr(s->title) : statistic;
 }
 
 QString axisLabel(const QString& axis) {
