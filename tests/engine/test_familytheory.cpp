@@ -305,6 +305,38 @@ TEST(FamilyTheory, RnnRecursionClosedForms) {
     EXPECT_THROW(rnnTheory(relu, 1.0, 1.0, 0.0, 1.0, 0.0, 0, true), std::invalid_argument);
 }
 
+TEST(FamilyTheory, RnnFixedPointsAreWhereTheRecursionEnds) {
+    // The fixed point reported is where q_t and c_t go: iterate 400 steps and compare. q
+    // contracts fast here; c at the rate chi_c = exp(-1/xi_c), so after 400 steps it is within
+    // ~chi_c^400 of c* (times the initial distance, < 1): tolerance 10 chi_c^400 (or 1e-9).
+    const Activation tanh(ActivationKind::Tanh);
+    for (bool every : {true, false}) {
+        const RnnTheory t = rnnTheory(tanh, 2.0, 0.5, 0.05, 1.0, 0.3, 400, every);
+        EXPECT_TRUE(t.fixed.converged);
+        EXPECT_NEAR(t.q.back(), t.fixed.qStar, 1e-10) << every;
+        ASSERT_TRUE(std::isfinite(t.fixed.xiC));
+        const double chiC = std::exp(-1.0 / t.fixed.xiC);
+        EXPECT_NEAR(t.c.back(), t.fixed.cStar, std::max(1e-9, 10.0 * std::pow(chiC, 400))) << every;
+        EXPECT_NEAR(t.gradRatio[398], t.fixed.chi1, 1e-9) << every;
+        if (every) {
+            // the input raises q*, so sw2 = 2 is ordered for the gradient (chi1 < 1), and the
+            // inputs keep the two sequences apart (c* below 1)
+            EXPECT_LT(t.fixed.chi1, 1.0);
+            EXPECT_LT(t.fixed.cStar, 0.9);
+        } else {
+            EXPECT_GT(t.fixed.chi1, 1.0); // chaotic: the memory explodes
+        }
+    }
+    // linear and diverging (sw2 > 1): k_t + A'/(sw2-1) and q_t + A/(sw2-1) grow alike
+    const Activation lin(ActivationKind::Linear);
+    const RnnTheory d = rnnTheory(lin, 1.1, 0.5, 0.1, 1.0, 0.2, 500, true);
+    EXPECT_FALSE(d.fixed.converged);
+    EXPECT_NEAR(d.c.back(), d.fixed.cStar, 1e-12);
+    // relu diverging: two slopes pull c to 1
+    const Activation relu(ActivationKind::Relu);
+    EXPECT_EQ(rnnTheory(relu, 3.0, 0.5, 0.1, 1.0, 0.2, 50, true).fixed.cStar, 1.0);
+}
+
 TEST(FamilyTheory, RnnMatchesSimulatedTiedWeightNetworks) {
     // tanh cells of N = 512 with Nx = 128 inputs, B = 32 pairs of sequences (64 sequences),
     // S = 4 seeds: q_t, c_t, the per-step gradient rate and the input gradient per k against a
