@@ -97,7 +97,7 @@ struct ResNetTheory {
     std::vector<double> q;             // q^1..q^L ([l-1] is block l's output)
     std::vector<double> c;             // c^1..c^L
     std::vector<double> branchQ;       // [l-1]: q_F(q^{l-1}), the branch output's length
-    std::vector<double> branchRatio;   // [l-1]: q_F(q^{l-1}) / q^{l-1} (gamma not included)
+    std::vector<double> branchRatio;   // [l-1]: q_F(q^{l-1}) / q^{l-1} (no gamma; inf/NaN at q 0)
     std::vector<double> chiF;          // [l-1]: chi_F at q^{l-1}
     /// [l-1]: 1 + gamma^2 chi_F, block l's mean squared Jacobian singular value and backward rate
     std::vector<double> jacobianMeanSq;
@@ -117,7 +117,11 @@ ResNetTheory resnetTheory(const Activation& act, const std::vector<double>& bran
 // per-pixel length is the MLP's with sigma_w^2 = Var(W) k^2 C_in (layerTheory with these
 // values; layer 1 acts on the input's q_x exactly like the MLP's). Only the per-pixel length and
 // the correlation of two inputs at the same pixel are modelled: the correlation between
-// positions (Xiao et al. 2018's spatial covariance) is not.
+// positions (Xiao et al. 2018's spatial covariance) is not. The prediction is for the expectation
+// over kernels: one relu network's q fluctuates far more than an MLP's of the same fan-in,
+// because relu's positive mean gives every patch of every image a common direction, so one
+// kernel's C outputs average little (measured: up to 34% in one layer at C = 64, 8 x 8 images;
+// odd activations without bias: a few %).
 
 /// sigma_w^2 the length map sees. `intendedVariance` is the scheme's variance at the correct fans
 /// (fanIn k^2 C_in). With `forgottenK2` the scheme was given fan-in C_in (and fan-out C_out)
