@@ -1,5 +1,6 @@
 #include "engine.h"
 
+#include "data.h"
 #include "meanfield.h"
 #include "rng.h"
 #include "weights.h"
@@ -324,18 +325,23 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
         }
         return d;
     };
-    NetworkSpec standard = spec;
-    standard.inputMean = 0.0;
-    standard.inputScale = 1.0;
-    const auto inputDraw = cachedDraw(Cache::Key{spec.seed, 0, spec.inputDim, B, -2},
-                                      [&] { return drawInputs(standard, B, cancel); });
-    if (cancelled()) {
-        result.cancelled = true;
-        return result;
+    MatrixF x;
+    if (isRealData(spec.data)) { // training examples (data.h, read once per process)
+        x = drawInputs(spec, B, cancel);
+    } else {
+        NetworkSpec standard = spec;
+        standard.inputMean = 0.0;
+        standard.inputScale = 1.0;
+        const auto inputDraw = cachedDraw(Cache::Key{spec.seed, 0, spec.inputDim, B, -2},
+                                          [&] { return drawInputs(standard, B, cancel); });
+        if (cancelled()) {
+            result.cancelled = true;
+            return result;
+        }
+        x = (static_cast<float>(spec.inputScale) * inputDraw->z.array() +
+             static_cast<float>(spec.inputMean))
+                .matrix();
     }
-    const MatrixF x = (static_cast<float>(spec.inputScale) * inputDraw->z.array() +
-                       static_cast<float>(spec.inputMean))
-                          .matrix();
     {
         double q0 = 0;
         Eigen::VectorXd dirSum = Eigen::VectorXd::Zero(spec.inputDim);
