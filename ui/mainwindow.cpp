@@ -266,6 +266,10 @@ QString MainWindow::currentStatistic() const {
 }
 
 bool MainWindow::showView(const QString& name) {
+    if (name.toLower() == QLatin1String("inputs")) { // a dock beside the views, not a tab
+        showInputs();
+        return true;
+    }
     const int i = static_cast<int>(viewNames().indexOf(name.toLower()));
     if (i < 0)
         return analysis_->showView(name);
