@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
             "  file              a preset (.json) or a figure exported by initscope (.png,\n"
             "                    .svg) to open; run options change it\n"
             "  --view NAME       view shown at start: %s\n"
+            "                    (inputs: the Inputs dock, the first inputs of the batch)\n"
             "  --theme T         system (default), light or dark\n"
             "  --export FILE     save the --view of the first finished run to FILE (.png,\n"
             "                    .svg, .pdf or .csv) and quit\n"

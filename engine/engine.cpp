@@ -1,5 +1,6 @@
 #include "engine.h"
 
+#include "data.h"
 #include "meanfield.h"
 #include "network.h"
 #include "rng.h"
@@ -736,19 +737,28 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
     // (x = scale z + mean in float, the same arithmetic as drawInputs, so the Jacobian and NTK
     // views see these very inputs).
     DrawCache& cache = DrawCache::shared();
-    NetworkSpec standard = spec;
-    standard.inputMean = 0.0;
-    standard.inputScale = 1.0;
-    const auto inputDraw = cache.get(
-        DrawKey{spec.seed, Stream::Inputs, 0, spec.inputDim, B, 0},
-        [&] { return drawInputs(standard, B, cancel); }, cancel);
-    if (isCancelled()) {
-        result.cancelled = true;
-        return result;
+    MatrixF x;
+    if (isRealData(spec.data)) { // training examples (data.h, read once per process)
+        x = drawInputs(spec, B, cancel);
+        if (isCancelled()) {
+            result.cancelled = true;
+            return result;
+        }
+    } else {
+        NetworkSpec standard = spec;
+        standard.inputMean = 0.0;
+        standard.inputScale = 1.0;
+        const auto inputDraw = cache.get(
+            DrawKey{spec.seed, Stream::Inputs, 0, spec.inputDim, B, 0},
+            [&] { return drawInputs(standard, B, cancel); }, cancel);
+        if (isCancelled()) {
+            result.cancelled = true;
+            return result;
+        }
+        x = (static_cast<float>(spec.inputScale) * inputDraw->z.array() +
+             static_cast<float>(spec.inputMean))
+                .matrix();
     }
-    const MatrixF x = (static_cast<float>(spec.inputScale) * inputDraw->z.array() +
-                       static_cast<float>(spec.inputMean))
-                          .matrix();
     {
         const auto [q0, c0] = inputMoments(x);
         result.theory = predict(spec, q0, c0);

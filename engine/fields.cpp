@@ -1,5 +1,7 @@
 #include "fields.h"
 
+#include "data.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -14,6 +16,7 @@ namespace {
 using json = nlohmann::json;
 
 const NetworkSpec kDefaults{};
+constexpr std::size_t kMaxTextChars = 4096; // a path
 
 struct Field {
     FieldInfo info;
@@ -111,6 +114,27 @@ const std::vector<Field>& fields() {
                     "mean mu of x_i ~ N(mu, s^2)"),
         doubleField("input_scale", &NetworkSpec::inputScale, 0.0, Limits::kMaxInputScale,
                     "standard deviation s of x_i ~ N(mu, s^2)"),
+        Field{{"data",
+               FieldKind::Text,
+               0,
+               0,
+               false,
+               {},
+               "inputs: gaussian draws, fashion-mnist training images, or a CSV file of numbers "
+               "(every column a feature, optional header line)"},
+              [](const NetworkSpec& s) { return json(s.data); },
+              [](NetworkSpec& s, const json& v) { s.data = v.get<std::string>(); }},
+        Field{{"standardize",
+               FieldKind::Choice,
+               0,
+               0,
+               false,
+               {"yes", "no"},
+               "real data: standardise each feature with the training set's mean and std (no: "
+               "raw values, pixels 0..255)"},
+              [](const NetworkSpec& s) { return json(s.standardize ? "yes" : "no"); },
+              [](NetworkSpec& s, const json& v) { s.standardize = v.get<std::string>() == "yes"; },
+              [](const std::string& name) { return name == "yes" || name == "no"; }},
         Field{{"seed",
                FieldKind::Seed,
                0,
@@ -216,6 +240,11 @@ bool valueOk(const FieldInfo& f, const json& v) {
             if (!isInt(x, f.lo, f.hi))
                 return false;
         return true;
+    case FieldKind::Text: {
+        DataKind k{};
+        return v.is_string() && v.get_ref<const std::string&>().size() <= kMaxTextChars &&
+               parseDataKind(v.get<std::string>(), k);
+    }
     }
     return false;
 }
@@ -299,6 +328,8 @@ std::string fieldRangeText(const FieldInfo& f) {
     }
     case FieldKind::IntList:
         return "a non-empty list of integers from " + fmt(f.lo) + " to " + fmt(f.hi);
+    case FieldKind::Text:
+        return "gaussian, fashion-mnist or a path ending in .csv";
     }
     return "";
 }
@@ -378,6 +409,7 @@ bool fieldValueFromText(std::string_view name, const std::string& text, json& ou
         return true;
     }
     case FieldKind::Choice:
+    case FieldKind::Text:
         out = text;
         return true;
     }
@@ -451,6 +483,21 @@ bool applyFields(NetworkSpec& spec, const FieldLayerView& layer, std::vector<Spe
         if ((given("arch") || given("width")) && !given("input_dim"))
             spec.inputDim = spec.width; // the skip adds x^0 to the first block's output
     }
+    if (given("data") && isRealData(spec.data)) {
+        int dim = 0, count = 0;
+        std::string err;
+        if (!given("input_dim") && probeData(spec.data, dim, count, err))
+            spec.inputDim = dim; // a data set that cannot be read is validate()'s to report
+        if (!given("input_mean"))
+            spec.inputMean = kDefaults.inputMean;
+    }
+    if (given("data") && !given("standardize") && !isRealData(spec.data))
+        spec.standardize = kDefaults.standardize;
+    if (given("standardize") && !isRealData(spec.data))
+        errors.push_back({"standardize", "standardize: applies to real data only, and data is " +
+                                             printable(spec.data) +
+                                             " (set data fashion-mnist or FILE.csv, or leave "
+                                             "standardize out)"});
     if (sigmaW2) {
         const json& v = *sigmaW2;
         const bool number = v.is_number() && std::isfinite(v.get<double>()) && v.get<double>() >= 0;
@@ -555,6 +602,37 @@ std::vector<SpecError> validateFields(const NetworkSpec& s) {
                          "L^(-1/(2m-2)), so it needs branch_depth 2 or more (got branch_depth " +
                              std::to_string(s.branchDepth) + ")"});
     }
+    // Real data: its dimension and its number of examples bound input_dim and batch.
+    DataKind dataKind{};
+    if (parseDataKind(s.data, dataKind)) {
+        if (dataKind == DataKind::Gaussian) {
+            if (s.standardize != kDefaults.standardize)
+                ignored("standardize", "no", "data gaussian", "data fashion-mnist or FILE.csv");
+        } else {
+            const std::string dataName = "data " + printable(s.data, 200);
+            if (s.inputMean != kDefaults.inputMean)
+                ignored("input_mean", fmt(s.inputMean), dataName,
+                        "data gaussian; input_scale still multiplies real data");
+            int dim = 0, count = 0;
+            std::string err;
+            if (!probeData(s.data, dim, count, err)) {
+                e.push_back({"data", err});
+            } else {
+                if (s.inputDim != dim)
+                    e.push_back({"input_dim", "input_dim: " + std::to_string(s.inputDim) +
+                                                  " conflicts with " + dataName + ", which has " +
+                                                  std::to_string(dim) +
+                                                  " features (the data sets input_dim: leave "
+                                                  "input_dim out or set it to " +
+                                                  std::to_string(dim) + ")"});
+                if (s.batch > count)
+                    e.push_back({"batch", "batch: " + std::to_string(s.batch) +
+                                              " is more than the " + std::to_string(count) +
+                                              " training examples of " + dataName +
+                                              " (lower batch)"});
+            }
+        }
+    }
     return e;
 }
 
@@ -572,6 +650,11 @@ json specToJson(const NetworkSpec& spec) {
             f.get(spec) == f.get(kDefaults))
             continue;
         if (f.info.kind == FieldKind::IntList && spec.widths.empty())
+            continue;
+        // written only when not the default, so presets of drawn inputs read as before
+        if (f.info.name == "data" && spec.data == kDefaults.data)
+            continue;
+        if (f.info.name == "standardize" && spec.standardize == kDefaults.standardize)
             continue;
         o[f.info.name] = f.get(spec);
     }

@@ -6,11 +6,13 @@
 // chosen options would ignore is an error naming both fields"):
 //   sigma_b2 > 0 needs bias_init normal; bias_value != 0 needs bias_init constant; init_value
 //   != 1 needs init constant, normal or uniform; fan_mode fan-out needs he-normal or he-uniform;
-//   activation_slope != 0.01 needs leaky-relu.
+//   activation_slope != 0.01 needs leaky-relu; with real data (data fashion-mnist or FILE.csv)
+//   input_dim is the data's and input_mean must be 0 (input_scale still multiplies the data),
+//   and standardize needs real data; batch is at most the data's training examples.
 // validate() refuses each such pair. A layer of settings (a preset's spec object over the
 // defaults, command-line options over a preset, one sweep point) is applied by applyFields,
 // which implies what the layer leaves out: sigma_b2 > 0 alone means normal biases, and changing
-// the governing field alone resets the fields it would ignore.
+// the governing field alone resets the fields it would ignore; data alone sets input_dim.
 #pragma once
 
 #include "spec.h"
@@ -23,7 +25,8 @@
 
 namespace initscope {
 
-enum class FieldKind { Int, Seed, Double, Choice, IntList };
+/// Text: a name or a path (data: gaussian, fashion-mnist or FILE.csv).
+enum class FieldKind { Int, Seed, Double, Choice, IntList, Text };
 
 /// What the GUI and the help texts need to know of a field.
 struct FieldInfo {

@@ -186,6 +186,10 @@ std::string runOptionsHelp() {
             head += " [" + (v.is_string() ? v.get<std::string>() : v.dump()) + "]";
         } else if (name == "threads") {
             head += " [0]";
+        } else if (name == "data") {
+            head += " [" + d.data + "]";
+        } else if (name == "standardize") {
+            head += std::string(" [") + (d.standardize ? "yes" : "no") + "]";
         } else if (name == "memory_budget_gib") {
             head += " [" + nlohmann::json(d.memoryBudgetGiB).dump() + "]";
         }

@@ -97,6 +97,11 @@ struct NetworkSpec {
     int batch = 128;        // B inputs propagated together
     double inputMean = 0.0; // x_i ~ N(mean, scale^2) i.i.d.
     double inputScale = 1.0;
+    // Real inputs (data.h): "gaussian" draws x ~ N(mean, scale^2); "fashion-mnist" or a path
+    // ending .csv takes training examples (a seeded permutation) times inputScale, raw or
+    // standardised per feature with the training set's mean and std; inputDim is the data's.
+    std::string data = "gaussian";
+    bool standardize = true;
 
     // ---- run ----
     std::uint64_t seed = 1;

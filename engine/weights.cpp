@@ -1,5 +1,6 @@
 #include "weights.h"
 
+#include "data.h"
 #include "rng.h"
 
 #include <Eigen/QR>
@@ -135,6 +136,10 @@ VectorF initBiases(const NetworkSpec& spec, int layer) {
 
 MatrixF drawInputs(const NetworkSpec& spec, int count, const std::atomic<bool>* cancel) {
     MatrixF x(spec.inputDim, count);
+    if (isRealData(spec.data)) { // training examples, a seeded permutation prefix (data.h)
+        fillDataInputs(spec, count, x.data());
+        return x;
+    }
     Rng rng(spec.seed, Stream::Inputs, 0);
     fillInBlocks(x.data(), static_cast<std::size_t>(x.size()), cancel,
                  [&](float* o, std::size_t m) { rng.fillNormal(o, m); });

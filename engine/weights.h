@@ -52,10 +52,11 @@ VectorF drawBiasStandard(std::uint64_t seed, int layer, int n);
 /// The biases b^l of `spec` (zeros, constant biasValue, or sigma_b * drawBiasStandard).
 VectorF initBiases(const NetworkSpec& spec, int layer);
 
-/// The first `count` inputs x_b ~ N(inputMean, inputScale^2), one per column (inputDim x count).
-/// Input b is the same whatever `count` is, so the K probe inputs of the Jacobian and NTK views
-/// are the first K inputs of the batch the statistics are measured on.
-/// `cancel` as for drawStandard.
+/// The first `count` inputs x_b ~ N(inputMean, inputScale^2), one per column (inputDim x count);
+/// with real data (spec.data, data.h) inputScale times training examples chosen by a seeded
+/// permutation (raw or standardised). Input b is the same whatever `count` is, so the K probe
+/// inputs of the Jacobian and NTK views are the first K inputs of the batch the statistics are
+/// measured on. `cancel` as for drawStandard.
 MatrixF drawInputs(const NetworkSpec& spec, int count, const std::atomic<bool>* cancel = nullptr);
 /// The random cotangents (or mse targets) g_b ~ N(0, I) on a^L, one per column (N_L x count),
 /// with the same prefix property.

@@ -6,6 +6,7 @@ packages=(
   build-essential cmake pkg-config
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev qt6-svg-dev libqt6svg6 qt6-qpa-plugins
   libeigen3-dev libtbb-dev libopenblas-dev nlohmann-json3-dev libgtest-dev
+  zlib1g-dev dataset-fashion-mnist
   fonts-dejavu-core fontconfig
 )
 missing=()

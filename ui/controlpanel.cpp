@@ -1,11 +1,15 @@
 #include "controlpanel.h"
 
 #include "activation.h"
+#include "data.h"
 #include "fields.h"
 #include "meanfield.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGridLayout>
 #include <QGroupBox>
@@ -550,7 +554,25 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
                      tr("Batch size B: inputs propagated together; statistics are averaged "
                         "over them."));
     ipf->addRow(label(tr("Batch B"), batch_->toolTip()), batch_);
-    inputDim_ = intSpin("input_dim", tr(" units"), tr("Input dimension N_0."));
+    data_ = new QComboBox;
+    data_->setObjectName(QStringLiteral("data"));
+    data_->addItem(tr("gaussian"), QStringLiteral("gaussian"));
+    data_->addItem(tr("Fashion-MNIST"), QStringLiteral("fashion-mnist"));
+    data_->addItem(tr("CSV file\u2026"), QString()); // opens the file dialog
+    data_->setToolTip(
+        tr("Inputs: gaussian draws x_i ~ N(mu, s^2); Fashion-MNIST training images (28 x 28, "
+           "Debian package dataset-fashion-mnist); or a CSV file of numbers (every column a "
+           "feature, optional header line). Real data sets the input dimension; the input "
+           "scale s multiplies it and the mean does not apply."));
+    ipf->addRow(label(tr("Data"), data_->toolTip()), data_);
+    standardize_ = new QCheckBox(tr("Standardize (training mean, std)"));
+    standardize_->setObjectName(QStringLiteral("standardize"));
+    standardize_->setToolTip(
+        tr("Real data: subtract each feature's training-set mean and divide by its std. Off: "
+           "raw values (pixels 0..255), scenario 9's preprocessing error."));
+    ipf->addRow(QString(), standardize_);
+    inputDim_ = intSpin("input_dim", tr(" units"),
+                        tr("Input dimension N_0 (set by the data when it is not gaussian)."));
     ipf->addRow(label(tr("Input dim N\u2080"), inputDim_->toolTip()), inputDim_);
     inputMean_ =
         fieldSpin("input_mean", 0.1, QString(), tr("Mean mu of the inputs x_i ~ N(mu, s^2)."));
@@ -656,6 +678,8 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
                      {QStringLiteral("width"), width_},
                      {QStringLiteral("input_dim"), inputDim_},
                      {QStringLiteral("batch"), batch_},
+                     {QStringLiteral("data"), data_},
+                     {QStringLiteral("standardize"), standardize_},
                      {QStringLiteral("activation"), activation_},
                      {QStringLiteral("activation_slope"), slope_},
                      {QStringLiteral("init"), init_},
@@ -739,6 +763,8 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     connect(sigmaB2_, &QDoubleSpinBox::valueChanged, this, &ControlPanel::edited);
     for (QComboBox* c : {activation_, init_, fanMode_, biasInit_, loss_, arch_, residualScale_})
         connect(c, &QComboBox::currentIndexChanged, this, &ControlPanel::edited);
+    connect(data_, &QComboBox::currentIndexChanged, this, &ControlPanel::dataChosen);
+    connect(standardize_, &QCheckBox::toggled, this, &ControlPanel::edited);
     connect(xavier_, &QPushButton::clicked, this, &ControlPanel::setXavierGain);
     connect(he_, &QPushButton::clicked, this, &ControlPanel::setHeGain);
     connect(critical_, &QPushButton::clicked, this, &ControlPanel::setCriticalGain);
@@ -769,6 +795,8 @@ NetworkSpec ControlPanel::spec() const {
     s.sigmaB2 = exact(sigmaB2_, base_.sigmaB2);
     s.biasValue = exact(biasValue_, base_.biasValue);
     s.batch = batch_->value();
+    s.data = data_->itemData(dataIndex_).toString().toStdString();
+    s.standardize = standardize_->isChecked();
     s.inputMean = exact(inputMean_, base_.inputMean);
     s.inputScale = exact(inputScale_->spinBox(), base_.inputScale);
     s.seed = seed_value_;
@@ -808,6 +836,8 @@ void ControlPanel::setSpec(const NetworkSpec& s) {
     sigmaB2_->setValue(s.sigmaB2);
     biasValue_->setValue(s.biasValue);
     batch_->setValue(s.batch);
+    showData(s.data);
+    standardize_->setChecked(s.standardize);
     inputMean_->setValue(s.inputMean);
     inputScale_->setValue(s.inputScale);
     seed_value_ = s.seed;
@@ -844,6 +874,11 @@ void ControlPanel::updateEnabled() {
     applies(initValue_, naive, d.initValue);
     applies(sigmaB2_, bias == BiasInit::Normal, d.sigmaB2);
     applies(biasValue_, bias == BiasInit::Constant, d.biasValue);
+    // real data sets input_dim, has no input mean, and is what standardize applies to
+    const bool real = isRealData(data_->itemData(dataIndex_).toString().toStdString());
+    applies(inputMean_, !real, d.inputMean);
+    inputDim_->setEnabled(!real);
+    standardize_->setEnabled(real);
     if (he != fanMode_->isEnabledTo(this)) {
         QSignalBlocker b(fanMode_);
         if (!he) {
@@ -1033,6 +1068,70 @@ void ControlPanel::refuse(QWidget* box, const QString& field, const QString& typ
     }
     emit message(tr("%1: refused '%2'; must be %3. The value in use is kept.")
                      .arg(name, typed.trimmed(), range));
+}
+
+void ControlPanel::showData(const std::string& value) {
+    const QSignalBlocker b(data_);
+    const QString v = QString::fromStdString(value);
+    int i = data_->findData(v);
+    if (i < 0) { // a CSV path: an item of its own before "CSV file..."
+        for (int j = data_->count() - 1; j >= 0; --j)
+            if (isRealData(data_->itemData(j).toString().toStdString()) &&
+                data_->itemData(j).toString() != QLatin1String("fashion-mnist"))
+                data_->removeItem(j);
+        i = data_->count() - 1;
+        data_->insertItem(i, QFileInfo(v).fileName(), v);
+        data_->setItemData(i, v, Qt::ToolTipRole);
+    }
+    data_->setCurrentIndex(i);
+    dataIndex_ = i;
+}
+
+bool ControlPanel::chooseCsvFile(const QString& path) {
+    int dim = 0, count = 0;
+    std::string error;
+    // a CSV file is read here to know its columns (once: it is cached for the runs)
+    if (!probeData(path.toStdString(), dim, count, error) || !isRealData(path.toStdString())) {
+        emit message(error.empty() ? tr("data: %1 is not a .csv file").arg(path)
+                                   : QString::fromStdString(error));
+        showData(data_->itemData(dataIndex_).toString().toStdString());
+        return false;
+    }
+    showData(path.toStdString());
+    {
+        const QSignalBlocker b(inputDim_);
+        inputDim_->setValue(dim);
+    }
+    edited();
+    return true;
+}
+
+void ControlPanel::dataChosen() {
+    if (updating_)
+        return;
+    const QString v = data_->currentData().toString();
+    if (v.isEmpty()) { // "CSV file..."
+        const QString path = QFileDialog::getOpenFileName(this, tr("Inputs from a CSV file"),
+                                                          QString(), tr("CSV files (*.csv)"));
+        if (path.isEmpty())
+            showData(data_->itemData(dataIndex_).toString().toStdString());
+        else
+            chooseCsvFile(path);
+        return;
+    }
+    if (v == QLatin1String("fashion-mnist")) {
+        int dim = 0, count = 0;
+        std::string error;
+        if (!probeData(v.toStdString(), dim, count, error)) { // only looks for the files
+            emit message(QString::fromStdString(error));
+            showData(data_->itemData(dataIndex_).toString().toStdString());
+            return;
+        }
+        const QSignalBlocker b(inputDim_);
+        inputDim_->setValue(dim);
+    }
+    dataIndex_ = data_->currentIndex();
+    edited();
 }
 
 QLabel* ControlPanel::readoutLabel(const QString& key) const {

@@ -158,6 +158,12 @@ public:
     /// While specEdited() is emitted for a gain button: its name ("Xavier", "He", "critical");
     /// empty for a change made in a control.
     QString editAction() const { return editAction_; }
+    /// The data chooser (gaussian / Fashion-MNIST / a CSV file / "CSV file..." opening a dialog).
+    QComboBox* dataCombo() const { return data_; }
+    QCheckBox* standardizeBox() const { return standardize_; }
+    /// Uses the CSV file `path` as the inputs (what the file dialog does); input_dim becomes its
+    /// column count. False, with a message naming the path and line, if it cannot be read.
+    bool chooseCsvFile(const QString& path);
 
 public slots:
     void setXavierGain();
@@ -179,11 +185,18 @@ private:
     void setGain(double gain, const QString& why, const QString& action);
     /// Says that `typed` was refused for `field`, naming its range, and frames the box red.
     void refuse(QWidget* box, const QString& field, const QString& typed);
+    /// The data combo's choice changed (by the user): dialog for "CSV file...", input_dim.
+    void dataChosen();
+    /// Selects the item for data value `data`, adding an item for a CSV path.
+    void showData(const std::string& value);
 
     LogIntControl* depth_;
     LogIntControl* width_;
     FieldIntSpinBox* inputDim_;
     FieldIntSpinBox* batch_;
+    QComboBox* data_;
+    QCheckBox* standardize_;
+    int dataIndex_ = 0; // the data item in use (restored when the file dialog is cancelled)
     QDoubleSpinBox* inputMean_;
     LogDoubleControl* inputScale_;
     QLineEdit* seed_;

@@ -6,6 +6,7 @@
 #include "exportdialog.h"
 #include "figure.h"
 #include "heatmapwidget.h"
+#include "inputsview.h"
 #include "layercharts.h"
 #include "perfmonitor.h"
 #include "preset.h"
@@ -155,6 +156,18 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     dock_->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
                        QDockWidget::DockWidgetClosable);
     addDockWidget(Qt::LeftDockWidgetArea, dock_);
+    // the first inputs of the batch, as the network sees them: a tab beside the controls
+    inputs_ = new InputsView;
+    inputsDock_ = new QDockWidget(tr("Inputs"));
+    inputsDock_->setObjectName(QStringLiteral("inputsDock"));
+    inputsDock_->setWidget(inputs_);
+    inputsDock_->setFeatures(dock_->features());
+    addDockWidget(Qt::LeftDockWidgetArea, inputsDock_);
+    tabifyDockWidget(dock_, inputsDock_);
+    dock_->raise();
+    connect(
+        controller_, &RunController::runStarted, inputs_,
+        [this](quint64, const NetworkSpec& spec, const TheoryCurves&) { inputs_->setSpec(spec); });
 
     // ---- analysis views: tabs after the layer views, each with its own worker thread
     analysis_ = new AnalysisViews(tabs_, controls_, controller_, this);
@@ -227,6 +240,11 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     submitNow();
 }
 
+void MainWindow::showInputs() {
+    inputsDock_->show();
+    inputsDock_->raise();
+}
+
 // the controller (a child) cancels and joins its worker
 MainWindow::~MainWindow() {
     settings::setErrorReporter({});
@@ -251,6 +269,10 @@ QString MainWindow::currentStatistic() const {
 }
 
 bool MainWindow::showView(const QString& name) {
+    if (name.toLower() == QLatin1String("inputs")) { // a dock beside the views, not a tab
+        showInputs();
+        return true;
+    }
     const int i = static_cast<int>(viewNames().indexOf(name.toLower()));
     if (i < 0)
         return analysis_->showView(name);
@@ -313,6 +335,7 @@ void MainWindow::buildMenus() {
     toggle->setText(tr("Show &controls"));
     toggle->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
     view->addAction(toggle);
+    view->addAction(tr("Show &inputs"), this, &MainWindow::showInputs);
     QAction* browser = view->addAction(tr("&Presets..."), presets_, &PresetDocument::showBrowser);
     browser->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
     view->addSeparator();

@@ -29,6 +29,7 @@ namespace initscope::ui {
 class AnalysisViews;
 class ControlPanel;
 class HeatmapWidget;
+class InputsView;
 class LayerChart;
 class PerfMonitor;
 class PresetDocument;
@@ -74,6 +75,9 @@ public:
     QString currentStatistic() const;
     /// The analysis views (phase, Jacobian, NTK, ensemble, sweep).
     AnalysisViews* analysisViews() const { return analysis_; }
+    InputsView* inputsView() const { return inputs_; }
+    /// Shows and raises the Inputs dock (tabbed with the controls).
+    void showInputs();
     PerfMonitor* perfMonitor() const { return perf_; }
     /// Generation whose data the charts show, and whether that run had finished when shown.
     quint64 displayedGeneration() const { return displayedGen_; }
@@ -189,6 +193,8 @@ private:
     RunController* controller_;
     ControlPanel* controls_;
     QDockWidget* dock_;
+    QDockWidget* inputsDock_ = nullptr;
+    InputsView* inputs_ = nullptr;
     QTabWidget* tabs_;
     LayerChart* signal_;
     LayerChart* gradients_;

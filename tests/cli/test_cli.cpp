@@ -189,6 +189,29 @@ TEST(Cli, BadArgumentsExitTwoNamingTheProblem) {
     expectError("sweep --sweep depth=0:3:4", "depth: must be an integer from 1");
 }
 
+// --data: a missing file is named with its path; data that sets input_dim refuses another one;
+// a CSV runs with its column count as input_dim.
+TEST(Cli, DataOptionNamesTheFile) {
+    const Result r = cli("run --data /nonexistent/inputs.csv --depth 2");
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("--data: /nonexistent/inputs.csv not found"), std::string::npos) << r.err;
+    expectError("run --data images", "--data: must be gaussian, fashion-mnist or a path ending");
+    expectError("run --standardize no", "--standardize: no is ignored by --data gaussian");
+    const auto csv = std::filesystem::temp_directory_path() /
+                     ("initscope-cli-data-" + std::to_string(::getpid()) + ".csv");
+    std::ofstream(csv) << "a,b,c\n1,2,3\n4,5,6\n7,8,9\n";
+    expectError("run --data " + csv.string() + " --input-dim 4 --batch 3",
+                "--input-dim: 4 conflicts with --data " + csv.string());
+    const json j = okJson("run --data " + csv.string() + " --batch 3 --depth 2 --width 8");
+    EXPECT_EQ(j["spec"]["input_dim"], 3);
+    EXPECT_EQ(j["spec"]["data"], csv.string());
+    EXPECT_FALSE(j["spec"].contains("standardize")) << "the default is not written";
+    std::filesystem::remove(csv);
+    const Result help = cli("--help");
+    EXPECT_NE(help.out.find("--data [gaussian]"), std::string::npos) << help.out;
+    EXPECT_NE(help.out.find("--standardize [yes]"), std::string::npos);
+}
+
 TEST(Cli, MalformedPresetFilesExitTwoNamingTheField) {
     // Each file under tests/cli/bad_presets is named after the field its error must name:
     // <field>--<description>.json

@@ -7,6 +7,7 @@
 #include "guitestmain.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QLineEdit>
 #include <QMouseEvent>
@@ -297,6 +298,10 @@ private slots:
                 break;
             }
             case FieldKind::Choice: {
+                if (qobject_cast<QCheckBox*>(c)) { // a yes/no choice (standardize)
+                    QCOMPARE(f->choices, (std::vector<std::string>{"yes", "no"}));
+                    break;
+                }
                 auto* combo = qobject_cast<QComboBox*>(c);
                 QVERIFY2(combo, name.c_str());
                 QCOMPARE(static_cast<std::size_t>(combo->count()), f->choices.size());
@@ -308,6 +313,9 @@ private slots:
                 QVERIFY2(qobject_cast<QLineEdit*>(c), name.c_str());
                 break;
             }
+            case FieldKind::Text: // data: gaussian, Fashion-MNIST or a CSV file
+                QVERIFY2(qobject_cast<QComboBox*>(c), name.c_str());
+                break;
             case FieldKind::IntList:
                 QFAIL(name.c_str());
             }
