@@ -116,14 +116,14 @@ void predictResnet(const NetworkSpec& spec, const Activation& act, TheoryCurves&
         t.c[l] = q > 0 ? k / q : kNaN;
         chiF[l] = chi;
     }
-    if (spec.loss == Loss::Mse) // the scale of |x^L - y|^2 is not modelled (as for an mlp)
-        return;
     t.gradH2[L - 1] = spec.width; // delta^L = g ~ N(0, I_N) on the stream x^L
     for (std::size_t l = L - 1; l-- > 0;) {
         const double gamma = std::get<ResidualStage>(net.stages[l + 1]).gamma;
         t.gradRatio[l] = 1.0 + gamma * gamma * chiF[l + 1];
         t.gradH2[l] = t.gradRatio[l] * t.gradH2[l + 1];
     }
+    if (spec.loss == Loss::Mse) // the scale of |x^L - y|^2 is not modelled (as for an mlp): only
+        std::fill(t.gradH2.begin(), t.gradH2.end(), kNaN); // the per-block ratios are
 }
 
 } // namespace
@@ -140,6 +140,9 @@ TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
         predictResnet(spec, act, t);
         t.note = "residual blocks have no fixed point q*: the stream's length only grows or "
                  "stays, so chi1, q*, c*, xi and the phase are not defined";
+        if (spec.inputMean != 0 || (isRealData(spec.data) && !spec.standardize))
+            t.note += "; the skip carries the inputs' mean into every block, which the "
+                      "prediction (centred Gaussian streams) does not model";
         return t;
     }
     if (spec.init == InitScheme::Constant || spec.biasInit == BiasInit::Constant) {
@@ -615,7 +618,8 @@ bool forwardResidual(const RunContext& ctx, const ResidualStage& stage, int inde
 /// Backward pass of one residual block: from delta = dLoss/dx^l, dLoss/dx^{l-1} = delta + gamma
 /// J_F^T delta in `below`; grad_w2 and relative_update over the branch's weights together.
 bool backwardResidual(const RunContext& ctx, const ResidualStage& stage, const BranchState& branch,
-                      const MatrixF& delta, MatrixF& below, LayerStats& st, double& inGrad) {
+                      const MatrixF& delta, MatrixF& below, LayerStats& st, double& inGrad,
+                      bool first) {
     const int n = stage.width, B = ctx.batch;
     const auto m = stage.weights.size();
     const int nChunks = ctx.cols.count();
@@ -646,10 +650,12 @@ bool backwardResidual(const RunContext& ctx, const ResidualStage& stage, const B
         }
         auto outc = below.middleCols(c0, mc);
         outc = dl + back;
-        double g2 = 0;
-        for (int b = 0; b < mc; ++b)
-            g2 += outc.col(b).cast<double>().squaredNorm();
-        gin[static_cast<std::size_t>(c)] = g2;
+        if (first) { // dLoss/dx^0: the input gradient
+            double g2 = 0;
+            for (int b = 0; b < mc; ++b)
+                g2 += outc.col(b).cast<double>().squaredNorm();
+            gin[static_cast<std::size_t>(c)] = g2;
+        }
     });
     // ||dW_j||_F^2 by row blocks, every branch layer
     const Chunks rows{n, kChunkRows};
@@ -682,7 +688,7 @@ bool backwardResidual(const RunContext& ctx, const ResidualStage& stage, const B
     }
     st.hasGradients = true;
     st.gradNonfinite = nonfinite;
-    if (nonfinite == 0 && std::isfinite(gradW) && std::isfinite(inGrad)) {
+    if (nonfinite == 0 && std::isfinite(gradW)) {
         st.gradH2 = gradH / B;
         st.gradW2 = gradW;
         st.relativeUpdate =
@@ -837,7 +843,7 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
                 ? backwardDense(ctx, std::get<DenseStage>(stage), input(s),
                                 s > 1 ? &d[si - 1] : nullptr, delta, below, st, inGrad)
                 : backwardResidual(ctx, std::get<ResidualStage>(stage), branches[si], delta, below,
-                                   st, inGrad);
+                                   st, inGrad, s == 1);
         if (!done) {
             result.cancelled = true;
             return result;

@@ -117,11 +117,15 @@ PresetParse parsePreset(std::string_view text) {
     if (!doc.contains("format") || doc["format"] != "initscope-preset")
         fail("format", "must be \"initscope-preset\"");
     if (!doc.contains("version") || !doc["version"].is_number_integer())
-        fail("version", "must be the integer " + std::to_string(kPresetVersion));
-    else if (doc["version"].get<std::int64_t>() != kPresetVersion)
+        fail("version", "must be the integer 1 or " + std::to_string(kPresetVersion));
+    else if (const auto v = doc["version"].get<std::int64_t>(); v < 1 || v > kPresetVersion)
         fail("version", "version " + doc["version"].dump() +
-                            " is not supported (this initscope reads version " +
+                            " is not supported (this initscope reads versions 1 to " +
                             std::to_string(kPresetVersion) + ")");
+    else if (v == 1 && doc.contains("spec") && doc["spec"].is_object() &&
+             doc["spec"].contains("arch"))
+        // version 1 describes an mlp; the network families came with version 2
+        fail("arch", "needs preset version 2 (a version 1 preset is always an mlp)");
     auto str = [&](const char* key, std::string& out, bool required, std::size_t maxLen) {
         if (!doc.contains(key)) {
             if (required)
@@ -223,7 +227,8 @@ PresetParse readPresetFile(const std::string& path) {
 std::string presetToJson(const Preset& p) {
     json doc;
     doc["format"] = "initscope-preset";
-    doc["version"] = kPresetVersion;
+    // an mlp is written as version 1, exactly as before; a network family needs version 2
+    doc["version"] = p.spec.arch == Arch::Mlp ? 1 : kPresetVersion;
     doc["name"] = p.name;
     doc["title"] = p.title;
     doc["note"] = p.note;

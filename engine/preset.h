@@ -15,7 +15,9 @@
 
 namespace initscope {
 
-inline constexpr int kPresetVersion = 1;
+/// The newest preset version: 2 carries the network family (spec field "arch"); version 1
+/// presets (mlps) read unchanged and an mlp is still written as version 1.
+inline constexpr int kPresetVersion = 2;
 inline constexpr std::size_t kMaxPresetBytes = 1 << 20; // 1 MiB: presets are small
 
 /// Probe inputs the Jacobian and NTK views show (their controls' ranges, and what a preset may

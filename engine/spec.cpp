@@ -236,7 +236,9 @@ std::uint64_t estimateMemoryBytes(const NetworkSpec& spec) {
         const std::uint64_t n = static_cast<std::uint64_t>(std::max(spec.width, 0));
         const std::uint64_t m = static_cast<std::uint64_t>(std::max(spec.branchDepth, 0));
         const std::uint64_t L = static_cast<std::uint64_t>(std::max(spec.depth, 0));
-        bytes += L * m * (2 * n * n + 2 * n + 2 * n * B) * sizeof(float);
+        // (+ the backward pass's m branch deltas of one block)
+        bytes +=
+            L * m * (2 * n * n + 2 * n + 2 * n * B) * sizeof(float) + m * n * B * sizeof(float);
         bytes += L * n * B * sizeof(float);                         // x^l
         bytes += 4 * n * B * sizeof(float) + n * n * sizeof(float); // input, deltas, dW scratch
         return bytes;

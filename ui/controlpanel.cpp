@@ -896,8 +896,9 @@ void ControlPanel::updateEnabled() {
             resnet && static_cast<ResidualScale>(residualScale_->currentData().toInt()) ==
                           ResidualScale::Value,
             d.residualGamma);
-    inputDim_->setEnabled(!resnet); // a resnet's input dim is its width
-    if (resnet) {
+    // a resnet's input dim is its width (with real data: the data's, and width must match it)
+    inputDim_->setEnabled(!resnet && !real);
+    if (resnet && !real) {
         QSignalBlocker b(inputDim_);
         inputDim_->setValue(width_->value());
     }

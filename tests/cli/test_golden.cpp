@@ -32,7 +32,8 @@ std::vector<Case> cases() {
          {"adversarial-sensitivity", "deep-linear-growing", "deep-linear-shrinking", "he-relu",
           "naive-normal-exploding", "naive-normal-vanishing", "ntk-conditioning",
           "relu-input-scale", "relu-mean-shift", "symmetry-constant", "tanh-chaotic",
-          "tanh-edge-of-chaos", "tanh-input-scale", "tanh-ordered", "xavier-relu", "xavier-tanh"})
+          "tanh-edge-of-chaos", "tanh-input-scale", "tanh-ordered", "xavier-relu", "xavier-tanh",
+          "resnet-zero-gamma", "resnet-he-doubling", "resnet-inv-sqrt-depth", "resnet-fixup"})
         c.push_back({std::string("run-") + preset, std::string("run --preset ") + preset});
     c.push_back({"run-histograms-he-relu", "run --preset he-relu --depth 12 --histograms"});
     c.push_back({"run-orthogonal-bias", "run --init orthogonal --sigma-w2 1.3 --sigma-b2 0.05 "
@@ -49,6 +50,8 @@ std::vector<Case> cases() {
     c.push_back({"ntk-relu", "ntk --activation relu --init he-normal --depth 8 --width 64 "
                              "--input-dim 32 --inputs 12 --sigma-b2 0.1"});
     c.push_back({"ensemble-tanh", "ensemble --preset tanh-ordered --seeds 3 --depth 10 --width 64"});
+    c.push_back({"jacobian-resnet", "jacobian --preset resnet-inv-sqrt-depth --depth 6 --width 32 "
+                                    "--inputs 2"});
     c.push_back({"sweep-gain", "sweep --sweep gain=0.5:2:3 --depth 8 --width 48 --batch 32"});
     return c;
 }

@@ -2,6 +2,7 @@
 // pre-activation branch of m dense layers, measured on real networks against
 // q^l = q^{l-1} + gamma^2 q_F(q^{l-1}) and the Jacobian's (1 + gamma^2 chi_F) per block.
 #include "engine.h"
+#include "familytheory.h"
 #include "fields.h"
 #include "jacobian.h"
 #include "ntk.h"
@@ -180,4 +181,35 @@ TEST(Resnet, SpecJsonCarriesTheFamilyOnlyWhenSet) {
     ASSERT_TRUE(specFromJson(j, back, e)) << (e.empty() ? "" : e.front().message);
     back.threads = s.threads;
     EXPECT_EQ(back, s);
+}
+
+// The engine's prediction and the independent derivation in familytheory.h (written apart, from
+// THEORY.md) agree: lengths, correlations and the Jacobian's growth, with Fixup's rescaling.
+TEST(Resnet, PredictionMatchesTheFamilyTheory) {
+    for (ResidualScale scale : {ResidualScale::One, ResidualScale::InvSqrtDepth,
+                                ResidualScale::Fixup, ResidualScale::Value}) {
+        NetworkSpec s = resnet(scale, 12);
+        s.activation = ActivationKind::Tanh;
+        s.init = InitScheme::XavierNormal;
+        s.gain = 1.4;
+        s.biasInit = BiasInit::Normal;
+        s.sigmaB2 = 0.05;
+        s.branchDepth = 3;
+        s.residualGamma = scale == ResidualScale::Value ? 0.6 : 1.0;
+        const TheoryCurves t = predict(s, 1.3, 0.4);
+        const double sw2 = effectiveSigmaW2(s, 2);
+        const meanfield::ResidualScale ms =
+            scale == ResidualScale::One            ? meanfield::ResidualScale::One
+            : scale == ResidualScale::InvSqrtDepth ? meanfield::ResidualScale::InvSqrtDepth
+            : scale == ResidualScale::Fixup        ? meanfield::ResidualScale::Fixup
+                                                   : meanfield::ResidualScale::Value;
+        const auto ref = meanfield::resnetTheory(Activation(s.activation), {sw2, sw2, sw2}, 0.05,
+                                                 12, ms, s.residualGamma, 1.3, 0.4);
+        for (std::size_t l = 0; l < 12; ++l) {
+            EXPECT_NEAR(t.q[l] / ref.q[l], 1.0, 1e-12) << residualScaleName(scale) << " " << l;
+            EXPECT_NEAR(t.c[l], ref.c[l], 1e-12) << residualScaleName(scale) << " " << l;
+        }
+        EXPECT_NEAR(theoryJacobianMeanSq(s, 1.3) / ref.jacobianMeanSqTotal.back(), 1.0, 1e-12)
+            << residualScaleName(scale);
+    }
 }
