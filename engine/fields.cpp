@@ -493,6 +493,13 @@ bool applyFields(NetworkSpec& spec, const FieldLayerView& layer, std::vector<Spe
     }
     if (given("data") && !given("standardize") && !isRealData(spec.data))
         spec.standardize = kDefaults.standardize;
+    // "standardize no" with gaussian data is validate()'s to refuse; an explicit "yes" (the
+    // default, which validate cannot tell from no setting) is refused here
+    if (given("standardize") && !isRealData(spec.data) && spec.standardize == kDefaults.standardize)
+        errors.push_back({"standardize", "standardize: applies to real data only, and data is " +
+                                             printable(spec.data) +
+                                             " (set data fashion-mnist or FILE.csv, or leave "
+                                             "standardize out)"});
     if (sigmaW2) {
         const json& v = *sigmaW2;
         const bool number = v.is_number() && std::isfinite(v.get<double>()) && v.get<double>() >= 0;
