@@ -95,8 +95,10 @@ std::vector<SpecError> validateNtk(const NetworkSpec& spec, const NtkOptions& op
 /// initReadout). `onDepth` (may be empty) sees each depth of the by-depth curve as it is done, on
 /// a worker thread, in no fixed order, never two calls at once (depths past an overflow arrive
 /// with a NaN condition, so every depth is seen once unless cancelled). `cancel` is checked during
-/// the weight draw, between forward layers, backward layers and analytic layers. Results do not
-/// depend on the thread count. Throws SpecInvalid on invalid options.
+/// the weight draw and the weights' float copy, per 64-row block of the forward products, per
+/// tile of huge backward products and Grams, between layers and inside the analytic layers
+/// (about 0.1 s at width 16384 and 1024 inputs). Results do not depend on the thread count. Throws
+/// SpecInvalid on invalid options.
 NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
                      const std::function<void(const NtkDepthPoint&)>& onDepth = {},
                      const std::atomic<bool>* cancel = nullptr);
