@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <mutex>
@@ -33,6 +34,23 @@ struct Blocks {
     int begin(int i) const { return i * kBlockCols; }
     int len(int i) const { return std::min(kBlockCols, total - i * kBlockCols); }
 };
+
+// A product block of more than kTileWork multiply-adds (a 64-column block of the running product
+// through a 4096-wide layer is 2^30) is cut further into row blocks of about kTileWork, each a
+// parallel task with a look at the cancel flag: one task is then tens of milliseconds, not a
+// second. The row blocks depend only on the shapes (results stay independent of the thread
+// count), and every layer narrower than 2048 (all bundled presets and goldens) keeps the one
+// product per block it always had, bit for bit.
+constexpr std::int64_t kTileWork = std::int64_t(1) << 28;
+
+/// Rows per task for a product with `inner` terms per entry over `cols` columns: all `rows` when
+/// the whole block is at most kTileWork, otherwise a multiple of 64 of about that work.
+int rowStep(int rows, int inner, int cols) {
+    const std::int64_t perRow = std::int64_t(inner) * cols;
+    if (perRow * rows <= kTileWork)
+        return rows;
+    return static_cast<int>(std::max<std::int64_t>(64, kTileWork / perRow / 64 * 64));
+}
 
 std::uint64_t jacobianBytes(const NetworkSpec& spec, int inputs) {
     std::uint64_t weights = 0, maxN = static_cast<std::uint64_t>(spec.inputDim);
@@ -249,7 +267,7 @@ JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
             const auto z = [&](int k) -> const StandardDraw& {
                 return *draws[static_cast<std::size_t>(k)];
             };
-            w[static_cast<std::size_t>(i) + 1] = materialize(p(st.weight), z(st.weight));
+            w[static_cast<std::size_t>(i) + 1] = materialize(p(st.weight), z(st.weight), cancel);
             bias[static_cast<std::size_t>(i) + 1] = materialize(p(st.bias), z(st.bias));
         });
 
@@ -271,7 +289,24 @@ JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
                     return;
                 }
                 const auto li = static_cast<std::size_t>(l);
-                MatrixF h = w[li] * a;
+                const int rows = static_cast<int>(w[li].rows()), inner = static_cast<int>(a.rows());
+                const int step = rowStep(rows, inner, K);
+                MatrixF h;
+                if (step == rows) {
+                    h = w[li] * a;
+                } else { // a huge layer: row blocks as parallel tasks
+                    h.resize(rows, K);
+                    detail::forEachIndex((rows + step - 1) / step, [&](int b) {
+                        if (detail::isCancelled(cancel))
+                            return;
+                        const int r0 = b * step, len = std::min(step, rows - r0);
+                        h.middleRows(r0, len).noalias() = w[li].middleRows(r0, len) * a;
+                    });
+                    if (detail::isCancelled(cancel)) {
+                        result.cancelled = true;
+                        return;
+                    }
+                }
                 h.colwise() += bias[li].col(0);
                 a.resize(h.rows(), K);
                 d[li].resize(h.rows(), K);
@@ -312,18 +347,23 @@ JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
             for (int k = 0; k < K; ++k)
                 if (bad[static_cast<std::size_t>(k)] == 0)
                     next[static_cast<std::size_t>(k)].resize(rows, side);
-            detail::forEachIndex(K * blocks.count(), [&](int task) {
-                const int k = task / blocks.count(), b = task % blocks.count();
+            // tasks: input k, column block b, row block r (one row block unless the layer is huge)
+            const int tileRows = rowStep(rows, static_cast<int>(wl.cols()), kBlockCols);
+            const int rowBlocks = (rows + tileRows - 1) / tileRows;
+            const int perInput = blocks.count() * rowBlocks;
+            detail::forEachIndex(K * perInput, [&](int task) {
+                const int k = task / perInput, b = task % perInput / rowBlocks;
+                const int r0 = task % rowBlocks * tileRows, len = std::min(tileRows, rows - r0);
                 if (bad[static_cast<std::size_t>(k)] != 0 || detail::isCancelled(cancel))
                     return;
-                auto out =
-                    next[static_cast<std::size_t>(k)].middleCols(blocks.begin(b), blocks.len(b));
-                out.noalias() =
-                    wl * p[static_cast<std::size_t>(k)].middleCols(blocks.begin(b), blocks.len(b));
+                auto out = next[static_cast<std::size_t>(k)].block(r0, blocks.begin(b), len,
+                                                                   blocks.len(b));
+                out.noalias() = wl.middleRows(r0, len) * p[static_cast<std::size_t>(k)].middleCols(
+                                                             blocks.begin(b), blocks.len(b));
                 // from the input side the new rows belong to layer l; from the output side to l - 1
                 const int dl = fromInput ? l : l - 1;
                 if (dl >= 1)
-                    out = d[li(dl)].col(k).cast<double>().asDiagonal() * out;
+                    out = d[li(dl)].col(k).segment(r0, len).cast<double>().asDiagonal() * out;
             });
             for (int k = 0; k < K; ++k) {
                 const auto ki = static_cast<std::size_t>(k);

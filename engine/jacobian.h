@@ -55,7 +55,9 @@ std::vector<SpecError> validateJacobian(const NetworkSpec& spec, int inputs);
 /// initBiases), one input after another, each parallel inside over fixed column blocks (results
 /// do not depend on the thread count). `onInput` (may be empty) sees each input as soon as it is
 /// done, on a worker thread, never two calls at once. `cancel` is checked during the weight
-/// draw, between layers and between the product blocks of a layer.
+/// draw and the weights' float copy, between layers and between the product blocks of a layer
+/// (row blocks of about 2^28 multiply-adds in layers wider than 2048). The SVDs at the end are
+/// not interruptible (one per input, side min(N_0, N_L)).
 /// Throws SpecInvalid when validateJacobian reports problems.
 JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
                                const std::function<void(const JacobianInput&)>& onInput = {},

@@ -2,6 +2,7 @@
 
 #include "parallel.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -160,6 +161,17 @@ std::vector<std::shared_ptr<const StandardDraw>> fetchDraws(const Network& net,
 
 MatrixF materialize(const Param& p, const StandardDraw& z) {
     return static_cast<float>(p.scale) * z.z;
+}
+
+MatrixF materialize(const Param& p, const StandardDraw& z, const std::atomic<bool>* cancel) {
+    const float s = static_cast<float>(p.scale);
+    MatrixF w(z.z.rows(), z.z.cols());
+    const Eigen::Index step = std::max<Eigen::Index>(1, (Eigen::Index(1) << 22) / w.rows());
+    for (Eigen::Index c = 0; c < w.cols() && !detail::isCancelled(cancel); c += step) {
+        const Eigen::Index n = std::min(step, w.cols() - c); // a contiguous column block
+        w.middleCols(c, n) = s * z.z.middleCols(c, n);
+    }
+    return w;
 }
 
 } // namespace initscope

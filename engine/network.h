@@ -75,6 +75,10 @@ std::vector<std::shared_ptr<const StandardDraw>> fetchDraws(const Network& net,
 
 /// The parameter's entries: float(scale) * Z, rounded once (what initWeights gives).
 MatrixF materialize(const Param& p, const StandardDraw& z);
+/// materialize(p, z) in blocks of columns with a look at `cancel` between them (the same entries:
+/// each is one float product): a 16384 x 16384 layer is a second of first-touch page faults.
+/// Incomplete once `cancel` turned true; the caller must check it.
+MatrixF materialize(const Param& p, const StandardDraw& z, const std::atomic<bool>* cancel);
 
 /// The dense stage of `layer` (1-based) in an MLP network.
 inline const DenseStage& denseStage(const Network& net, int layer) {

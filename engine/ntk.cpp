@@ -12,6 +12,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <mutex>
@@ -34,6 +35,77 @@ std::size_t li(int l) {
 constexpr int kBlockRows = 64;
 // Depths whose backward passes share their products (see computeNtk).
 constexpr int kDepthGroup = 4;
+
+// A product of at least kSplitWork multiply-adds (a 16384 x 16384 layer times 4 inputs, a Gram of
+// 256 inputs at width 16384) is computed in tiles of about kTileWork multiply-adds, with a look at
+// the cancel flag in each: one whole product is seconds of work, a tile tens of milliseconds.
+// Every smaller product (all bundled presets and goldens) keeps the single product it always
+// had, bit for bit. The tiles depend only on the shapes, so results stay independent of the
+// thread count.
+constexpr std::int64_t kSplitWork = std::int64_t(1) << 30;
+constexpr std::int64_t kTileWork = std::int64_t(1) << 28;
+constexpr int kTileCols = 64;
+
+bool splitProduct(std::int64_t rows, std::int64_t inner, std::int64_t cols) {
+    return rows * inner * cols >= kSplitWork;
+}
+
+/// A rows x cols result cut into tiles of rowStep x colStep.
+struct Tiles {
+    int rows, cols, rowStep, colStep;
+    int rowCount() const { return (rows + rowStep - 1) / rowStep; }
+    int count() const { return rowCount() * ((cols + colStep - 1) / colStep); }
+    int row(int i) const { return (i % rowCount()) * rowStep; }
+    int col(int i) const { return (i / rowCount()) * colStep; }
+    int rowLen(int i) const { return std::min(rowStep, rows - row(i)); }
+    int colLen(int i) const { return std::min(colStep, cols - col(i)); }
+};
+
+/// W^T delta (W: n x nIn), in tiles of kTileCols columns when the product is huge.
+MatrixF transposedTimes(const MatrixF& w, const MatrixF& delta, const std::atomic<bool>* cancel) {
+    const int n = static_cast<int>(w.rows()), nIn = static_cast<int>(w.cols());
+    const int cols = static_cast<int>(delta.cols());
+    if (!splitProduct(nIn, n, cols))
+        return w.transpose() * delta;
+    const auto rowStep = static_cast<int>(std::max<std::int64_t>(
+        kTileCols, kTileWork / (std::int64_t(n) * kTileCols) / kTileCols * kTileCols));
+    const Tiles t{nIn, cols, rowStep, kTileCols};
+    MatrixF out(nIn, cols);
+    detail::forEachIndex(t.count(), [&](int i) {
+        if (detail::isCancelled(cancel))
+            return;
+        out.block(t.row(i), t.col(i), t.rowLen(i), t.colLen(i)).noalias() =
+            w.middleCols(t.row(i), t.rowLen(i)).transpose() *
+            delta.middleCols(t.col(i), t.colLen(i));
+    });
+    return out;
+}
+
+/// x^T x (x: n x K) in square tiles of the lower triangle, mirrored: for Grams too large for one
+/// product (splitProduct(K, n, K)).
+Eigen::MatrixXd tiledGram(const Eigen::MatrixXd& x, const std::atomic<bool>* cancel) {
+    const auto n = static_cast<std::int64_t>(x.rows());
+    const int K = static_cast<int>(x.cols());
+    const int side = static_cast<int>(std::max<std::int64_t>(
+        kTileCols, static_cast<std::int64_t>(std::sqrt(static_cast<double>(kTileWork / n))) /
+                       kTileCols * kTileCols));
+    const int blocks = (K + side - 1) / side;
+    std::vector<std::pair<int, int>> lower; // (row block, column block), column <= row
+    for (int r = 0; r < blocks; ++r)
+        for (int c = 0; c <= r; ++c)
+            lower.emplace_back(r, c);
+    Eigen::MatrixXd g(K, K);
+    detail::forEachIndex(static_cast<int>(lower.size()), [&](int i) {
+        if (detail::isCancelled(cancel))
+            return;
+        const int r0 = lower[li(i)].first * side, c0 = lower[li(i)].second * side;
+        const int rows = std::min(side, K - r0), cols = std::min(side, K - c0);
+        g.block(r0, c0, rows, cols).noalias() =
+            x.middleCols(r0, rows).transpose() * x.middleCols(c0, cols);
+    });
+    g.triangularView<Eigen::StrictlyUpper>() = g.transpose();
+    return g;
+}
 
 // ---- Hermite (Mehler) series for the pair expectations --------------------------------------
 
@@ -212,10 +284,10 @@ std::pair<double, double> hardTanhPair(double qa, double qb, double c) {
 
 /// sum_n c^n f_n(a) f_n(b) + c^N sqrt(r_a r_b) for every pair (see ntk.h).
 Eigen::MatrixXd mehlerSum(const Eigen::MatrixXd& coeff, const Eigen::VectorXd& tail,
-                          const Eigen::MatrixXd& corr) {
+                          const Eigen::MatrixXd& corr, const std::atomic<bool>* cancel) {
     const auto K = corr.rows();
     Eigen::MatrixXd out(K, K);
-    for (Eigen::Index a = 0; a < K; ++a)
+    for (Eigen::Index a = 0; a < K && !detail::isCancelled(cancel); ++a)
         for (Eigen::Index b = a; b < K; ++b) {
             const double c = corr(a, b);
             double s = 0, cn = 1;
@@ -231,7 +303,8 @@ Eigen::MatrixXd mehlerSum(const Eigen::MatrixXd& coeff, const Eigen::VectorXd& t
 
 } // namespace
 
-PairExpectations pairExpectations(const Activation& act, const Eigen::MatrixXd& s) {
+PairExpectations pairExpectations(const Activation& act, const Eigen::MatrixXd& s,
+                                  const std::atomic<bool>* cancel) {
     const auto K = s.rows();
     Eigen::VectorXd q = s.diagonal().cwiseMax(0.0);
     Eigen::MatrixXd corr(K, K);
@@ -244,7 +317,7 @@ PairExpectations pairExpectations(const Activation& act, const Eigen::MatrixXd& 
     e.phiPhi.resize(K, K);
     e.dphiDphi.resize(K, K);
     auto each = [&](auto&& f) {
-        for (Eigen::Index a = 0; a < K; ++a)
+        for (Eigen::Index a = 0; a < K && !detail::isCancelled(cancel); ++a)
             for (Eigen::Index b = 0; b < K; ++b)
                 f(a, b, corr(a, b), std::sqrt(q(a) * q(b)));
     };
@@ -296,13 +369,13 @@ PairExpectations pairExpectations(const Activation& act, const Eigen::MatrixXd& 
         // inside a panel, a ~1% error in E[phi'^2])
         Eigen::MatrixXd fc(kHermiteTerms, K), gc(kHermiteTerms, K);
         Eigen::VectorXd fTail(K), gTail(K);
-        for (Eigen::Index a = 0; a < K; ++a)
+        for (Eigen::Index a = 0; a < K && !detail::isCancelled(cancel); ++a)
             kinkedCoefficients(act, q(a), fc.col(a), gc.col(a), fTail(a), gTail(a));
-        e.phiPhi = mehlerSum(fc, fTail, corr);
-        e.dphiDphi = mehlerSum(gc, gTail, corr);
+        e.phiPhi = mehlerSum(fc, fTail, corr, cancel);
+        e.dphiDphi = mehlerSum(gc, gTail, corr, cancel);
         // near c = +-1 the series of a step (phi') converges too slowly for its tail estimate
         // (~1% at c = 0.99): those pairs are integrated directly
-        for (Eigen::Index a = 0; a < K; ++a)
+        for (Eigen::Index a = 0; a < K && !detail::isCancelled(cancel); ++a)
             for (Eigen::Index b = a + 1; b < K; ++b)
                 if (std::abs(corr(a, b)) > kHardTanhDirectCorrelation) {
                     const auto [pp, dd] = hardTanhPair(q(a), q(b), corr(a, b));
@@ -332,8 +405,8 @@ PairExpectations pairExpectations(const Activation& act, const Eigen::MatrixXd& 
         ((g.array().square().colwise() * w.array()).colwise().sum().transpose() -
          gc.array().square().colwise().sum().transpose())
             .cwiseMax(0.0);
-    e.phiPhi = mehlerSum(fc, fTail, corr);
-    e.dphiDphi = mehlerSum(gc, gTail, corr);
+    e.phiPhi = mehlerSum(fc, fTail, corr, cancel);
+    e.dphiDphi = mehlerSum(gc, gTail, corr, cancel);
     return e;
 }
 
@@ -363,9 +436,13 @@ NtkKernel analyticNtk(const NetworkSpec& spec, const Eigen::MatrixXd& inputGram,
         byDepth->assign(li(L), kNaN);
     NtkKernel last;
     for (int l = 1; l <= L; ++l) {
-        if (detail::isCancelled(cancel)) // a layer's expectations are K^2 Gaussian integrals
+        // a layer's expectations are K^2 Gaussian integrals (looked at per row of pairs inside),
+        // its spectrum a K x K eigenvalue problem
+        if (detail::isCancelled(cancel))
             return {};
-        const PairExpectations e = pairExpectations(act, sigma);
+        const PairExpectations e = pairExpectations(act, sigma, cancel);
+        if (detail::isCancelled(cancel)) // e is incomplete
+            return {};
         const bool needReadout = byDepth || l == L;
         if (needReadout) {
             const double sv2 = readoutVariance(spec, l) * spec.widthOf(l);
@@ -475,7 +552,7 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
             const auto z = [&](int k) -> const StandardDraw& {
                 return *draws[static_cast<std::size_t>(k)];
             };
-            w[static_cast<std::size_t>(i) + 1] = materialize(p(st.weight), z(st.weight));
+            w[static_cast<std::size_t>(i) + 1] = materialize(p(st.weight), z(st.weight), cancel);
             bias[static_cast<std::size_t>(i) + 1] = materialize(p(st.bias), z(st.bias));
         });
 
@@ -494,7 +571,9 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
             a[li(l)].resize(n, K);
             d[li(l)].resize(n, K);
             const int blocks = (n + kBlockRows - 1) / kBlockRows;
-            detail::forEachIndex(blocks, [&](int b) {
+            detail::forEachIndex(blocks, [&](int b) { // a block is 64 N_{l-1} K multiply-adds
+                if (detail::isCancelled(cancel))
+                    return;
                 const int r0 = b * kBlockRows, rows = std::min(kBlockRows, n - r0);
                 MatrixF h = w[li(l)].middleRows(r0, rows) * a[li(l - 1)];
                 h.colwise() += biasL.segment(r0, rows);
@@ -503,12 +582,20 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
                 a[li(l)].middleRows(r0, rows) = ab;
                 d[li(l)].middleRows(r0, rows) = db;
             });
+            if (detail::isCancelled(cancel)) { // some blocks were skipped
+                result.cancelled = true;
+                return;
+            }
             if (!a[li(l)].allFinite() || !d[li(l)].allFinite()) {
                 firstBadForward = l;
                 break;
             }
             const Eigen::MatrixXd ad = a[li(l)].cast<double>();
-            ga[li(l)] = ad.transpose() * ad;
+            ga[li(l)] = splitProduct(K, n, K) ? tiledGram(ad, cancel) : ad.transpose() * ad;
+        }
+        if (detail::isCancelled(cancel)) { // the last Gram may be incomplete
+            result.cancelled = true;
+            return;
         }
 
         // One backward pass per depth m, each with its own readout v_m. Depths are handled in
@@ -545,9 +632,17 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
                     if (badBackward[li(m)] != 0)
                         continue;
                     const Eigen::MatrixXd dd = delta.middleCols(col, K).cast<double>();
-                    Eigen::MatrixXd gd = Eigen::MatrixXd::Zero(K, K);
-                    gd.selfadjointView<Eigen::Lower>().rankUpdate(dd.transpose());
-                    gd.triangularView<Eigen::StrictlyUpper>() = gd.transpose();
+                    const int nl = static_cast<int>(dd.rows());
+                    Eigen::MatrixXd gd;
+                    if (splitProduct(K, nl, K)) {
+                        gd = tiledGram(dd, cancel);
+                        if (detail::isCancelled(cancel)) // gd is incomplete
+                            return;
+                    } else {
+                        gd = Eigen::MatrixXd::Zero(K, K);
+                        gd.selfadjointView<Eigen::Lower>().rankUpdate(dd.transpose());
+                        gd.triangularView<Eigen::StrictlyUpper>() = gd.transpose();
+                    }
                     if (!gd.allFinite()) {
                         badBackward[li(m)] = l;
                         continue;
@@ -555,7 +650,9 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
                     theta[li(m)] += weightTerm * gd.cwiseProduct(ga[li(l - 1)]) + sb2 * gd;
                 }
                 if (l > 1) {
-                    MatrixF below = w[li(l)].transpose() * delta;
+                    MatrixF below = transposedTimes(w[li(l)], delta, cancel);
+                    if (detail::isCancelled(cancel)) // below is incomplete
+                        return;
                     for (Eigen::Index col = 0; col < below.cols(); col += K)
                         below.middleCols(col, K).array() *= d[li(l - 1)].array();
                     delta = std::move(below);
@@ -564,6 +661,8 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
                     return;
             }
             for (int m = m1; m >= m0; --m) {
+                if (detail::isCancelled(cancel)) // a spectrum is a K x K eigenvalue problem
+                    return;
                 NtkKernel k =
                     badBackward[li(m)] != 0 ? NtkKernel{} : spectrum(std::move(theta[li(m)]));
                 if (options.byDepth) {

@@ -177,6 +177,42 @@ TEST(Jacobian, MatchesADirectProduct) {
     }
 }
 
+TEST(Jacobian, WideLayersSplitIntoRowBlocksMatchADirectProduct) {
+    // A 4096 x 4096 middle layer: its products with the running product are cut into 1024-row
+    // tasks (cancel looks between them), from the input side (N_0 = 5 <= N_L = 6) and from the
+    // output side (N_0 = 7 > N_L, the transposed layer). Each row block is its own slice of the
+    // same product, so J must equal the direct product; tolerance as above (float forward pass).
+    for (const int n0 : {5, 7}) {
+        NetworkSpec s;
+        s.depth = 3;
+        s.widths = {4096, 4096, 6};
+        s.inputDim = n0;
+        s.batch = 1;
+        s.activation = ActivationKind::Tanh;
+        s.gain = 1.5;
+        const JacobianResult r = computeJacobian(s, 1);
+        const Activation act(s.activation);
+        Eigen::VectorXd a = drawInputs(s, 1).cast<double>().col(0);
+        Eigen::MatrixXd j = Eigen::MatrixXd::Identity(n0, n0);
+        for (int l = 1; l <= 3; ++l) {
+            const Eigen::MatrixXd w = initWeights(s, l).cast<double>();
+            Eigen::VectorXd h = w * a + initBiases(s, l).cast<double>();
+            Eigen::VectorXd d(h.size());
+            for (Eigen::Index i = 0; i < h.size(); ++i) {
+                d(i) = act.dphi(h(i));
+                h(i) = act.phi(h(i));
+            }
+            j = d.asDiagonal() * (w * j);
+            a = h;
+        }
+        const Eigen::VectorXd sv = Eigen::JacobiSVD<Eigen::MatrixXd>(j).singularValues();
+        const auto& got = r.inputs.front().singularValues;
+        ASSERT_EQ(got.size(), static_cast<std::size_t>(std::min(n0, 6))) << n0;
+        for (std::size_t i = 0; i < got.size(); ++i)
+            EXPECT_NEAR(got[i], sv(static_cast<Eigen::Index>(i)), 1e-5 * sv(0)) << n0;
+    }
+}
+
 TEST(Jacobian, Cancellation) {
     NetworkSpec s = linearSpec(InitScheme::LecunNormal, 1.0);
     std::atomic<bool> cancel{true};
