@@ -902,6 +902,8 @@ void MainWindow::pushStatistic() {
 }
 
 void MainWindow::pushHeatmaps() {
+    setHeatmapFamily(distribution_, shown_->spec);
+    setHeatmapFamily(activations_, shown_->spec);
     if (!shown_->distribution.isNull())
         distribution_->setHeatmap(shown_->distribution);
     const HeatmapImage& a =
