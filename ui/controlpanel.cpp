@@ -899,7 +899,7 @@ void ControlPanel::updateEnabled() {
             resnet && static_cast<ResidualScale>(residualScale_->currentData().toInt()) ==
                           ResidualScale::Value,
             d.residualGamma);
-    inputDim_->setEnabled(!resnet); // a resnet's input dim is its width
+    inputDim_->setEnabled(!real && !resnet); // real data sets it; a resnet's is its width
     if (resnet) {
         QSignalBlocker b(inputDim_);
         inputDim_->setValue(width_->value());
@@ -908,6 +908,10 @@ void ControlPanel::updateEnabled() {
     xavier_->setEnabled(scalable);
     he_->setEnabled(scalable);
     critical_->setEnabled(scalable);
+    // a resnet's depth counts residual blocks
+    depth_->spinBox()->setSuffix(static_cast<Arch>(arch_->currentData().toInt()) == Arch::Resnet
+                                     ? tr(" blocks")
+                                     : tr(" layers"));
     diagram_->setSpec(spec()); // every edit and every loaded spec passes here
 }
 

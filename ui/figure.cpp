@@ -165,6 +165,10 @@ QString signalTitle(const NetworkSpec& spec) {
     return spec.arch == Arch::Resnet ? tr("Signal: length q\u02e1 of the residual stream x\u02e1")
                                      : tr("Signal: length q\u02e1 of the pre-activations");
 }
+QString signalYLabel(const NetworkSpec& spec) {
+    return spec.arch == Arch::Resnet ? tr("q\u02e1 = mean of x\u00b2 (log)")
+                                     : tr("q\u02e1 = mean of h\u00b2 (log)");
+}
 QString distributionTitle(const NetworkSpec& spec) {
     return spec.arch == Arch::Resnet ? tr("Distribution of the residual stream x per block")
                                      : tr("Distribution of pre-activations h per layer");
@@ -178,8 +182,7 @@ void setHeatmapFamily(HeatmapWidget* h, const NetworkSpec& spec) {
 }
 
 LayerChart* makeSignalChart() {
-    auto* c =
-        new LayerChart(signalTitle(NetworkSpec{}), tr("q\u02e1 = mean of h\u00b2 (log)"), true);
+    auto* c = new LayerChart(signalTitle(NetworkSpec{}), signalYLabel(NetworkSpec{}), true);
     c->setObjectName(QStringLiteral("signal"));
     c->addSeries(tr("measured q\u02e1"), QStringLiteral("q"), kMeasured, false);
     c->addSeries(tr("mean-field q\u02e1 (predicted)"), QStringLiteral("q_predicted"), kPredicted,
@@ -236,6 +239,7 @@ void feedSignal(LayerChart* chart, const RunView& r) {
         tq.emplace_back(static_cast<double>(i + 1), r.theory.q[i]);
     chart->setStage(stageName(r.spec));
     chart->setTitle(signalTitle(r.spec));
+    chart->setYLabel(signalYLabel(r.spec));
     chart->setDepth(shownDepth(r));
     chart->setNonfiniteFrom(r.firstNonfinite);
     chart->setSeries(0, q);

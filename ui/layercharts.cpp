@@ -236,6 +236,17 @@ void LayerChart::setStage(const QString& stage) {
     setNonfiniteFrom(nonfiniteFrom_); // renames the marker, redraws the title
 }
 
+void LayerChart::setYLabel(const QString& label) {
+    if (logY_)
+        yLog_->setTitleText(label);
+    else
+        yLinear_->setTitleText(label);
+}
+
+QString LayerChart::yLabel() const {
+    return logY_ ? yLog_->titleText() : yLinear_->titleText();
+}
+
 QString LayerChart::xAxisTitle() const {
     return tr("%1 l").arg(stage_);
 }

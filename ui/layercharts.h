@@ -57,6 +57,9 @@ public:
     void setStage(const QString& stage);
     QString stage() const { return stage_; }
     QString xAxisTitle() const;
+    /// Renames the y axis (a family's quantity: a resnet's stream x instead of h).
+    void setYLabel(const QString& label);
+    QString yLabel() const;
     /// Marks the drawn data as not the current whole run ("stale: settings changed", "partial:
     /// cancelled at layer 7", "failed: ..."): the note follows the title and the curves are drawn
     /// grey. An empty note shows the data as current.

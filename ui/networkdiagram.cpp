@@ -136,7 +136,7 @@ void NetworkDiagram::paintEvent(QPaintEvent*) {
     p.drawRoundedRect(all, 4, 4);
     p.setFont(scaled(font(), 0.85));
     if (spec_.arch == Arch::Resnet)
-        paintResnet(p, area.adjusted(6, 3, -6, 0));
+        paintResnet(p, area.adjusted(6, 5, -6, 0));
     else
         paintMlp(p, area.adjusted(6, 3, -6, 0));
     p.setFont(caption);

@@ -82,6 +82,10 @@ void TestFamilies::chartsNameTheStage() {
     QVERIFY2(w.signalChart()->titleText().contains(QStringLiteral("at block 10")),
              qPrintable(w.signalChart()->titleText()));
     QVERIFY(w.signalChart()->titleText().contains(QStringLiteral("residual stream")));
+    QCOMPARE(w.signalChart()->yLabel(), QStringLiteral("q\u02e1 = mean of x\u00b2 (log)"));
+    auto* depth = w.controls()->findChild<LogIntControl*>(QStringLiteral("depth"));
+    QVERIFY(depth);
+    QCOMPARE(depth->spinBox()->suffix(), QStringLiteral(" blocks"));
     for (HeatmapWidget* h : {w.distributionView(), w.activationView()}) {
         QCOMPARE(h->xAxisTitle(), QStringLiteral("block l"));
         QVERIFY(figureCsv(h).startsWith(QStringLiteral("block,")));
@@ -98,6 +102,8 @@ void TestFamilies::chartsNameTheStage() {
     QVERIFY(w.signalChart()->titleText().contains(
         QStringLiteral("Signal: length q\u02e1 of the pre-activations")));
     QVERIFY(w.signalChart()->titleText().contains(QStringLiteral("at layer 20")));
+    QCOMPARE(w.signalChart()->yLabel(), QStringLiteral("q\u02e1 = mean of h\u00b2 (log)"));
+    QCOMPARE(depth->spinBox()->suffix(), QStringLiteral(" layers"));
     QVERIFY(w.showView(QStringLiteral("distribution")));
     QCOMPARE(w.distributionView()->xAxisTitle(), QStringLiteral("layer l"));
     QCOMPARE(w.distributionView()->title(),
