@@ -106,21 +106,22 @@ QString PhaseView::familyNote() const {
 }
 
 void PhaseView::setSpec(const NetworkSpec& spec) {
+    const bool wasResnet = spec_.arch == Arch::Resnet;
     spec_ = spec;
     // the diagram is the mean field of a stack of dense layers: for a resnet that is each
     // branch F, not the residual stream (whose length adds gamma^2 q_F per block)
     const bool resnet = spec.arch == Arch::Resnet;
     family_->setText(resnet ? tr("<b>resnet:</b> this is the mean-field phase diagram of an "
-                                 "<b>mlp</b> with φ = %1. For the resnet it describes the "
+                                 "<b>mlp</b> with \u03c6 = %1. For the resnet it describes the "
                                  "dense layers inside each residual branch F (m = %2), not the "
-                                 "residual stream xˡ, which adds γ² q_F per block "
+                                 "residual stream x\u02e1, which adds \u03b3\u00b2 q_F per block "
                                  "(see the Signal tab).")
                                   .arg(QString::fromStdString(activationName(spec.activation)))
                                   .arg(spec.branchDepth)
                             : QString());
     family_->setVisible(resnet);
-    heatmap_->setTitle(resnet ? tr("Phase diagram of an mlp (the resnet's branches)")
-                              : tr("Phase diagram"));
+    if (resnet != wasResnet)
+        showGrid(); // its title names whose mean field it is
     const Activation act(spec.activation, spec.activationSlope);
     wanted_ = act;
     const double sw2 = effectiveSigmaW2(spec, ControlPanel::referenceLayer(spec));
@@ -287,8 +288,9 @@ void PhaseView::showGrid() {
         g.vMax = kXiLogMax;
         g.colorLabel = tr("\u03be_c in layers (log scale)");
     }
-    const QString act =
-        computedFor_ ? QString::fromStdString(computedFor_->name()) : QStringLiteral("?");
+    QString act = computedFor_ ? QString::fromStdString(computedFor_->name()) : QStringLiteral("?");
+    if (spec_.arch == Arch::Resnet) // the mean field of a stack of dense layers: each branch
+        act = tr("an mlp of %1 (each resnet branch)").arg(act);
     heatmap_->setTitle(chi ? tr("Phase diagram of %1: \u03c7\u2081, ordered (blue) < 1 < chaotic "
                                 "(red)")
                                  .arg(act)
