@@ -181,6 +181,19 @@ void setHeatmapFamily(HeatmapWidget* h, const NetworkSpec& spec) {
         h->setTitle(distributionTitle(spec));
 }
 
+void showHeatmap(HeatmapWidget* h, const HeatmapImage& image, const NetworkSpec& spec) {
+    setHeatmapFamily(h, spec);
+    if (spec.arch != Arch::Resnet) {
+        h->setHeatmap(image);
+        return;
+    }
+    HeatmapImage named = image; // a copy for its labels (a resnet only; QImage is shared)
+    if (named.yKey == QLatin1String("h"))
+        named.yLabel = tr("residual stream x");
+    named.colorLabel.replace(QLatin1String("layer"), QLatin1String("block"));
+    h->setHeatmap(named);
+}
+
 LayerChart* makeSignalChart() {
     auto* c = new LayerChart(signalTitle(NetworkSpec{}), signalYLabel(NetworkSpec{}), true);
     c->setObjectName(QStringLiteral("signal"));
@@ -434,14 +447,13 @@ std::unique_ptr<QWidget> makeFigure(const QString& name, const FigureData& data)
     }
     if (n == QLatin1String("distribution")) {
         HeatmapWidget* h = makeDistributionView();
-        setHeatmapFamily(h, data.spec);
-        h->setHeatmap(data.distribution);
+        showHeatmap(h, data.distribution, data.spec);
         return std::unique_ptr<QWidget>(h);
     }
     if (n == QLatin1String("activations")) {
         HeatmapWidget* h = makeActivationView();
-        setHeatmapFamily(h, data.spec);
-        h->setHeatmap(data.perLayerActivations ? data.activationsPerLayer : data.activations);
+        showHeatmap(h, data.perLayerActivations ? data.activationsPerLayer : data.activations,
+                    data.spec);
         return std::unique_ptr<QWidget>(h);
     }
     return nullptr;

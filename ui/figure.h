@@ -97,6 +97,9 @@ LayerChart* makeStatisticChart(const QString& key);
 /// Names heatmap `h` (a distribution or activation view) for the family of `spec`: its title
 /// and its x axis ("layer l", "block l"). Call before setHeatmap.
 void setHeatmapFamily(HeatmapWidget* h, const NetworkSpec& spec);
+/// setHeatmapFamily, then shows `image` with its axis labels in the family's terms (a resnet's
+/// distribution is of its stream x, per block); the CSV keys stay.
+void showHeatmap(HeatmapWidget* h, const HeatmapImage& image, const NetworkSpec& spec);
 void feedSignal(LayerChart* chart, const RunView& run);
 void feedGradients(LayerChart* chart, const RunView& run);
 void feedCorrelation(LayerChart* chart, const RunView& run);

@@ -903,14 +903,12 @@ void MainWindow::pushStatistic() {
 }
 
 void MainWindow::pushHeatmaps() {
-    setHeatmapFamily(distribution_, shown_->spec);
-    setHeatmapFamily(activations_, shown_->spec);
     if (!shown_->distribution.isNull())
-        distribution_->setHeatmap(shown_->distribution);
+        showHeatmap(distribution_, shown_->distribution, shown_->spec);
     const HeatmapImage& a =
         perLayer_->isChecked() ? shown_->activationsPerLayer : shown_->activations;
     if (!a.isNull())
-        activations_->setHeatmap(a);
+        showHeatmap(activations_, a, shown_->spec);
 }
 
 void MainWindow::pushProgress() {

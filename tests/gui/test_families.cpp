@@ -91,6 +91,7 @@ void TestFamilies::chartsNameTheStage() {
         QVERIFY(figureCsv(h).startsWith(QStringLiteral("block,")));
     }
     QVERIFY(w.distributionView()->title().contains(QStringLiteral("per block")));
+    QCOMPARE(w.distributionView()->heatmap().yLabel, QStringLiteral("residual stream x"));
 
     // back to an mlp: the old texts exactly (the goldens and other tests read them)
     NetworkSpec mlp = test::windowTestSpec();
@@ -108,6 +109,7 @@ void TestFamilies::chartsNameTheStage() {
     QCOMPARE(w.distributionView()->xAxisTitle(), QStringLiteral("layer l"));
     QCOMPARE(w.distributionView()->title(),
              QStringLiteral("Distribution of pre-activations h per layer"));
+    QCOMPARE(w.distributionView()->heatmap().yLabel, QStringLiteral("pre-activation h"));
     QVERIFY(figureCsv(w.distributionView()).startsWith(QStringLiteral("layer,h,share\n")));
 
     // an exported figure of a resnet run names the stage the same way
