@@ -4,6 +4,7 @@
 #include "data.h"
 #include "fields.h"
 #include "meanfield.h"
+#include "networkdiagram.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -429,6 +430,8 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     // ---- architecture
     auto* arch = new QGroupBox(tr("Network"));
     auto* af = new QFormLayout(arch);
+    diagram_ = new NetworkDiagram;
+    af->addRow(diagram_);
     depth_ = new LogIntControl(1, 1000, Limits::kMaxDepth);
     depth_->setObjectName(QStringLiteral("depth"));
     const QString depthTip =
@@ -906,6 +909,11 @@ void ControlPanel::updateEnabled() {
     xavier_->setEnabled(scalable);
     he_->setEnabled(scalable);
     critical_->setEnabled(scalable);
+    // a resnet's depth counts residual blocks
+    depth_->spinBox()->setSuffix(static_cast<Arch>(arch_->currentData().toInt()) == Arch::Resnet
+                                     ? tr(" blocks")
+                                     : tr(" layers"));
+    diagram_->setSpec(spec()); // every edit and every loaded spec passes here
 }
 
 void ControlPanel::applies(QDoubleSpinBox* box, bool used, double defaultValue) {

@@ -12,6 +12,9 @@
 #include <map>
 
 class QCheckBox;
+namespace initscope::ui {
+class NetworkDiagram;
+}
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -126,6 +129,8 @@ public:
     explicit ControlPanel(QWidget* parent = nullptr);
 
     NetworkSpec spec() const;
+    /// The drawing of the network the controls describe (it follows every edit).
+    NetworkDiagram* diagram() const { return diagram_; }
     /// Shows `spec` in the controls without emitting specEdited().
     void setSpec(const NetworkSpec& spec);
 
@@ -216,6 +221,7 @@ private:
     FieldIntSpinBox* histBins_;
     FieldSpinBox* memoryBudget_;
     QComboBox* arch_;
+    NetworkDiagram* diagram_;
     FieldIntSpinBox* branchDepth_;
     QComboBox* residualScale_;
     FieldSpinBox* residualGamma_;

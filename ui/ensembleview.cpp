@@ -1,5 +1,6 @@
 #include "ensembleview.h"
 
+#include "figure.h"
 #include "layercharts.h"
 #include "viewcharts.h"
 
@@ -164,6 +165,7 @@ void EnsembleView::showSameAs(const EnsembleView& other) {
     theory_ = other.theory_;
     seedsShown_ = other.seedsShown_;
     depthShown_ = other.depthShown_;
+    stageShown_ = other.stageShown_;
     draw();
 }
 
@@ -217,6 +219,7 @@ void EnsembleView::compute() {
             theory_ = theory;
             seedsShown_ = seeds;
             depthShown_ = spec.depth;
+            stageShown_ = stageName(spec);
             draw();
             summary_->setText(tr("%1 seeds (%2 \u2013 %3) in %4 ms; the band grows where "
                                  "finite width matters.")
@@ -246,6 +249,7 @@ void EnsembleView::draw() {
         for (std::size_t l = 0; l < theory[i]->size(); ++l)
             th.emplace_back(static_cast<double>(l + 1), (*theory[i])[l]);
         LayerChart* c = charts_[i];
+        c->setStage(stageShown_);
         c->setDepth(depthShown_);
         c->setSeries(0, mean);
         c->setSeries(1, th);

@@ -88,6 +88,7 @@ private:
     TheoryCurves theory_;
     int seedsShown_ = 0;
     int depthShown_ = 0;
+    QString stageShown_ = QStringLiteral("layer");
     std::unique_ptr<Engine> engine_; // used only on the worker thread
     ViewWorker worker_;
 };

@@ -156,9 +156,46 @@ FigureData figureDataFromResult(const RunResult& result) {
     return d;
 }
 
+QString stageName(const NetworkSpec& spec) {
+    return spec.arch == Arch::Resnet ? tr("block") : tr("layer");
+}
+
+namespace {
+QString signalTitle(const NetworkSpec& spec) {
+    return spec.arch == Arch::Resnet ? tr("Signal: length q\u02e1 of the residual stream x\u02e1")
+                                     : tr("Signal: length q\u02e1 of the pre-activations");
+}
+QString signalYLabel(const NetworkSpec& spec) {
+    return spec.arch == Arch::Resnet ? tr("q\u02e1 = mean of x\u00b2 (log)")
+                                     : tr("q\u02e1 = mean of h\u00b2 (log)");
+}
+QString distributionTitle(const NetworkSpec& spec) {
+    return spec.arch == Arch::Resnet ? tr("Distribution of the residual stream x per block")
+                                     : tr("Distribution of pre-activations h per layer");
+}
+} // namespace
+
+void setHeatmapFamily(HeatmapWidget* h, const NetworkSpec& spec) {
+    h->setStage(stageName(spec));
+    if (h->objectName() == QLatin1String("distribution"))
+        h->setTitle(distributionTitle(spec));
+}
+
+void showHeatmap(HeatmapWidget* h, const HeatmapImage& image, const NetworkSpec& spec) {
+    setHeatmapFamily(h, spec);
+    if (spec.arch != Arch::Resnet) {
+        h->setHeatmap(image);
+        return;
+    }
+    HeatmapImage named = image; // a copy for its labels (a resnet only; QImage is shared)
+    if (named.yKey == QLatin1String("h"))
+        named.yLabel = tr("residual stream x");
+    named.colorLabel.replace(QLatin1String("layer"), QLatin1String("block"));
+    h->setHeatmap(named);
+}
+
 LayerChart* makeSignalChart() {
-    auto* c = new LayerChart(tr("Signal: length q\u02e1 of the pre-activations"),
-                             tr("q\u02e1 = mean of h\u00b2 (log)"), true);
+    auto* c = new LayerChart(signalTitle(NetworkSpec{}), signalYLabel(NetworkSpec{}), true);
     c->setObjectName(QStringLiteral("signal"));
     c->addSeries(tr("measured q\u02e1"), QStringLiteral("q"), kMeasured, false);
     c->addSeries(tr("mean-field q\u02e1 (predicted)"), QStringLiteral("q_predicted"), kPredicted,
@@ -195,7 +232,7 @@ LayerChart* makeCorrelationChart() {
 }
 
 HeatmapWidget* makeDistributionView() {
-    auto* h = new HeatmapWidget(tr("Distribution of pre-activations h per layer"));
+    auto* h = new HeatmapWidget(distributionTitle(NetworkSpec{}));
     h->setObjectName(QStringLiteral("distribution"));
     return h;
 }
@@ -213,6 +250,9 @@ void feedSignal(LayerChart* chart, const RunView& r) {
             q.emplace_back(s.index, s.q);
     for (std::size_t i = 0; i < r.theory.q.size(); ++i)
         tq.emplace_back(static_cast<double>(i + 1), r.theory.q[i]);
+    chart->setStage(stageName(r.spec));
+    chart->setTitle(signalTitle(r.spec));
+    chart->setYLabel(signalYLabel(r.spec));
     chart->setDepth(shownDepth(r));
     chart->setNonfiniteFrom(r.firstNonfinite);
     chart->setSeries(0, q);
@@ -224,7 +264,8 @@ void feedSignal(LayerChart* chart, const RunView& r) {
         std::find_if(q.rbegin(), q.rend(), [](const QPointF& p) { return std::isfinite(p.y()); });
     if (last != q.rend()) {
         const auto l = static_cast<std::size_t>(last->x());
-        suffix = tr("q\u02e1 at layer %1: %2 measured, %3 predicted")
+        suffix = tr("q\u02e1 at %1 %2: %3 measured, %4 predicted")
+                     .arg(chart->stage())
                      .arg(l)
                      .arg(num(last->y()))
                      .arg(num(l <= r.theory.q.size() ? r.theory.q[l - 1] : std::nan("")));
@@ -246,6 +287,7 @@ void feedGradients(LayerChart* chart, const RunView& r) {
     }
     for (std::size_t i = 0; i < r.theory.gradH2.size(); ++i)
         tg.emplace_back(static_cast<double>(i + 1), r.theory.gradH2[i]);
+    chart->setStage(stageName(r.spec));
     chart->setDepth(shownDepth(r));
     chart->setNonfiniteFrom(r.firstNonfinite);
     chart->setSeries(0, gh);
@@ -269,10 +311,10 @@ void feedGradients(LayerChart* chart, const RunView& r) {
     }
     if (n > 0)
         predicted = std::exp(sum / n);
-    chart->setTitleSuffix(tr("per-layer ratio E\u2016\u03b4\u02e1\u2016\u00b2/"
+    chart->setTitleSuffix(tr("per-%1 ratio E\u2016\u03b4\u02e1\u2016\u00b2/"
                              "E\u2016\u03b4\u02e1\u207a\u00b9\u2016\u00b2: "
-                             "%1 measured, %2 predicted")
-                              .arg(num(perLayerRatio(measured)), num(predicted)));
+                             "%2 measured, %3 predicted")
+                              .arg(chart->stage(), num(perLayerRatio(measured)), num(predicted)));
     chart->rescale();
 }
 
@@ -283,6 +325,7 @@ void feedCorrelation(LayerChart* chart, const RunView& r) {
             c.emplace_back(s.index, s.correlation);
     for (std::size_t i = 0; i < r.theory.c.size(); ++i)
         tc.emplace_back(static_cast<double>(i + 1), r.theory.c[i]);
+    chart->setStage(stageName(r.spec));
     chart->setDepth(shownDepth(r));
     chart->setNonfiniteFrom(r.firstNonfinite);
     chart->setSeries(0, c);
@@ -357,6 +400,7 @@ void feedStatistic(LayerChart* chart, const RunView& r, const QString& key) {
     for (const LayerStats& s : r.layers)
         if (s.index >= 1)
             measured.emplace_back(s.index, statisticValue(s, key));
+    chart->setStage(stageName(r.spec));
     chart->setDepth(shownDepth(r));
     chart->setNonfiniteFrom(r.firstNonfinite);
     chart->setSeries(0, measured);
@@ -372,9 +416,10 @@ void feedStatistic(LayerChart* chart, const RunView& r, const QString& key) {
     // the deepest layer with a finite value, for reading it off without hovering
     auto last = std::find_if(measured.rbegin(), measured.rend(),
                              [](const QPointF& p) { return std::isfinite(p.y()); });
-    chart->setTitleSuffix(last != measured.rend()
-                              ? tr("%1 at layer %2: %3").arg(key).arg(last->x()).arg(num(last->y()))
-                              : QString());
+    chart->setTitleSuffix(
+        last != measured.rend()
+            ? tr("%1 at %2 %3: %4").arg(key, chart->stage()).arg(last->x()).arg(num(last->y()))
+            : QString());
     chart->rescale();
 }
 
@@ -402,12 +447,13 @@ std::unique_ptr<QWidget> makeFigure(const QString& name, const FigureData& data)
     }
     if (n == QLatin1String("distribution")) {
         HeatmapWidget* h = makeDistributionView();
-        h->setHeatmap(data.distribution);
+        showHeatmap(h, data.distribution, data.spec);
         return std::unique_ptr<QWidget>(h);
     }
     if (n == QLatin1String("activations")) {
         HeatmapWidget* h = makeActivationView();
-        h->setHeatmap(data.perLayerActivations ? data.activationsPerLayer : data.activations);
+        showHeatmap(h, data.perLayerActivations ? data.activationsPerLayer : data.activations,
+                    data.spec);
         return std::unique_ptr<QWidget>(h);
     }
     return nullptr;
@@ -549,7 +595,7 @@ QString layerChartCsv(const LayerChart* chart) {
             xs.push_back(p.x());
     std::sort(xs.begin(), xs.end());
     xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
-    QString out = QStringLiteral("layer");
+    QString out = csvField(chart->stage());
     for (int i : columns)
         out += QLatin1Char(',') + csvField(chart->series(i)->objectName());
     out += QLatin1Char('\n');
@@ -608,7 +654,8 @@ QString figureCsv(const QWidget* figure) {
         return layerChartCsv(chart);
     if (auto* map = qobject_cast<const HeatmapWidget*>(figure)) {
         const HeatmapImage& h = map->heatmap();
-        QString out = QStringLiteral("layer,%1,%2\n").arg(csvField(h.yKey), csvField(h.valueKey));
+        QString out = QStringLiteral("%1,%2,%3\n")
+                          .arg(csvField(map->stage()), csvField(h.yKey), csvField(h.valueKey));
         const int rows = static_cast<int>(h.rowY.size());
         if (h.depth <= 0 ||
             h.values.size() != static_cast<std::size_t>(rows) * static_cast<std::size_t>(h.depth))

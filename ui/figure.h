@@ -70,6 +70,10 @@ QStringList figureNames();
 /// an export draws a copy of the view's figure (without its controls) in the same way.
 QStringList analysisFigureNames();
 
+/// What one step of the x axis of a per-layer view is, by the family: "layer" for an mlp,
+/// "block" for a resnet (its LayerStats are the residual stream after each block).
+QString stageName(const NetworkSpec& spec);
+
 // ---- the widgets of each view (the main window builds its tabs from these)
 LayerChart* makeSignalChart();
 LayerChart* makeGradientChart();
@@ -90,6 +94,12 @@ bool statisticLogY(const QString& key);
 LayerChart* makeStatisticChart(const QString& key);
 
 // ---- feeding them a run
+/// Names heatmap `h` (a distribution or activation view) for the family of `spec`: its title
+/// and its x axis ("layer l", "block l"). Call before setHeatmap.
+void setHeatmapFamily(HeatmapWidget* h, const NetworkSpec& spec);
+/// setHeatmapFamily, then shows `image` with its axis labels in the family's terms (a resnet's
+/// distribution is of its stream x, per block); the CSV keys stay.
+void showHeatmap(HeatmapWidget* h, const HeatmapImage& image, const NetworkSpec& spec);
 void feedSignal(LayerChart* chart, const RunView& run);
 void feedGradients(LayerChart* chart, const RunView& run);
 void feedCorrelation(LayerChart* chart, const RunView& run);

@@ -106,6 +106,24 @@ void HeatmapWidget::setRunLabel(const QString& label) {
     update();
 }
 
+void HeatmapWidget::setTitle(const QString& title) {
+    if (title == title_)
+        return;
+    title_ = title;
+    update();
+}
+
+void HeatmapWidget::setStage(const QString& stage) {
+    if (stage == stage_ || stage.isEmpty())
+        return;
+    stage_ = stage;
+    update();
+}
+
+QString HeatmapWidget::xAxisTitle() const {
+    return tr("%1 l").arg(stage_);
+}
+
 QString HeatmapWidget::shownTitle() const {
     QString t = title_;
     if (!runLabel_.isEmpty())
@@ -118,7 +136,7 @@ QString HeatmapWidget::shownTitle() const {
 QString HeatmapWidget::nonfiniteNote() const {
     if (heatmap_.firstNonfinite <= 0)
         return {};
-    return tr("non-finite from layer %1").arg(heatmap_.firstNonfinite);
+    return tr("non-finite from %1 %2").arg(stage_).arg(heatmap_.firstNonfinite);
 }
 
 QRect HeatmapWidget::plotRect() const {
@@ -150,7 +168,7 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
     painter.drawRect(plot.adjusted(0, 0, -1, -1));
     if (heatmap_.isNull() || heatmap_.depth <= 0) {
         painter.setPen(text);
-        painter.drawText(plot, Qt::AlignCenter, tr("waiting for the first layers..."));
+        painter.drawText(plot, Qt::AlignCenter, tr("waiting for the first %1s...").arg(stage_));
         return;
     }
     const HeatmapImage& h = heatmap_;
@@ -178,7 +196,7 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
     }
     painter.drawText(
         QRect(plot.left(), plot.bottom() + 8 + fm.height(), plot.width(), fm.height() + 4),
-        Qt::AlignCenter, tr("layer l"));
+        Qt::AlignCenter, xAxisTitle());
 
     // y axis
     auto yToPx = [&](double v) {
@@ -245,7 +263,7 @@ void HeatmapWidget::paintEvent(QPaintEvent*) {
     if (h.layersDone < h.depth) {
         painter.setPen(text);
         painter.drawText(plot.adjusted(0, 0, -6, -4), Qt::AlignRight | Qt::AlignBottom,
-                         tr("%1 / %2 layers").arg(h.layersDone).arg(h.depth));
+                         tr("%1 / %2 %3s").arg(h.layersDone).arg(h.depth).arg(stage_));
     }
 }
 
@@ -260,9 +278,9 @@ void HeatmapWidget::mouseMoveEvent(QMouseEvent* event) {
                                            static_cast<double>(heatmap_.depth) / plot.width());
     const double y = heatmap_.yMin + (plot.bottom() - p.y()) / static_cast<double>(plot.height()) *
                                          (heatmap_.yMax - heatmap_.yMin);
-    QToolTip::showText(event->globalPosition().toPoint(),
-                       tr("layer %1, %2 = %3").arg(layer).arg(heatmap_.yLabel).arg(y, 0, 'g', 3),
-                       this);
+    QToolTip::showText(
+        event->globalPosition().toPoint(),
+        tr("%1 %2, %3 = %4").arg(stage_).arg(layer).arg(heatmap_.yLabel).arg(y, 0, 'g', 3), this);
 }
 
 } // namespace initscope::ui

@@ -22,6 +22,13 @@ public:
     void clear();
     const HeatmapImage& heatmap() const { return heatmap_; }
     QString title() const { return title_; }
+    void setTitle(const QString& title);
+    /// What a column is, by the family of the run drawn: "layer" (mlp, the default) or "block"
+    /// (resnet); names the x axis, the tooltip, the progress and the non-finite marker.
+    void setStage(const QString& stage);
+    QString stage() const { return stage_; }
+    /// The x axis title as drawn ("layer l").
+    QString xAxisTitle() const;
     /// Marks the image as not the current whole run (see LayerChart::setStateNote): the note
     /// follows the title and the image is drawn faded. Empty: current.
     void setStateNote(const QString& note);
@@ -46,6 +53,7 @@ protected:
 private:
     QRect colorBarRect() const;
     QString title_, stateNote_, runLabel_;
+    QString stage_ = QStringLiteral("layer");
     HeatmapImage heatmap_;
     QImage colorBar_; // 1 x 256 gradient, made once
 };

@@ -152,7 +152,10 @@ void InputsView::display(const NetworkSpec& spec, MatrixF x) {
         what = tr("Fashion-MNIST training images, %1")
                    .arg(spec.standardize ? tr("standardised") : tr("raw pixels"));
     else if (spec.data == "gaussian")
-        what = tr("gaussian draws N(%1, %2\u00b2)").arg(spec.inputMean).arg(spec.inputScale);
+        what = tr("gaussian draws N(%1, %2)")
+                   .arg(spec.inputMean)
+                   // the square after the argument: "%2\u00b2" reads as a 22nd argument
+                   .arg(QString::number(spec.inputScale) + QStringLiteral("\u00b2"));
     else
         what = tr("%1, %2").arg(QString::fromStdString(spec.data),
                                 spec.standardize ? tr("standardised") : tr("raw"));

@@ -46,7 +46,7 @@ LayerChart::LayerChart(const QString& title, const QString& yLabel, bool logY, Q
     c->setMargins(QMargins(6, 6, 6, 6));
 
     xAxis_ = new QValueAxis;
-    xAxis_->setTitleText(tr("layer l"));
+    xAxis_->setTitleText(xAxisTitle());
     c->addAxis(xAxis_, Qt::AlignBottom);
     if (logY_) {
         yLog_ = charts::logAxis(c, yLabel, Qt::AlignLeft);
@@ -89,10 +89,12 @@ int LayerChart::addSeries(const QString& name, const QString& key, const QColor&
         const auto nearest = std::min_element(pts.begin(), pts.end(), [&](auto& a, auto& b) {
             return std::abs(a.x() - at.x()) < std::abs(b.x() - at.x());
         });
-        QToolTip::showText(
-            QCursor::pos(),
-            tr("%1\nlayer %2: %3").arg(s->name()).arg(nearest->x()).arg(nearest->y(), 0, 'g', 6),
-            this);
+        QToolTip::showText(QCursor::pos(),
+                           tr("%1\n%2 %3: %4")
+                               .arg(s->name(), stage_)
+                               .arg(nearest->x())
+                               .arg(nearest->y(), 0, 'g', 6),
+                           this);
     });
     applyPalette();
     return static_cast<int>(series_.size()) - 1;
@@ -187,7 +189,7 @@ void LayerChart::setDepth(int depth) {
 
 void LayerChart::setNonfiniteFrom(int layer) {
     nonfiniteFrom_ = layer;
-    marker_->setName(layer > 0 ? tr("non-finite from layer %1").arg(layer) : QString());
+    marker_->setName(layer > 0 ? tr("non-finite from %1 %2").arg(stage_).arg(layer) : QString());
     const auto markers = chart()->legend()->markers(marker_);
     for (auto* m : markers)
         m->setVisible(layer > 0);
@@ -213,9 +215,40 @@ void LayerChart::setTitleSuffix(const QString& suffix) {
     if (!suffix_.isEmpty())
         t += QStringLiteral(" &mdash; %1").arg(suffix_.toHtmlEscaped());
     if (nonfiniteFrom_ > 0)
-        t += QStringLiteral(" <span style='color:#d03030'>(non-finite from layer %1)</span>")
+        t += QStringLiteral(" <span style='color:#d03030'>(non-finite from %1 %2)</span>")
+                 .arg(stage_.toHtmlEscaped())
                  .arg(nonfiniteFrom_);
     chart()->setTitle(t);
+}
+
+void LayerChart::setTitle(const QString& title) {
+    if (title == title_)
+        return;
+    title_ = title;
+    setTitleSuffix(suffix_);
+}
+
+void LayerChart::setStage(const QString& stage) {
+    if (stage == stage_ || stage.isEmpty())
+        return;
+    stage_ = stage;
+    xAxis_->setTitleText(xAxisTitle());
+    setNonfiniteFrom(nonfiniteFrom_); // renames the marker, redraws the title
+}
+
+void LayerChart::setYLabel(const QString& label) {
+    if (logY_)
+        yLog_->setTitleText(label);
+    else
+        yLinear_->setTitleText(label);
+}
+
+QString LayerChart::yLabel() const {
+    return logY_ ? yLog_->titleText() : yLinear_->titleText();
+}
+
+QString LayerChart::xAxisTitle() const {
+    return tr("%1 l").arg(stage_);
 }
 
 void LayerChart::setStateNote(const QString& note) {

@@ -49,6 +49,17 @@ public:
     /// Marks "non-finite from layer k" (0 removes the marker).
     void setNonfiniteFrom(int layer);
     void setTitleSuffix(const QString& suffix);
+    /// Replaces the chart's title (before its suffix): a family names its quantity its way.
+    void setTitle(const QString& title);
+    /// What one point of the x axis is, by the family of the run drawn: "layer" (mlp, the
+    /// default) or "block" (resnet). Names the x axis ("layer l"), the tooltips, the non-finite
+    /// marker and the CSV x column.
+    void setStage(const QString& stage);
+    QString stage() const { return stage_; }
+    QString xAxisTitle() const;
+    /// Renames the y axis (a family's quantity: a resnet's stream x instead of h).
+    void setYLabel(const QString& label);
+    QString yLabel() const;
     /// Marks the drawn data as not the current whole run ("stale: settings changed", "partial:
     /// cancelled at layer 7", "failed: ..."): the note follows the title and the curves are drawn
     /// grey. An empty note shows the data as current.
@@ -97,6 +108,7 @@ private:
     /// The series' pens from their styles, greyed while a state note is shown.
     void applySeriesPens();
     QString title_, suffix_, stateNote_, runLabel_;
+    QString stage_ = QStringLiteral("layer");
     bool logY_;
     int depth_ = 1;
     int nonfiniteFrom_ = 0;

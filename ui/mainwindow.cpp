@@ -651,14 +651,15 @@ QString MainWindow::shownState() const {
     const int depth = r.spec.depth;
     if (r.cancelled) {
         if (r.forwardDone < depth)
-            return tr("partial: cancelled at layer %1").arg(r.forwardDone);
-        return tr("partial: cancelled in the backward pass (%1/%2 layers)")
+            return tr("partial: cancelled at %1 %2").arg(stageName(r.spec)).arg(r.forwardDone);
+        return tr("partial: cancelled in the backward pass (%1/%2 %3s)")
             .arg(r.backwardDone)
-            .arg(depth);
+            .arg(depth)
+            .arg(stageName(r.spec));
     }
     if (!ready(r)) {
         if (r.forwardDone < depth)
-            return tr("partial: layer %1/%2").arg(r.forwardDone).arg(depth);
+            return tr("partial: %1 %2/%3").arg(stageName(r.spec)).arg(r.forwardDone).arg(depth);
         return tr("partial: backward %1/%2").arg(r.backwardDone).arg(depth);
     }
     if (!notRun_.isEmpty() || submitPending_ || !(r.spec == submittedSpec_))
@@ -903,11 +904,11 @@ void MainWindow::pushStatistic() {
 
 void MainWindow::pushHeatmaps() {
     if (!shown_->distribution.isNull())
-        distribution_->setHeatmap(shown_->distribution);
+        showHeatmap(distribution_, shown_->distribution, shown_->spec);
     const HeatmapImage& a =
         perLayer_->isChecked() ? shown_->activationsPerLayer : shown_->activations;
     if (!a.isNull())
-        activations_->setHeatmap(a);
+        showHeatmap(activations_, a, shown_->spec);
 }
 
 void MainWindow::pushProgress() {
@@ -915,21 +916,24 @@ void MainWindow::pushProgress() {
     const int depth = r.spec.depth;
     progress_->setMaximum(2 * std::max(1, depth));
     progress_->setValue(r.forwardDone + r.backwardDone);
+    const QString stage = stageName(r.spec); // "layer", "block"
     QString text;
     if (r.backwardSkipped) {
         progress_->setValue(progress_->maximum());
-        text = tr("run #%1: layer %2/%2 (backward skipped: newer settings)")
-                   .arg(r.generation)
-                   .arg(depth);
-    } else if (r.finished) {
-        text = tr("run #%1: done, %2/%2 layers").arg(r.generation).arg(depth);
-    } else if (r.forwardDone < depth) {
-        text = tr("run #%1: layer %2/%3").arg(r.generation).arg(r.forwardDone).arg(depth);
-    } else {
-        text = tr("run #%1: layer %2/%2, backward %3/%2")
+        text = tr("run #%1: %3 %2/%2 (backward skipped: newer settings)")
                    .arg(r.generation)
                    .arg(depth)
-                   .arg(r.backwardDone);
+                   .arg(stage);
+    } else if (r.finished) {
+        text = tr("run #%1: done, %2/%2 %3s").arg(r.generation).arg(depth).arg(stage);
+    } else if (r.forwardDone < depth) {
+        text = tr("run #%1: %4 %2/%3").arg(r.generation).arg(r.forwardDone).arg(depth).arg(stage);
+    } else {
+        text = tr("run #%1: %4 %2/%2, backward %3/%2")
+                   .arg(r.generation)
+                   .arg(depth)
+                   .arg(r.backwardDone)
+                   .arg(stage);
     }
     if (r.cancelled)
         text += tr(" \u2014 cancelled");

@@ -14,6 +14,7 @@
 #include <QLogValueAxis>
 #include <QSignalBlocker>
 #include <QSpinBox>
+#include <QStackedWidget>
 #include <QVBoxLayout>
 #include <QValueAxis>
 
@@ -127,7 +128,9 @@ NtkView::NtkView(QWidget* parent)
     top->addWidget(new QLabel(tr("Heatmap:")));
     top->addWidget(kernelChoice_);
     top->addWidget(summary_, 1);
-    auto* grid = new QGridLayout;
+    auto* charts = new QWidget;
+    auto* grid = new QGridLayout(charts);
+    grid->setContentsMargins(0, 0, 0, 0);
     grid->addWidget(spectrum_, 0, 0);
     grid->addWidget(condition_, 0, 1);
     grid->addWidget(kernel_, 1, 0, 1, 2);
@@ -136,7 +139,18 @@ NtkView::NtkView(QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(top);
-    layout->addLayout(grid, 1);
+    // a spec the NTK is not computed for: its reason in place of the last result's charts,
+    // which would otherwise stand there as if they were this network's
+    refusal_ = new QLabel;
+    refusal_->setObjectName(QStringLiteral("ntkRefusal"));
+    refusal_->setWordWrap(true);
+    refusal_->setAlignment(Qt::AlignCenter);
+    refusal_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    refusal_->setContentsMargins(40, 20, 40, 20);
+    pages_ = new QStackedWidget;
+    pages_->addWidget(charts);
+    pages_->addWidget(refusal_);
+    layout->addWidget(pages_, 1);
 
     summary_->setText(tr("Waiting for the first result..."));
 }
@@ -160,6 +174,7 @@ void NtkView::showSameAs(const NtkView& other) {
     inputs_->setValue(other.inputs_->value());
     kernelChoice_->setCurrentIndex(other.kernelChoice_->currentIndex());
     refresh_.markCurrent(other.refresh_.spec());
+    showRefusal(other.refusalMessage_);
     streamed_ = other.streamed_;
     if (other.result_.inputs > 0)
         display(other.result_, other.empiricalImage_, other.analyticImage_);
@@ -169,6 +184,28 @@ void NtkView::showSameAs(const NtkView& other) {
 
 QString NtkView::summaryText() const {
     return summary_->text();
+}
+
+bool NtkView::refused() const {
+    return !refusalMessage_.isEmpty();
+}
+
+QString NtkView::refusalText() const {
+    return refusal_->text();
+}
+
+void NtkView::showRefusal(const QString& message) {
+    refusalMessage_ = message;
+    if (message.isEmpty()) {
+        refusal_->clear();
+        pages_->setCurrentIndex(0);
+        return;
+    }
+    refusal_->setText(tr("<p style='font-size:large'><b>The NTK view is not computed for this "
+                         "network.</b></p><p>%1</p><p style='color:gray'>The Jacobian, "
+                         "ensemble and sweep views, and the per-layer tabs, show it.</p>")
+                          .arg(message.toHtmlEscaped()));
+    pages_->setCurrentWidget(refusal_);
 }
 
 void NtkView::showEvent(QShowEvent* event) {
@@ -183,10 +220,12 @@ void NtkView::compute() {
     const std::vector<SpecError> errors = validateNtk(spec, options);
     if (!errors.empty()) {
         worker_.cancel();
-        summary_->setText(
-            tr("Not computed: %1").arg(QString::fromStdString(errors.front().message)));
+        const QString message = QString::fromStdString(errors.front().message);
+        summary_->setText(tr("Not computed: %1").arg(message));
+        showRefusal(message);
         return;
     }
+    showRefusal({});
     streamed_.assign(static_cast<std::size_t>(spec.depth), std::nan(""));
     condEmpirical_->clear();
     charts::integerTicks(condX_, 0.5, spec.depth + 0.5);

@@ -15,6 +15,7 @@
 class QChartView;
 class QComboBox;
 class QLabel;
+class QStackedWidget;
 class QLineSeries;
 class QLogValueAxis;
 class QSpinBox;
@@ -42,6 +43,10 @@ public:
     /// True while a computation is pending or running.
     bool busy() const { return worker_.busy(); }
     QString summaryText() const;
+    /// Whether the view shows why the NTK is not computed for the spec (an arch it does not
+    /// support, a spec it refuses) in place of its charts; the text names the field.
+    bool refused() const;
+    QString refusalText() const;
     QChartView* spectrumChart() const { return spectrum_; }
     QChartView* conditionChart() const { return condition_; }
     GridHeatmap* kernelMap() const { return kernel_; }
@@ -59,6 +64,8 @@ private:
     void display(const NtkResult& r, const GridImage& empirical, const GridImage& analytic);
     void drawConditions();
     void showKernel();
+    /// Shows `message` (the engine's refusal) in place of the charts; empty: the charts.
+    void showRefusal(const QString& message);
 
     QChartView* spectrum_;
     QChartView* condition_;
@@ -74,6 +81,9 @@ private:
     QComboBox* kernelChoice_;
     QSpinBox* inputs_;
     QLabel* summary_;
+    QStackedWidget* pages_;
+    QLabel* refusal_;
+    QString refusalMessage_;
     ViewRefresh refresh_;
     NtkResult result_;
     GridImage empiricalImage_, analyticImage_;

@@ -68,6 +68,11 @@ PhaseView::PhaseView(QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(top);
+    family_ = new QLabel;
+    family_->setObjectName(QStringLiteral("phaseFamily"));
+    family_->setWordWrap(true);
+    family_->setVisible(false);
+    layout->addWidget(family_);
     layout->addWidget(heatmap_, 1);
     connect(heatmap_, &GridHeatmap::clicked, this, &PhaseView::onClicked);
     setSpec(NetworkSpec{});
@@ -96,8 +101,27 @@ std::vector<QPointF> PhaseView::criticalLine() const {
     return out;
 }
 
+QString PhaseView::familyNote() const {
+    return family_->text();
+}
+
 void PhaseView::setSpec(const NetworkSpec& spec) {
+    const bool wasResnet = spec_.arch == Arch::Resnet;
     spec_ = spec;
+    // the diagram is the mean field of a stack of dense layers: for a resnet that is each
+    // branch F, not the residual stream (whose length adds gamma^2 q_F per block)
+    const bool resnet = spec.arch == Arch::Resnet;
+    family_->setText(resnet ? tr("<b>resnet:</b> this is the mean-field phase diagram of an "
+                                 "<b>mlp</b> with \u03c6 = %1. For the resnet it describes the "
+                                 "dense layers inside each residual branch F (m = %2), not the "
+                                 "residual stream x\u02e1, which adds \u03b3\u00b2 q_F per block "
+                                 "(see the Signal tab).")
+                                  .arg(QString::fromStdString(activationName(spec.activation)))
+                                  .arg(spec.branchDepth)
+                            : QString());
+    family_->setVisible(resnet);
+    if (resnet != wasResnet)
+        showGrid(); // its title names whose mean field it is
     const Activation act(spec.activation, spec.activationSlope);
     wanted_ = act;
     const double sw2 = effectiveSigmaW2(spec, ControlPanel::referenceLayer(spec));
@@ -264,8 +288,9 @@ void PhaseView::showGrid() {
         g.vMax = kXiLogMax;
         g.colorLabel = tr("\u03be_c in layers (log scale)");
     }
-    const QString act =
-        computedFor_ ? QString::fromStdString(computedFor_->name()) : QStringLiteral("?");
+    QString act = computedFor_ ? QString::fromStdString(computedFor_->name()) : QStringLiteral("?");
+    if (spec_.arch == Arch::Resnet) // the mean field of a stack of dense layers: each branch
+        act = tr("an mlp of %1 (each resnet branch)").arg(act);
     heatmap_->setTitle(chi ? tr("Phase diagram of %1: \u03c7\u2081, ordered (blue) < 1 < chaotic "
                                 "(red)")
                                  .arg(act)

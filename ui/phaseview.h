@@ -45,6 +45,8 @@ public:
     static GridAxis sigmaB2Axis() { return {0.0, 0.5, 51}; } // steps of 0.01
 
     // ---- for tests
+    /// The note on the family shown above the diagram (empty for an mlp: it is an mlp's).
+    QString familyNote() const;
     GridHeatmap* heatmap() const { return heatmap_; }
     /// (sigma_w^2 critical, sigma_b^2) of every row received so far (NaN x where none exists).
     std::vector<QPointF> criticalLine() const;
@@ -74,6 +76,7 @@ private:
     GridHeatmap* heatmap_;
     QComboBox* colour_;
     QLabel* note_;
+    QLabel* family_; // what the diagram means for the family of the spec (resnet: its branches)
     std::optional<Activation> computedFor_, wanted_;
     NetworkSpec spec_;
     QImage chiImage_, xiImage_;

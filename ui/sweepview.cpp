@@ -38,11 +38,13 @@ QString describe(const QString& statistic) {
     return s && s->title ? QObject::tr(s->title) : statistic;
 }
 
-QString axisLabel(const QString& axis) {
+/// `arch`: the family of the swept spec (a resnet's depth counts its residual blocks).
+QString axisLabel(const QString& axis, Arch arch) {
     if (axis == QLatin1String("gain"))
         return QObject::tr("variance gain (multiplies Var(W))");
     if (axis == QLatin1String("depth"))
-        return QObject::tr("depth L (layers)");
+        return arch == Arch::Resnet ? QObject::tr("depth L (residual blocks)")
+                                    : QObject::tr("depth L (layers)");
     if (axis == QLatin1String("sigma_b2"))
         return QObject::tr("bias variance \u03c3_b\u00b2");
     if (axis == QLatin1String("input_scale"))
@@ -410,7 +412,7 @@ void SweepView::redraw() {
     line_->setName(describe(stat));
     for (QAbstractAxis* a :
          {static_cast<QAbstractAxis*>(xLin_), static_cast<QAbstractAxis*>(xLog_)})
-        a->setTitleText(axisLabel(axis) + (lx ? tr(" (log)") : QString()));
+        a->setTitleText(axisLabel(axis, base_.arch) + (lx ? tr(" (log)") : QString()));
     for (QAbstractAxis* a :
          {static_cast<QAbstractAxis*>(yLin_), static_cast<QAbstractAxis*>(yLog_)})
         a->setTitleText(describe(stat) + (ly ? tr(" (log)") : QString()));
