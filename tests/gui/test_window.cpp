@@ -188,7 +188,8 @@ private slots:
         const QString note = w.signalChart()->stateNote();
         const int layer = note.section(QLatin1Char(' '), -1).toInt();
         QVERIFY(layer >= 3 && layer < big.depth);
-        QCOMPARE(w.signalChart()->points(0).size(), layer);
+        // the charts repaint on their ~30 Hz timer, the note at once: wait for the tick
+        QTRY_COMPARE(w.signalChart()->points(0).size(), layer);
         QCOMPARE(w.activationView()->stateNote(), note);
         QVERIFY2(w.progressText().startsWith(
                      QStringLiteral("run #%1: layer %2/%3").arg(gen).arg(layer).arg(big.depth)),
