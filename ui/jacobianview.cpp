@@ -211,23 +211,34 @@ void JacobianView::display(const JacobianResult& r) {
             spreadLo = std::min(spreadLo, in.spread);
             spreadHi = std::max(spreadHi, in.spread);
         }
+    const bool blocks = r.spec.arch == Arch::Resnet;
+    // the mean-field product: of chi_l per layer, or of 1 + gamma^2 chi_F per residual block
+    const QString product =
+        blocks ? tr("\u220f\u2097 (1 + \u03b3\u00b2\u03c7_F)") : tr("\u220f\u2097 \u03c7\u2097");
     QString text =
-        tr("<b>mean s\u00b2</b> = %1 measured, %2 mean-field (\u220f\u2097 \u03c7\u2097; ratio "
+        tr("<b>mean s\u00b2</b> = %1 measured, %2 mean-field (%8; ratio "
            "%3). <b>Spread</b> max/min = %4 \u2013 %5 over %6 inputs (1 = dynamical isometry). "
            "%7 ms.")
             .arg(num(r.meanSq), num(r.theoryMeanSq), num(r.meanSq / r.theoryMeanSq), num(spreadLo),
                  num(spreadHi))
             .arg(r.inputs.size())
-            .arg(r.seconds * 1e3, 0, 'f', 0);
+            .arg(r.seconds * 1e3, 0, 'f', 0)
+            .arg(product);
     if (!r.theoryNote.empty())
         text += tr(" Theory: %1.").arg(QString::fromStdString(r.theoryNote));
     if (r.firstNonfiniteLayer > 0)
-        text += tr(" <b>Non-finite from layer %1.</b>").arg(r.firstNonfiniteLayer);
+        text += (blocks ? tr(" <b>Non-finite from block %1.</b>")
+                        : tr(" <b>Non-finite from layer %1.</b>"))
+                    .arg(r.firstNonfiniteLayer);
     if (zeros > 0)
         text += tr(" %1 singular values are 0 or not finite (not on the log axis).").arg(zeros);
     summary_->setText(text);
-    view_->chart()->setTitle(tr("Jacobian \u2202a\u1d38/\u2202x: singular values of %1 inputs "
-                                "(depth %2, width %3, %4)")
+    x_->setTitleText(blocks ? tr("singular value s of \u2202x\u1d38/\u2202x\u2070 (log scale)")
+                            : tr("singular value s of \u2202a\u1d38/\u2202x (log scale)"));
+    view_->chart()->setTitle((blocks ? tr("Jacobian \u2202x\u1d38/\u2202x\u2070: singular values "
+                                          "of %1 inputs (%2 residual blocks, width %3, %4)")
+                                     : tr("Jacobian \u2202a\u1d38/\u2202x: singular values of %1 "
+                                          "inputs (depth %2, width %3, %4)"))
                                  .arg(r.inputs.size())
                                  .arg(r.spec.depth)
                                  .arg(r.spec.width)

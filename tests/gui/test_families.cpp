@@ -9,6 +9,7 @@
 #include "figure.h"
 #include "guitestmain.h"
 #include "heatmapwidget.h"
+#include "jacobianview.h"
 #include "layercharts.h"
 #include "mainwindow.h"
 #include "networkdiagram.h"
@@ -59,6 +60,7 @@ private slots:
     void phaseSaysWhoseMeanField();
     void ensembleAndSweepRunAResnet();
     void diagramDescribesAndFollowsTheControls();
+    void jacobianNamesTheStream();
 };
 
 // The window's per-layer views after a finished run: "block l" for a resnet on every chart and
@@ -269,4 +271,29 @@ void TestFamilies::diagramDescribesAndFollowsTheControls() {
 }
 
 INITSCOPE_GUI_TEST_MAIN(TestFamilies)
+// The Jacobian view of a resnet is of the stream, dx^L/dx^0, and its mean field the product of
+// 1 + gamma^2 chi_F over the blocks; zero-gamma shows every singular value exactly 1.
+void TestFamilies::jacobianNamesTheStream() {
+    JacobianView view;
+    view.resize(900, 600);
+    view.show();
+    view.setInputs(2);
+    NetworkSpec s = resnetSpec();
+    s.residualScale = ResidualScale::Zero;
+    QSignalSpy shown(&view, &JacobianView::resultShown);
+    view.setSpec(s);
+    QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty(), kTimeoutMs);
+    const QString title = view.chartView()->chart()->title();
+    QVERIFY2(title.contains(QStringLiteral("10 residual blocks")), qPrintable(title));
+    QVERIFY2(title.contains(QStringLiteral("\u2202x\u1d38/\u2202x\u2070")), qPrintable(title));
+    QVERIFY2(view.summaryText().contains(QStringLiteral("(1 + \u03b3\u00b2\u03c7_F)")),
+             qPrintable(view.summaryText()));
+    for (const JacobianInput& in : view.result().inputs)
+        for (double sv : in.singularValues)
+            QVERIFY2(std::abs(sv - 1.0) <= 1e-12, qPrintable(QString::number(sv, 'g', 17)));
+    const auto axes = view.chartView()->chart()->axes(Qt::Horizontal);
+    QVERIFY(!axes.isEmpty());
+    QVERIFY(axes.front()->titleText().contains(QStringLiteral("\u2202x\u1d38/\u2202x\u2070")));
+}
+
 #include "test_families.moc"
