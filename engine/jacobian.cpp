@@ -257,19 +257,7 @@ JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
             result.cancelled = true;
             return;
         }
-        std::vector<MatrixF> w(static_cast<std::size_t>(L) + 1),
-            bias(static_cast<std::size_t>(L) + 1);
-        detail::forEachIndex(L, [&](int i) {
-            const DenseStage& st = denseStage(net, i + 1);
-            const auto p = [&](int k) -> const Param& {
-                return net.params[static_cast<std::size_t>(k)];
-            };
-            const auto z = [&](int k) -> const StandardDraw& {
-                return *draws[static_cast<std::size_t>(k)];
-            };
-            w[static_cast<std::size_t>(i) + 1] = materialize(p(st.weight), z(st.weight), cancel);
-            bias[static_cast<std::size_t>(i) + 1] = materialize(p(st.bias), z(st.bias));
-        });
+        auto [w, bias] = materializeDense(net, draws, cancel);
 
         // forward pass of the K inputs together: phi'(h^l) per layer, non-finite per input
         std::vector<MatrixF> d(static_cast<std::size_t>(L) + 1);

@@ -174,4 +174,25 @@ MatrixF materialize(const Param& p, const StandardDraw& z, const std::atomic<boo
     return w;
 }
 
+DenseWeights materializeDense(const Network& net,
+                              const std::vector<std::shared_ptr<const StandardDraw>>& draws,
+                              const std::atomic<bool>* cancel) {
+    const int L = static_cast<int>(net.stages.size());
+    DenseWeights out;
+    out.w.resize(static_cast<std::size_t>(L) + 1);
+    out.b.resize(static_cast<std::size_t>(L) + 1);
+    detail::forEachIndex(L, [&](int i) {
+        const DenseStage& st = denseStage(net, i + 1);
+        const auto p = [&](int k) -> const Param& {
+            return net.params[static_cast<std::size_t>(k)];
+        };
+        const auto z = [&](int k) -> const StandardDraw& {
+            return *draws[static_cast<std::size_t>(k)];
+        };
+        out.w[static_cast<std::size_t>(i) + 1] = materialize(p(st.weight), z(st.weight), cancel);
+        out.b[static_cast<std::size_t>(i) + 1] = materialize(p(st.bias), z(st.bias));
+    });
+    return out;
+}
+
 } // namespace initscope

@@ -80,6 +80,15 @@ MatrixF materialize(const Param& p, const StandardDraw& z);
 /// Incomplete once `cancel` turned true; the caller must check it.
 MatrixF materialize(const Param& p, const StandardDraw& z, const std::atomic<bool>* cancel);
 
+/// W^l and b^l of every dense stage of an mlp network (index l = 1..L, [0] empty), materialized
+/// from `draws` in parallel; a weight's copy stops early (incomplete) when `cancel` turns true.
+struct DenseWeights {
+    std::vector<MatrixF> w, b;
+};
+DenseWeights materializeDense(const Network& net,
+                              const std::vector<std::shared_ptr<const StandardDraw>>& draws,
+                              const std::atomic<bool>* cancel);
+
 /// The dense stage of `layer` (1-based) in an MLP network.
 inline const DenseStage& denseStage(const Network& net, int layer) {
     return std::get<DenseStage>(net.stages[static_cast<std::size_t>(layer) - 1]);

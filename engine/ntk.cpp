@@ -542,19 +542,7 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
             result.cancelled = true;
             return;
         }
-        std::vector<MatrixF> w(static_cast<std::size_t>(L) + 1),
-            bias(static_cast<std::size_t>(L) + 1);
-        detail::forEachIndex(L, [&](int i) {
-            const DenseStage& st = denseStage(net, i + 1);
-            const auto p = [&](int k) -> const Param& {
-                return net.params[static_cast<std::size_t>(k)];
-            };
-            const auto z = [&](int k) -> const StandardDraw& {
-                return *draws[static_cast<std::size_t>(k)];
-            };
-            w[static_cast<std::size_t>(i) + 1] = materialize(p(st.weight), z(st.weight), cancel);
-            bias[static_cast<std::size_t>(i) + 1] = materialize(p(st.bias), z(st.bias));
-        });
+        auto [w, bias] = materializeDense(net, draws, cancel);
 
         // forward: a^l and phi'(h^l) of the K inputs, their Grams in double
         std::vector<MatrixF> a(li(L) + 1), d(li(L) + 1);
