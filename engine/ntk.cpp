@@ -2,6 +2,7 @@
 
 #include "engine.h"
 #include "network.h"
+#include "ntkkernels.h"
 #include "parallel.h"
 #include "weights.h"
 
@@ -22,6 +23,12 @@
 
 namespace initscope {
 
+using ntkdetail::kBlockRows;
+using ntkdetail::kDepthGroup;
+using ntkdetail::splitProduct;
+using ntkdetail::tiledGram;
+using ntkdetail::transposedTimes;
+
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -29,82 +36,6 @@ constexpr double kPi = std::numbers::pi;
 
 std::size_t li(int l) {
     return static_cast<std::size_t>(l);
-}
-
-// Rows of W per forward task: fixed, so results do not depend on the thread count.
-constexpr int kBlockRows = 64;
-// Depths whose backward passes share their products (see computeNtk).
-constexpr int kDepthGroup = 4;
-
-// A product of at least kSplitWork multiply-adds (a 16384 x 16384 layer times 4 inputs, a Gram of
-// 256 inputs at width 16384) is computed in tiles of about kTileWork multiply-adds, with a look at
-// the cancel flag in each: one whole product is seconds of work, a tile tens of milliseconds.
-// Every smaller product (all bundled presets and goldens) keeps the single product it always
-// had, bit for bit. The tiles depend only on the shapes, so results stay independent of the
-// thread count.
-constexpr std::int64_t kSplitWork = std::int64_t(1) << 30;
-constexpr std::int64_t kTileWork = std::int64_t(1) << 28;
-constexpr int kTileCols = 64;
-
-bool splitProduct(std::int64_t rows, std::int64_t inner, std::int64_t cols) {
-    return rows * inner * cols >= kSplitWork;
-}
-
-/// A rows x cols result cut into tiles of rowStep x colStep.
-struct Tiles {
-    int rows, cols, rowStep, colStep;
-    int rowCount() const { return (rows + rowStep - 1) / rowStep; }
-    int count() const { return rowCount() * ((cols + colStep - 1) / colStep); }
-    int row(int i) const { return (i % rowCount()) * rowStep; }
-    int col(int i) const { return (i / rowCount()) * colStep; }
-    int rowLen(int i) const { return std::min(rowStep, rows - row(i)); }
-    int colLen(int i) const { return std::min(colStep, cols - col(i)); }
-};
-
-/// W^T delta (W: n x nIn), in tiles of kTileCols columns when the product is huge.
-MatrixF transposedTimes(const MatrixF& w, const MatrixF& delta, const std::atomic<bool>* cancel) {
-    const int n = static_cast<int>(w.rows()), nIn = static_cast<int>(w.cols());
-    const int cols = static_cast<int>(delta.cols());
-    if (!splitProduct(nIn, n, cols))
-        return w.transpose() * delta;
-    const auto rowStep = static_cast<int>(std::max<std::int64_t>(
-        kTileCols, kTileWork / (std::int64_t(n) * kTileCols) / kTileCols * kTileCols));
-    const Tiles t{nIn, cols, rowStep, kTileCols};
-    MatrixF out(nIn, cols);
-    detail::forEachIndex(t.count(), [&](int i) {
-        if (detail::isCancelled(cancel))
-            return;
-        out.block(t.row(i), t.col(i), t.rowLen(i), t.colLen(i)).noalias() =
-            w.middleCols(t.row(i), t.rowLen(i)).transpose() *
-            delta.middleCols(t.col(i), t.colLen(i));
-    });
-    return out;
-}
-
-/// x^T x (x: n x K) in square tiles of the lower triangle, mirrored: for Grams too large for one
-/// product (splitProduct(K, n, K)).
-Eigen::MatrixXd tiledGram(const Eigen::MatrixXd& x, const std::atomic<bool>* cancel) {
-    const auto n = static_cast<std::int64_t>(x.rows());
-    const int K = static_cast<int>(x.cols());
-    const int side = static_cast<int>(std::max<std::int64_t>(
-        kTileCols, static_cast<std::int64_t>(std::sqrt(static_cast<double>(kTileWork / n))) /
-                       kTileCols * kTileCols));
-    const int blocks = (K + side - 1) / side;
-    std::vector<std::pair<int, int>> lower; // (row block, column block), column <= row
-    for (int r = 0; r < blocks; ++r)
-        for (int c = 0; c <= r; ++c)
-            lower.emplace_back(r, c);
-    Eigen::MatrixXd g(K, K);
-    detail::forEachIndex(static_cast<int>(lower.size()), [&](int i) {
-        if (detail::isCancelled(cancel))
-            return;
-        const int r0 = lower[li(i)].first * side, c0 = lower[li(i)].second * side;
-        const int rows = std::min(side, K - r0), cols = std::min(side, K - c0);
-        g.block(r0, c0, rows, cols).noalias() =
-            x.middleCols(r0, rows).transpose() * x.middleCols(c0, cols);
-    });
-    g.triangularView<Eigen::StrictlyUpper>() = g.transpose();
-    return g;
 }
 
 // ---- Hermite (Mehler) series for the pair expectations --------------------------------------
@@ -426,6 +357,8 @@ NtkKernel spectrum(Eigen::MatrixXd theta) {
 
 NtkKernel analyticNtk(const NetworkSpec& spec, const Eigen::MatrixXd& inputGram,
                       std::vector<double>* byDepth, const std::atomic<bool>* cancel) {
+    if (spec.arch == Arch::Resnet)
+        return ntkdetail::analyticResnetNtk(spec, inputGram, byDepth, cancel);
     const Activation act(spec.activation, spec.activationSlope);
     const double sb2 = effectiveSigmaB2(spec);
     const int L = spec.depth;
@@ -487,10 +420,9 @@ std::vector<SpecError> validateNtk(const NetworkSpec& spec, const NtkOptions& op
     std::vector<SpecError> errors = validate(spec);
     if (!errors.empty())
         return errors;
-    if (spec.arch != Arch::Mlp) {
-        errors.push_back({"arch", "arch: the NTK is computed for arch mlp only so far (its "
-                                  "per-depth readouts and the analytic kernel assume a stack of "
-                                  "dense layers); got arch " +
+    if (spec.arch != Arch::Mlp && spec.arch != Arch::Resnet) {
+        errors.push_back({"arch", "arch: the NTK is computed for arch mlp and resnet only so far; "
+                                  "got arch " +
                                       archName(spec.arch)});
         return errors;
     }
@@ -502,7 +434,10 @@ std::vector<SpecError> validateNtk(const NetworkSpec& spec, const NtkOptions& op
                                         std::to_string(options.inputs) + ")"});
         return errors;
     }
-    const double gib = static_cast<double>(ntkBytes(spec, options.inputs)) / (1024.0 * 1024 * 1024);
+    const std::uint64_t bytes = spec.arch == Arch::Resnet
+                                    ? ntkdetail::resnetNtkBytes(spec, options.inputs)
+                                    : ntkBytes(spec, options.inputs);
+    const double gib = static_cast<double>(bytes) / (1024.0 * 1024 * 1024);
     if (gib > spec.memoryBudgetGiB) {
         char buf[64];
         std::snprintf(buf, sizeof buf, "%.2f GiB", gib);
@@ -518,6 +453,8 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
                      const std::atomic<bool>* cancel) {
     if (auto errors = validateNtk(spec, options); !errors.empty())
         throw SpecInvalid(std::move(errors));
+    if (spec.arch == Arch::Resnet)
+        return ntkdetail::computeResnetNtk(spec, options, onDepth, cancel);
     const auto t0 = std::chrono::steady_clock::now();
     const int L = spec.depth, K = options.inputs;
     const Activation act(spec.activation, spec.activationSlope);

@@ -37,6 +37,8 @@
 // forward pass is shared; each depth backpropagates its own readout (depths in parallel), so all
 // L conditions cost O(L^2 K N^2 / 2) float flops, exact (no gradient-independence approximation).
 // Analytic by depth comes free from the recursion (Theta_f at each l).
+//
+// A resnet (arch resnet) has its own passes and recursion, same outputs: ntkresnet.cpp.
 #pragma once
 
 #include "activation.h"

@@ -24,6 +24,11 @@
 namespace initscope::ui {
 
 namespace {
+/// "depth 20" of an mlp, "20 blocks" of a resnet: what the kernel's network is.
+QString depthText(const NetworkSpec& spec) {
+    return spec.arch == Arch::Resnet ? NtkView::tr("%1 blocks").arg(spec.depth)
+                                     : NtkView::tr("depth %1").arg(spec.depth);
+}
 QString num(double v) {
     return std::isfinite(v) ? QString::number(v, 'g', 4)
                             : (v > 0 ? QStringLiteral("\u221e") : QStringLiteral("n/a"));
@@ -226,6 +231,9 @@ void NtkView::compute() {
         return;
     }
     showRefusal({});
+    condX_->setTitleText(spec.arch == Arch::Resnet
+                             ? tr("blocks m (network truncated after block m)")
+                             : tr("depth m (network truncated at layer m)"));
     streamed_.assign(static_cast<std::size_t>(spec.depth), std::nan(""));
     condEmpirical_->clear();
     charts::integerTicks(condX_, 0.5, spec.depth + 0.5);
@@ -268,10 +276,10 @@ void NtkView::showKernel() {
         return;
     }
     // the raw range in the title: the colours are relative to the diagonal
-    kernel_->setTitle(tr("NTK kernel of %1 inputs (depth %2), relative to its diagonal; "
+    kernel_->setTitle(tr("NTK kernel of %1 inputs (%2), relative to its diagonal; "
                          "\u0398 from %3")
                           .arg(result_.inputs)
-                          .arg(result_.spec.depth)
+                          .arg(depthText(result_.spec))
                           .arg(rangeText(theta.minCoeff(), theta.maxCoeff())));
 }
 
@@ -306,7 +314,7 @@ void NtkView::display(const NtkResult& r, const GridImage& empirical, const Grid
         ys.insert(ys.end(), r.analytic.eigenvalues.begin(), r.analytic.eigenvalues.end());
     charts::fitLog(eigY_, ys);
     spectrum_->chart()->setTitle(
-        tr("NTK eigenvalues of %1 inputs at depth %2").arg(r.inputs).arg(r.spec.depth));
+        tr("NTK eigenvalues of %1 inputs, %2").arg(r.inputs).arg(depthText(r.spec)));
 
     if (!r.conditionByDepth.empty())
         streamed_ = r.conditionByDepth; // authoritative (equal to the streamed values)

@@ -1,6 +1,6 @@
 // Every view for every family (issue 11): the per-layer charts and heatmaps name their x axis by
 // the stage of the family ("layer l" for an mlp, "block l" for a resnet), the CSV x column too;
-// the NTK view, which refuses a resnet, says so by name in place of its charts; the phase view
+// the NTK view computes a resnet's kernel, its by-depth axis counting blocks; the phase view
 // says whose mean field it draws; the ensemble and sweep views run a resnet; the control
 // panel's diagram describes the network and follows the controls.
 #include "analysisviews.h"
@@ -56,7 +56,7 @@ class TestFamilies : public QObject {
     Q_OBJECT
 private slots:
     void chartsNameTheStage();
-    void ntkRefusesResnetByName();
+    void ntkComputesResnetByBlock();
     void phaseSaysWhoseMeanField();
     void ensembleAndSweepRunAResnet();
     void diagramDescribesAndFollowsTheControls();
@@ -127,38 +127,35 @@ void TestFamilies::chartsNameTheStage() {
     QCOMPARE(xAxisTitle(qobject_cast<LayerChart*>(fig.get())), QStringLiteral("block l"));
 }
 
-// The engine refuses a resnet's NTK (field "arch"); the view shows that message in place of its
-// charts (no stale mlp result beneath it), and shows the charts again for an mlp.
-void TestFamilies::ntkRefusesResnetByName() {
+// The NTK view computes a resnet (ntkresnet.cpp): charts shown, no refusal, the by-depth axis
+// and the titles counting blocks; back to an mlp, they say layers and depth again.
+void TestFamilies::ntkComputesResnetByBlock() {
     NtkView view;
     view.resize(900, 600);
     view.show();
     view.setInputs(8);
-    NetworkSpec mlp = resnetSpec();
-    mlp.arch = Arch::Mlp;
-    mlp.depth = 4;
     QSignalSpy shown(&view, &NtkView::resultShown);
-    view.setSpec(mlp);
+    view.setSpec(resnetSpec());
     QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty(), kTimeoutMs);
     QVERIFY(!view.refused());
     QVERIFY(view.spectrumChart()->isVisible());
+    QVERIFY(view.kernelMap()->isVisible());
+    QVERIFY2(view.spectrumChart()->chart()->title().contains(QStringLiteral("10 blocks")),
+             qPrintable(view.spectrumChart()->chart()->title()));
+    const auto condAxes = view.findChildren<QChartView*>();
+    bool blockAxis = false;
+    for (const QChartView* cv : condAxes)
+        for (const QAbstractAxis* ax : cv->chart()->axes(Qt::Horizontal))
+            blockAxis = blockAxis || ax->titleText().startsWith(QStringLiteral("blocks m"));
+    QVERIFY(blockAxis);
 
-    view.setSpec(resnetSpec());
-    QTRY_VERIFY_WITH_TIMEOUT(view.refused(), kTimeoutMs);
-    QVERIFY2(view.refusalText().contains(QStringLiteral("arch: the NTK is computed for arch mlp "
-                                                        "only so far")),
-             qPrintable(view.refusalText()));
-    QVERIFY(view.refusalText().contains(QStringLiteral("got arch resnet")));
-    auto* label = view.findChild<QLabel*>(QStringLiteral("ntkRefusal"));
-    QVERIFY(label && label->isVisible());
-    QVERIFY(!view.spectrumChart()->isVisible());
-    QVERIFY(!view.kernelMap()->isVisible());
-
+    NetworkSpec mlp = resnetSpec();
+    mlp.arch = Arch::Mlp;
+    mlp.depth = 4;
     shown.clear();
     view.setSpec(mlp);
-    QTRY_VERIFY_WITH_TIMEOUT(!view.refused() && !shown.isEmpty(), kTimeoutMs);
-    QVERIFY(view.spectrumChart()->isVisible());
-    QVERIFY(!label->isVisible());
+    QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty(), kTimeoutMs);
+    QVERIFY(view.spectrumChart()->chart()->title().contains(QStringLiteral("depth 4")));
 }
 
 void TestFamilies::phaseSaysWhoseMeanField() {
