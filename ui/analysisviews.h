@@ -1,6 +1,6 @@
 // The analysis tabs of issue 5 (phase diagram, Jacobian spectrum, NTK, seed ensemble, sweep)
 // added to the main window's view tabs. Each view follows the spec of the runs the RunController
-// starts (so presets, controls and buttons all reach it) and computes on its own ViewWorker;
+// starts (so presets, controls and buttons all reach it) and computes on its own JobWorker;
 // a click in the phase diagram comes back as a spec for the main window to apply.
 #pragma once
 

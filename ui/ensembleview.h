@@ -10,7 +10,7 @@
 
 #include "ensemble.h"
 #include "viewrefresh.h"
-#include "viewworker.h"
+#include "jobworker.h"
 
 #include <QTimer>
 #include <QWidget>
@@ -90,7 +90,7 @@ private:
     int depthShown_ = 0;
     QString stageShown_ = QStringLiteral("layer");
     std::unique_ptr<Engine> engine_; // used only on the worker thread
-    ViewWorker worker_;
+    JobWorker worker_;
 };
 
 } // namespace initscope::ui

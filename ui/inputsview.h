@@ -1,11 +1,11 @@
 // The Inputs view: the first inputs of the batch as the network sees them (after the
 // standardisation and the input scale): Fashion-MNIST as 28 x 28 grey images, gaussian and CSV
-// inputs as a heatmap of inputs x features. The inputs are made on its own ViewWorker (the first
+// inputs as a heatmap of inputs x features. The inputs are made on its own JobWorker (the first
 // Fashion-MNIST load reads 30 MB of gzip), never on the GUI thread.
 #pragma once
 
 #include "spec.h"
-#include "viewworker.h"
+#include "jobworker.h"
 #include "weights.h"
 
 #include <QWidget>
@@ -31,12 +31,12 @@ public:
     bool showsImages() const;
     /// Inputs shown (columns), 0 before the first result.
     int shownCount() const;
-    ViewWorker* worker() { return &worker_; }
+    JobWorker* worker() { return &worker_; }
 
 private:
     void display(const NetworkSpec& spec, MatrixF x);
 
-    ViewWorker worker_;
+    JobWorker worker_;
     InputsCanvas* canvas_;
     QLabel* caption_;
     NetworkSpec shown_;

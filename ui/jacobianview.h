@@ -7,7 +7,7 @@
 #include "jacobian.h"
 #include "preset.h"
 #include "viewrefresh.h"
-#include "viewworker.h"
+#include "jobworker.h"
 
 #include <QTimer>
 #include <QWidget>
@@ -43,7 +43,7 @@ public:
     const JacobianResult& result() const { return result_; }
     QString summaryText() const;
     QChartView* chartView() const { return view_; }
-    ViewWorker& worker() { return worker_; }
+    JobWorker& worker() { return worker_; }
 
 signals:
     /// A complete result is now drawn.
@@ -66,7 +66,7 @@ private:
     QSpinBox* inputs_;
     ViewRefresh refresh_;
     JacobianResult result_;
-    ViewWorker worker_;
+    JobWorker worker_;
 };
 
 } // namespace initscope::ui

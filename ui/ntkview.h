@@ -7,7 +7,7 @@
 #include "gridheatmap.h"
 #include "ntk.h"
 #include "viewrefresh.h"
-#include "viewworker.h"
+#include "jobworker.h"
 
 #include <QTimer>
 #include <QWidget>
@@ -88,7 +88,7 @@ private:
     NtkResult result_;
     GridImage empiricalImage_, analyticImage_;
     std::vector<double> streamed_;
-    ViewWorker worker_;
+    JobWorker worker_;
 };
 
 } // namespace initscope::ui

@@ -1,6 +1,6 @@
 // The phase diagram view (scenario 7): chi1 (or the correlation depth xi_c) over a
 // (sigma_w^2, sigma_b^2) grid with the critical line chi1 = 1 and the current setting marked.
-// Rows are computed in parallel on a ViewWorker and drawn as they arrive; the diagram depends
+// Rows are computed in parallel on a JobWorker and drawn as they arrive; the diagram depends
 // only on the activation, so a gain or sigma_b^2 change only moves the marker. A click on a cell
 // asks for that cell's (sigma_w^2, sigma_b^2).
 #pragma once
@@ -8,7 +8,7 @@
 #include "gridheatmap.h"
 #include "phase.h"
 #include "spec.h"
-#include "viewworker.h"
+#include "jobworker.h"
 
 #include <QElapsedTimer>
 #include <QWidget>
@@ -88,7 +88,7 @@ private:
     int rowsDone_ = 0;
     int computations_ = 0;
     QElapsedTimer sinceStart_;
-    ViewWorker worker_; // last: joined first on destruction
+    JobWorker worker_; // last: joined first on destruction
 };
 
 } // namespace initscope::ui

@@ -6,8 +6,6 @@
 
 namespace initscope::ui {
 
-std::atomic<int> RunController::liveWorkers_{0};
-
 namespace {
 void registerMetaTypes() {
     qRegisterMetaType<initscope::NetworkSpec>();
@@ -19,15 +17,9 @@ void registerMetaTypes() {
 } // namespace
 
 template <typename F> void RunController::post(quint64 generation, F&& emitter) {
-    // The context object is the controller: if it is gone the call is discarded, and the
-    // generation check drops results that a newer request superseded while they were queued.
-    QMetaObject::invokeMethod(
-        this,
-        [this, generation, f = std::forward<F>(emitter)]() mutable {
-            if (isCurrent(generation))
-                f();
-        },
-        Qt::QueuedConnection);
+    // The worker is the context object: if it is gone the call is discarded, and its generation
+    // check drops results that a newer request superseded while they were queued.
+    worker_.post(generation, std::forward<F>(emitter));
 }
 
 /// Adapts the engine's sink (called on the worker thread) to queued Qt calls. Copies every value;
@@ -67,7 +59,7 @@ public:
         }
         // Forward pass complete, nobody looks at gradients, a newer request waits: stop here
         // (the engine checks the flag right after this call, before its backward pass).
-        if (stats.index >= depth_ && !owner_->gradientsWanted_ && owner_->hasPending() &&
+        if (stats.index >= depth_ && !owner_->gradientsWanted_ && owner_->worker_.hasPending() &&
             !cancel_.load()) {
             cancel_.store(true);
             owner_->post(generation_,
@@ -104,7 +96,7 @@ private:
         return depth_ > 0 ? static_cast<double>(layersDone_) / (2.0 * depth_) : 0.0;
     }
     void renderHeatmaps() {
-        if (!owner_->isCurrent(generation_))
+        if (!owner_->worker_.isCurrent(generation_))
             return; // superseded: nobody will look at it
         renderedAll_ = heatmaps_.layers() >= depth_;
         owner_->post(generation_, [o = owner_, g = generation_, d = heatmaps_.renderDistribution(),
@@ -128,48 +120,23 @@ private:
 
 RunController::RunController(QObject* parent) : QObject(parent) {
     registerMetaTypes();
-    ++liveWorkers_; // counted from here so that the count never misses a thread being started
-    worker_ = std::jthread([this](std::stop_token stop) { workerLoop(stop); });
 }
 
-RunController::~RunController() {
-    {
-        std::lock_guard lock(mutex_);
-        pending_.reset();
-        if (runningCancel_)
-            runningCancel_->store(true);
-    }
-    worker_.request_stop(); // wakes the wait through the stop token
-    if (worker_.joinable())
-        worker_.join();
-}
+RunController::~RunController() = default; // the worker cancels the run and joins
 
 quint64 RunController::request(const NetworkSpec& spec, Supersede how) {
-    const quint64 gen = ++generation_;
-    {
-        std::lock_guard lock(mutex_);
-        const auto now = std::chrono::steady_clock::now();
-        // the wait is bounded from the first request that started waiting
-        const auto since = pending_ ? pending_->waitingSince : now;
-        pending_ = Job{spec, gen, std::make_shared<std::atomic<bool>>(false), since};
-        // AfterCurrent supersedes nothing yet, not even a run that has just finished and whose
-        // results are still on their way to the GUI thread.
-        if (how == Supersede::Cancel) {
-            dropBelow_ = gen;
-            if (runningCancel_)
-                runningCancel_->store(true);
-        }
-    }
-    wake_.notify_one();
-    return gen;
+    return worker_.submit(
+        [this, spec](quint64 generation, std::atomic<bool>& cancel) {
+            runJob(spec, generation, cancel);
+        },
+        how);
 }
 
 void RunController::enforceMaxWait(std::atomic<bool>& cancel, double doneFraction,
                                    std::chrono::steady_clock::duration elapsed) {
     using std::chrono::milliseconds;
-    std::lock_guard lock(mutex_);
-    if (!pending_ ||
-        std::chrono::steady_clock::now() - pending_->waitingSince <= milliseconds(kMaxWaitMs))
+    const auto waited = worker_.pendingWaited();
+    if (!waited || *waited <= milliseconds(kMaxWaitMs))
         return;
     if (doneFraction > 0) {
         const double remaining = std::chrono::duration<double, std::milli>(elapsed).count() *
@@ -177,60 +144,35 @@ void RunController::enforceMaxWait(std::atomic<bool>& cancel, double doneFractio
         if (remaining < 0.5 * kMaxWaitMs)
             return; // about to finish: finishing shows a whole network sooner than restarting
     }
-    dropBelow_ = pending_->generation;
-    cancel.store(true);
-}
-
-bool RunController::hasPending() const {
-    std::lock_guard lock(mutex_);
-    return pending_.has_value();
+    worker_.supersedeByPending(cancel);
 }
 
 void RunController::cancelAll() {
-    std::lock_guard lock(mutex_);
-    pending_.reset();
-    dropBelow_ = generation_.load() + 1; // nothing requested so far is shown any more
-    if (runningCancel_)
-        runningCancel_->store(true);
+    worker_.cancel(); // nothing requested so far is shown any more
 }
 
 bool RunController::busy() const {
-    std::lock_guard lock(mutex_);
-    return pending_.has_value() || runningCancel_ != nullptr;
+    return worker_.busy();
 }
 
-void RunController::workerLoop(std::stop_token stop) {
-    while (!stop.stop_requested()) {
-        Job job;
-        {
-            std::unique_lock lock(mutex_);
-            if (!wake_.wait(lock, stop, [this] { return pending_.has_value(); }))
-                break; // stop requested
-            job = std::move(*pending_);
-            pending_.reset();
-            runningCancel_ = job.cancel;
-        }
-        Sink sink(this, job.generation, *job.cancel);
-        try {
-            engine_.run(job.spec, &sink, job.cancel.get());
-        } catch (const SpecInvalid& e) {
-            const auto& errors = e.errors();
-            const QString field =
-                errors.empty() ? QString() : QString::fromStdString(errors.front().field);
-            QString message;
-            for (const auto& err : errors)
-                message += (message.isEmpty() ? "" : "\n") + QString::fromStdString(err.message);
-            post(job.generation,
-                 [this, g = job.generation, field, message] { emit runFailed(g, field, message); });
-        } catch (const std::exception& e) {
-            post(job.generation, [this, g = job.generation, m = QString::fromUtf8(e.what())] {
-                emit runFailed(g, QString(), tr("The run failed: %1").arg(m));
-            });
-        }
-        std::lock_guard lock(mutex_);
-        runningCancel_.reset();
+void RunController::runJob(const NetworkSpec& spec, quint64 generation, std::atomic<bool>& cancel) {
+    Sink sink(this, generation, cancel);
+    try {
+        engine_.run(spec, &sink, &cancel);
+    } catch (const SpecInvalid& e) {
+        const auto& errors = e.errors();
+        const QString field =
+            errors.empty() ? QString() : QString::fromStdString(errors.front().field);
+        QString message;
+        for (const auto& err : errors)
+            message += (message.isEmpty() ? "" : "\n") + QString::fromStdString(err.message);
+        post(generation,
+             [this, generation, field, message] { emit runFailed(generation, field, message); });
+    } catch (const std::exception& e) {
+        post(generation, [this, generation, m = QString::fromUtf8(e.what())] {
+            emit runFailed(generation, QString(), tr("The run failed: %1").arg(m));
+        });
     }
-    --liveWorkers_;
 }
 
 } // namespace initscope::ui

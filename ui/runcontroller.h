@@ -1,10 +1,10 @@
 // Runs the engine off the GUI thread and hands its results to the GUI thread as values.
 //
-// One long-lived worker thread owns one Engine (kept across runs: it caches the random draws, so
-// a change of gain only rescales the same network). Every request gets a generation id; a newer
-// request sets the cancel flag of the run in progress, and results of a superseded generation are
-// dropped on arrival, so a superseded run is never shown. The destructor cancels and joins the
-// worker, also mid-run.
+// One long-lived worker thread (the ui's JobWorker, as every view has) owns one Engine (kept across
+// runs: it caches the random draws, so a change of gain only rescales the same network). Every
+// request gets a generation id; a newer request sets the cancel flag of the run in progress, and
+// results of a superseded generation are dropped on arrival, so a superseded run is never shown.
+// The destructor cancels and joins the worker, also mid-run.
 //
 // While a slider is dragged, cancelling on every mouse move would abandon each run before its
 // last layer whenever a run takes longer than the interval between moves, and the charts would
@@ -16,6 +16,7 @@
 
 #include "engine.h"
 #include "heatmap.h"
+#include "jobworker.h"
 
 #include <QMetaType>
 #include <QObject>
@@ -23,11 +24,7 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <optional>
-#include <thread>
 
 namespace initscope::ui {
 
@@ -37,10 +34,9 @@ public:
     explicit RunController(QObject* parent = nullptr);
     ~RunController() override;
 
-    enum class Supersede {
-        Cancel,       // cancel the run in progress now
-        AfterCurrent, // let it finish, or cancel it once the request has waited kMaxWaitMs
-    };
+    /// Cancel: cancel the run in progress now. AfterCurrent: let it finish, or cancel it once
+    /// the request has waited kMaxWaitMs.
+    using Supersede = JobWorker::Supersede;
     static constexpr int kMaxWaitMs = 150;
 
     /// Queues a run of `spec` (replacing any queued one); returns its generation id.
@@ -49,7 +45,7 @@ public:
     /// so nothing of it arrives any more).
     void cancelAll();
     /// The latest requested generation (0 before the first request).
-    quint64 generation() const { return generation_.load(); }
+    quint64 generation() const { return worker_.generation(); }
     /// True while a request is queued or running.
     bool busy() const;
 
@@ -63,7 +59,7 @@ public:
     void setGradientsWanted(bool wanted) { gradientsWanted_ = wanted; }
 
     /// Worker threads of all controllers that are currently alive (for shutdown tests).
-    static int liveWorkerThreads() { return liveWorkers_.load(); }
+    static int liveWorkerThreads() { return JobWorker::liveThreads(); }
 
 signals:
     void runStarted(quint64 generation, const initscope::NetworkSpec& spec,
@@ -84,37 +80,22 @@ signals:
     void runFailed(quint64 generation, const QString& field, const QString& message);
 
 private:
-    struct Job {
-        NetworkSpec spec;
-        quint64 generation = 0;
-        std::shared_ptr<std::atomic<bool>> cancel;
-        std::chrono::steady_clock::time_point waitingSince;
-    };
     class Sink;
     friend class Sink;
 
-    void workerLoop(std::stop_token stop);
-    bool isCurrent(quint64 generation) const { return generation >= dropBelow_.load(); }
-    // Worker thread, between layers: cancels `cancel` if a waiting request has waited longer than
+    /// The job of one request, on the worker thread.
+    void runJob(const NetworkSpec& spec, quint64 generation, std::atomic<bool>& cancel);
+    // Worker thread, between layers: cancels the run if a waiting request has waited longer than
     // kMaxWaitMs and the run is not about to finish (its estimated remaining time, from the
     // share of layers done in `elapsed`, is over half of kMaxWaitMs).
     void enforceMaxWait(std::atomic<bool>& cancel, double doneFraction,
                         std::chrono::steady_clock::duration elapsed);
-    bool hasPending() const;
     // Called on the worker thread: queue a call on the GUI thread that emits only if current.
     template <typename F> void post(quint64 generation, F&& emitter);
 
-    Engine engine_;                      // used on the worker thread only
-    std::atomic<quint64> generation_{0}; // latest requested
-    std::atomic<quint64> dropBelow_{0};  // results of older generations are dropped
+    Engine engine_; // used on the worker thread only
     std::atomic<bool> gradientsWanted_{true};
-    mutable std::mutex mutex_;
-    std::condition_variable_any wake_;
-    std::optional<Job> pending_;                       // guarded by mutex_
-    std::shared_ptr<std::atomic<bool>> runningCancel_; // guarded by mutex_
-    std::jthread worker_; // last member: started after everything it uses exists
-
-    static std::atomic<int> liveWorkers_;
+    JobWorker worker_; // last member: its thread starts after everything it uses exists
 };
 
 } // namespace initscope::ui

@@ -142,7 +142,7 @@ SweepView::SweepView(QWidget* parent) : QWidget(parent), engine_(std::make_uniqu
     connect(stop_, &QPushButton::clicked, this, &SweepView::stop);
     connect(logX_, &QCheckBox::toggled, this, [this] { setAxisKinds(); });
     connect(logY_, &QCheckBox::toggled, this, [this] { setAxisKinds(); });
-    connect(&worker_, &ViewWorker::jobDone, this, [this](quint64 gen) {
+    connect(&worker_, &JobWorker::jobDone, this, [this](quint64 gen) {
         if (gen != worker_.generation())
             return;
         start_->setEnabled(true);

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "sweep.h"
-#include "viewworker.h"
+#include "jobworker.h"
 
 #include <QTimer>
 #include <QWidget>
@@ -102,7 +102,7 @@ private:
     NetworkSpec base_; // the spec of the sweep shown
     QTimer restart_;
     std::unique_ptr<Engine> engine_; // used only on the worker thread
-    ViewWorker worker_;
+    JobWorker worker_;
 };
 
 } // namespace initscope::ui
