@@ -1,5 +1,6 @@
 // initscope-cli: the headless interface (DESIGN.md "Headless CLI contract"). Every command prints
 // one JSON document to stdout; errors go to stderr with exit status 2.
+#include "commandjson.h"
 #include "cost.h"
 #include "engine.h"
 #include "ensemble.h"
@@ -184,21 +185,7 @@ json cmdTheory(Args& a) {
     const double q1 = lt.q.front();
     const meanfield::FixedPoint fp =
         meanfield::fixedPoint(act, sw2, sb2, q1 > 0 ? q1 : 1.0, lt.c.front());
-    json o;
-    o["activation"] = act.name();
-    o["sigma_w2"] = sw2;
-    o["sigma_b2"] = sb2;
-    o["q_star"] = jsonNumber(fp.qStar);
-    o["c_star"] = jsonNumber(fp.cStar);
-    o["chi1"] = jsonNumber(fp.chi1);
-    o["xi_q"] = jsonNumber(fp.xiQ);
-    o["xi_c"] = jsonNumber(fp.xiC);
-    o["phase"] = meanfield::phaseName(fp.phase);
-    o["input_q"] = q0;
-    o["input_c"] = c0;
-    o["q"] = jsonNumbers(lt.q);
-    o["c"] = jsonNumbers(lt.c);
-    return o;
+    return theoryJson(act, sw2, sb2, q0, c0, lt, fp);
 }
 
 json cmdCritical(Args& a) {
@@ -210,13 +197,7 @@ json cmdCritical(Args& a) {
         fail("no critical sigma_w^2 exists for " + act.name() +
              " at sigma_b^2 = " + json(sb2).dump() + " (chi1 never reaches 1 there)");
     const meanfield::FixedPoint fp = meanfield::fixedPoint(act, sw2, sb2);
-    json o;
-    o["activation"] = act.name();
-    o["sigma_b2"] = sb2;
-    o["sigma_w2"] = sw2;
-    o["q_star"] = jsonNumber(fp.qStar);
-    o["chi1"] = jsonNumber(fp.chi1);
-    return o;
+    return criticalJson(act, sb2, sw2, fp);
 }
 
 /// --max-seconds S: the longest a command may be estimated to take (cost.h) before it is
@@ -270,26 +251,8 @@ json cmdSweep(Args& a) {
     } catch (const SpecInvalid& e) {
         fail(std::string("invalid sweep point:\n  ") + e.what());
     }
-    json o;
-    o["sweep"] = {
-        {"name", axis->name}, {"from", axis->from}, {"to", axis->to}, {"steps", axis->steps}};
-    o["spec"] = specToJson(spec);
-    json arr = json::array();
-    for (const SweepPoint& p : points) {
-        json r = resultToJson(p.result, hist);
-        json pt;
-        pt[axis->name] = p.value;
-        pt["spec"] = r["spec"];
-        pt["layers"] = r["layers"];
-        pt["theory"] = r["theory"];
-        pt["input_grad2"] = r["input_grad2"];
-        pt["first_nonfinite_layer"] = r["first_nonfinite_layer"];
-        pt["message"] = r["message"];
-        arr.push_back(pt);
-    }
-    o["points"] = arr;
-    o["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return o;
+    return sweepJson(*axis, spec, points, hist,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 
 /// --inputs K: an integer from 1 to maxInputs (the command's validation also bounds it by the
@@ -326,43 +289,7 @@ json cmdJacobian(Args& a) {
         failSpecErrors(errors);
     refuseIfTooLong("this Jacobian", estimateJacobianSeconds(spec, k), maxSeconds);
     const JacobianResult r = computeJacobian(spec, k);
-    json sv = json::array(), ms = json::array(), th = json::array(), spread = json::array(),
-         bad = json::array();
-    for (const JacobianInput& in : r.inputs) {
-        sv.push_back(jsonNumbers(in.singularValues));
-        ms.push_back(jsonNumber(in.meanSq));
-        th.push_back(jsonNumber(in.theoryMeanSq));
-        spread.push_back(jsonNumber(in.spread));
-        bad.push_back(in.firstNonfiniteLayer);
-    }
-    json o;
-    o["spec"] = specToJson(spec);
-    o["inputs"] = k;
-    o["singular_values"] = sv;
-    o["mean_sq"] = jsonNumber(r.meanSq);
-    o["theory_mean_sq"] = jsonNumber(r.theoryMeanSq);
-    o["theory_note"] = r.theoryNote;
-    o["mean_sq_per_input"] = ms;
-    o["theory_mean_sq_per_input"] = th;
-    o["spread"] = spread;
-    o["first_nonfinite_layer"] = r.firstNonfiniteLayer;
-    o["first_nonfinite_layer_per_input"] = bad;
-    o["message"] = r.firstNonfiniteLayer == 0
-                       ? ""
-                       : "non-finite from layer " + std::to_string(r.firstNonfiniteLayer);
-    o["seconds"] = r.seconds;
-    return o;
-}
-
-json kernelJson(const NtkKernel& k) {
-    json rows = json::array();
-    for (Eigen::Index i = 0; i < k.theta.rows(); ++i) {
-        json row = json::array();
-        for (Eigen::Index j = 0; j < k.theta.cols(); ++j)
-            row.push_back(jsonNumber(k.theta(i, j)));
-        rows.push_back(row);
-    }
-    return rows;
+    return jacobianJson(spec, k, r);
 }
 
 json cmdNtk(Args& a) {
@@ -381,29 +308,7 @@ json cmdNtk(Args& a) {
         failSpecErrors(errors);
     refuseIfTooLong("this NTK", estimateNtkSeconds(spec, opt), maxSeconds);
     const NtkResult r = computeNtk(spec, opt);
-    json o;
-    o["spec"] = specToJson(spec);
-    o["inputs"] = opt.inputs;
-    o["eigenvalues"] = jsonNumbers(r.empirical.eigenvalues);
-    o["condition"] = jsonNumber(r.empirical.condition);
-    o["condition_by_depth"] = jsonNumbers(r.conditionByDepth);
-    o["kernel"] = kernelJson(r.empirical);
-    if (opt.analytic) {
-        json an;
-        an["applicable"] = r.analyticApplicable;
-        an["note"] = r.analyticNote;
-        an["eigenvalues"] = jsonNumbers(r.analytic.eigenvalues);
-        an["condition"] = jsonNumber(r.analytic.condition);
-        an["condition_by_depth"] = jsonNumbers(r.analyticConditionByDepth);
-        an["kernel"] = kernelJson(r.analytic);
-        o["analytic"] = an;
-    }
-    o["first_nonfinite_layer"] = r.firstNonfiniteLayer;
-    o["message"] = r.firstNonfiniteLayer == 0
-                       ? ""
-                       : "non-finite from layer " + std::to_string(r.firstNonfiniteLayer);
-    o["seconds"] = r.seconds;
-    return o;
+    return ntkJson(spec, opt, r);
 }
 
 GridAxis gridOption(Args& a, const std::string& name, const GridAxis& fallback) {
@@ -439,21 +344,7 @@ json cmdPhase(Args& a) {
     refuseIfTooLong("this phase diagram of " + std::to_string(cells) + " cells",
                     estimatePhaseSeconds(cells, threads), maxSeconds);
     const PhaseDiagram pd = computePhaseDiagram(act, w, b, {}, nullptr, threads);
-    json chi = json::array(), xi = json::array(), crit = json::array();
-    for (const PhaseRow& row : pd.rows) {
-        chi.push_back(jsonNumbers(row.chi1));
-        xi.push_back(jsonNumbers(row.xiC));
-        crit.push_back(jsonNumber(row.criticalSigmaW2));
-    }
-    json o;
-    o["activation"] = act.name();
-    o["sigma_w2"] = pd.sigmaW2;
-    o["sigma_b2"] = pd.sigmaB2;
-    o["chi1"] = chi;
-    o["xi_c"] = xi;
-    o["critical_line"] = crit;
-    o["seconds"] = pd.seconds;
-    return o;
+    return phaseJson(act, pd);
 }
 
 json cmdEnsemble(Args& a) {
@@ -473,38 +364,12 @@ json cmdEnsemble(Args& a) {
                     estimateEnsembleSeconds(spec, static_cast<int>(sv)), maxSeconds);
     Engine engine;
     const EnsembleResult e = runEnsemble(engine, spec, static_cast<int>(sv));
-    json bands;
-    for (const std::string& name : layerStatisticNames()) {
-        const LayerBand b = layerBand(e.runs, name);
-        bands[name] = {{"mean", jsonNumbers(b.mean)}, {"min", jsonNumbers(b.min)},
-                       {"max", jsonNumbers(b.max)},   {"q10", jsonNumbers(b.q10)},
-                       {"q90", jsonNumbers(b.q90)},   {"finite", b.finite}};
-    }
-    json scalars;
-    for (const std::string& name : scalarStatisticNames()) {
-        std::vector<double> v;
-        for (const RunResult& r : e.runs)
-            v.push_back(scalarStatistic(r, name));
-        scalars[name] = jsonNumbers(v);
-    }
-    json seeds = json::array();
-    for (const RunResult& r : e.runs)
-        seeds.push_back(r.spec.seed);
-    json o;
-    o["spec"] = specToJson(spec);
-    o["seeds"] = seeds;
-    o["bands"] = bands;
-    o["scalars"] = scalars;
-    o["seconds"] = e.seconds;
-    return o;
+    return ensembleJson(spec, e);
 }
 
 json cmdPresets(Args& a) {
     a.expectEmpty();
-    json arr = json::array();
-    for (const Preset& p : bundledPresets())
-        arr.push_back({{"name", p.name}, {"title", p.title}, {"note", p.note}, {"view", p.view}});
-    return arr;
+    return presetsJson();
 }
 
 #ifdef INITSCOPE_CLI_EXPORT
