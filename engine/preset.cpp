@@ -1,5 +1,6 @@
 #include "preset.h"
 
+#include "data.h"
 #include "fields.h"
 #include "statschema.h"
 
@@ -47,7 +48,7 @@ const std::vector<std::string>& presetStatistics() {
     return v;
 }
 
-PresetParse parsePreset(std::string_view text) {
+PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
     PresetParse r;
     auto fail = [&](const std::string& field, const std::string& msg) {
         r.errors.push_back({field, field + ": " + msg});
@@ -187,10 +188,20 @@ PresetParse parsePreset(std::string_view text) {
             }
         }
     }
-    if (!doc.contains("spec"))
+    if (!doc.contains("spec")) {
         fail("spec", "is missing");
-    else
-        specFromJson(doc["spec"], p.spec, r.errors);
+    } else {
+        json spec = doc["spec"];
+        // a relative CSV path belongs to the preset's folder, not to wherever initscope started
+        if (!baseDir.empty() && spec.is_object() && spec.contains("data") &&
+            spec["data"].is_string()) {
+            const std::string data = spec["data"].get<std::string>();
+            if (isRealData(data) && data != "fashion-mnist" &&
+                std::filesystem::path(data).is_relative())
+                spec["data"] = (std::filesystem::path(baseDir) / data).lexically_normal().string();
+        }
+        specFromJson(spec, p.spec, r.errors);
+    }
     if (r.errors.empty() && p.viewInputs > p.spec.batch)
         fail("view_settings.inputs", std::to_string(p.viewInputs) + " is above the batch of " +
                                          std::to_string(p.spec.batch) +
@@ -221,7 +232,10 @@ PresetParse readPresetFile(const std::string& path) {
         r.errors.push_back({"file", "file: cannot read '" + path + "'"});
         return r;
     }
-    return parsePreset(ss.str());
+    std::filesystem::path dir = std::filesystem::path(path).parent_path();
+    if (dir.empty())
+        dir = ".";
+    return parsePreset(ss.str(), std::filesystem::absolute(dir, ec).string());
 }
 
 std::string presetToJson(const Preset& p) {

@@ -50,9 +50,12 @@ struct PresetParse {
     std::vector<SpecError> errors; // each names the field and the problem
 };
 
-/// Parses and validates preset text; never throws.
-PresetParse parsePreset(std::string_view text);
-/// Reads a preset file (size checked before reading).
+/// Parses and validates preset text; never throws. A relative CSV path in "data" is taken
+/// relative to `baseDir` when one is given (the folder of the preset file, so that a preset
+/// and its data move together), else relative to the working directory.
+PresetParse parsePreset(std::string_view text, const std::string& baseDir = {});
+/// Reads a preset file (size checked before reading); its relative CSV paths are relative to
+/// the file's folder.
 PresetParse readPresetFile(const std::string& path);
 /// Pretty-printed JSON text of a preset (ends with a newline).
 std::string presetToJson(const Preset& preset);

@@ -8,6 +8,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -558,6 +559,7 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
                         "over them."));
     ipf->addRow(label(tr("Batch B"), batch_->toolTip()), batch_);
     data_ = new QComboBox;
+    csvReader_ = new JobWorker(this);
     data_->setObjectName(QStringLiteral("data"));
     data_->addItem(tr("gaussian"), QStringLiteral("gaussian"));
     data_->addItem(tr("Fashion-MNIST"), QStringLiteral("fashion-mnist"));
@@ -1096,15 +1098,29 @@ void ControlPanel::showData(const std::string& value) {
     dataIndex_ = i;
 }
 
-bool ControlPanel::chooseCsvFile(const QString& path) {
-    int dim = 0, count = 0;
-    std::string error;
-    // a CSV file is read here to know its columns (once: it is cached for the runs)
-    if (!probeData(path.toStdString(), dim, count, error) || !isRealData(path.toStdString())) {
-        emit message(error.empty() ? tr("data: %1 is not a .csv file").arg(path)
-                                   : QString::fromStdString(error));
+void ControlPanel::chooseCsvFile(const QString& path) {
+    if (!isRealData(path.toStdString())) {
+        csvRead(path, false, 0, tr("data: %1 is not a .csv file").arg(path));
+        return;
+    }
+    emit message(tr("Reading %1 ...").arg(QDir::toNativeSeparators(path)));
+    // parsed once on the worker (the runs then take it from the process's cache)
+    csvReader_->submit([this, path](quint64 generation, const std::atomic<bool>&) {
+        int dim = 0, count = 0;
+        std::string error;
+        const bool ok = probeData(path.toStdString(), dim, count, error);
+        csvReader_->post(generation, [this, path, ok, dim, e = QString::fromStdString(error)] {
+            csvRead(path, ok, dim, e);
+        });
+    });
+}
+
+void ControlPanel::csvRead(const QString& path, bool ok, int dim, const QString& error) {
+    if (!ok) {
+        emit message(error);
         showData(data_->itemData(dataIndex_).toString().toStdString());
-        return false;
+        emit csvFileRead(path, false);
+        return;
     }
     showData(path.toStdString());
     {
@@ -1112,7 +1128,8 @@ bool ControlPanel::chooseCsvFile(const QString& path) {
         inputDim_->setValue(dim);
     }
     edited();
-    return true;
+    emit message(tr("Inputs from %1: %2 columns").arg(QFileInfo(path).fileName()).arg(dim));
+    emit csvFileRead(path, true);
 }
 
 void ControlPanel::dataChosen() {

@@ -2,6 +2,7 @@
 // preset buttons and the mean-field readout. It edits a spec; it never runs anything.
 #pragma once
 
+#include "jobworker.h"
 #include "spec.h"
 #include "stats.h"
 
@@ -166,9 +167,12 @@ public:
     /// The data chooser (gaussian / Fashion-MNIST / a CSV file / "CSV file..." opening a dialog).
     QComboBox* dataCombo() const { return data_; }
     QCheckBox* standardizeBox() const { return standardize_; }
-    /// Uses the CSV file `path` as the inputs (what the file dialog does); input_dim becomes its
-    /// column count. False, with a message naming the path and line, if it cannot be read.
-    bool chooseCsvFile(const QString& path);
+    /// Uses the CSV file `path` as the inputs (what the file dialog does): the file is read on a
+    /// worker thread (a large file takes seconds to parse), then input_dim becomes its column
+    /// count and csvFileRead(path, true) follows; if it cannot be read, a message names the path
+    /// and line, the data in use stays and csvFileRead(path, false) follows. Choosing again
+    /// while a file is read supersedes it.
+    void chooseCsvFile(const QString& path);
 
 public slots:
     void setXavierGain();
@@ -180,6 +184,8 @@ signals:
     void specEdited();
     /// A status message for the main window (e.g. "no critical point for relu with sigma_b^2 > 0").
     void message(const QString& text);
+    /// The CSV file of chooseCsvFile was read (ok) or refused.
+    void csvFileRead(const QString& path, bool ok);
 
 private:
     void updateEnabled();
@@ -194,6 +200,8 @@ private:
     void dataChosen();
     /// Selects the item for data value `data`, adding an item for a CSV path.
     void showData(const std::string& value);
+    /// On the GUI thread, when the worker has read (or failed to read) a chosen CSV file.
+    void csvRead(const QString& path, bool ok, int dim, const QString& error);
 
     LogIntControl* depth_;
     LogIntControl* width_;
@@ -202,6 +210,7 @@ private:
     QComboBox* data_;
     QCheckBox* standardize_;
     int dataIndex_ = 0; // the data item in use (restored when the file dialog is cancelled)
+    JobWorker* csvReader_;
     QDoubleSpinBox* inputMean_;
     LogDoubleControl* inputScale_;
     QLineEdit* seed_;

@@ -99,7 +99,8 @@ PresetParse readPresetOrFigure(const QString& path) {
         const QString text = figurePresetText(path, &error);
         if (text.isEmpty())
             return failed("file", error);
-        return runnable(parsePreset(text.toStdString()));
+        return runnable(
+            parsePreset(text.toStdString(), QFile::encodeName(info.absolutePath()).toStdString()));
     }
     return runnable(readPresetFile(QFile::encodeName(path).toStdString()));
 }

@@ -5,6 +5,7 @@
 #include "data.h"
 #include "engine.h"
 #include "fields.h"
+#include "preset.h"
 #include "weights.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <set>
 
 using namespace initscope;
@@ -193,6 +195,34 @@ TEST(Csv, ReadsNumbersWithOrWithoutHeaderAndItsStatistics) {
     EXPECT_EQ(h->header, (std::vector<std::string>{"a", "b"}));
     EXPECT_EQ(h->trainCount, 2);
     EXPECT_EQ(h->dim, 2);
+}
+
+// A preset that names its CSV by a relative path finds it next to itself, wherever initscope was
+// started; the spec then holds the resolved path, so a saved copy keeps pointing at the file.
+TEST(Csv, RelativePathInAPresetIsTheFilesFolders) {
+    const fs::path dir = tempDir() / "lesson";
+    fs::create_directories(dir / "data");
+    {
+        std::ofstream(dir / "data" / "two.csv") << "a,b\n1,2\n3,4\n";
+        std::ofstream(dir / "lesson.json")
+            << R"({"format": "initscope-preset", "version": 1, "name": "csv-lesson",
+                   "spec": {"data": "data/two.csv", "input_dim": 2, "depth": 3, "width": 8,
+                            "batch": 2}})";
+    }
+    const fs::path before = fs::current_path();
+    fs::current_path(fs::temp_directory_path()); // not the preset's folder
+    const PresetParse r = readPresetFile((dir / "lesson.json").string());
+    fs::current_path(before);
+    ASSERT_TRUE(r.preset) << (r.errors.empty() ? "" : r.errors.front().message);
+    EXPECT_EQ(r.preset->spec.data, (dir / "data" / "two.csv").lexically_normal().string());
+    // without a folder (text from elsewhere) the path stays as written and is looked up from the
+    // working directory, where it does not exist: the error names the path
+    std::ifstream in(dir / "lesson.json");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const PresetParse plain = parsePreset(text);
+    ASSERT_FALSE(plain.preset);
+    EXPECT_NE(plain.errors.front().message.find("data/two.csv"), std::string::npos)
+        << plain.errors.front().message;
 }
 
 TEST(Csv, ErrorsNameThePathLineAndColumn) {

@@ -74,8 +74,10 @@ private slots:
         g.write("x,y,z\n1,2,3\n4,5,6\n");
         g.close();
         ControlPanel p;
-        QSignalSpy messages(&p, &ControlPanel::message);
-        QVERIFY(p.chooseCsvFile(good));
+        QSignalSpy read(&p, &ControlPanel::csvFileRead);
+        p.chooseCsvFile(good); // read on the panel's worker thread
+        QTRY_COMPARE_WITH_TIMEOUT(read.count(), 1, kTimeoutMs);
+        QCOMPARE(read.first().at(1).toBool(), true);
         NetworkSpec s = p.spec();
         QCOMPARE(s.data, good.toStdString());
         QCOMPARE(s.inputDim, 3);
@@ -87,9 +89,12 @@ private slots:
         QVERIFY(b.open(QIODevice::WriteOnly));
         b.write("1,2\n1\n");
         b.close();
-        QVERIFY(!p.chooseCsvFile(bad));
-        QCOMPARE(messages.count(), 1);
-        QCOMPARE(messages.first().first().toString(),
+        QSignalSpy messages(&p, &ControlPanel::message);
+        p.chooseCsvFile(bad);
+        QTRY_COMPARE_WITH_TIMEOUT(read.count(), 2, kTimeoutMs);
+        QCOMPARE(read.last().at(1).toBool(), false);
+        QCOMPARE(messages.count(), 2); // "Reading ...", then the refusal
+        QCOMPARE(messages.last().first().toString(),
                  QStringLiteral("data: %1 line 2: expected 2 numbers, got 1").arg(bad));
         QCOMPARE(p.spec().data, good.toStdString()); // the file in use stays
     }
