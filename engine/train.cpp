@@ -4,8 +4,10 @@
 #include "cost.h"
 #include "data.h"
 #include "engine.h"
+#include "fields.h"
 #include "network.h"
 #include "parallel.h"
+#include "report.h"
 #include "rng.h"
 
 #include <algorithm>
@@ -642,8 +644,8 @@ Trainer::Evaluation Trainer::test() {
 
 RunResult Trainer::probe(const std::atomic<bool>* cancel) {
     NetworkSpec ps = d_->spec;
-    ps.learningRate = d_->train.eta(); // relative_update of the training step size
-    if (d_->updates == 0)              // the run's own weights: exactly `run`
+    ps.learningRate = d_->train.eta();             // relative_update of the training step size
+    if (d_->updates == 0 || d_->train.freezeTrunk) // the run's own weights: exactly `run`
         return d_->engine.run(ps, nullptr, cancel);
     DenseWeights w;
     w.w.resize(d_->params.trunk.size() + 1);
@@ -711,6 +713,64 @@ TrainResult trainNetwork(const NetworkSpec& spec, const TrainSpec& train, TrainS
         r.testAccuracy = r.steps.back().testAccuracy;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
+}
+
+nlohmann::json trainResultToJson(const TrainResult& r) {
+    using nlohmann::json;
+    const bool classify = r.train.task == TrainTask::FashionMnist;
+    json t;
+    t["task"] = trainTaskName(r.train.task);
+    t["optimizer"] = optimizerName(r.train.optimizer);
+    t["learning_rate"] = r.train.eta();
+    if (r.train.optimizer == Optimizer::Momentum)
+        t["momentum"] = r.train.momentum;
+    if (r.train.optimizer == Optimizer::Adam) {
+        t["beta1"] = r.train.beta1;
+        t["beta2"] = r.train.beta2;
+        t["epsilon"] = r.train.epsilon;
+    }
+    t["steps"] = r.train.steps;
+    t["batch"] = r.spec.batch;
+    t["record_every"] = r.train.recordEvery;
+    t["freeze_trunk"] = r.train.freezeTrunk;
+    t["outputs"] = r.train.outputs;
+    if (classify)
+        t["test_examples"] = r.train.testExamples;
+    json steps = json::array();
+    for (const TrainStep& s : r.steps) {
+        json o;
+        o["step"] = s.step;
+        o["loss"] = jsonNumber(s.loss);
+        if (classify)
+            o["accuracy"] = jsonNumber(s.accuracy);
+        if (s.recorded) {
+            if (classify) {
+                o["test_accuracy"] = jsonNumber(s.testAccuracy);
+                o["test_loss"] = jsonNumber(s.testLoss);
+            }
+            json layers = json::array();
+            for (const LayerStats& l : s.layers)
+                layers.push_back(layerToJson(l, false));
+            o["layers"] = layers;
+        }
+        steps.push_back(o);
+    }
+    json o;
+    o["spec"] = specToJson(r.spec);
+    o["train"] = t;
+    o["arch"] = archName(r.spec.arch);
+    o["stage"] = "layer";
+    o["steps"] = steps;
+    if (classify)
+        o["test_accuracy"] = jsonNumber(r.testAccuracy);
+    o["first_nonfinite_step"] =
+        r.firstNonfiniteStep >= 0 ? json(r.firstNonfiniteStep) : json(nullptr);
+    o["message"] = r.firstNonfiniteStep >= 0
+                       ? "the loss is not finite from step " +
+                             std::to_string(r.firstNonfiniteStep) + " (training stopped there)"
+                       : "";
+    o["seconds"] = r.seconds;
+    return o;
 }
 
 double estimateTrainSeconds(const NetworkSpec& spec, const TrainSpec& train) {

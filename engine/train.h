@@ -21,6 +21,8 @@
 #include "stats.h"
 #include "weights.h"
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -148,7 +150,9 @@ public:
     /// Loss and accuracy on the first testExamples held-out images (classification only).
     Evaluation test();
 
-    /// The run's statistics of the current trunk on the probe batch (run's inputs and loss).
+    /// The run's statistics of the current trunk on the probe batch (run's inputs and loss):
+    /// Engine::run itself while the trunk has its initial weights (before the first update, or
+    /// frozen), Engine::runWithWeights after.
     RunResult probe(const std::atomic<bool>* cancel);
 
 private:
@@ -160,6 +164,12 @@ private:
 /// null) is looked at between steps and inside the probe. Throws as Trainer's constructor does.
 TrainResult trainNetwork(const NetworkSpec& spec, const TrainSpec& train, TrainSink* sink = nullptr,
                          const std::atomic<bool>* cancel = nullptr);
+
+/// The CLI's JSON of a training run (DESIGN.md, `initscope-cli train`): {"spec", "train",
+/// "arch", "stage", "steps": [{"step", "loss", "accuracy" (classification), and at recorded steps
+/// "test_accuracy", "test_loss" (classification) and "layers"}], "test_accuracy",
+/// "first_nonfinite_step", "message", "seconds"}.
+nlohmann::json trainResultToJson(const TrainResult& r);
 
 /// Estimated seconds of trainNetwork (cost.h's model: the GEMM flops of every step, the test
 /// evaluations and the probe runs).
