@@ -14,6 +14,7 @@
 #include "report.h"
 #include "statschema.h"
 #include "sweep.h"
+#include "train.h"
 
 #ifdef INITSCOPE_CLI_EXPORT
 #include "figure.h"
@@ -67,6 +68,16 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
   ensemble --seeds S [run options]
            S runs with seeds seed, seed+1, ...: per-layer bands (mean, min, max, q10, q90) of
            every layer statistic, and each run's scalar summaries
+  train    --steps N [run options] [--task fashion-mnist|teacher [fashion-mnist]]
+           [--optimizer sgd|momentum|adam [sgd]] [--lr ETA] [--momentum MU [0.9]]
+           [--freeze-trunk] [--record-every k [0]] [--outputs K [10]] [--test-examples T [10000]]
+           mini-batch training of the mlp (batch = --batch) and a linear readout of K units on
+           its own stream; every step's mini-batch loss (and accuracy), and at steps 0, every k
+           and the last the layer statistics of the trained trunk on the run's batch with the
+           run's loss, and the accuracy on the first T held-out t10k images. --lr defaults to
+           0.05 (sgd), 0.01 (momentum), 0.001 (adam); --learning-rate is the same setting.
+           fashion-mnist implies --data fashion-mnist; teacher regresses (mse) onto a random
+           network of the same shape, Gaussian inputs drawn afresh every step
   presets  list the bundled presets
   export   --preset NAME|FILE --chart NAME --out FILE.(png|svg|pdf|csv) [--width W [1200]]
            [--height H [750]] [--scale S [2]] [--style lecture|plain [lecture]]
@@ -74,7 +85,8 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            views phase jacobian ntk sweep as .png/.svg/.pdf) of the preset, drawn by the same
            widgets as the GUI; FILE may also be a figure initscope exported (.png, .svg)
 
-  --max-seconds S [180] (run, sweep, jacobian, ntk, phase, ensemble): a job estimated to take
+  --max-seconds S [180] (run, sweep, jacobian, ntk, phase, ensemble,
+                         train): a job estimated to take
                          longer is refused before it starts, naming the estimate
 
 Run options (defaults in brackets; --name value or --name=value, each at most once):
@@ -367,6 +379,101 @@ json cmdEnsemble(Args& a) {
     return ensembleJson(spec, e);
 }
 
+int integerOption(Args& a, const std::string& name, int lo, int hi, int fallback) {
+    const auto v = a.take(name);
+    if (!v)
+        return fallback;
+    const double x = number(name, *v);
+    if (x != std::floor(x) || x < lo || x > hi)
+        fail("--" + name + ": must be an integer from " + std::to_string(lo) + " to " +
+             std::to_string(hi) + " (got " + *v + ")");
+    return static_cast<int>(x);
+}
+
+json cmdTrain(Args& a) {
+    TrainSpec t;
+    if (!a.has("steps"))
+        fail("--steps N is required (an integer from 1 to " + std::to_string(TrainSpec::kMaxSteps) +
+             ")");
+    t.steps = integerOption(a, "steps", 1, TrainSpec::kMaxSteps, t.steps);
+    if (auto v = a.take("task"); v && !parseTrainTask(*v, t.task))
+        fail("--task: unknown task '" + printable(*v, 100) + "' (fashion-mnist or teacher)");
+    if (auto v = a.take("optimizer"); v && !parseOptimizer(*v, t.optimizer))
+        fail("--optimizer: unknown optimizer '" + printable(*v, 100) + "' (sgd, momentum or adam)");
+    if (a.has("lr") && a.has("learning-rate"))
+        fail("--lr and --learning-rate are the same setting: give one");
+    if (auto v = a.take("lr")) {
+        t.learningRate = number("lr", *v);
+        if (!(t.learningRate > 0) || t.learningRate > 1e3)
+            fail("--lr: must be a number > 0 and <= 1000 (got " + *v + ")");
+    }
+    if (auto v = a.take("momentum")) {
+        if (t.optimizer != Optimizer::Momentum)
+            fail("--momentum: applies to --optimizer momentum only, and --optimizer is " +
+                 optimizerName(t.optimizer));
+        t.momentum = number("momentum", *v);
+        if (!(t.momentum >= 0 && t.momentum < 1))
+            fail("--momentum: must be a number from 0 to below 1 (got " + *v + ")");
+    }
+    t.freezeTrunk = a.flag("freeze-trunk");
+    t.recordEvery = integerOption(a, "record-every", 0, TrainSpec::kMaxSteps, 0);
+    if (a.has("outputs") && t.task == TrainTask::FashionMnist)
+        fail("--outputs: applies to --task teacher only; --task fashion-mnist has its 10 classes");
+    t.outputs = integerOption(a, "outputs", 1, TrainSpec::kMaxOutputs, t.outputs);
+    if (a.has("test-examples") && t.task == TrainTask::Teacher)
+        fail("--test-examples: applies to --task fashion-mnist only (a teacher's inputs are "
+             "fresh every step), and --task is teacher");
+    t.testExamples =
+        integerOption(a, "test-examples", 1, TrainSpec::kMaxTestExamples, t.testExamples);
+    const double maxSeconds = maxSecondsOption(a);
+    const bool learningRateOption = a.has("learning-rate");
+    // fashion-mnist trains on its images: the data option follows the task unless given
+    std::vector<std::string> implied;
+    if (t.task == TrainTask::FashionMnist && !a.has("data") && !a.has("preset")) {
+        if (a.has("input-dim"))
+            fail("--input-dim: --task fashion-mnist reads 784-pixel images, so the input "
+                 "dimension is theirs");
+        implied = {"--data", "fashion-mnist"};
+    }
+    NetworkSpec spec;
+    if (!implied.empty()) {
+        Args extra(implied, {});
+        std::vector<SpecError> errors;
+        if (!extra.applyRunOptions(spec, errors))
+            fail("invalid network:" + describeErrors(errors, true));
+    }
+    if (auto p = a.take("preset")) {
+        PresetParse r = loadPreset(*p);
+        if (!r.preset)
+            fail("--preset " + printable(*p, 200) + ":" + describeErrors(r.errors, false));
+        spec = r.preset->spec;
+    }
+    std::vector<SpecError> errors;
+    if (!a.applyRunOptions(spec, errors) || !(errors = validate(spec)).empty())
+        fail("invalid network:" + describeErrors(errors, true));
+    a.expectEmpty();
+    if (learningRateOption)
+        t.learningRate = spec.learningRate;
+    if (auto e = validateTraining(spec, t); !e.empty()) {
+        std::string m = "invalid training:";
+        for (const SpecError& x : e) {
+            std::string line = withOptionNames(x.message); // spec fields: --data, --arch
+            if (line.rfind("--", 0) != 0) { // the training's own: steps, record_every, ...
+                const auto colon = line.find(':');
+                std::replace(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon), '_',
+                             '-');
+                line = "--" + line;
+            }
+            m += "\n  " + line;
+        }
+        if (e.front().field == "data")
+            m += " (with --task " + trainTaskName(t.task) + ")";
+        fail(m);
+    }
+    refuseIfTooLong("this training", estimateTrainSeconds(spec, t), maxSeconds);
+    return trainResultToJson(trainNetwork(spec, t));
+}
+
 json cmdPresets(Args& a) {
     a.expectEmpty();
     return presetsJson();
@@ -497,6 +604,9 @@ int main(int argc, char** argv) {
         } else if (cmd == "ensemble") {
             Args a(rest, {});
             out = cmdEnsemble(a);
+        } else if (cmd == "train") {
+            Args a(rest, {"freeze-trunk"});
+            out = cmdTrain(a);
         } else if (cmd == "presets") {
             Args a(rest, {});
             out = cmdPresets(a);
@@ -511,7 +621,7 @@ int main(int argc, char** argv) {
         } else {
             fail("unknown command '" + cmd +
                  "' (commands: theory, critical, run, sweep, jacobian, ntk, phase, ensemble, "
-                 "presets, export; see --help)");
+                 "train, presets, export; see --help)");
         }
         std::cout << out.dump() << "\n";
         return 0;

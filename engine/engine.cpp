@@ -240,7 +240,31 @@ RunResult Engine::run(const NetworkSpec& spec, RunSink* sink, const std::atomic<
     const int threads = spec.threads > 0 ? std::min(spec.threads, cores) : cores;
     tbb::task_arena arena(threads);
     RunResult result;
-    arena.execute([&] { result = runInArena(spec, sink, cancel); });
+    arena.execute([&] { result = runInArena(spec, sink, cancel, nullptr); });
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!result.cancelled && !result.layers.empty())
+        result.criticalInputScale = criticalInputScale(spec, result.layers.front().relativeUpdate,
+                                                       result.criticalInputScaleNote);
+    if (!result.cancelled && sink)
+        sink->finished(result);
+    return result;
+}
+
+RunResult Engine::runWithWeights(const NetworkSpec& spec, const DenseWeights& weights,
+                                 RunSink* sink, const std::atomic<bool>* cancel) {
+    if (auto errors = validate(spec); !errors.empty())
+        throw SpecInvalid(std::move(errors));
+    if (spec.arch != Arch::Mlp)
+        throw std::invalid_argument("runWithWeights: only an mlp's dense weights can be given");
+    const auto L = static_cast<std::size_t>(spec.depth);
+    if (weights.w.size() != L + 1 || weights.b.size() != L + 1)
+        throw std::invalid_argument("runWithWeights: one weight and bias per layer 1..L");
+    const auto t0 = std::chrono::steady_clock::now();
+    const int cores = tbb::info::default_concurrency();
+    const int threads = spec.threads > 0 ? std::min(spec.threads, cores) : cores;
+    tbb::task_arena arena(threads);
+    RunResult result;
+    arena.execute([&] { result = runInArena(spec, sink, cancel, &weights); });
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!result.cancelled && !result.layers.empty())
         result.criticalInputScale = criticalInputScale(spec, result.layers.front().relativeUpdate,
@@ -263,6 +287,15 @@ bool splitRows(int rows, int cols) {
     return static_cast<std::int64_t>(rows) * cols >= kSplitWeights;
 }
 
+/// True when every row of z equals its first, bit for bit (-0 and 0 count as equal).
+bool rowsAllEqual(const MatrixF& z) {
+    for (Eigen::Index j = 0; j < z.cols(); ++j)
+        for (Eigen::Index i = 1; i < z.rows(); ++i)
+            if (!(z(i, j) == z(0, j)))
+                return false;
+    return true;
+}
+
 /// What every stage kernel of one run needs.
 struct RunContext {
     const NetworkSpec& spec;
@@ -271,6 +304,9 @@ struct RunContext {
     const std::atomic<bool>* cancel;
     int batch;
     Chunks cols;
+    // Weights given by the caller (runWithWeights): a matrix whose rows are all equal (a trained
+    // symmetric layer) gets its one row computed once, so its units stay identical to the bit.
+    bool givenWeights;
     bool cancelled() const { return cancel && cancel->load(std::memory_order_relaxed); }
     const Param& param(int i) const { return net.params[static_cast<std::size_t>(i)]; }
     const MatrixF& z(int i) const { return draws[static_cast<std::size_t>(i)]->z; }
@@ -288,6 +324,8 @@ void weightProduct(const RunContext& ctx, DrawKind kind, const MatrixF& z, float
         // identical to the bit (a dense GEMM rounds its panel rows and its remainder rows
         // differently)
         h.rowwise() = s * prev.middleCols(c0, m).colwise().sum();
+    } else if (ctx.givenWeights && n > 1 && rowsAllEqual(z)) {
+        h.rowwise() = (s * z.row(0)) * prev.middleCols(c0, m);
     } else if (!splitRows(n, static_cast<int>(z.cols()))) {
         h.noalias() = (s * z) * prev.middleCols(c0, m);
     } else {
@@ -722,22 +760,65 @@ std::pair<double, double> inputMoments(const MatrixF& x) {
 
 } // namespace
 
+namespace {
+
+/// The network and draws of `spec` with `given` weights in place of its random ones: each given
+/// matrix becomes its parameter's Z with scale 1 (entries used as they are), or, when all its
+/// entries are one value c, a constant parameter (DrawKind::Ones, scale c) so that its units get
+/// the bit-identical sums of a constant layer.
+void useGivenWeights(const DenseWeights& given, Network& net,
+                     std::vector<std::shared_ptr<const StandardDraw>>& draws) {
+    draws.assign(net.params.size(), nullptr);
+    for (int l = 1; l <= static_cast<int>(net.stages.size()); ++l) {
+        const DenseStage& st = denseStage(net, l);
+        const auto li = static_cast<std::size_t>(l);
+        for (const auto& [index, m] :
+             {std::pair{st.weight, &given.w[li]}, std::pair{st.bias, &given.b[li]}}) {
+            Param& p = net.params[static_cast<std::size_t>(index)];
+            if (m->rows() != p.rows || m->cols() != p.cols)
+                throw std::invalid_argument("runWithWeights: " + p.name + " must be " +
+                                            std::to_string(p.rows) + " x " +
+                                            std::to_string(p.cols));
+            auto d = std::make_shared<StandardDraw>();
+            const float c = (*m)(0, 0);
+            if (!p.isBias && (m->array() == c).all()) {
+                p.draw = DrawKind::Ones;
+                p.scale = c;
+                d->z = MatrixF::Ones(p.rows, p.cols);
+                d->z2 = static_cast<double>(d->z.size());
+            } else {
+                p.draw = DrawKind::Normal;
+                p.scale = 1.0;
+                d->z = *m;
+                d->z2 = m->cast<double>().squaredNorm();
+            }
+            draws[static_cast<std::size_t>(index)] = std::move(d);
+        }
+    }
+}
+
+} // namespace
+
 RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
-                             const std::atomic<bool>* cancel) {
+                             const std::atomic<bool>* cancel, const DenseWeights* given) {
     const int B = spec.batch;
-    const Network net = buildNetwork(spec);
+    Network net = buildNetwork(spec);
     const int S = net.plan.stages;
     auto isCancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
 
     RunResult result;
     result.spec = spec;
 
-    const auto draws = fetchDraws(net, cancel);
+    std::vector<std::shared_ptr<const StandardDraw>> draws;
+    if (given)
+        useGivenWeights(*given, net, draws);
+    else
+        draws = fetchDraws(net, cancel);
     if (draws.empty()) {
         result.cancelled = true;
         return result;
     }
-    const RunContext ctx{spec, net, draws, cancel, B, Chunks{B, kChunkCols}};
+    const RunContext ctx{spec, net, draws, cancel, B, Chunks{B, kChunkCols}, given != nullptr};
 
     // Inputs x_b ~ N(mean, scale^2) and the cotangents are draws too: cached like the weights
     // (x = scale z + mean in float, the same arithmetic as drawInputs, so the Jacobian and NTK

@@ -14,6 +14,8 @@
 
 namespace initscope {
 
+struct DenseWeights;
+
 /// Thrown by Engine::run for an invalid specification; what() lists every problem.
 class SpecInvalid : public std::runtime_error {
 public:
@@ -54,6 +56,14 @@ public:
     RunResult run(const NetworkSpec& spec, RunSink* sink = nullptr,
                   const std::atomic<bool>* cancel = nullptr);
 
+    /// run(spec) on the given weights W^l, b^l (l = 1..L; [0] unused) of an mlp instead of the
+    /// spec's random draws: the same inputs, loss, statistics and theory (the trainer's probe of
+    /// its trained network). Each layer's sigma_w2 stays the initialisation's; relative_update
+    /// divides by the given ||W^l||_F. Throws SpecInvalid as run() does, and
+    /// std::invalid_argument for another arch or a matrix of the wrong shape.
+    RunResult runWithWeights(const NetworkSpec& spec, const DenseWeights& weights,
+                             RunSink* sink = nullptr, const std::atomic<bool>* cancel = nullptr);
+
     /// The most bytes of standard draws kept between runs (DrawCache: one cache for the whole
     /// process, shared by every Engine, Jacobian and NTK).
     static constexpr std::uint64_t kMaxCacheBytes = DrawCache::kMaxBytes;
@@ -63,7 +73,8 @@ public:
     void clearCache();
 
 private:
-    RunResult runInArena(const NetworkSpec& spec, RunSink* sink, const std::atomic<bool>* cancel);
+    RunResult runInArena(const NetworkSpec& spec, RunSink* sink, const std::atomic<bool>* cancel,
+                         const DenseWeights* given);
 };
 
 } // namespace initscope

@@ -683,3 +683,78 @@ TEST(Cli, NtkTakesThePresetsViewSettings) {
         okJson("ntk --preset ntk-conditioning --depth 2 --inputs 8 --no-analytic --no-by-depth");
     EXPECT_EQ(k["inputs"], 8);
 }
+
+// `train`: the contract's keys, layers at steps 0, every k and the last, step 0 equal to `run`
+// of the same spec, thread-count independence, and errors that name the options.
+TEST(Cli, TrainShape) {
+    const std::string net = " --depth 3 --width 24 --input-dim 8 --batch 32 --activation tanh";
+    const json j = okJson("train --task teacher --steps 10 --record-every 4 --optimizer momentum "
+                          "--momentum 0.8 --lr 0.02 --outputs 3" +
+                          net);
+    for (const char* k : {"spec", "train", "steps", "seconds", "first_nonfinite_step", "message"})
+        EXPECT_TRUE(j.contains(k)) << k;
+    EXPECT_FALSE(j.contains("test_accuracy")); // regression
+    EXPECT_EQ(j["train"]["optimizer"], "momentum");
+    EXPECT_EQ(j["train"]["momentum"], 0.8);
+    EXPECT_EQ(j["train"]["learning_rate"], 0.02);
+    ASSERT_EQ(j["steps"].size(), 11u);
+    for (const json& s : j["steps"]) {
+        const int step = s["step"].get<int>();
+        EXPECT_TRUE(s["loss"].is_number()) << step;
+        EXPECT_FALSE(s.contains("accuracy"));
+        EXPECT_EQ(s.contains("layers"), step == 0 || step == 4 || step == 8 || step == 10) << step;
+        if (s.contains("layers")) {
+            ASSERT_EQ(s["layers"].size(), 3u);
+        }
+    }
+    EXPECT_LT(j["steps"][10]["loss"].get<double>(), j["steps"][0]["loss"].get<double>());
+    // step 0's layers are `run`'s for the same spec (the learning rate enters relative_update)
+    const json r = okJson("run --learning-rate 0.02" + net);
+    EXPECT_EQ(j["steps"][0]["layers"].dump(), r["layers"].dump());
+    json a = okJson("train --task teacher --steps 5 --optimizer adam --threads 1" + net);
+    json b = okJson("train --task teacher --steps 5 --optimizer adam --threads 2" + net);
+    a.erase("seconds");
+    b.erase("seconds");
+    a["spec"].erase("threads");
+    b["spec"].erase("threads");
+    EXPECT_EQ(a.dump(), b.dump());
+}
+
+TEST(Cli, TrainFashionMnistReportsAccuracy) {
+    if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"))
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    const json j = okJson("train --steps 3 --depth 2 --width 16 --batch 16 --activation relu "
+                          "--init he-normal --test-examples 500 --freeze-trunk");
+    EXPECT_EQ(j["spec"]["data"], "fashion-mnist"); // implied by the task
+    EXPECT_EQ(j["train"]["test_examples"], 500);
+    EXPECT_TRUE(j["train"]["freeze_trunk"].get<bool>());
+    ASSERT_EQ(j["steps"].size(), 4u);
+    for (const json& s : j["steps"]) {
+        const double acc = s["accuracy"].get<double>();
+        EXPECT_TRUE(acc >= 0 && acc <= 1);
+    }
+    EXPECT_TRUE(j["steps"][0].contains("test_accuracy"));
+    EXPECT_TRUE(j["test_accuracy"].is_number());
+    // a frozen trunk: its forward statistics are the same at the last step as at step 0
+    EXPECT_EQ(j["steps"][3]["layers"][0]["q"], j["steps"][0]["layers"][0]["q"]);
+}
+
+TEST(Cli, TrainErrorsNameTheirOptions) {
+    expectError("train --task teacher", "--steps N is required");
+    expectError("train --task teacher --steps 0", "--steps: must be an integer from 1 to 100000");
+    expectError("train --task teacher --steps 5 --optimizer rmsprop", "--optimizer: unknown");
+    expectError("train --task teacher --steps 5 --momentum 0.5",
+                "--momentum: applies to --optimizer momentum only, and --optimizer is sgd");
+    expectError("train --task teacher --steps 5 --optimizer momentum --momentum 1",
+                "--momentum: must be a number from 0 to below 1");
+    expectError("train --task teacher --steps 5 --lr 0", "--lr: must be a number > 0");
+    expectError("train --task teacher --steps 5 --lr 0.1 --learning-rate 0.1",
+                "--lr and --learning-rate are the same setting");
+    expectError("train --steps 5 --outputs 3", "--outputs: applies to --task teacher only");
+    expectError("train --task teacher --steps 5 --test-examples 10",
+                "--test-examples: applies to --task fashion-mnist only");
+    expectError("train --task teacher --steps 5 --arch resnet", "--arch: training runs on an mlp");
+    expectError("train --steps 5 --data gaussian", "--data: task fashion-mnist trains on");
+    expectError("train --task teacher --steps 100000 --depth 50 --width 1024 --batch 512",
+                "--max-seconds");
+}

@@ -1,0 +1,78 @@
+// Training timings (not a pass/fail test): the Fashion-MNIST mlp of issue 12 (depth 4, width
+// 256, batch 128, He + ReLU, SGD at 0.05, 300 steps) and its test accuracy on the 10000 t10k
+// images. "bare" is the work a PyTorch loop does (tests/bench/torch_train_peer.py: 300 updates
+// and one test evaluation); "trainNetwork" adds what the CLI records (the layer statistics of
+// steps 0 and 300 on the probe batch and the test accuracy at step 0). The data set is read once
+// before the timings, as the peer script does. Prints the median of the repetitions.
+//   build/release/tests/bench/bench_train [threads] [repetitions]
+#include "data.h"
+#include "train.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+using namespace initscope;
+
+namespace {
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const int threads = argc > 1 ? std::atoi(argv[1]) : 0;
+    const int reps = argc > 2 ? std::max(1, std::atoi(argv[2])) : 3;
+    NetworkSpec s;
+    s.data = "fashion-mnist";
+    s.inputDim = kFashionMnistDim;
+    s.depth = 4;
+    s.width = 256;
+    s.batch = 128;
+    s.activation = ActivationKind::Relu;
+    s.init = InitScheme::HeNormal;
+    s.threads = threads;
+    TrainSpec t;
+    t.steps = 300;
+    t.learningRate = 0.05;
+
+    auto t0 = std::chrono::steady_clock::now();
+    loadFashionMnist();
+    const double load =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("Fashion-MNIST read and standardisation statistics: %.3f s (once per process)\n",
+                load);
+
+    std::vector<double> bare, full;
+    double accBare = 0, accFull = 0;
+    for (int r = 0; r < reps; ++r) {
+        t0 = std::chrono::steady_clock::now();
+        Trainer tr(s, t);
+        MatrixF x;
+        Targets y;
+        TrainParams g;
+        for (int step = 0; step < t.steps; ++step) {
+            tr.batch(step, x, y);
+            tr.lossAndGradients(x, y, &g);
+            tr.apply(g);
+        }
+        accBare = tr.test().accuracy;
+        bare.push_back(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        const TrainResult res = trainNetwork(s, t);
+        full.push_back(res.seconds);
+        accFull = res.testAccuracy;
+    }
+    std::printf("bare loop (300 updates + test):     median %.3f s  (min %.3f, %d runs)  test "
+                "accuracy %.4f\n",
+                median(bare), *std::min_element(bare.begin(), bare.end()), reps, accBare);
+    std::printf("trainNetwork (+ 2 probes, 2 tests): median %.3f s  (min %.3f, %d runs)  test "
+                "accuracy %.4f\n",
+                median(full), *std::min_element(full.begin(), full.end()), reps, accFull);
+    return 0;
+}
