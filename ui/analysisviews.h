@@ -21,15 +21,16 @@ class NtkView;
 class PhaseView;
 class RunController;
 class SweepView;
+class TrainView;
 
 class AnalysisViews : public QObject {
     Q_OBJECT
 public:
-    /// Appends the five tabs to `tabs` in the order of viewNames().
+    /// Appends the six tabs to `tabs` in the order of viewNames().
     AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunController* controller,
                   QObject* parent = nullptr);
 
-    /// phase, jacobian, ntk, ensemble, sweep
+    /// phase, jacobian, ntk, ensemble, sweep, training
     static QStringList viewNames();
     /// Selects the view `name` (one of viewNames()); false for another name.
     bool showView(const QString& name);
@@ -41,6 +42,7 @@ public:
     NtkView* ntk() const { return ntk_; }
     EnsembleView* ensemble() const { return ensemble_; }
     SweepView* sweep() const { return sweep_; }
+    TrainView* training() const { return train_; }
 
 signals:
     /// The user chose new settings in a view (a click in the phase diagram).
@@ -56,6 +58,7 @@ private:
     NtkView* ntk_;
     EnsembleView* ensemble_;
     SweepView* sweep_;
+    TrainView* train_;
 };
 
 } // namespace initscope::ui

@@ -12,6 +12,7 @@
 #include "specdiff.h"
 #include "statschema.h"
 #include "sweepview.h"
+#include "trainview.h"
 #include "viewcharts.h"
 
 #include <QApplication>
@@ -472,6 +473,8 @@ std::vector<QWidget*> figureParts(QWidget* view) {
         return {v->signalChart(), v->gradientChart(), v->correlationChart()};
     if (auto* v = qobject_cast<SweepView*>(view))
         return {v->chartView()};
+    if (auto* v = qobject_cast<TrainView*>(view))
+        return {v->lossChart(), v->accuracyChart(), v->statisticChart(), v->heatmap()};
     return {};
 }
 } // namespace
@@ -781,6 +784,11 @@ std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view) {
     }
     if (auto* v = qobject_cast<const SweepView*>(view)) {
         auto copy = std::make_unique<SweepView>();
+        copy->showSameAs(*v);
+        return copy;
+    }
+    if (auto* v = qobject_cast<const TrainView*>(view)) {
+        auto copy = std::make_unique<TrainView>();
         copy->showSameAs(*v);
         return copy;
     }
