@@ -124,7 +124,7 @@ namespace {
 // Columns per parallel task and rows per weight-gradient task: fixed, never derived from the
 // thread count, so that every product has the same shape (and rounding) whatever the threads.
 constexpr int kChunkCols = 64;
-constexpr int kChunkRows = 64;
+constexpr int kChunkRows = 128;
 
 /// Seeds of the trainer's own streams: derived from the spec's seed by a tag, so that they never
 /// coincide with the trunk's (seed, layer) streams nor with each other.

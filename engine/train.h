@@ -60,7 +60,6 @@ struct TrainSpec {
 
     /// eta actually used: learningRate, or 0.05 (sgd), 0.01 (momentum), 0.001 (adam).
     double eta() const;
-    bool operator==(const TrainSpec&) const = default;
 };
 
 /// Every problem of the pair (fields named as in the CLI without dashes: steps, learning_rate,
