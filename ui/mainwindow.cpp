@@ -982,6 +982,8 @@ bool MainWindow::restoreSession(bool experiment) {
         QByteArray::fromBase64(settings::value(kStateKey).toString().toLatin1());
     if (!state.isEmpty())
         restoreState(state);
+    if (!tour_->isActive())
+        tour_->dock()->hide(); // its place is remembered; an empty tour is not shown
     const QString theme = settings::value(kThemeKey).toString();
     if (!theme.isEmpty())
         setTheme(theme);
