@@ -15,12 +15,15 @@
 #include "statschema.h"
 #include "sweep.h"
 #include "train.h"
+#include "tour.h"
 
 #ifdef INITSCOPE_CLI_EXPORT
 #include "figure.h"
 #include "presetio.h"
+#include "tourexport.h"
 
 #include <QApplication>
+#include <QDir>
 #include <QFileInfo>
 #endif
 
@@ -29,8 +32,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -84,6 +89,11 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            the chart (signal gradients correlation distribution activations, or the analysis
            views phase jacobian ntk sweep as .png/.svg/.pdf) of the preset, drawn by the same
            widgets as the GUI; FILE may also be a figure initscope exported (.png, .svg)
+  export-tour --tour FILE|lessons --out DIR [--format png|svg|pdf [png]] [--width W]
+           [--height H] [--scale S] [--style lecture|plain]
+           a tour as a slide deck: one figure per step (the view it opens) in DIR, named
+           01-PRESET.png ..., and index.md / index.html listing step, title, note and file;
+           "lessons" is the bundled lesson tour
 
   --max-seconds S [180] (run, sweep, jacobian, ntk, phase, ensemble,
                          train): a job estimated to take
@@ -480,20 +490,8 @@ json cmdPresets(Args& a) {
 }
 
 #ifdef INITSCOPE_CLI_EXPORT
-json cmdExport(Args& a) {
-    const auto presetArg = a.take("preset");
-    const auto chart = a.take("chart");
-    const auto out = a.take("out");
-    if (!presetArg)
-        fail("--preset NAME|FILE is required");
-    if (!chart)
-        fail("--chart is required (one of " +
-             (ui::figureNames() + ui::analysisFigureNames())
-                 .join(QStringLiteral(", "))
-                 .toStdString() +
-             ")");
-    if (!out)
-        fail("--out FILE.(png|svg|pdf|csv) is required");
+/// --width, --height, --scale and --style of export and export-tour.
+ui::FigureOptions figureOptions(Args& a) {
     ui::FigureOptions options;
     auto intOption = [&](const char* name, int lo, int hi, int fallback) {
         const auto v = a.take(name);
@@ -517,8 +515,11 @@ json cmdExport(Args& a) {
             fail("--style: must be lecture or plain (got '" + *v + "')");
         options.lecture = *v == "lecture";
     }
-    a.expectEmpty();
+    return options;
+}
 
+/// The Qt application the figure commands draw with (offscreen unless a platform is set).
+std::unique_ptr<QApplication> startQt() {
     // Qt only here: the other commands never need a display or the Qt libraries' start-up.
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
@@ -531,7 +532,26 @@ json cmdExport(Args& a) {
     static int qtArgc = 1;
     static char qtName[] = "initscope-cli";
     static char* qtArgv[] = {qtName, nullptr};
-    QApplication app(qtArgc, qtArgv);
+    return std::make_unique<QApplication>(qtArgc, qtArgv);
+}
+
+json cmdExport(Args& a) {
+    const auto presetArg = a.take("preset");
+    const auto chart = a.take("chart");
+    const auto out = a.take("out");
+    if (!presetArg)
+        fail("--preset NAME|FILE is required");
+    if (!chart)
+        fail("--chart is required (one of " +
+             (ui::figureNames() + ui::analysisFigureNames())
+                 .join(QStringLiteral(", "))
+                 .toStdString() +
+             ")");
+    if (!out)
+        fail("--out FILE.(png|svg|pdf|csv) is required");
+    ui::FigureOptions options = figureOptions(a);
+    a.expectEmpty();
+    const auto app = startQt();
 
     PresetParse r;
     const QString arg = QString::fromStdString(*presetArg);
@@ -561,6 +581,67 @@ json cmdExport(Args& a) {
             {"scale", options.scale},
             {"style", options.lecture ? "lecture" : "plain"},
             {"bytes", QFileInfo(path).size()}};
+}
+
+json cmdExportTour(Args& a) {
+    const auto tourArg = a.take("tour");
+    const auto out = a.take("out");
+    const std::string format = a.take("format").value_or("png");
+    if (!tourArg)
+        fail("--tour FILE|lessons is required (lessons: the bundled lesson tour)");
+    if (!out)
+        fail("--out DIR is required (the folder of figures and index)");
+    if (format != "png" && format != "svg" && format != "pdf")
+        fail("--format: must be png, svg or pdf (got '" + format + "')");
+    ui::FigureOptions options = figureOptions(a);
+    a.expectEmpty();
+    Tour tour;
+    std::vector<TourStop> stops;
+    if (*tourArg == "lessons") {
+        tour = bundledTour();
+        stops = resolveTour(tour, std::string()).stops;
+    } else {
+        const TourParse parsed = readTourFile(*tourArg);
+        if (!parsed.tour) {
+            std::string m = "--tour " + *tourArg + ":";
+            for (const auto& e : parsed.errors)
+                m += "\n  " + e.message;
+            fail(m);
+        }
+        const TourResolve resolved =
+            resolveTour(*parsed.tour, std::filesystem::absolute(*tourArg).parent_path().string());
+        if (!resolved.errors.empty()) {
+            std::string m = "--tour " + *tourArg + ":";
+            for (const auto& e : resolved.errors)
+                m += "\n  " + e.message;
+            fail(m);
+        }
+        tour = *parsed.tour;
+        stops = resolved.stops;
+    }
+    const auto app = startQt();
+    QStringList files;
+    QString error;
+    const QString dir = QString::fromStdString(*out);
+    if (!ui::exportTourBlocking(QString::fromStdString(tour.title), stops, dir,
+                                QString::fromStdString(format), options, &files, &error))
+        fail("--out " + *out + ": " + error.toStdString());
+    json steps = json::array();
+    for (std::size_t i = 0; i < stops.size(); ++i) {
+        const QString file =
+            ui::tourFigureName(static_cast<int>(i), stops[i], QString::fromStdString(format));
+        steps.push_back({{"step", i + 1},
+                         {"preset", stops[i].preset.name},
+                         {"view", stops[i].preset.view},
+                         {"title", stops[i].title},
+                         {"file", file.toStdString()},
+                         {"bytes", QFileInfo(QDir(dir).filePath(file)).size()}});
+    }
+    return {{"out", QFileInfo(dir).absoluteFilePath().toStdString()},
+            {"title", tour.title},
+            {"format", format},
+            {"index", {"index.md", "index.html"}},
+            {"steps", steps}};
 }
 #endif
 
@@ -618,10 +699,18 @@ int main(int argc, char** argv) {
             fail("this initscope-cli was built without the GUI (INITSCOPE_BUILD_GUI=OFF), so it "
                  "cannot draw charts");
 #endif
+        } else if (cmd == "export-tour") {
+#ifdef INITSCOPE_CLI_EXPORT
+            Args a(rest, {});
+            out = cmdExportTour(a);
+#else
+            fail("this initscope-cli was built without the GUI (INITSCOPE_BUILD_GUI=OFF), so it "
+                 "cannot draw charts");
+#endif
         } else {
             fail("unknown command '" + cmd +
                  "' (commands: theory, critical, run, sweep, jacobian, ntk, phase, ensemble, "
-                 "train, presets, export; see --help)");
+                 "train, presets, export, export-tour; see --help)");
         }
         std::cout << out.dump() << "\n";
         return 0;

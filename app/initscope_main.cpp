@@ -2,7 +2,9 @@
 #include "analysisviews.h"
 #include "controlpanel.h"
 #include "mainwindow.h"
+#include "presentation.h"
 #include "presetdocument.h"
+#include "tourcontroller.h"
 
 #include <QApplication>
 #include <QMessageBox>
@@ -47,6 +49,10 @@ int main(int argc, char** argv) {
             "  --theme T         system (default), light or dark\n"
             "  --export FILE     save the --view of the first finished run to FILE (.png,\n"
             "                    .svg, .pdf or .csv) and quit\n"
+            "  --tour T          step through a tour: lessons (the bundled lesson tour) or a\n"
+            "                    tour file (a tour file given as the file does the same)\n"
+            "  --step N          open the tour at its step N (from 1)\n"
+            "  --present         start in presentation mode (F5 toggles, Esc leaves)\n"
             "  --perf-log        print chart update rate and event-loop stalls once a\n"
             "                    second (also INITSCOPE_PERF_LOG=1)\n"
             "  --version         print the version\n\n"
@@ -59,14 +65,17 @@ int main(int argc, char** argv) {
         return 0;
     }
     std::optional<initscope::CommandLine> cmd;
-    std::optional<std::string> viewArg, themeArg, exportArg;
-    bool perfFlag = false;
+    std::optional<std::string> viewArg, themeArg, exportArg, tourArg, stepArg;
+    bool perfFlag = false, presentFlag = false;
     try {
-        cmd.emplace(args, std::vector<std::string>{"perf-log"}, true);
+        cmd.emplace(args, std::vector<std::string>{"perf-log", "present"}, true);
         viewArg = cmd->take("view");
         themeArg = cmd->take("theme");
         exportArg = cmd->take("export");
         perfFlag = cmd->flag("perf-log");
+        presentFlag = cmd->flag("present");
+        tourArg = cmd->take("tour");
+        stepArg = cmd->take("step");
     } catch (const std::exception& e) {
         return fail(QString::fromStdString(e.what()));
     }
@@ -126,7 +135,27 @@ int main(int argc, char** argv) {
     window.presetDocument()->clearHistory();
     if (viewArg && !window.showView(qstr(viewArg)))
         return fail(QStringLiteral("unknown view '%1' (one of: %2)").arg(qstr(viewArg), viewList));
+    if (tourArg) {
+        if (*tourArg == "lessons") {
+            window.tour()->startLessonTour();
+        } else {
+            window.tour()->setDialogsEnabled(false);
+            if (!window.tour()->openFile(qstr(tourArg)))
+                return fail(window.tour()->lastError());
+            window.tour()->setDialogsEnabled(true);
+        }
+    }
+    if (stepArg) {
+        bool ok = false;
+        const int step = qstr(stepArg).toInt(&ok);
+        if (!ok || !window.tour()->goTo(step - 1))
+            return fail(QStringLiteral("--step must be a step of the tour, from 1 to %1 (got %2)")
+                            .arg(window.tour()->count())
+                            .arg(qstr(stepArg)));
+    }
     window.show();
+    if (presentFlag)
+        window.presentation()->enter();
     if (exportArg) {
         const QString path = qstr(exportArg);
         QObject::connect(&window, &initscope::ui::MainWindow::chartsUpdated, &window,

@@ -802,52 +802,61 @@ QRect figureRect(QWidget* view) {
     return r.isEmpty() ? view->rect() : r;
 }
 
-namespace {
-/// Shows a fresh analysis view offscreen with `spec`, waits (event loop) until its worker's
-/// result is drawn, and exports it through exportFigureWidget: the GUI tab's widget and code.
-bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, int viewInputs,
-                          const QString& path, const FigureOptions& options, QString* error) {
-    constexpr int kTimeoutMs = 300000;
+std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkSpec& spec,
+                                             int viewInputs, QSize size,
+                                             const std::function<void()>& done) {
     std::unique_ptr<QWidget> view;
-    QEventLoop loop;
-    bool done = false;
-    auto finish = [&] {
-        done = true;
-        loop.quit();
-    };
     if (name == QLatin1String("phase")) {
         auto* v = new PhaseView;
         view.reset(v);
-        QObject::connect(v, &PhaseView::diagramComplete, &loop, finish);
+        QObject::connect(v, &PhaseView::diagramComplete, v, done);
         v->setSpec(spec);
     } else if (name == QLatin1String("jacobian")) {
         auto* v = new JacobianView;
         view.reset(v);
-        QObject::connect(v, &JacobianView::resultShown, &loop, finish);
+        QObject::connect(v, &JacobianView::resultShown, v, done);
         if (viewInputs > 0)
             v->setInputs(viewInputs);
         v->setSpec(spec);
     } else if (name == QLatin1String("ntk")) {
         auto* v = new NtkView;
         view.reset(v);
-        QObject::connect(v, &NtkView::resultShown, &loop, finish);
+        QObject::connect(v, &NtkView::resultShown, v, done);
         if (viewInputs > 0)
             v->setInputs(viewInputs);
         v->setSpec(spec);
     } else if (name == QLatin1String("ensemble")) {
         auto* v = new EnsembleView;
         view.reset(v);
-        QObject::connect(v, &EnsembleView::resultShown, &loop, finish);
+        QObject::connect(v, &EnsembleView::resultShown, v, done);
         v->setSpec(spec);
-    } else {
+    } else if (name == QLatin1String("sweep")) {
         auto* v = new SweepView;
         view.reset(v);
-        QObject::connect(v, &SweepView::sweepFinished, &loop, finish);
+        QObject::connect(v, &SweepView::sweepFinished, v, done);
         v->setSpec(spec);
+    } else {
+        return nullptr;
     }
     view->setAttribute(Qt::WA_DontShowOnScreen);
-    view->resize(options.size);
+    view->resize(size);
     view->show(); // offscreen: starts the computation, as selecting the tab does
+    return view;
+}
+
+namespace {
+/// Shows a fresh analysis view offscreen with `spec`, waits (event loop) until its worker's
+/// result is drawn, and exports it through exportFigureWidget: the GUI tab's widget and code.
+bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, int viewInputs,
+                          const QString& path, const FigureOptions& options, QString* error) {
+    constexpr int kTimeoutMs = 300000;
+    QEventLoop loop;
+    bool done = false;
+    const std::unique_ptr<QWidget> view =
+        startAnalysisFigure(name, spec, viewInputs, options.size, [&] {
+            done = true;
+            loop.quit();
+        });
     QTimer::singleShot(kTimeoutMs, &loop, &QEventLoop::quit);
     if (!done)
         loop.exec();

@@ -14,6 +14,7 @@
 #include <QString>
 #include <QStringList>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -151,6 +152,13 @@ bool exportFigure(const QString& name, const FigureData& data, const QString& pa
 /// view) shows: its settings and its last result, copied, not computed again. Null for another
 /// widget.
 std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view);
+
+/// A fresh analysis view `name` (analysisFigureNames()) of `spec`, shown offscreen at `size`, its
+/// computation started on the view's own worker; `done` is called (on the GUI thread) once its
+/// result is drawn, and the view is then ready for exportFigureWidget. Null for another name.
+std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkSpec& spec,
+                                             int viewInputs, QSize size,
+                                             const std::function<void()>& done);
 
 /// Runs `preset` on the calling thread and exports its view `chart`: initscope-cli export.
 /// Needs a QApplication. On failure returns false and sets `error` (naming the option).

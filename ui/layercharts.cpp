@@ -213,7 +213,8 @@ void LayerChart::setTitleSuffix(const QString& suffix) {
         t += QStringLiteral(" <span style='color:#c06000'><b>&mdash; %1</b></span>")
                  .arg(stateNote_.toHtmlEscaped());
     if (!suffix_.isEmpty())
-        t += QStringLiteral(" &mdash; %1").arg(suffix_.toHtmlEscaped());
+        t += (twoLineTitle_ ? QStringLiteral("<br>%1") : QStringLiteral(" &mdash; %1"))
+                 .arg(suffix_.toHtmlEscaped());
     if (nonfiniteFrom_ > 0)
         t += QStringLiteral(" <span style='color:#d03030'>(non-finite from %1 %2)</span>")
                  .arg(stage_.toHtmlEscaped())
@@ -384,7 +385,7 @@ void LayerChart::applySeriesPens() {
             auto mix = [](int a, int b) { return (11 * a + 9 * b) / 20; };
             QPen pen(QColor(mix(col.red(), bg.red()), mix(col.green(), bg.green()),
                             mix(col.blue(), bg.blue())));
-            pen.setWidthF(1.6);
+            pen.setWidthF(1.6 * lineScale_);
             series_[i]->setPen(pen);
             continue;
         }
@@ -394,11 +395,25 @@ void LayerChart::applySeriesPens() {
                          (col.blue() + 3 * g) / 4, 150);
         }
         QPen pen(col);
-        pen.setWidthF(styles_[i].predicted ? 2.0 : 2.4);
+        pen.setWidthF((styles_[i].predicted ? 2.0 : 2.4) * lineScale_);
         if (styles_[i].predicted)
             pen.setStyle(Qt::DashLine);
         series_[i]->setPen(pen);
     }
+}
+
+void LayerChart::setLineScale(double scale) {
+    if (scale == lineScale_)
+        return;
+    lineScale_ = scale;
+    applySeriesPens();
+}
+
+void LayerChart::setTwoLineTitle(bool on) {
+    if (on == twoLineTitle_)
+        return;
+    twoLineTitle_ = on;
+    setTitleSuffix(suffix_);
 }
 
 void LayerChart::showEvent(QShowEvent* event) {

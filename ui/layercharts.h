@@ -90,6 +90,11 @@ public:
 
     /// Re-applies the chart theme and series pens after a palette change.
     void applyPalette();
+    /// Multiplies the width of every line (presentation mode: 2, thick lines for a projector).
+    void setLineScale(double scale);
+    double lineScale() const { return lineScale_; }
+    /// The numbers after the title on a line of their own (presentation mode's large title).
+    void setTwoLineTitle(bool on);
 
 protected:
     void changeEvent(QEvent* event) override;
@@ -114,6 +119,8 @@ private:
     int nonfiniteFrom_ = 0;
     double yBoundLo_ = -1e300, yBoundHi_ = 1e300;
     double minSpan_ = 0;
+    double lineScale_ = 1;
+    bool twoLineTitle_ = false;
     std::vector<QLineSeries*> series_;
     std::vector<SeriesStyle> styles_;
     QLineSeries* marker_ = nullptr;

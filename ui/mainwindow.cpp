@@ -9,11 +9,13 @@
 #include "inputsview.h"
 #include "layercharts.h"
 #include "perfmonitor.h"
+#include "presentation.h"
 #include "preset.h"
 #include "presetdocument.h"
 #include "runcontroller.h"
 #include "settings.h"
 #include "statschema.h"
+#include "tourcontroller.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -192,6 +194,16 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     statusBar()->addPermanentWidget(progress_);
 
     presets_ = new PresetDocument(this);
+    tour_ = new TourController(this);
+    presentation_ = new PresentationMode(this, tabs_, controls_, tour_);
+    presets_->setTourOpener([this](const QString& path, QString* error) {
+        Tour tour;
+        std::vector<TourStop> stops;
+        if (!readTourAndStops(path, &tour, &stops, error))
+            return false;
+        tour_->setTour(tour, std::move(stops), QFileInfo(path).absoluteFilePath());
+        return true;
+    });
     buildMenus();
 
     connect(controls_, &ControlPanel::specEdited, this, &MainWindow::scheduleRun);
@@ -294,8 +306,14 @@ void MainWindow::buildMenus() {
 
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     QAction* again = run->addAction(tr("&Run again"), this, &MainWindow::rerun);
-    again->setShortcuts({QKeySequence(Qt::Key_F5), QKeySequence(Qt::CTRL | Qt::Key_Return)});
-    QAction* stop = run->addAction(tr("&Stop"), this, &MainWindow::stopRun);
+    // F5 is presentation mode's (as in slide software)
+    again->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
+    QAction* stop = run->addAction(tr("&Stop"), this, [this] {
+        if (presentation_->isActive())
+            presentation_->leave(); // Esc leaves presentation mode first
+        else
+            stopRun();
+    });
     stop->setShortcut(QKeySequence(Qt::Key_Escape));
     QAction* reseed = run->addAction(tr("&New seed"), this, [this] {
         NetworkSpec s = controls_->spec();
@@ -385,6 +403,10 @@ void MainWindow::buildMenus() {
         group->addAction(a);
         themeActions_.push_back(a);
     }
+
+    QMenu* tourMenu = menuBar()->addMenu(tr("T&our"));
+    tour_->addMenu(tourMenu);
+    tourMenu->addAction(presentation_->toggleAction());
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     QAction* about = help->addAction(tr("&About initscope"), this, &MainWindow::showAbout);
@@ -960,6 +982,8 @@ bool MainWindow::restoreSession(bool experiment) {
         QByteArray::fromBase64(settings::value(kStateKey).toString().toLatin1());
     if (!state.isEmpty())
         restoreState(state);
+    if (!tour_->isActive())
+        tour_->dock()->hide(); // its place is remembered; an empty tour is not shown
     const QString theme = settings::value(kThemeKey).toString();
     if (!theme.isEmpty())
         setTheme(theme);
@@ -992,6 +1016,7 @@ bool MainWindow::saveSession(QString* error) {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+    presentation_->leave(); // the session remembers the window as it is outside the lecture
     if (confirmClose_ && presets_->isModified()) {
         const auto answer = QMessageBox::question(
             this, tr("Unsaved experiment"),

@@ -33,6 +33,8 @@ class InputsView;
 class LayerChart;
 class PerfMonitor;
 class PresetDocument;
+class PresentationMode;
+class TourController;
 class RunController;
 struct ExportRequest;
 struct FigureData;
@@ -59,6 +61,9 @@ public:
     QString currentView() const;
     /// Presets: open, save, recent files, the browser dock, drag and drop.
     PresetDocument* presetDocument() const { return presets_; }
+    /// The tour (Tour menu, PageDown / PageUp) and presentation mode (F5, Esc leaves).
+    TourController* tour() const { return tour_; }
+    PresentationMode* presentation() const { return presentation_; }
 
     // ---- for tests and the benchmark
     ControlPanel* controls() const { return controls_; }
@@ -210,6 +215,8 @@ private:
     PerfMonitor* perf_;
     AnalysisViews* analysis_ = nullptr;
     PresetDocument* presets_ = nullptr;
+    TourController* tour_ = nullptr;
+    PresentationMode* presentation_ = nullptr;
 
     bool confirmClose_ = true;
     bool rememberSession_ = false; // restoreSession() was called: save on close

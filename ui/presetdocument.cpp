@@ -12,6 +12,7 @@
 #include "presetio.h"
 #include "settings.h"
 #include "specdiff.h"
+#include "tourcontroller.h"
 
 #include <QAction>
 #include <QApplication>
@@ -310,6 +311,15 @@ void PresetDocument::showPreset(const Preset& preset) {
 
 bool PresetDocument::openFile(const QString& path) {
     lastError_.clear();
+    if (tourOpener_ && isTourFile(path)) { // a tour opens like a preset: File > Open, drops
+        QString message;
+        if (!tourOpener_(path, &message)) {
+            error(tr("Cannot open %1").arg(QFileInfo(path).fileName()), message);
+            return false;
+        }
+        addRecent(QFileInfo(path).absoluteFilePath());
+        return true;
+    }
     const PresetParse r = readPresetOrFigure(path);
     if (!r.preset) {
         error(tr("Cannot open %1").arg(QFileInfo(path).fileName()),

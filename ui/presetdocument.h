@@ -16,6 +16,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <functional>
+
 class QAction;
 class QDockWidget;
 class QMenu;
@@ -81,6 +83,10 @@ public:
     void setDialogsEnabled(bool on) { dialogs_ = on; }
 
     static bool isOpenable(const QString& path);
+    /// Who opens a tour file (a .json of format "initscope-tour") given to openFile: the
+    /// window's tour. Returns false and sets the error text on failure.
+    using TourOpener = std::function<bool(const QString& path, QString* error)>;
+    void setTourOpener(TourOpener opener) { tourOpener_ = std::move(opener); }
 
     // ---- for the undo steps
     /// What an undo step restores: the spec and the document's identity.
@@ -127,6 +133,7 @@ private:
     NetworkSpec recorded_;   // the spec the undo history is at
     bool restoring_ = false; // undo or redo is setting the controls
     bool dialogs_ = true;
+    TourOpener tourOpener_;
 };
 
 } // namespace initscope::ui

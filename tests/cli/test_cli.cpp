@@ -570,6 +570,49 @@ TEST(Cli, ExportWritesEveryFormat) {
     std::filesystem::remove_all(dir);
 }
 
+// `export-tour` writes one figure per step, of the requested size, and an index naming each
+// step and its file; a bad tour is refused naming the step and field.
+TEST(Cli, ExportTourWritesAFolderWithAnIndex) {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("initscope-tour-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    {
+        std::ofstream t(dir / "t.json");
+        t << R"({"format": "initscope-tour", "version": 1, "title": "Two",
+                 "steps": [{"preset": "he-relu", "note": "He"},
+                           {"preset": "xavier-relu", "view": "gradients", "title": "X"}]})";
+    }
+    const json j = okJson("export-tour --tour " + (dir / "t.json").string() + " --out " +
+                          (dir / "out").string() + " --width 640 --height 400 --scale 1");
+    EXPECT_EQ(j["format"], "png");
+    ASSERT_EQ(j["steps"].size(), 2u);
+    EXPECT_EQ(j["steps"][1]["file"], "02-xavier-relu.png");
+    EXPECT_EQ(j["steps"][1]["view"], "gradients");
+    for (const char* name : {"01-he-relu.png", "02-xavier-relu.png"}) {
+        const std::string png = readFile(dir / "out" / name);
+        ASSERT_GT(png.size(), 24u) << name;
+        EXPECT_EQ(bigEndian32(png, 16), 640u);
+        EXPECT_EQ(bigEndian32(png, 20), 400u);
+    }
+    const std::string index = readFile(dir / "out" / "index.md");
+    EXPECT_NE(index.find("| 2 | X |  | [02-xavier-relu.png](02-xavier-relu.png) |"),
+              std::string::npos)
+        << index;
+    EXPECT_NE(readFile(dir / "out" / "index.html").find("01-he-relu.png"), std::string::npos);
+    {
+        std::ofstream t(dir / "bad.json");
+        t << R"({"format": "initscope-tour", "version": 1, "title": "Bad",
+                 "steps": [{"preset": "he-relu"}, {"preset": "he-relu", "view": "slides"}]})";
+    }
+    expectError("export-tour --tour " + (dir / "bad.json").string() + " --out " +
+                    (dir / "bad").string(),
+                "steps[1].view");
+    expectError("export-tour --tour lessons --out " + (dir / "x").string() + " --format gif",
+                "--format");
+    expectError("export-tour --out " + (dir / "x").string(), "--tour");
+    std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, ExportRejectsBadArgumentsNamingTheOption) {
     const std::string out = " --out " + (std::filesystem::temp_directory_path() /
                                          ("initscope-x-" + std::to_string(::getpid()) + ".png"))
