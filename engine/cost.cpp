@@ -36,6 +36,13 @@ struct LayerSums {
 };
 LayerSums layerSums(const NetworkSpec& s) {
     LayerSums t;
+    if (s.arch == Arch::Cnn) { // a kernel's weights act at every one of the S^2 pixels
+        const double p = static_cast<double>(s.image) * s.image;
+        const double k2 = static_cast<double>(s.kernel) * s.kernel;
+        t.weights = p * s.channels * k2 * (s.inputChannels + (s.depth - 1.0) * s.channels);
+        t.units = s.depth * s.channels * p;
+        return t;
+    }
     if (s.widths.empty()) {
         const double n = s.width, L = s.depth;
         t.weights = n * s.inputDim + (L - 1) * n * n;
@@ -51,9 +58,20 @@ LayerSums layerSums(const NetworkSpec& s) {
 /// Seconds of the weight draws: layers are drawn in parallel, each layer by one core.
 double drawSeconds(const NetworkSpec& s, int cores) {
     const CostRates& r = costRates();
-    const double entries = layerSums(s).weights;
+    double entries = layerSums(s).weights;
     double qr = 0;
-    if (s.init == InitScheme::Orthogonal) // Householder QR and forming Q, in double
+    if (s.arch ==
+        Arch::Cnn) { // the kernels: C x k^2 C_in each (delta-orthogonal: a QR of C x C_in)
+        const double k2 = static_cast<double>(s.kernel) * s.kernel;
+        entries /= static_cast<double>(s.image) * s.image;
+        if (s.init == InitScheme::Orthogonal || s.init == InitScheme::DeltaOrthogonal)
+            for (int l = 1; l <= s.depth; ++l) {
+                const double n = s.channels;
+                const double cols = (l == 1 ? s.inputChannels : s.channels) *
+                                    (s.init == InitScheme::Orthogonal ? k2 : 1.0);
+                qr += 4.0 * std::max(n, cols) * std::min(n, cols) * std::min(n, cols);
+            }
+    } else if (s.init == InitScheme::Orthogonal) // Householder QR and forming Q, in double
         for (int l = 1; l <= s.depth; ++l) {
             const double n = width(s, l), nIn = width(s, l - 1);
             qr += 4.0 * std::max(n, nIn) * std::min(n, nIn) * std::min(n, nIn);

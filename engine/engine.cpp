@@ -126,6 +126,22 @@ void predictResnet(const NetworkSpec& spec, const Activation& act, TheoryCurves&
         std::fill(t.gradH2.begin(), t.gradH2.end(), kNaN); // the per-block ratios are
 }
 
+/// What the prediction of a cnn is (familytheory.h, CNN): the mlp's length map per pixel with
+/// the sigma_w^2 the convolution gives, at the expectation over kernels.
+std::string cnnTheoryNote(const NetworkSpec& spec) {
+    const int k2 = spec.kernel * spec.kernel;
+    std::string s = "per-pixel length map of an mlp with sigma_w^2 = Var(W) ";
+    if (spec.init == InitScheme::DeltaOrthogonal)
+        s += "C_in (delta-orthogonal: only the centre tap's C_in terms)";
+    else if (spec.convFan == ConvFan::ChannelsOnly && hasFanScaledVariance(spec.init))
+        s += "k^2 C_in, which with conv_fan channels-only is " + std::to_string(k2) +
+             " (k^2) times the intended: q grows by k^2 per layer more than intended";
+    else
+        s += "k^2 C_in (fanIn k^2 C_in)";
+    return s + "; correlations between positions are not modelled, and one network's q "
+               "fluctuates about this expectation over kernels";
+}
+
 } // namespace
 
 TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
@@ -180,6 +196,8 @@ TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
     t.xiQ = fp.xiQ;
     t.xiC = fp.xiC;
     t.phase = meanfield::phaseName(fp.phase);
+    if (spec.arch == Arch::Cnn)
+        t.note = cnnTheoryNote(spec);
     return t;
 }
 
@@ -736,6 +754,128 @@ bool backwardResidual(const RunContext& ctx, const ResidualStage& stage, const B
     return true;
 }
 
+/// Forward pass of one conv stage: a = phi(conv(W, prev) + b), d = phi'(...), and its
+/// statistics over every (pixel, channel) unit and input (THEORY.md: statistics run over
+/// channel, position and input). Returns false when cancelled.
+bool forwardConv(const RunContext& ctx, const ConvStage& stage, int index, const MatrixF& prev,
+                 MatrixF& a, MatrixF& d, LayerStats& st) {
+    const NetworkSpec& spec = ctx.spec;
+    const Activation& act = ctx.net.act;
+    const ConvShape& g = stage.shape;
+    const int n = stage.out(), B = ctx.batch, P = g.pixels();
+    const Param& w = ctx.param(stage.weight);
+    const MatrixF& z = ctx.z(stage.weight);
+    const float s = static_cast<float>(w.scale);
+    const MatrixF bias =
+        materialize(ctx.param(stage.bias), *ctx.draws[static_cast<std::size_t>(stage.bias)]);
+    a.resize(n, B);
+    d.resize(n, B);
+    const int nChunks = ctx.cols.count();
+    std::vector<ForwardPartial> parts(static_cast<std::size_t>(nChunks));
+    const double satThreshold = 0.05 * act.maxAbsDphi();
+
+    forEachChunk(nChunks, [&](int c) {
+        if (ctx.cancelled())
+            return;
+        const int c0 = ctx.cols.begin(c), m = ctx.cols.len(c);
+        MatrixF h(n, m);
+        convForward(g, w.draw, z, s, stage.centreOnly, prev.middleCols(c0, m), h);
+        if (ctx.cancelled())
+            return;
+        // the bias of channel o at every pixel: h as C_out x (S^2 m)
+        Eigen::Map<MatrixF>(h.data(), g.cout, static_cast<Eigen::Index>(P) * m).colwise() +=
+            bias.col(0);
+        act.apply(h.data(), a.col(c0).data(), d.col(c0).data(), static_cast<std::size_t>(h.size()));
+        reduceForwardChunk(h, {&d}, c0, spec.histBins, spec.histRange, satThreshold,
+                           parts[static_cast<std::size_t>(c)]);
+    });
+    if (ctx.cancelled())
+        return false;
+
+    st.index = index;
+    st.width = n;
+    st.sigmaW2 = w.sigmaW2;
+    st.histogram.lo = -spec.histRange;
+    st.histogram.hi = spec.histRange;
+    st.histogram.counts.assign(static_cast<std::size_t>(spec.histBins), 0);
+    combineForward(parts, act, n, 1, B, st);
+    st.sample.assign(a.col(0).data(), a.col(0).data() + n);
+    return true;
+}
+
+/// Backward pass of one conv stage: from delta = dLoss/dh, the gradient statistics (dW =
+/// sum_b delta_b im2col(a_b)^T / B, its rows the output channels), and dLoss/dh of the stage
+/// below (or dLoss/dx when `dBelow` is null) in `below`. The chunks' partial dW are summed in
+/// their fixed order, in double.
+bool backwardConv(const RunContext& ctx, const ConvStage& stage, const MatrixF& prev,
+                  const MatrixF* dBelow, const MatrixF& delta, MatrixF& below, LayerStats& st,
+                  double& inGrad) {
+    const ConvShape& g = stage.shape;
+    const int nIn = stage.in(), B = ctx.batch, P = g.pixels();
+    const Param& w = ctx.param(stage.weight);
+    const MatrixF& z = ctx.z(stage.weight);
+    const float s = static_cast<float>(w.scale);
+    const int nChunks = ctx.cols.count();
+    below.resize(nIn, B);
+    std::vector<double> gh(static_cast<std::size_t>(nChunks), 0.0), gin(gh);
+    std::vector<std::int64_t> bad(static_cast<std::size_t>(nChunks), 0);
+    std::vector<MatrixF> dw(static_cast<std::size_t>(nChunks));
+    forEachChunk(nChunks, [&](int c) {
+        if (ctx.cancelled())
+            return;
+        const int c0 = ctx.cols.begin(c), m = ctx.cols.len(c);
+        const auto dl = delta.middleCols(c0, m);
+        const double acc = dl.cast<double>().squaredNorm();
+        gh[static_cast<std::size_t>(c)] = acc;
+        bad[static_cast<std::size_t>(c)] =
+            std::isfinite(acc) ? 0 : (!dl.array().isFinite()).count();
+        auto out = below.middleCols(c0, m);
+        convBackwardInput(g, w.draw, z, s, stage.centreOnly, dl, out);
+        if (!dBelow) {
+            double g2 = 0;
+            for (int b = 0; b < m; ++b)
+                g2 += out.col(b).cast<double>().squaredNorm();
+            gin[static_cast<std::size_t>(c)] = g2;
+        } else {
+            out.array() *= dBelow->middleCols(c0, m).array();
+        }
+        convWeightGradient(g, dl, prev.middleCols(c0, m), dw[static_cast<std::size_t>(c)]);
+    });
+    if (ctx.cancelled())
+        return false;
+
+    Eigen::MatrixXd dW = Eigen::MatrixXd::Zero(g.cout, g.patch());
+    double gradH = 0;
+    std::int64_t nonfinite = 0;
+    inGrad = 0;
+    for (int c = 0; c < nChunks; ++c) {
+        gradH += gh[static_cast<std::size_t>(c)];
+        inGrad += gin[static_cast<std::size_t>(c)];
+        nonfinite += bad[static_cast<std::size_t>(c)];
+        dW += dw[static_cast<std::size_t>(c)].cast<double>();
+    }
+    const double gradW = dW.squaredNorm() / (static_cast<double>(B) * B);
+    // rows of dW are identical exactly when the output channels' deltas are (over every pixel
+    // and input): the symmetry check of a dense layer, by channel
+    const Eigen::Map<const MatrixF> byChannel(delta.data(), g.cout,
+                                              static_cast<Eigen::Index>(P) * B);
+    const Eigen::RowVectorXf delta0f = byChannel.row(0);
+    const double dev = std::sqrt(
+        static_cast<double>((byChannel.rowwise() - delta0f).rowwise().squaredNorm().maxCoeff()));
+    st.hasGradients = true;
+    st.gradNonfinite = nonfinite;
+    if (nonfinite == 0 && std::isfinite(gradW)) {
+        st.gradH2 = gradH / B;
+        st.gradW2 = gradW;
+        const double wNorm = std::abs(static_cast<double>(s)) *
+                             std::sqrt(ctx.draws[static_cast<std::size_t>(stage.weight)]->z2);
+        st.relativeUpdate = wNorm > 0 ? ctx.spec.learningRate * std::sqrt(gradW) / wNorm : kNaN;
+        const double ref = delta0f.cast<double>().norm();
+        st.gradRowSpread = ref > 0 ? dev / ref : (dev > 0 ? kNaN : 0.0);
+    }
+    return true;
+}
+
 /// The measured input length q^0 and mean pair cosine c^0 the theory starts from.
 std::pair<double, double> inputMoments(const MatrixF& x) {
     const int B = static_cast<int>(x.cols()), n0 = static_cast<int>(x.rows());
@@ -865,11 +1005,15 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
         const auto si = static_cast<std::size_t>(s);
         LayerStats& st = result.layers[si - 1];
         const Stage& stage = net.stages[si - 1];
-        const bool done =
-            std::holds_alternative<DenseStage>(stage)
-                ? forwardDense(ctx, std::get<DenseStage>(stage), s, input(s), a[si], d[si], st)
-                : forwardResidual(ctx, std::get<ResidualStage>(stage), s, input(s), a[si],
-                                  branches[si], st);
+        bool done = false;
+        if (const auto* conv = std::get_if<ConvStage>(&stage))
+            done = forwardConv(ctx, *conv, s, input(s), a[si], d[si], st);
+        else
+            done =
+                std::holds_alternative<DenseStage>(stage)
+                    ? forwardDense(ctx, std::get<DenseStage>(stage), s, input(s), a[si], d[si], st)
+                    : forwardResidual(ctx, std::get<ResidualStage>(stage), s, input(s), a[si],
+                                      branches[si], st);
         if (!done) {
             result.cancelled = true;
             return result;
@@ -909,8 +1053,8 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
     }
     if (spec.loss == Loss::Mse)
         delta = a[static_cast<std::size_t>(S)] - delta;
-    // an mlp's output is phi(h^L); a resnet's is the stream x^L itself
-    if (std::holds_alternative<DenseStage>(net.stages.back()))
+    // an mlp's (and a cnn's, flattened) output is phi(h^L); a resnet's is the stream x^L itself
+    if (!std::holds_alternative<ResidualStage>(net.stages.back()))
         delta = delta.cwiseProduct(d[static_cast<std::size_t>(S)]);
 
     for (int s = S; s >= 1; --s) {
@@ -919,12 +1063,16 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
         MatrixF below;
         double inGrad = 0;
         const Stage& stage = net.stages[si - 1];
-        const bool done =
-            std::holds_alternative<DenseStage>(stage)
-                ? backwardDense(ctx, std::get<DenseStage>(stage), input(s),
-                                s > 1 ? &d[si - 1] : nullptr, delta, below, st, inGrad)
-                : backwardResidual(ctx, std::get<ResidualStage>(stage), branches[si], delta, below,
-                                   st, inGrad, s == 1);
+        bool done = false;
+        if (const auto* conv = std::get_if<ConvStage>(&stage))
+            done = backwardConv(ctx, *conv, input(s), s > 1 ? &d[si - 1] : nullptr, delta, below,
+                                st, inGrad);
+        else
+            done = std::holds_alternative<DenseStage>(stage)
+                       ? backwardDense(ctx, std::get<DenseStage>(stage), input(s),
+                                       s > 1 ? &d[si - 1] : nullptr, delta, below, st, inGrad)
+                       : backwardResidual(ctx, std::get<ResidualStage>(stage), branches[si], delta,
+                                          below, st, inGrad, s == 1);
         if (!done) {
             result.cancelled = true;
             return result;

@@ -159,9 +159,9 @@ const std::vector<Field>& fields() {
                  "worker threads, 0 = all cores (never changes results)"),
         doubleField("memory_budget_gib", &NetworkSpec::memoryBudgetGiB, 0.001, 1024.0,
                     "largest memory a run may take, GiB"),
-        choiceField<Arch>("arch", &NetworkSpec::arch, {"mlp", "resnet"}, archName, parseArch,
-                          "network family: mlp (depth = layers) or resnet (depth = blocks "
-                          "x + gamma F(x))"),
+        choiceField<Arch>("arch", &NetworkSpec::arch, {"mlp", "resnet", "cnn"}, archName, parseArch,
+                          "network family: mlp (depth = layers), resnet (depth = blocks "
+                          "x + gamma F(x)) or cnn (depth = conv layers)"),
         intField("branch_depth", &NetworkSpec::branchDepth, 1, Limits::kMaxBranchDepth,
                  "resnet: dense layers m per residual branch"),
         choiceField<ResidualScale>("residual_scale", &NetworkSpec::residualScale,
@@ -171,6 +171,18 @@ const std::vector<Field>& fields() {
                                    "residual_gamma"),
         doubleField("residual_gamma", &NetworkSpec::residualGamma, 0.0, Limits::kMaxResidualGamma,
                     "resnet: gamma of every block, with residual_scale value"),
+        intField("channels", &NetworkSpec::channels, 1, Limits::kMaxChannels,
+                 "cnn: channels C of every conv layer"),
+        intField("input_channels", &NetworkSpec::inputChannels, 1, Limits::kMaxChannels,
+                 "cnn: channels C0 of the input images (input_dim = C0 S^2)"),
+        intField("kernel", &NetworkSpec::kernel, 1, Limits::kMaxKernel,
+                 "cnn: kernel size k (odd; k x k taps, stride 1, circular padding)"),
+        intField("image", &NetworkSpec::image, 1, Limits::kMaxImage,
+                 "cnn: image side S (S x S pixels)"),
+        choiceField<ConvFan>("conv_fan", &NetworkSpec::convFan, {"full", "channels-only"},
+                             convFanName, parseConvFan,
+                             "cnn: fans the scheme is given: full k^2 C (correct) or "
+                             "channels-only C (the forgotten k^2)"),
     };
     return f;
 }
@@ -483,6 +495,11 @@ bool applyFields(NetworkSpec& spec, const FieldLayerView& layer, std::vector<Spe
         if ((given("arch") || given("width")) && !given("input_dim"))
             spec.inputDim = spec.width; // the skip adds x^0 to the first block's output
     }
+    if (given("arch") && spec.arch != Arch::Cnn) { // the conv fields mean nothing then
+        for (const char* n : {"channels", "input_channels", "kernel", "image", "conv_fan"})
+            if (!given(n))
+                findField(n)->set(spec, findField(n)->get(kDefaults));
+    }
     if (given("data") && isRealData(spec.data)) {
         int dim = 0, count = 0;
         std::string err;
@@ -490,6 +507,26 @@ bool applyFields(NetworkSpec& spec, const FieldLayerView& layer, std::vector<Spe
             spec.inputDim = dim; // a data set that cannot be read is validate()'s to report
         if (!given("input_mean"))
             spec.inputMean = kDefaults.inputMean;
+    }
+    if (spec.arch == Arch::Cnn) {
+        // a cnn has channels, not widths: width and widths keep their defaults (validate refuses
+        // them set), and input_dim is the image's C0 S^2 (real data: the data's, read as
+        // sqrt(D) x sqrt(D) x 1 images unless image or input_channels say otherwise)
+        if (given("arch") && !given("width"))
+            spec.width = kDefaults.width;
+        if (given("arch") && !given("widths"))
+            spec.widths.clear();
+        if (isRealData(spec.data)) {
+            const int root = static_cast<int>(std::lround(std::sqrt(spec.inputDim)));
+            if ((given("arch") || given("data")) && !given("image") && !given("input_channels") &&
+                root * root == spec.inputDim && root <= Limits::kMaxImage) {
+                spec.image = root;
+                spec.inputChannels = 1;
+            }
+        } else if ((given("arch") || given("input_channels") || given("image") || given("data")) &&
+                   !given("input_dim")) {
+            spec.inputDim = spec.inputChannels * spec.image * spec.image;
+        }
     }
     if (given("data") && !given("standardize") && !isRealData(spec.data))
         spec.standardize = kDefaults.standardize;
@@ -604,6 +641,56 @@ std::vector<SpecError> validateFields(const NetworkSpec& s) {
                          "L^(-1/(2m-2)), so it needs branch_depth 2 or more (got branch_depth " +
                              std::to_string(s.branchDepth) + ")"});
     }
+    if (s.arch != Arch::Cnn) {
+        if (s.channels != kDefaults.channels)
+            ignored("channels", std::to_string(s.channels), "arch " + archName(s.arch), "arch cnn");
+        if (s.inputChannels != kDefaults.inputChannels)
+            ignored("input_channels", std::to_string(s.inputChannels), "arch " + archName(s.arch),
+                    "arch cnn");
+        if (s.kernel != kDefaults.kernel)
+            ignored("kernel", std::to_string(s.kernel), "arch " + archName(s.arch), "arch cnn");
+        if (s.image != kDefaults.image)
+            ignored("image", std::to_string(s.image), "arch " + archName(s.arch), "arch cnn");
+        if (s.convFan != kDefaults.convFan)
+            ignored("conv_fan", convFanName(s.convFan), "arch " + archName(s.arch), "arch cnn");
+        if (s.init == InitScheme::DeltaOrthogonal)
+            e.push_back({"init", "init: delta-orthogonal is a convolution kernel (zero except an "
+                                 "orthogonal centre tap), so it needs arch cnn (got arch " +
+                                     archName(s.arch) +
+                                     "; choose orthogonal for dense layers, or set arch cnn)"});
+    } else {
+        if (s.kernel % 2 == 0)
+            e.push_back({"kernel", "kernel: must be odd (a centre tap; got " +
+                                       std::to_string(s.kernel) + ")"});
+        if (s.kernel > s.image)
+            e.push_back({"kernel", "kernel: " + std::to_string(s.kernel) +
+                                       " is larger than image " + std::to_string(s.image) +
+                                       " (circular padding would wrap a kernel round the image: "
+                                       "lower kernel or raise image)"});
+        if (s.init == InitScheme::DeltaOrthogonal && s.convFan != kDefaults.convFan)
+            ignored("conv_fan", convFanName(s.convFan), "init delta-orthogonal",
+                    "a scheme scaled by the kernel's fans; delta-orthogonal's centre tap has "
+                    "variance gain / C_in whatever k is");
+        if (s.width != kDefaults.width)
+            e.push_back({"width", "width: arch cnn has channels C in every layer, not a width "
+                                  "(its units are C S^2 = " +
+                                      std::to_string(s.channels * s.image * s.image) +
+                                      "): set channels and image, leave width out"});
+        if (!s.widths.empty())
+            e.push_back({"widths", "widths: arch cnn keeps channels C in every layer (set "
+                                   "channels, leave widths out)"});
+        const long long want = static_cast<long long>(s.inputChannels) * s.image * s.image;
+        if (s.inputDim != want)
+            e.push_back(
+                {"input_dim", "input_dim: arch cnn takes image x image x input_channels inputs, so "
+                              "input_dim must be " +
+                                  std::to_string(s.inputChannels) + " x " +
+                                  std::to_string(s.image) + "^2 = " + std::to_string(want) +
+                                  " (got input_dim " + std::to_string(s.inputDim) +
+                                  (isRealData(s.data) ? ", the data's features; set image and "
+                                                        "input_channels to the data's shape)"
+                                                      : "; leave input_dim out to derive it)")});
+    }
     // Real data: its dimension and its number of examples bound input_dim and batch.
     DataKind dataKind{};
     if (parseDataKind(s.data, dataKind)) {
@@ -648,7 +735,9 @@ json specToJson(const NetworkSpec& spec) {
         // the family's fields only where they say something: an mlp preset (every v1 preset)
         // serialises as it always has
         if ((f.info.name == "arch" || f.info.name == "branch_depth" ||
-             f.info.name == "residual_scale" || f.info.name == "residual_gamma") &&
+             f.info.name == "residual_scale" || f.info.name == "residual_gamma" ||
+             f.info.name == "channels" || f.info.name == "input_channels" ||
+             f.info.name == "kernel" || f.info.name == "image" || f.info.name == "conv_fan") &&
             f.get(spec) == f.get(kDefaults))
             continue;
         if (f.info.kind == FieldKind::IntList && spec.widths.empty())

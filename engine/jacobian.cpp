@@ -257,7 +257,9 @@ JacobianResult computeJacobian(const NetworkSpec& spec, int inputs,
             result.cancelled = true;
             return;
         }
-        auto [w, bias] = materializeDense(net, draws, cancel);
+        // a cnn's layers as the dense maps of its flattened C S^2 units (small images)
+        auto [w, bias] = spec.arch == Arch::Cnn ? materializeConvAsDense(net, draws, cancel)
+                                                : materializeDense(net, draws, cancel);
 
         // forward pass of the K inputs together: phi'(h^l) per layer, non-finite per input
         std::vector<MatrixF> d(static_cast<std::size_t>(L) + 1);

@@ -59,6 +59,28 @@ std::pair<Param, Param> denseParams(const NetworkSpec& spec, int index, const st
     return {std::move(w), std::move(b)};
 }
 
+/// Key kind of a delta-orthogonal kernel: its Z (an orthogonal centre tap in zeros) is not the
+/// orthogonal draw of the full kernel's shape, so it never shares that draw's cache entry.
+constexpr int kDeltaOrthogonalKind = 100 + static_cast<int>(DrawKind::Orthogonal);
+
+/// The kernel and bias of cnn layer l (streams of index l, like the mlp's layer l: a draw of the
+/// same shape and kind is the same matrix, so sharing a cache entry is exact). The scheme sees
+/// convSchemeFans; sigma_w^2 is what the length map sees (effectiveSigmaW2).
+std::pair<Param, Param> convParams(const NetworkSpec& spec, int l, const ConvShape& g) {
+    const auto [fanIn, fanOut] = convSchemeFans(spec, l);
+    auto [w, b] = denseParams(spec, l, std::to_string(l), fanIn, fanOut, 1.0);
+    w.rows = g.cout;
+    w.cols = g.patch();
+    w.sigmaW2 = effectiveSigmaW2(spec, l);
+    w.key.rows = w.rows;
+    w.key.cols = w.cols;
+    if (spec.init == InitScheme::DeltaOrthogonal)
+        w.key.kind = kDeltaOrthogonalKind;
+    b.rows = g.cout;
+    b.key.rows = g.cout;
+    return {std::move(w), std::move(b)};
+}
+
 } // namespace
 
 Network buildNetwork(const NetworkSpec& spec) {
@@ -67,6 +89,21 @@ Network buildNetwork(const NetworkSpec& spec) {
     net.inputDim = spec.inputDim;
     net.outputDim = spec.widthOf(spec.depth);
     net.plan.stages = spec.depth;
+    if (spec.arch == Arch::Cnn) {
+        for (int l = 1; l <= spec.depth; ++l) {
+            ConvStage st;
+            st.shape = ConvShape{convChannelsIn(spec, l), spec.channels, spec.kernel, spec.image};
+            st.centreOnly = spec.init == InitScheme::DeltaOrthogonal;
+            auto [w, b] = convParams(spec, l, st.shape);
+            st.weight = static_cast<int>(net.params.size());
+            net.params.push_back(std::move(w));
+            st.bias = static_cast<int>(net.params.size());
+            net.params.push_back(std::move(b));
+            net.stages.emplace_back(st);
+        }
+        net.plan.axis = "layer";
+        return net;
+    }
     if (spec.arch == Arch::Resnet) {
         // branch layer j of block l draws from the streams of index (l - 1) m + j: a resnet
         // with m = 1 has the weights of the mlp of the same depth and width
@@ -120,6 +157,15 @@ MatrixF drawParam(const Param& p, const std::atomic<bool>* cancel) {
         default:
             return MatrixF::Zero(p.rows, 1);
         }
+    }
+    if (p.scheme == InitScheme::DeltaOrthogonal) {
+        // zero except the centre tap: an orthogonal C_out x C_in draw (unit entry variance);
+        // for delta-orthogonal the scheme's fanIn is C_in, so the kernel has cols / fanIn taps
+        const int cin = p.fanIn, taps = p.cols / p.fanIn;
+        MatrixF z = MatrixF::Zero(p.rows, p.cols);
+        z.middleCols(static_cast<Eigen::Index>(taps / 2) * cin, cin) =
+            drawStandard(DrawKind::Orthogonal, p.key.seed, p.key.index, p.rows, cin, cancel);
+        return z;
     }
     return drawStandard(p.draw, p.key.seed, p.key.index, p.rows, p.cols, cancel);
 }
@@ -191,6 +237,30 @@ DenseWeights materializeDense(const Network& net,
         };
         out.w[static_cast<std::size_t>(i) + 1] = materialize(p(st.weight), z(st.weight), cancel);
         out.b[static_cast<std::size_t>(i) + 1] = materialize(p(st.bias), z(st.bias));
+    });
+    return out;
+}
+
+DenseWeights materializeConvAsDense(const Network& net,
+                                    const std::vector<std::shared_ptr<const StandardDraw>>& draws,
+                                    const std::atomic<bool>* cancel) {
+    const int L = static_cast<int>(net.stages.size());
+    DenseWeights out;
+    out.w.resize(static_cast<std::size_t>(L) + 1);
+    out.b.resize(static_cast<std::size_t>(L) + 1);
+    detail::forEachIndex(L, [&](int i) {
+        if (detail::isCancelled(cancel))
+            return;
+        const auto& st = std::get<ConvStage>(net.stages[static_cast<std::size_t>(i)]);
+        const auto p = [&](int k) -> const Param& {
+            return net.params[static_cast<std::size_t>(k)];
+        };
+        const auto z = [&](int k) -> const StandardDraw& {
+            return *draws[static_cast<std::size_t>(k)];
+        };
+        const auto li = static_cast<std::size_t>(i) + 1;
+        out.w[li] = convAsDense(st.shape, materialize(p(st.weight), z(st.weight)));
+        out.b[li] = materialize(p(st.bias), z(st.bias)).replicate(st.shape.pixels(), 1);
     });
     return out;
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "activation.h"
+#include "conv.h"
 #include "drawcache.h"
 #include "spec.h"
 #include "weights.h"
@@ -49,7 +50,17 @@ struct ResidualStage {
     double gamma = 1;                 //
 };
 
-using Stage = std::variant<DenseStage, ResidualStage>;
+/// h = W * a + b, a' = phi(h): one convolution (conv.h: k x k, stride 1, circular padding) of
+/// C_in to C_out channels on S x S images, a bias per channel; C_out S^2 units.
+struct ConvStage {
+    int weight = -1, bias = -1; // C_out x (k^2 C_in) and C_out x 1: indices into Network::params
+    ConvShape shape;            //
+    bool centreOnly = false;    // delta-orthogonal: every tap but the centre is zero
+    int in() const { return shape.cin * shape.pixels(); }
+    int out() const { return shape.cout * shape.pixels(); }
+};
+
+using Stage = std::variant<DenseStage, ResidualStage, ConvStage>;
 
 struct RunPlan {
     int stages = 0;
@@ -88,6 +99,12 @@ struct DenseWeights {
 DenseWeights materializeDense(const Network& net,
                               const std::vector<std::shared_ptr<const StandardDraw>>& draws,
                               const std::atomic<bool>* cancel);
+
+/// W^l and b^l of every conv stage of a cnn network as the dense (C_out S^2) x (C_in S^2) maps
+/// they are (conv.h, convAsDense) and the bias repeated at every pixel: what the Jacobian takes.
+DenseWeights materializeConvAsDense(const Network& net,
+                                    const std::vector<std::shared_ptr<const StandardDraw>>& draws,
+                                    const std::atomic<bool>* cancel);
 
 /// The dense stage of `layer` (1-based) in an MLP network.
 inline const DenseStage& denseStage(const Network& net, int layer) {

@@ -1,5 +1,7 @@
 #include "spec.h"
 
+#include "conv.h"
+#include "familytheory.h"
 #include "fields.h"
 
 #include <array>
@@ -11,7 +13,7 @@
 namespace initscope {
 namespace {
 
-const std::array<std::pair<InitScheme, const char*>, 11> kSchemes{{
+const std::array<std::pair<InitScheme, const char*>, 12> kSchemes{{
     {InitScheme::Zeros, "zeros"},
     {InitScheme::Constant, "constant"},
     {InitScheme::Normal, "normal"},
@@ -23,6 +25,7 @@ const std::array<std::pair<InitScheme, const char*>, 11> kSchemes{{
     {InitScheme::HeNormal, "he-normal"},
     {InitScheme::HeUniform, "he-uniform"},
     {InitScheme::Orthogonal, "orthogonal"},
+    {InitScheme::DeltaOrthogonal, "delta-orthogonal"},
 }};
 
 } // namespace
@@ -121,11 +124,19 @@ bool parseLoss(const std::string& name, Loss& out) {
 }
 
 std::string archName(Arch a) {
-    return a == Arch::Mlp ? "mlp" : "resnet";
+    switch (a) {
+    case Arch::Mlp:
+        return "mlp";
+    case Arch::Resnet:
+        return "resnet";
+    case Arch::Cnn:
+        return "cnn";
+    }
+    return "mlp";
 }
 
 bool parseArch(const std::string& name, Arch& out) {
-    for (Arch a : {Arch::Mlp, Arch::Resnet})
+    for (Arch a : {Arch::Mlp, Arch::Resnet, Arch::Cnn})
         if (name == archName(a)) {
             out = a;
             return true;
@@ -159,6 +170,19 @@ bool parseResidualScale(const std::string& name, ResidualScale& out) {
     return false;
 }
 
+std::string convFanName(ConvFan f) {
+    return f == ConvFan::Full ? "full" : "channels-only";
+}
+
+bool parseConvFan(const std::string& name, ConvFan& out) {
+    for (ConvFan f : {ConvFan::Full, ConvFan::ChannelsOnly})
+        if (name == convFanName(f)) {
+            out = f;
+            return true;
+        }
+    return false;
+}
+
 double residualGamma(const NetworkSpec& spec) {
     switch (spec.residualScale) {
     case ResidualScale::Zero:
@@ -185,6 +209,8 @@ double fixupBranchFactor(const NetworkSpec& spec, int j) {
 int NetworkSpec::widthOf(int layer) const {
     if (layer <= 0)
         return inputDim;
+    if (arch == Arch::Cnn)
+        return channels * image * image;
     if (!widths.empty())
         return widths[static_cast<std::size_t>(layer - 1)];
     return width;
@@ -203,6 +229,7 @@ double baseVariance(InitScheme s, FanMode mode, int fanIn, int fanOut, double in
     case InitScheme::LecunNormal:
     case InitScheme::LecunUniform:
     case InitScheme::Orthogonal:
+    case InitScheme::DeltaOrthogonal:
         return 1.0 / in;
     case InitScheme::XavierNormal:
     case InitScheme::XavierUniform:
@@ -214,7 +241,28 @@ double baseVariance(InitScheme s, FanMode mode, int fanIn, int fanOut, double in
     return 0.0;
 }
 
+std::pair<int, int> convSchemeFans(const NetworkSpec& spec, int layer) {
+    const int cin = convChannelsIn(spec, layer), cout = spec.channels;
+    const int k2 = spec.kernel * spec.kernel;
+    if (spec.init == InitScheme::DeltaOrthogonal || spec.convFan == ConvFan::ChannelsOnly)
+        return {cin, cout};
+    return {k2 * cin, k2 * cout};
+}
+
 double effectiveSigmaW2(const NetworkSpec& spec, int layer) {
+    if (spec.arch == Arch::Cnn) {
+        const int cin = convChannelsIn(spec, layer);
+        if (spec.init == InitScheme::DeltaOrthogonal) // only the centre tap's C_in terms
+            return meanfield::deltaOrthogonalSigmaW2(spec.gain / cin, cin);
+        // the variance the scheme would have at the correct fans, then what forgetting k^2 does
+        // to it (fan-scaled schemes only; normal and uniform never see the fans)
+        const int k2 = spec.kernel * spec.kernel;
+        const double intended = spec.gain * baseVariance(spec.init, spec.fanMode, k2 * cin,
+                                                         k2 * spec.channels, spec.initValue);
+        const bool forgotten =
+            spec.convFan == ConvFan::ChannelsOnly && hasFanScaledVariance(spec.init);
+        return meanfield::cnnEffectiveSigmaW2(intended, spec.kernel, cin, forgotten);
+    }
     const int fanIn = spec.widthOf(layer - 1);
     const int fanOut = spec.widthOf(layer);
     return spec.gain * baseVariance(spec.init, spec.fanMode, fanIn, fanOut, spec.initValue) * fanIn;
@@ -230,6 +278,30 @@ std::uint64_t estimateMemoryBytes(const NetworkSpec& spec) {
     std::uint64_t bytes = 0;
     const std::uint64_t B = static_cast<std::uint64_t>(std::max(spec.batch, 0));
     std::uint64_t maxN = static_cast<std::uint64_t>(std::max(spec.inputDim, 0));
+    if (spec.arch == Arch::Cnn) {
+        // per layer: the kernel (draws + scaled copy), biases, a^l and phi'(h^l) of C S^2 units
+        // kept for the backward pass; per concurrent chunk (at most kConvConcurrentChunks
+        // counted) the im2col scratch of one group of images and its product; per chunk of 64
+        // inputs a partial dW; the input, delta and below buffers
+        const std::uint64_t S2 = static_cast<std::uint64_t>(spec.image) * spec.image;
+        const std::uint64_t c = static_cast<std::uint64_t>(spec.channels);
+        const std::uint64_t k2 = static_cast<std::uint64_t>(spec.kernel) * spec.kernel;
+        std::uint64_t maxKernel = 0, maxCol = 0;
+        for (int l = 1; l <= spec.depth; ++l) {
+            const std::uint64_t cin = static_cast<std::uint64_t>(convChannelsIn(spec, l));
+            bytes += 2 * c * k2 * cin * sizeof(float) + 2 * c * sizeof(float);
+            bytes += 2 * c * S2 * B * sizeof(float);
+            maxKernel = std::max(maxKernel, c * k2 * cin);
+            maxCol = std::max(maxCol, convScratchFloats(k2 * cin, S2, c));
+        }
+        constexpr std::uint64_t kConvConcurrentChunks = 8;
+        bytes += kConvConcurrentChunks * maxCol * sizeof(float);
+        bytes += (B + 63) / 64 * maxKernel * sizeof(float);
+        const std::uint64_t maxUnits =
+            std::max(c, static_cast<std::uint64_t>(spec.inputChannels)) * S2;
+        bytes += 3 * maxUnits * B * sizeof(float);
+        return bytes;
+    }
     if (spec.arch == Arch::Resnet) {
         // per block: m branch layers of N x N (draws + scaled weights), their biases, and per
         // branch layer phi and phi' of its input kept for the backward pass; the stream x^l

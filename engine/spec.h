@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace initscope {
@@ -22,13 +23,20 @@ enum class InitScheme {
     HeNormal,      // Var = gain * 2 / fan, fan = fanIn or fanOut   (He et al. 2015)
     HeUniform,     //
     Orthogonal,    // sqrt(gain / fanIn) * Q, Q from the sign-corrected QR of a Gaussian
+    // arch cnn only (Xiao et al. 2018): every tap zero except the centre, an orthogonal
+    // C_out x C_in matrix with entry variance gain / C_in, so each pixel's map is orthogonal
+    DeltaOrthogonal,
 };
 
 enum class FanMode { FanIn, FanOut };
 /// The network family (THEORY.md, "Network families"): a plain stack of dense layers, or
 /// residual blocks x^l = x^{l-1} + gamma F(x^{l-1}) with a pre-activation branch F of
-/// branch_depth dense layers.
-enum class Arch { Mlp, Resnet };
+/// branch_depth dense layers, or convolutions (depth = conv layers of `channels` channels on
+/// image x image pixels, k x k kernels, stride 1, circular padding).
+enum class Arch { Mlp, Resnet, Cnn };
+/// The fans a cnn's scheme is given: full (fanIn k^2 C_in, fanOut k^2 C_out: correct) or
+/// channels-only (fanIn C_in, fanOut C_out: the "forgotten k^2", sigma_w^2 k^2 too large).
+enum class ConvFan { Full, ChannelsOnly };
 /// gamma of every residual block: 0 (zero-gamma: the network is the identity at init), 1,
 /// 1/sqrt(L), Fixup (gamma 1, each branch's last layer zero and its other layers' standard
 /// deviation scaled by L^(-1/(2m-2)); Zhang et al. 2019), or residual_gamma.
@@ -53,6 +61,8 @@ std::string archName(Arch a); // "mlp", "resnet"
 bool parseArch(const std::string& name, Arch& out);
 std::string residualScaleName(ResidualScale r); // "zero", "one", "inv-sqrt-depth", "fixup", "value"
 bool parseResidualScale(const std::string& name, ResidualScale& out);
+std::string convFanName(ConvFan f); // "full", "channels-only"
+bool parseConvFan(const std::string& name, ConvFan& out);
 
 /// Allowed ranges, shared by validation, the CLI and the GUI controls.
 struct Limits {
@@ -69,6 +79,9 @@ struct Limits {
     static constexpr int kMaxThreads = 256;
     static constexpr int kMaxBranchDepth = 16;
     static constexpr double kMaxResidualGamma = 1e3;
+    static constexpr int kMaxChannels = 1024;
+    static constexpr int kMaxKernel = 15;
+    static constexpr int kMaxImage = 256;
 };
 
 struct NetworkSpec {
@@ -77,10 +90,18 @@ struct NetworkSpec {
     int branchDepth = 2;   // resnet: dense layers m per residual branch (1..kMaxBranchDepth)
     ResidualScale residualScale = ResidualScale::One; // resnet: gamma of the blocks
     double residualGamma = 1.0;                       // resnet: gamma with residual_scale value
-    int depth = 50;                                   // number of weight layers L (1..kMaxDepth)
-    int width = 256;         // units per hidden layer when `widths` is empty
-    std::vector<int> widths; // optional per-layer widths N_1..N_L (size = depth)
-    int inputDim = 256;      // N_0
+    // cnn: layer 1 maps C0 = inputChannels channels to `channels`, layers 2..L channels to
+    // channels; the input is image x image x C0 (input_dim = C0 S^2, derived), a unit is a
+    // (pixel, channel) pair: widthOf(l) = C S^2
+    int channels = 16;               // cnn: C (1..kMaxChannels)
+    int inputChannels = 16;          // cnn: C0
+    int kernel = 3;                  // cnn: k, odd (1..kMaxKernel)
+    int image = 8;                   // cnn: S (1..kMaxImage)
+    ConvFan convFan = ConvFan::Full; // cnn: the fans the scheme is given
+    int depth = 50;                  // number of weight layers L (1..kMaxDepth)
+    int width = 256;                 // units per hidden layer when `widths` is empty
+    std::vector<int> widths;         // optional per-layer widths N_1..N_L (size = depth)
+    int inputDim = 256;              // N_0
     ActivationKind activation = ActivationKind::Tanh;
     double activationSlope = 0.01; // leaky-relu negative slope
 
@@ -113,7 +134,7 @@ struct NetworkSpec {
     int threads = 0; // worker threads; 0 = all cores. Never changes the results.
     double memoryBudgetGiB = 4.0;
 
-    int widthOf(int layer) const; // N_l for l = 0..depth (0 = inputDim)
+    int widthOf(int layer) const; // N_l for l = 0..depth (0 = inputDim; cnn: C S^2)
     bool operator==(const NetworkSpec&) const = default;
 };
 
@@ -144,6 +165,15 @@ double residualGamma(const NetworkSpec& spec);
 /// Fixup's factor on the standard deviation of branch layer j (1-based) of m: L^(-1/(2m-2)) for
 /// j < m, 0 for the last; 1 for every other residual scale.
 double fixupBranchFactor(const NetworkSpec& spec, int j);
+
+/// Fans (fanIn, fanOut) the scheme of cnn layer l (1-based) is given: k^2 C_in, k^2 C_out with
+/// conv_fan full, C_in, C_out with channels-only; for delta-orthogonal the centre tap's C_in,
+/// C_out (its variance is gain / C_in).
+std::pair<int, int> convSchemeFans(const NetworkSpec& spec, int layer);
+/// Channels C_{l-1} into cnn layer l (C0 for l = 1, else C).
+inline int convChannelsIn(const NetworkSpec& spec, int layer) {
+    return layer <= 1 ? spec.inputChannels : spec.channels;
+}
 
 /// Schemes whose variance is scaled by the fans (lecun, xavier, he, orthogonal): those have an
 /// effective sigma_w^2 that a gain sets independently of the width.

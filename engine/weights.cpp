@@ -26,6 +26,7 @@ DrawKind drawKind(InitScheme s) {
     case InitScheme::HeUniform:
         return DrawKind::Uniform;
     case InitScheme::Orthogonal:
+    case InitScheme::DeltaOrthogonal: // the centre tap's draw (network.cpp embeds it)
         return DrawKind::Orthogonal;
     }
     return DrawKind::None;

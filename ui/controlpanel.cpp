@@ -463,11 +463,12 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     // the family: a residual network's depth counts blocks, its branch has its own depth
     arch_ = new QComboBox;
     arch_->setObjectName(QStringLiteral("arch"));
-    for (Arch a : {Arch::Mlp, Arch::Resnet})
+    for (Arch a : {Arch::Mlp, Arch::Resnet, Arch::Cnn})
         arch_->addItem(QString::fromStdString(archName(a)), static_cast<int>(a));
-    arch_->setToolTip(tr("Network family: mlp (depth = dense layers) or resnet (depth = residual "
+    arch_->setToolTip(tr("Network family: mlp (depth = dense layers), resnet (depth = residual "
                          "blocks x + gamma F(x), each branch F a stack of dense layers; input "
-                         "dim = width)."));
+                         "dim = width) or cnn (depth = conv layers of C channels on S x S "
+                         "images; input dim = C0 S^2)."));
     af->addRow(label(tr("Family"), arch_->toolTip()), arch_);
     branchDepth_ = intSpin("branch_depth", tr(" layers"),
                            tr("resnet: dense layers m in each residual branch F(x) = W_m phi(... "
@@ -487,6 +488,30 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
                                tr("resnet: gamma of every block, with residual scale 'value' "
                                   "(dimensionless)."));
     af->addRow(label(tr("Residual γ"), residualGamma_->toolTip()), residualGamma_);
+    // cnn: its own rows, shown only for arch cnn
+    archForm_ = af;
+    channels_ = intSpin("channels", tr(" channels"),
+                        tr("cnn: channels C of every conv layer (a layer has C S^2 units)."));
+    af->addRow(label(tr("Channels C"), channels_->toolTip()), channels_);
+    inputChannels_ = intSpin("input_channels", tr(" channels"),
+                             tr("cnn: channels C0 of the input images (input dim = C0 S^2; "
+                                "Fashion-MNIST: 1)."));
+    af->addRow(label(tr("Input channels C0"), inputChannels_->toolTip()), inputChannels_);
+    kernel_ = intSpin("kernel", QString(),
+                      tr("cnn: kernel size k (odd): k x k taps, stride 1, circular padding."));
+    kernel_->setSingleStep(2);
+    af->addRow(label(tr("Kernel k"), kernel_->toolTip()), kernel_);
+    image_ =
+        intSpin("image", tr(" px"), tr("cnn: image side S (S x S pixels; Fashion-MNIST: 28)."));
+    af->addRow(label(tr("Image S"), image_->toolTip()), image_);
+    convFan_ = new QComboBox;
+    convFan_->setObjectName(QStringLiteral("conv_fan"));
+    for (ConvFan f : {ConvFan::Full, ConvFan::ChannelsOnly})
+        convFan_->addItem(QString::fromStdString(convFanName(f)), static_cast<int>(f));
+    convFan_->setToolTip(tr("cnn: the fans the scheme is given: full (fanIn k^2 C_in, correct) or "
+                            "channels-only (fanIn C_in: the forgotten k^2, q grows by k^2 per "
+                            "layer)."));
+    af->addRow(label(tr("Conv fan"), convFan_->toolTip()), convFan_);
     root->addWidget(arch);
 
     // ---- initialisation
@@ -705,7 +730,12 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
                      {QStringLiteral("arch"), arch_},
                      {QStringLiteral("branch_depth"), branchDepth_},
                      {QStringLiteral("residual_scale"), residualScale_},
-                     {QStringLiteral("residual_gamma"), residualGamma_}};
+                     {QStringLiteral("residual_gamma"), residualGamma_},
+                     {QStringLiteral("channels"), channels_},
+                     {QStringLiteral("input_channels"), inputChannels_},
+                     {QStringLiteral("kernel"), kernel_},
+                     {QStringLiteral("image"), image_},
+                     {QStringLiteral("conv_fan"), convFan_}};
 
     // Only a control with the focus takes the wheel (a click or Tab gives it the focus).
     auto* guard = new WheelGuard(this);
@@ -743,7 +773,8 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     connect(width_, &LogIntControl::valueChanged, this, &ControlPanel::edited);
     connect(gain_, &GainControl::valueChanged, this, &ControlPanel::edited);
     connect(inputScale_, &LogDoubleControl::valueChanged, this, &ControlPanel::edited);
-    for (QSpinBox* s : std::initializer_list<QSpinBox*>{inputDim_, batch_, histBins_, branchDepth_})
+    for (QSpinBox* s : std::initializer_list<QSpinBox*>{inputDim_, batch_, histBins_, branchDepth_,
+                                                        channels_, inputChannels_, kernel_, image_})
         connect(s, &QSpinBox::valueChanged, this, &ControlPanel::edited);
     connect(seed_, &QLineEdit::editingFinished, this, [this] {
         bool ok = false;
@@ -766,7 +797,8 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
              residualGamma_})
         connect(s, &QDoubleSpinBox::valueChanged, this, &ControlPanel::edited);
     connect(sigmaB2_, &QDoubleSpinBox::valueChanged, this, &ControlPanel::edited);
-    for (QComboBox* c : {activation_, init_, fanMode_, biasInit_, loss_, arch_, residualScale_})
+    for (QComboBox* c :
+         {activation_, init_, fanMode_, biasInit_, loss_, arch_, residualScale_, convFan_})
         connect(c, &QComboBox::currentIndexChanged, this, &ControlPanel::edited);
     connect(data_, &QComboBox::currentIndexChanged, this, &ControlPanel::dataChosen);
     connect(standardize_, &QCheckBox::toggled, this, &ControlPanel::edited);
@@ -818,6 +850,29 @@ NetworkSpec ControlPanel::spec() const {
         s.inputDim = s.width;
         s.widths.clear();
     }
+    s.channels = channels_->value();
+    s.inputChannels = inputChannels_->value();
+    s.kernel = kernel_->value();
+    s.image = image_->value();
+    s.convFan = static_cast<ConvFan>(convFan_->currentData().toInt());
+    if (s.arch == Arch::Cnn) { // channels, not a width; the input is S x S x C0
+        s.width = NetworkSpec{}.width;
+        s.widths.clear();
+        if (!isRealData(s.data)) {
+            s.inputDim = s.inputChannels * s.image * s.image;
+        } else if (const int root = static_cast<int>(std::lround(std::sqrt(s.inputDim)));
+                   root * root == s.inputDim && root <= Limits::kMaxImage) {
+            s.image = root;      // real data of D features: sqrt(D) x sqrt(D) x 1 images (as
+            s.inputChannels = 1; // applyFields derives them)
+        }
+    } else { // the conv fields mean nothing: their defaults (as applyFields resets them)
+        const NetworkSpec d;
+        s.channels = d.channels;
+        s.inputChannels = d.inputChannels;
+        s.kernel = d.kernel;
+        s.image = d.image;
+        s.convFan = d.convFan;
+    }
     return s;
 }
 
@@ -856,6 +911,11 @@ void ControlPanel::setSpec(const NetworkSpec& s) {
     branchDepth_->setValue(s.branchDepth);
     residualScale_->setCurrentIndex(residualScale_->findData(static_cast<int>(s.residualScale)));
     residualGamma_->setValue(s.residualGamma);
+    channels_->setValue(s.channels);
+    inputChannels_->setValue(s.inputChannels);
+    kernel_->setValue(s.kernel);
+    image_->setValue(s.image);
+    convFan_->setCurrentIndex(convFan_->findData(static_cast<int>(s.convFan)));
     blockers.clear();
     updating_ = false;
     held_.clear(); // the spec's own values stand, not those held from before
@@ -907,6 +967,27 @@ void ControlPanel::updateEnabled() {
         QSignalBlocker b(inputDim_);
         inputDim_->setValue(width_->value());
     }
+    // a cnn's rows are shown for arch cnn only; its width is C S^2 and its input dim C0 S^2
+    const bool cnn = static_cast<Arch>(arch_->currentData().toInt()) == Arch::Cnn;
+    for (QWidget* w :
+         std::initializer_list<QWidget*>{channels_, inputChannels_, kernel_, image_, convFan_})
+        archForm_->setRowVisible(w, cnn);
+    convFan_->setEnabled(init != InitScheme::DeltaOrthogonal);
+    width_->setEnabled(!cnn);
+    image_->setEnabled(!real);
+    inputChannels_->setEnabled(!real);
+    if (cnn) {
+        inputDim_->setEnabled(false);
+        if (real) { // the data's images (spec() derives them)
+            const NetworkSpec derived = spec();
+            QSignalBlocker bi(image_), bc(inputChannels_);
+            image_->setValue(derived.image);
+            inputChannels_->setValue(derived.inputChannels);
+        } else {
+            QSignalBlocker b(inputDim_);
+            inputDim_->setValue(inputChannels_->value() * image_->value() * image_->value());
+        }
+    }
     const bool scalable = init != InitScheme::Zeros && init != InitScheme::Constant;
     xavier_->setEnabled(scalable);
     he_->setEnabled(scalable);
@@ -914,7 +995,8 @@ void ControlPanel::updateEnabled() {
     // a resnet's depth counts residual blocks
     depth_->spinBox()->setSuffix(static_cast<Arch>(arch_->currentData().toInt()) == Arch::Resnet
                                      ? tr(" blocks")
-                                     : tr(" layers"));
+                                 : cnn ? tr(" conv layers")
+                                       : tr(" layers"));
     diagram_->setSpec(spec()); // every edit and every loaded spec passes here
 }
 

@@ -17,6 +17,7 @@ namespace initscope::ui {
 class NetworkDiagram;
 }
 class QComboBox;
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -234,6 +235,13 @@ private:
     FieldIntSpinBox* branchDepth_;
     QComboBox* residualScale_;
     FieldSpinBox* residualGamma_;
+    // cnn: shown only for arch cnn (rows of archForm_)
+    QFormLayout* archForm_ = nullptr;
+    FieldIntSpinBox* channels_;
+    FieldIntSpinBox* inputChannels_;
+    FieldIntSpinBox* kernel_;
+    FieldIntSpinBox* image_;
+    QComboBox* convFan_;
     QPushButton* xavier_;
     QPushButton* he_;
     QPushButton* critical_;

@@ -241,7 +241,7 @@ void JacobianView::display(const JacobianResult& r) {
                                           "inputs (depth %2, width %3, %4)"))
                                  .arg(r.inputs.size())
                                  .arg(r.spec.depth)
-                                 .arg(r.spec.width)
+                                 .arg(r.spec.arch == Arch::Cnn ? r.spec.widthOf(1) : r.spec.width)
                                  .arg(QString::fromStdString(initSchemeName(r.spec.init))));
     emit resultShown();
 }

@@ -47,6 +47,10 @@
 namespace initscope::ui {
 
 namespace {
+/// The width a status line names: N, or a cnn's units per layer C S^2.
+int shownWidth(const NetworkSpec& s) {
+    return s.arch == Arch::Cnn ? s.widthOf(1) : s.width;
+}
 QString num(double v) {
     return std::isfinite(v) ? QString::number(v, 'g', 4) : QStringLiteral("n/a");
 }
@@ -722,14 +726,14 @@ void MainWindow::markViews() {
                        .arg(r.generation)
                        .arg(r.seconds * 1e3, 0, 'f', 1)
                        .arg(r.spec.depth)
-                       .arg(r.spec.width)
+                       .arg(shownWidth(r.spec))
                        .arg(r.spec.batch)
                        .arg(num(r.inputGrad2));
         else
             text = tr("Run #%1: depth %2, width %3, batch %4")
                        .arg(r.generation)
                        .arg(r.spec.depth)
-                       .arg(r.spec.width)
+                       .arg(shownWidth(r.spec))
                        .arg(r.spec.batch);
         if (!state.isEmpty())
             text += QStringLiteral(" \u2014 ") + state;

@@ -105,6 +105,18 @@ QString NetworkDiagram::describe(const NetworkSpec& s) {
             .arg(gammaText(s), gammaRule(s))
             .arg(s.branchDepth)
             .arg(widthText(s), act);
+    if (s.arch == Arch::Cnn)
+        return tr("cnn: %1\u00d7%1\u00d7%2 images \u2192 %3 conv layers %4\u00d7%4 of %5 channels "
+                  "(%6), %7")
+            .arg(s.image)
+            .arg(s.inputChannels)
+            .arg(s.depth)
+            .arg(s.kernel)
+            .arg(s.channels)
+            .arg(s.init == InitScheme::DeltaOrthogonal
+                     ? tr("delta-orthogonal")
+                     : tr("fan %1").arg(QString::fromStdString(convFanName(s.convFan))),
+                 act);
     return tr("mlp: x (%1) \u2192 %2 layers of %3, %4")
         .arg(s.inputDim)
         .arg(s.depth)
@@ -157,8 +169,10 @@ void NetworkDiagram::paintMlp(QPainter& p, const QRectF& area) const {
     const QString in = QStringLiteral("x");
     const QString out = QStringLiteral("a") + superscript(spec_.depth);
     const double endW = std::max(fm.horizontalAdvance(in), fm.horizontalAdvance(out)) + 6;
-    const QString widest =
-        QStringLiteral("W") + superscript(spec_.depth) + QStringLiteral(" \u03c6");
+    // a cnn's layer is a kernel K^l (k x k x C_in x C) applied at every pixel
+    const bool cnn = spec_.arch == Arch::Cnn;
+    const QString weight = cnn ? QStringLiteral("K") : QStringLiteral("W");
+    const QString widest = weight + superscript(spec_.depth) + QStringLiteral(" \u03c6");
     const double boxW = fm.horizontalAdvance(widest) + 12;
     const double gap = 16; // arrow between cells
     const int room = std::max(3, static_cast<int>((area.width() - 2 * endW - gap) / (boxW + gap)));
@@ -172,7 +186,9 @@ void NetworkDiagram::paintMlp(QPainter& p, const QRectF& area) const {
     p.setFont(scaled(p.font(), 0.85));
     p.setPen(pal.color(QPalette::PlaceholderText));
     p.drawText(QRectF(x - 10, midY + fm.height() * 0.5, endW + 20, fm.height()), Qt::AlignCenter,
-               QString::number(spec_.inputDim));
+               cnn ? QString::number(spec_.image) + QStringLiteral("\u00b2\u00d7") +
+                         QString::number(spec_.inputChannels)
+                   : QString::number(spec_.inputDim));
     p.restore();
     x += endW;
     for (int l : shown) {
@@ -185,8 +201,7 @@ void NetworkDiagram::paintMlp(QPainter& p, const QRectF& area) const {
             p.setBrush(fill);
             p.drawRoundedRect(box, 3, 3);
             p.setBrush(Qt::NoBrush);
-            p.drawText(box, Qt::AlignCenter,
-                       QStringLiteral("W") + superscript(l) + QStringLiteral(" \u03c6"));
+            p.drawText(box, Qt::AlignCenter, weight + superscript(l) + QStringLiteral(" \u03c6"));
         }
         x += boxW;
     }

@@ -1,6 +1,7 @@
 // Engine benchmark (issue 2): the sweep job against this machine's SGEMM rate measured in the
 // same run, and the latency of one slider update. Medians over repetitions; ratios, not
 // absolute times, are the figures to compare across (noisy, shared) machines.
+#include "conv.h"
 #include "engine.h"
 #include "sweep.h"
 #include "weights.h"
@@ -47,6 +48,28 @@ double sgemmRate(int n, int batch, int threads, int reps) {
         });
         const double t = seconds(t0, Clock::now());
         rates.push_back(2.0 * n * n * batch * inner / t / 1e9);
+    }
+    return median(rates);
+}
+
+/// GFLOP/s of the float GEMMs of a conv layer's forward product (C_out x k^2 C_in times one
+/// im2col group of k^2 C_in x S^2 G), `tasks` of them in parallel as the engine's chunks run.
+double convGemmRate(int cout, int patch, int cols, int tasks, int threads, int reps) {
+    MatrixF w = drawStandard(DrawKind::Normal, 1, 1, cout, patch);
+    MatrixF col = drawStandard(DrawKind::Normal, 1, 2, patch, cols);
+    std::vector<MatrixF> h(static_cast<std::size_t>(tasks), MatrixF(cout, cols));
+    tbb::task_arena arena(threads);
+    std::vector<double> rates;
+    for (int r = 0; r < reps; ++r) {
+        const int inner = 10;
+        const auto t0 = Clock::now();
+        arena.execute([&] {
+            for (int i = 0; i < inner; ++i)
+                tbb::parallel_for(
+                    0, tasks, [&](int t) { h[static_cast<std::size_t>(t)].noalias() = w * col; });
+        });
+        const double t = seconds(t0, Clock::now());
+        rates.push_back(2.0 * cout * patch * double(cols) * tasks * inner / t / 1e9);
     }
     return median(rates);
 }
@@ -111,5 +134,40 @@ int main() {
     std::printf("  median %.1f ms, max %.1f ms over %zu gain steps (target <= 30 ms); first run "
                 "with drawing %.1f ms\n",
                 median(lat), *std::max_element(lat.begin(), lat.end()), lat.size(), coldMs);
+
+    // 3. A cnn run (im2col + GEMM): three products per layer of C_out x k^2 C_in x S^2 B
+    // (forward, W^T delta, dW), against the SGEMM rate of the same product shapes.
+    NetworkSpec c;
+    c.arch = Arch::Cnn;
+    c.depth = 10;
+    c.channels = 64;
+    c.inputChannels = 64;
+    c.kernel = 3;
+    c.image = 16;
+    c.inputDim = 64 * 16 * 16;
+    c.batch = 128;
+    c.activation = ActivationKind::Relu;
+    c.init = InitScheme::HeNormal;
+    const int patch = 9 * 64, pixels = 256;
+    const int group = convGroupImages(patch, pixels);
+    const double cflops = 3.0 * c.depth * 2.0 * 64 * patch * double(pixels) * c.batch;
+    std::vector<double> cnnTimes, cnnBounds;
+    Engine cnnEngine;
+    cnnEngine.run(c); // draws cached: the timing is the propagation
+    for (int rep = 0; rep < 5; ++rep) {
+        const double rate =
+            convGemmRate(64, patch, pixels * group, (c.batch + group - 1) / group, threads, 3);
+        const auto t0 = Clock::now();
+        cnnEngine.run(c);
+        cnnTimes.push_back(seconds(t0, Clock::now()));
+        cnnBounds.push_back(cflops / (rate * 1e9));
+    }
+    const double cj = median(cnnTimes), cb = median(cnnBounds);
+    std::printf("\ncnn run (depth 10, 64 channels, 3x3, 16x16 images, batch 128, relu):\n");
+    std::printf("  %.1f GFLOP of products; SGEMM rate of the same shapes %.1f GFLOP/s\n",
+                cflops / 1e9, cflops / cb / 1e9);
+    std::printf("  median time %.3f s, SGEMM bound %.3f s, ratio %.2f (im2col, col2im and the "
+                "statistics on top)\n",
+                cj, cb, cj / cb);
     return 0;
 }

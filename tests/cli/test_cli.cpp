@@ -800,4 +800,37 @@ TEST(Cli, TrainErrorsNameTheirOptions) {
     expectError("train --steps 5 --data gaussian", "--data: task fashion-mnist trains on");
     expectError("train --task teacher --steps 100000 --depth 50 --width 1024 --batch 512",
                 "--max-seconds");
+
+// arch cnn (issue 11): the run's JSON names the family, one layer entry per conv layer of
+// C S^2 units, the spec carries the conv fields and the derived input_dim C0 S^2; the forgotten
+// k^2 shows in sigma_w2 (k^2 x 2 for He); a conv field without arch cnn, delta-orthogonal with an
+// mlp and ntk of a cnn are refused by name with exit 2; the jacobian takes a cnn.
+TEST(Cli, RunArchCnn) {
+    const json j = okJson("run --arch cnn --depth 4 --channels 6 --input-channels 2 --kernel 3 "
+                          "--image 5 --activation relu --init he-normal --conv-fan channels-only "
+                          "--batch 10 --seed 2 --threads 2");
+    EXPECT_EQ(j["arch"], "cnn");
+    EXPECT_EQ(j["stage"], "layer");
+    ASSERT_EQ(j["layers"].size(), 4u);
+    EXPECT_EQ(j["layers"][0]["width"], 6 * 25);
+    EXPECT_DOUBLE_EQ(j["layers"][1]["sigma_w2"].get<double>(), 18.0);
+    EXPECT_EQ(j["spec"]["input_dim"], 2 * 25);
+    EXPECT_EQ(j["spec"]["conv_fan"], "channels-only");
+    EXPECT_EQ(j["theory"]["q"].size(), 4u);
+    EXPECT_TRUE(j["input_grad2"].is_number());
+    const json t1 =
+        okJson("run --arch cnn --depth 3 --channels 4 --image 6 --batch 70 --threads 1");
+    json t2 = okJson("run --arch cnn --depth 3 --channels 4 --image 6 --batch 70 --threads 2");
+    json a = t1;
+    a.erase("seconds");
+    t2.erase("seconds");
+    EXPECT_EQ(a.dump(), t2.dump()) << "thread count changed a cnn run";
+    expectError("run --channels 8", "channels");
+    expectError("run --init delta-orthogonal", "arch");
+    expectError("run --arch cnn --kernel 4", "odd");
+    expectError("ntk --arch cnn --depth 2 --channels 4 --image 4 --inputs 4", "arch");
+    const json jac = okJson("jacobian --arch cnn --depth 3 --channels 4 --input-channels 4 "
+                            "--image 4 --init delta-orthogonal --activation linear --inputs 1");
+    for (double s : jac["singular_values"][0])
+        EXPECT_NEAR(s, 1.0, 1e-5); // delta-orthogonal, gain 1, linear: an isometry
 }

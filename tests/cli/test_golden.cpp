@@ -28,12 +28,29 @@ struct Case {
 
 std::vector<Case> cases() {
     std::vector<Case> c;
-    for (const char* preset :
-         {"adversarial-sensitivity", "deep-linear-growing", "deep-linear-shrinking", "he-relu",
-          "naive-normal-exploding", "naive-normal-vanishing", "ntk-conditioning",
-          "relu-input-scale", "relu-mean-shift", "symmetry-constant", "tanh-chaotic",
-          "tanh-edge-of-chaos", "tanh-input-scale", "tanh-ordered", "xavier-relu", "xavier-tanh",
-          "resnet-zero-gamma", "resnet-he-doubling", "resnet-inv-sqrt-depth", "resnet-fixup"})
+    for (const char* preset : {"adversarial-sensitivity",
+                               "deep-linear-growing",
+                               "deep-linear-shrinking",
+                               "he-relu",
+                               "naive-normal-exploding",
+                               "naive-normal-vanishing",
+                               "ntk-conditioning",
+                               "relu-input-scale",
+                               "relu-mean-shift",
+                               "symmetry-constant",
+                               "tanh-chaotic",
+                               "tanh-edge-of-chaos",
+                               "tanh-input-scale",
+                               "tanh-ordered",
+                               "xavier-relu",
+                               "xavier-tanh",
+                               "resnet-zero-gamma",
+                               "resnet-he-doubling",
+                               "resnet-inv-sqrt-depth",
+                               "resnet-fixup",
+                               "cnn-correct-fan-in",
+                               "cnn-forgotten-k2",
+                               "cnn-delta-orthogonal"})
         c.push_back({std::string("run-") + preset, std::string("run --preset ") + preset});
     c.push_back({"run-histograms-he-relu", "run --preset he-relu --depth 12 --histograms"});
     c.push_back({"run-orthogonal-bias", "run --init orthogonal --sigma-w2 1.3 --sigma-b2 0.05 "
@@ -49,9 +66,11 @@ std::vector<Case> cases() {
     c.push_back({"ntk-conditioning", "ntk --preset ntk-conditioning --depth 12 --width 128"});
     c.push_back({"ntk-relu", "ntk --activation relu --init he-normal --depth 8 --width 64 "
                              "--input-dim 32 --inputs 12 --sigma-b2 0.1"});
-    c.push_back({"ensemble-tanh", "ensemble --preset tanh-ordered --seeds 3 --depth 10 --width 64"});
+    c.push_back(
+        {"ensemble-tanh", "ensemble --preset tanh-ordered --seeds 3 --depth 10 --width 64"});
     c.push_back({"jacobian-resnet", "jacobian --preset resnet-inv-sqrt-depth --depth 6 --width 32 "
                                     "--inputs 2"});
+    c.push_back({"jacobian-cnn", "jacobian --preset cnn-delta-orthogonal --depth 6 --inputs 2"});
     c.push_back({"sweep-gain", "sweep --sweep gain=0.5:2:3 --depth 8 --width 48 --batch 32"});
     return c;
 }

@@ -413,3 +413,37 @@ TEST(BundledPresets, ResnetLessons) {
     }
     EXPECT_NEAR(fix.layers.front().sigmaW2, 2.0 / 50, 1e-12);
 }
+
+// Scenario 11, as the three cnn notes state it (their figures were measured with these specs).
+TEST(BundledPresets, CnnLessons) {
+    const RunResult ok = run("cnn-correct-fan-in");
+    const RunResult k2 = run("cnn-forgotten-k2");
+    ASSERT_EQ(ok.layers.size(), 12u);
+    ASSERT_EQ(k2.firstNonfiniteLayer, 0);
+    for (std::size_t l = 0; l < 12; ++l) {
+        EXPECT_NEAR(ok.theory.q[l] / ok.theory.q[0], 1.0, 1e-12) << "He: q constant in theory";
+        EXPECT_NEAR(k2.theory.q[l] / (k2.theory.q[0] * std::pow(9.0, double(l))), 1.0, 1e-9);
+    }
+    // the same draws, 3x the standard deviation: relu is positively homogeneous, so every
+    // layer's ratio is exactly 9x the correct network's, to float rounding
+    for (std::size_t l = 1; l < 12; ++l)
+        EXPECT_NEAR((k2.layers[l].q / k2.layers[l - 1].q) / (ok.layers[l].q / ok.layers[l - 1].q),
+                    9.0, 1e-3);
+    // the notes' geometric means per layer: 0.958 and 8.62
+    EXPECT_NEAR(std::pow(ok.layers.back().q / ok.layers.front().q, 1.0 / 11), 0.958, 0.005);
+    EXPECT_NEAR(std::pow(k2.layers.back().q / k2.layers.front().q, 1.0 / 11), 8.62, 0.05);
+    // delta-orthogonal: max / min singular value below 3 (note: 2.0-2.6); Gaussian kernels of the
+    // same sigma_w^2 have singular values down to 0 and a median below 1e-3
+    NetworkSpec d = preset("cnn-delta-orthogonal").spec;
+    const JacobianResult jd = computeJacobian(d, 2);
+    for (const JacobianInput& in : jd.inputs)
+        EXPECT_LT(in.spread, 3.0);
+    d.init = InitScheme::LecunNormal;
+    const JacobianResult jg = computeJacobian(d, 2);
+    for (const JacobianInput& in : jg.inputs) {
+        std::vector<double> sv = in.singularValues;
+        std::sort(sv.begin(), sv.end());
+        EXPECT_LT(sv[sv.size() / 2], 1e-3);
+        EXPECT_GT(in.spread, 1e3);
+    }
+}
