@@ -16,6 +16,7 @@ namespace initscope::ui {
 class NetworkDiagram;
 }
 class QComboBox;
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QPushButton;
@@ -225,6 +226,13 @@ private:
     FieldIntSpinBox* branchDepth_;
     QComboBox* residualScale_;
     FieldSpinBox* residualGamma_;
+    // rnn family: W's scheme and the input schedule (rows shown for arch rnn only), and the
+    // labels of depth and width, which an rnn calls time steps T and hidden units N
+    QComboBox* recurrentInit_ = nullptr;
+    QComboBox* rnnInput_ = nullptr;
+    QFormLayout* archForm_ = nullptr;
+    QLabel* depthLabel_ = nullptr;
+    QLabel* widthLabel_ = nullptr;
     QPushButton* xavier_;
     QPushButton* he_;
     QPushButton* critical_;

@@ -157,19 +157,27 @@ FigureData figureDataFromResult(const RunResult& result) {
 }
 
 QString stageName(const NetworkSpec& spec) {
-    return spec.arch == Arch::Resnet ? tr("block") : tr("layer");
+    return spec.arch == Arch::Resnet ? tr("block")
+           : spec.arch == Arch::Rnn  ? QStringLiteral("time step") // the axes' key: not translated
+                                     : tr("layer");
 }
 
 namespace {
 QString signalTitle(const NetworkSpec& spec) {
+    if (spec.arch == Arch::Rnn)
+        return tr("Signal: length q\u209c of the hidden pre-activations h\u209c per time step");
     return spec.arch == Arch::Resnet ? tr("Signal: length q\u02e1 of the residual stream x\u02e1")
                                      : tr("Signal: length q\u02e1 of the pre-activations");
 }
 QString signalYLabel(const NetworkSpec& spec) {
+    if (spec.arch == Arch::Rnn)
+        return tr("q\u209c = mean of h\u209c\u00b2 (log)");
     return spec.arch == Arch::Resnet ? tr("q\u02e1 = mean of x\u00b2 (log)")
                                      : tr("q\u02e1 = mean of h\u00b2 (log)");
 }
 QString distributionTitle(const NetworkSpec& spec) {
+    if (spec.arch == Arch::Rnn)
+        return tr("Distribution of the hidden pre-activations h\u209c per time step");
     return spec.arch == Arch::Resnet ? tr("Distribution of the residual stream x per block")
                                      : tr("Distribution of pre-activations h per layer");
 }

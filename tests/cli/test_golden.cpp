@@ -33,7 +33,8 @@ std::vector<Case> cases() {
           "naive-normal-exploding", "naive-normal-vanishing", "ntk-conditioning",
           "relu-input-scale", "relu-mean-shift", "symmetry-constant", "tanh-chaotic",
           "tanh-edge-of-chaos", "tanh-input-scale", "tanh-ordered", "xavier-relu", "xavier-tanh",
-          "resnet-zero-gamma", "resnet-he-doubling", "resnet-inv-sqrt-depth", "resnet-fixup"})
+          "resnet-zero-gamma", "resnet-he-doubling", "resnet-inv-sqrt-depth", "resnet-fixup",
+          "rnn-memory-vanishing", "rnn-exploding", "rnn-orthogonal", "rnn-identity"})
         c.push_back({std::string("run-") + preset, std::string("run --preset ") + preset});
     c.push_back({"run-histograms-he-relu", "run --preset he-relu --depth 12 --histograms"});
     c.push_back({"run-orthogonal-bias", "run --init orthogonal --sigma-w2 1.3 --sigma-b2 0.05 "
