@@ -346,7 +346,7 @@ void TestFamilies::rnnControlsAndRun() {
         for (const QPointF& p : chart->points(0))
             QVERIFY(std::isfinite(p.y()));
     }
-    QVERIFY(w.signalChart()->titleText().contains(QStringLiteral("per time step")));
+    QVERIFY(w.signalChart()->titleText().contains(QStringLiteral("hidden pre-activations")));
     QCOMPARE(w.distributionView()->xAxisTitle(), QStringLiteral("time step t"));
 
     // the schedule edited as a user does reaches the spec; an mlp hides the recurrent controls
