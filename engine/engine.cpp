@@ -809,8 +809,7 @@ void setTransposedBlockProduct(DrawKind kind, const ZBlock& z, float s, const De
 struct RecurrentWeights {
     DrawKind wKind, uKind;
     float ws, us;
-    const MatrixF* wz; // the draw W's block is taken from
-    int wCol0;         // 0: W is wz's first N columns (or all of a W of its own)
+    const MatrixF* wz; // W is its first N columns (all of a W of its own)
     const MatrixF* uz;
     double norm2; // ||W||_F^2 + ||U||_F^2
 };
@@ -897,8 +896,7 @@ bool forwardRecurrent(const RunContext& ctx, const RecurrentStage& stage,
         MatrixF h(n, m);
         h.colwise() = bias.col(0);
         if (prev)
-            addBlockProduct(rw.wKind, rw.wz->middleCols(rw.wCol0, n), rw.ws,
-                            prev->middleCols(c0, m), h);
+            addBlockProduct(rw.wKind, rw.wz->leftCols(n), rw.ws, prev->middleCols(c0, m), h);
         if (x)
             addBlockProduct(rw.uKind, rw.uz->rightCols(nx), rw.us, x->middleCols(c0, m), h);
         act.apply(h.data(), a.col(c0).data(), d.col(c0).data(), static_cast<std::size_t>(h.size()));
@@ -948,7 +946,7 @@ bool backwardRecurrent(const RunContext& ctx, const RecurrentStage& stage,
         }
         if (dPrev) {
             MatrixF back(n, m);
-            setTransposedBlockProduct(rw.wKind, rw.wz->middleCols(rw.wCol0, n), rw.ws, dl, back);
+            setTransposedBlockProduct(rw.wKind, rw.wz->leftCols(n), rw.ws, dl, back);
             below.middleCols(c0, m) = back.cwiseProduct(dPrev->middleCols(c0, m));
         }
     });
