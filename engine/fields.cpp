@@ -492,7 +492,7 @@ bool applyFields(NetworkSpec& spec, const FieldLayerView& layer, std::vector<Spe
         spec.activationSlope = kDefaults.activationSlope;
     if ((given("depth") || given("width")) && !given("widths"))
         spec.widths.clear(); // a per-layer list cannot follow a new depth or width
-    if (given("arch") && spec.arch == Arch::Mlp) { // the residual fields mean nothing then
+    if (given("arch") && spec.arch != Arch::Resnet) { // the residual fields mean nothing then
         if (!given("branch_depth"))
             spec.branchDepth = kDefaults.branchDepth;
         if (!given("residual_scale"))

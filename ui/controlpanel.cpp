@@ -841,6 +841,10 @@ NetworkSpec ControlPanel::spec() const {
     }
     if (s.arch == Arch::Rnn) { // N hidden units at every step; W's scheme and the schedule
         s.widths.clear();
+        const NetworkSpec defaults;
+        s.branchDepth = defaults.branchDepth; // the hidden resnet rows mean nothing here
+        s.residualScale = defaults.residualScale;
+        s.residualGamma = defaults.residualGamma;
         parseRecurrentInit(recurrentInit_->currentData().toString().toStdString(), s.recurrentInit,
                            s.recurrentScheme);
         s.rnnInput = static_cast<RnnInput>(rnnInput_->currentData().toInt());

@@ -317,6 +317,12 @@ TEST(Rnn, FieldRules) {
     EXPECT_EQ(f.recurrentInit, RecurrentInit::None);
     EXPECT_EQ(f.rnnInput, RnnInput::EveryStep);
     EXPECT_TRUE(validate(f).empty());
+    // a resnet's fields are reset by arch rnn as by arch mlp
+    NetworkSpec res;
+    ASSERT_TRUE(applyFields(res, {{"arch", "resnet"}, {"branch_depth", 3}}, errors));
+    ASSERT_TRUE(applyFields(res, {{"arch", "rnn"}, {"input_dim", 32}}, errors));
+    EXPECT_EQ(res.branchDepth, NetworkSpec{}.branchDepth);
+    EXPECT_TRUE(validate(res).empty());
     EXPECT_FALSE(applyFields(f, {{"recurrent_init", "sideways"}}, errors));
     EXPECT_TRUE(hasError(errors, "recurrent_init", "identity"));
 
