@@ -79,11 +79,34 @@ double drawSeconds(const NetworkSpec& s, int cores) {
     const double parallel = std::min<double>(cores, s.depth);
     return entries / r.normalDraws / parallel + qr / (r.doubleGemmFlops / 4) / parallel;
 }
+
+/// An rnn: T steps of the one N x (N + N_x) cell (three GEMMs each), one draw of the tied
+/// weights (a QR for orthogonal ones), an input per step.
+double estimateRnnSeconds(const NetworkSpec& s, int cores) {
+    const CostRates& r = costRates();
+    const double n = s.width, nx = s.inputDim, T = s.depth, B = s.batch;
+    const double flops = 6.0 * T * n * (n + nx) * B;
+    const double chunks = std::ceil(B / 64.0);
+    const double parallel = std::min<double>(cores, chunks);
+    const bool ownW = s.recurrentInit == RecurrentInit::Scheme;
+    double draws = n * (n + nx) + (ownW ? n * n : 0.0);
+    double qr = 0;
+    if (s.init == InitScheme::Orthogonal)
+        qr += 4.0 * (n + nx) * n * n;
+    if (ownW && s.recurrentScheme == InitScheme::Orthogonal)
+        qr += 4.0 * n * n * n;
+    const double inputs = (s.rnnInput == RnnInput::EveryStep ? T : 1.0) * nx * B + n * B;
+    draws += inputs;
+    return flops / r.floatGemmFlops / parallel + 2 * T * n * B / r.elementwise / parallel +
+           draws / r.normalDraws + qr / (r.doubleGemmFlops / 4);
+}
 } // namespace
 
 double estimateRunSeconds(const NetworkSpec& s) {
     const CostRates& r = costRates();
     const int cores = detail::workerCount(s.threads);
+    if (s.arch == Arch::Rnn)
+        return estimateRnnSeconds(s, cores);
     // forward h = W a, backward W^T delta and dW = delta a^T: three GEMMs of 2 n nIn B flops
     const LayerSums sums = layerSums(s);
     const double flops = 6.0 * sums.weights * s.batch;

@@ -1,8 +1,10 @@
 #include "engine.h"
 
 #include "data.h"
+#include "familytheory.h"
 #include "meanfield.h"
 #include "network.h"
+#include "parallel.h"
 #include "rng.h"
 #include "weights.h"
 
@@ -142,6 +144,49 @@ std::string cnnTheoryNote(const NetworkSpec& spec) {
                "fluctuates about this expectation over kernels";
 }
 
+/// An Elman RNN (THEORY.md, RNN; familytheory.h): rnnTheory per time step at the recurrent
+/// W's sigma_w^2 and U's sigma_u^2 (rnnStackedSigmas of the stacked variance), with q_x and c_x
+/// the measured moments of x_1 (every x_t is drawn alike).
+void predictRnn(const NetworkSpec& spec, const Activation& act, TheoryCurves& t) {
+    const int T = spec.depth, n = spec.width;
+    const double sw2 = rnnRecurrentVariance(spec) * n;
+    const double su2 =
+        meanfield::rnnStackedSigmas(rnnStackedVariance(spec), n, spec.inputDim).sigmaU2;
+    const bool every = spec.rnnInput == RnnInput::EveryStep;
+    const double qx = std::isfinite(t.q0) ? std::max(0.0, t.q0) : 0.0;
+    const double cx = std::isfinite(t.c0) ? std::clamp(t.c0, -1.0, 1.0) : 1.0;
+    const meanfield::RnnTheory r =
+        meanfield::rnnTheory(act, sw2, su2, effectiveSigmaB2(spec), qx, cx, T, every, n);
+    t.q = r.q;
+    t.c = r.c;
+    t.gradH2 = r.gradH2;
+    t.gradRatio = r.gradRatio;
+    // r.inputGrad2[k] is step T - k's; only the steps that have an input have a gradient
+    t.inputGrad2.assign(static_cast<std::size_t>(T), kNaN);
+    for (int step = 1; step <= T; ++step)
+        if (every || step == 1)
+            t.inputGrad2[static_cast<std::size_t>(step) - 1] =
+                r.inputGrad2[static_cast<std::size_t>(T - step)];
+    if (spec.loss == Loss::Mse) { // the scale of |a_T - y|^2 is not modelled (as for an mlp)
+        std::fill(t.gradH2.begin(), t.gradH2.end(), kNaN);
+        std::fill(t.inputGrad2.begin(), t.inputGrad2.end(), kNaN);
+    }
+    t.chi1 = r.fixed.chi1;
+    t.qStar = r.fixed.qStar;
+    t.cStar = r.fixed.cStar;
+    t.xiQ = r.fixed.xiQ;
+    t.xiC = r.fixed.xiC;
+    t.phase = meanfield::phaseName(r.fixed.phase);
+    t.note = std::string("time steps t = 1..T with tied weights: chi1 is the per-step rate of the "
+                         "gradient going back in time (dLoss/dx_{T-k} ~ chi1^k), q* the length "
+                         "the steps settle at") +
+             (every ? " with an input at every step" : " after the input at t = 1");
+    if (spec.recurrentInit == RecurrentInit::Identity)
+        t.note += "; W = identity is not a random matrix: the curves are those of a random W of "
+                  "the same sigma_w^2, which an identity W does not follow (a relu unit that "
+                  "stays on carries h_t unchanged to the next step)";
+}
+
 } // namespace
 
 TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
@@ -161,7 +206,16 @@ TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
                       "prediction (centred Gaussian streams) does not model";
         return t;
     }
-    if (spec.init == InitScheme::Constant || spec.biasInit == BiasInit::Constant) {
+    if (spec.arch == Arch::Rnn &&
+        !(spec.init == InitScheme::Constant || spec.biasInit == BiasInit::Constant ||
+          (spec.recurrentInit == RecurrentInit::Scheme &&
+           spec.recurrentScheme == InitScheme::Constant))) {
+        predictRnn(spec, act, t);
+        return t;
+    }
+    if (spec.init == InitScheme::Constant || spec.biasInit == BiasInit::Constant ||
+        (spec.arch == Arch::Rnn && spec.recurrentInit == RecurrentInit::Scheme &&
+         spec.recurrentScheme == InitScheme::Constant)) {
         t.applicable = false;
         t.note = "mean-field theory assumes zero-mean random weights and biases; constant "
                  "initialization breaks its assumptions (every unit of a layer is identical)";
@@ -898,6 +952,332 @@ std::pair<double, double> inputMoments(const MatrixF& x) {
     return {q0, c0};
 }
 
+// ---- rnn: time steps with tied weights, forward and BPTT ----------------------------------
+
+/// out (+)= s Z_block prev for one column chunk: Z_block a column block of a weight draw (W or
+/// U of the stacked [W U]). A constant draw (every entry 1) sums the inputs once, so that every
+/// unit is identical to the bit, as weightProduct does.
+template <class ZBlock, class Prev>
+void addBlockProduct(DrawKind kind, const ZBlock& z, float s, const Prev& prev, MatrixF& out) {
+    if (kind == DrawKind::None)
+        return;
+    if (kind == DrawKind::Ones) {
+        const Eigen::RowVectorXf sum = s * prev.colwise().sum();
+        out.rowwise() += sum;
+        return;
+    }
+    out.noalias() += (s * z) * prev;
+}
+
+/// out = s Z_block^T delta for one column chunk (the transposed product of addBlockProduct).
+template <class ZBlock, class Delta>
+void setTransposedBlockProduct(DrawKind kind, const ZBlock& z, float s, const Delta& dl,
+                               MatrixF& out) {
+    if (kind == DrawKind::None) {
+        out.setZero();
+    } else if (kind == DrawKind::Ones) {
+        out.rowwise() = s * dl.colwise().sum();
+    } else {
+        out.noalias() = (s * z).transpose() * dl;
+    }
+}
+
+/// The tied weights of an rnn's steps: W (the stacked parameter's first N columns, or a W of its
+/// own) and U (the stacked parameter's last N_x columns), each with its draw kind and scale.
+struct RecurrentWeights {
+    DrawKind wKind, uKind;
+    float ws, us;
+    const MatrixF* wz; // W is its first N columns (all of a W of its own)
+    const MatrixF* uz;
+    double norm2; // ||W||_F^2 + ||U||_F^2
+};
+
+RecurrentWeights recurrentWeights(const RunContext& ctx, const RecurrentStage& st) {
+    RecurrentWeights r{};
+    const Param& wu = ctx.param(st.stacked);
+    r.uKind = wu.draw;
+    r.us = static_cast<float>(wu.scale);
+    r.uz = &ctx.z(st.stacked);
+    const double u2 = r.uz->rightCols(st.inputDim).cast<double>().squaredNorm();
+    if (st.recurrent >= 0) {
+        const Param& w = ctx.param(st.recurrent);
+        r.wKind = w.draw;
+        r.ws = static_cast<float>(w.scale);
+        r.wz = &ctx.z(st.recurrent);
+        r.norm2 = w.scale * w.scale * ctx.draws[static_cast<std::size_t>(st.recurrent)]->z2 +
+                  wu.scale * wu.scale * u2;
+    } else {
+        r.wKind = wu.draw;
+        r.ws = r.us;
+        r.wz = r.uz;
+        r.norm2 = wu.scale * wu.scale * ctx.draws[static_cast<std::size_t>(st.stacked)]->z2;
+    }
+    return r;
+}
+
+/// The inputs x_t of an rnn (N_x x B each; [t-1] is step t, empty at the steps without one):
+/// x_1 is the very input an mlp of this seed sees (Stream::Inputs, the same cache entry), x_t
+/// for t >= 2 are standard normals of Stream::SequenceInputs index t, all as s z + mu.
+std::vector<MatrixF> rnnInputs(const NetworkSpec& spec, const std::atomic<bool>* cancel) {
+    const int T = spec.depth, B = spec.batch, nx = spec.inputDim;
+    std::vector<MatrixF> x(static_cast<std::size_t>(T));
+    DrawCache& cache = DrawCache::shared();
+    NetworkSpec standard = spec;
+    standard.inputMean = 0.0;
+    standard.inputScale = 1.0;
+    const int steps = spec.rnnInput == RnnInput::EveryStep ? T : 1;
+    std::vector<std::shared_ptr<const StandardDraw>> z(static_cast<std::size_t>(steps));
+    detail::forEachIndex(steps, [&](int i) {
+        if (detail::isCancelled(cancel))
+            return;
+        if (i == 0) {
+            z[0] = cache.get(
+                DrawKey{spec.seed, Stream::Inputs, 0, nx, B, 0},
+                [&] { return drawInputs(standard, B, cancel); }, cancel);
+        } else {
+            z[static_cast<std::size_t>(i)] = cache.get(
+                DrawKey{spec.seed, Stream::SequenceInputs, i + 1, nx, B, 0},
+                [&] {
+                    return drawStandard(DrawKind::Normal, Stream::SequenceInputs, spec.seed, i + 1,
+                                        nx, B, cancel);
+                },
+                cancel);
+        }
+    });
+    if (detail::isCancelled(cancel))
+        return {};
+    for (int i = 0; i < steps; ++i)
+        x[static_cast<std::size_t>(i)] =
+            (static_cast<float>(spec.inputScale) * z[static_cast<std::size_t>(i)]->z.array() +
+             static_cast<float>(spec.inputMean))
+                .matrix();
+    return x;
+}
+
+/// Forward pass of time step t: h_t = W a_{t-1} + U x_t + b (no W term at t = 1: a_0 = 0, no U
+/// term without an input), a_t = phi(h_t), d_t = phi'(h_t), and the step's statistics.
+bool forwardRecurrent(const RunContext& ctx, const RecurrentStage& stage,
+                      const RecurrentWeights& rw, const MatrixF& bias, const MatrixF* prev,
+                      const MatrixF* x, MatrixF& a, MatrixF& d, LayerStats& st) {
+    const NetworkSpec& spec = ctx.spec;
+    const Activation& act = ctx.net.act;
+    const int n = stage.width, nx = stage.inputDim, B = ctx.batch;
+    a.resize(n, B);
+    d.resize(n, B);
+    const int nChunks = ctx.cols.count();
+    std::vector<ForwardPartial> parts(static_cast<std::size_t>(nChunks));
+    const double satThreshold = 0.05 * act.maxAbsDphi();
+    forEachChunk(nChunks, [&](int c) {
+        if (ctx.cancelled())
+            return;
+        const int c0 = ctx.cols.begin(c), m = ctx.cols.len(c);
+        MatrixF h(n, m);
+        h.colwise() = bias.col(0);
+        if (prev)
+            addBlockProduct(rw.wKind, rw.wz->leftCols(n), rw.ws, prev->middleCols(c0, m), h);
+        if (x)
+            addBlockProduct(rw.uKind, rw.uz->rightCols(nx), rw.us, x->middleCols(c0, m), h);
+        act.apply(h.data(), a.col(c0).data(), d.col(c0).data(), static_cast<std::size_t>(h.size()));
+        reduceForwardChunk(h, {&d}, c0, spec.histBins, spec.histRange, satThreshold,
+                           parts[static_cast<std::size_t>(c)]);
+    });
+    if (ctx.cancelled())
+        return false;
+    st.index = stage.step;
+    st.width = n;
+    st.sigmaW2 = effectiveSigmaW2(spec, stage.step);
+    st.histogram.lo = -spec.histRange;
+    st.histogram.hi = spec.histRange;
+    st.histogram.counts.assign(static_cast<std::size_t>(spec.histBins), 0);
+    combineForward(parts, act, n, 1, B, st);
+    st.sample.assign(a.col(0).data(), a.col(0).data() + n);
+    return true;
+}
+
+/// Backward pass of time step t (BPTT): from delta_t = dLoss/dh_t, the step's gradient
+/// statistics, ||dLoss/dx_t||^2 through U, and delta_{t-1} = (W^T delta_t) (.) phi'(h_{t-1}) in
+/// `below` (when dPrev is given). grad_w2 is the step's own term of the tied gradient,
+/// ||delta_t [a_{t-1}; x_t]^T / B||_F^2 (the full dW sums these terms over t), relative_update
+/// eta times its norm over ||[W U]||_F.
+bool backwardRecurrent(const RunContext& ctx, const RecurrentStage& stage,
+                       const RecurrentWeights& rw, const MatrixF* prev, const MatrixF* x,
+                       const MatrixF* dPrev, const MatrixF& delta, MatrixF& below, LayerStats& st) {
+    const int n = stage.width, nx = stage.inputDim, B = ctx.batch;
+    const int nChunks = ctx.cols.count();
+    if (dPrev)
+        below.resize(n, B);
+    std::vector<double> gh(static_cast<std::size_t>(nChunks), 0.0), gin(gh);
+    std::vector<std::int64_t> bad(static_cast<std::size_t>(nChunks), 0);
+    forEachChunk(nChunks, [&](int c) {
+        if (ctx.cancelled())
+            return;
+        const int c0 = ctx.cols.begin(c), m = ctx.cols.len(c);
+        const auto dl = delta.middleCols(c0, m);
+        const double acc = dl.cast<double>().squaredNorm();
+        gh[static_cast<std::size_t>(c)] = acc;
+        bad[static_cast<std::size_t>(c)] =
+            std::isfinite(acc) ? 0 : (!dl.array().isFinite()).count();
+        if (x) {
+            MatrixF dx(nx, m);
+            setTransposedBlockProduct(rw.uKind, rw.uz->rightCols(nx), rw.us, dl, dx);
+            gin[static_cast<std::size_t>(c)] = dx.cast<double>().squaredNorm();
+        }
+        if (dPrev) {
+            MatrixF back(n, m);
+            setTransposedBlockProduct(rw.wKind, rw.wz->leftCols(n), rw.ws, dl, back);
+            below.middleCols(c0, m) = back.cwiseProduct(dPrev->middleCols(c0, m));
+        }
+    });
+    // ||delta_t [a_{t-1}; x_t]^T||_F^2 by row blocks, and the rows' spread (as backwardDense)
+    const Chunks rows{n, kChunkRows};
+    std::vector<double> gw(static_cast<std::size_t>(rows.count()), 0.0);
+    std::vector<double> rowDev(static_cast<std::size_t>(rows.count()), 0.0);
+    const Eigen::RowVectorXf delta0f = delta.row(0);
+    const Eigen::RowVectorXd delta0 = delta0f.cast<double>();
+    forEachChunk(rows.count(), [&](int r) {
+        if (ctx.cancelled())
+            return;
+        const auto dr = delta.middleRows(rows.begin(r), rows.len(r));
+        double g = 0;
+        if (prev) {
+            MatrixF dw(rows.len(r), n);
+            dw.noalias() = dr * prev->transpose();
+            g += dw.cast<double>().squaredNorm();
+        }
+        if (x) {
+            MatrixF du(rows.len(r), nx);
+            du.noalias() = dr * x->transpose();
+            g += du.cast<double>().squaredNorm();
+        }
+        gw[static_cast<std::size_t>(r)] = g;
+        rowDev[static_cast<std::size_t>(r)] =
+            (dr.rowwise() - delta0f).rowwise().squaredNorm().maxCoeff();
+    });
+    if (ctx.cancelled())
+        return false;
+    double gradH = 0, gradW = 0, inGrad = 0;
+    std::int64_t nonfinite = 0;
+    for (int c = 0; c < nChunks; ++c) {
+        gradH += gh[static_cast<std::size_t>(c)];
+        inGrad += gin[static_cast<std::size_t>(c)];
+        nonfinite += bad[static_cast<std::size_t>(c)];
+    }
+    for (double g : gw)
+        gradW += g;
+    gradW /= static_cast<double>(B) * B;
+    st.hasGradients = true;
+    st.gradNonfinite = nonfinite;
+    if (nonfinite == 0 && std::isfinite(gradW)) {
+        st.gradH2 = gradH / B;
+        st.gradW2 = gradW;
+        st.relativeUpdate =
+            rw.norm2 > 0 ? ctx.spec.learningRate * std::sqrt(gradW) / std::sqrt(rw.norm2) : kNaN;
+        const double ref = delta0.norm();
+        const double dev = std::sqrt(*std::max_element(rowDev.begin(), rowDev.end()));
+        st.gradRowSpread = ref > 0 ? dev / ref : (dev > 0 ? kNaN : 0.0);
+        if (x)
+            st.inputGrad2 = inGrad / B;
+    }
+    return true;
+}
+
+/// A whole rnn run: inputs, theory, T forward steps, then BPTT from the loss on a_T.
+void runRecurrent(const RunContext& ctx, RunSink* sink, RunResult& result) {
+    const NetworkSpec& spec = ctx.spec;
+    const Network& net = ctx.net;
+    const int T = net.plan.stages, B = ctx.batch;
+    const auto& stage0 = std::get<RecurrentStage>(net.stages.front());
+    const std::vector<MatrixF> x = rnnInputs(spec, ctx.cancel);
+    if (x.empty()) {
+        result.cancelled = true;
+        return;
+    }
+    {
+        const auto [q0, c0] = inputMoments(x.front());
+        result.theory = predict(spec, q0, c0);
+    }
+    if (sink)
+        sink->started(spec, result.theory);
+    const RecurrentWeights rw = recurrentWeights(ctx, stage0);
+    const MatrixF bias =
+        materialize(ctx.param(stage0.bias), *ctx.draws[static_cast<std::size_t>(stage0.bias)]);
+    const auto xOf = [&](const RecurrentStage& st) -> const MatrixF* {
+        return st.hasInput ? &x[static_cast<std::size_t>(st.step) - 1] : nullptr;
+    };
+    // a_t and phi'(h_t) of every step, kept for BPTT ([t], t = 1..T; [0] unused: a_0 = 0)
+    std::vector<MatrixF> a(static_cast<std::size_t>(T) + 1), d(static_cast<std::size_t>(T) + 1);
+    result.layers.resize(static_cast<std::size_t>(T));
+    for (int t = 1; t <= T; ++t) {
+        const auto ti = static_cast<std::size_t>(t);
+        const auto& st = std::get<RecurrentStage>(net.stages[ti - 1]);
+        LayerStats& ls = result.layers[ti - 1];
+        if (!forwardRecurrent(ctx, st, rw, bias, t > 1 ? &a[ti - 1] : nullptr, xOf(st), a[ti],
+                              d[ti], ls)) {
+            result.cancelled = true;
+            return;
+        }
+        if (ls.nonfinite != 0 && result.firstNonfiniteLayer == 0)
+            result.firstNonfiniteLayer = t;
+        if (sink)
+            sink->forwardLayer(ls);
+        if (ctx.cancelled()) {
+            result.cancelled = true;
+            return;
+        }
+    }
+    if (result.firstNonfiniteLayer != 0) { // no gradient is defined (as for an mlp)
+        for (int t = T; t >= 1; --t) {
+            LayerStats& ls = result.layers[static_cast<std::size_t>(t) - 1];
+            ls.hasGradients = true;
+            if (sink)
+                sink->backwardLayer(ls);
+        }
+        return;
+    }
+    // the readout is a_T: the mlp's losses on a^L (cotangent g, or mse to targets y)
+    MatrixF delta = DrawCache::shared()
+                        .get(
+                            DrawKey{spec.seed, Stream::Cotangent, 0, net.outputDim, B, 0},
+                            [&] { return drawCotangents(spec, B, ctx.cancel); }, ctx.cancel)
+                        ->z;
+    if (ctx.cancelled()) {
+        result.cancelled = true;
+        return;
+    }
+    if (spec.loss == Loss::Mse)
+        delta = a[static_cast<std::size_t>(T)] - delta;
+    delta = delta.cwiseProduct(d[static_cast<std::size_t>(T)]);
+    double inputGrad = 0;
+    bool inputFinite = true;
+    for (int t = T; t >= 1; --t) {
+        const auto ti = static_cast<std::size_t>(t);
+        const auto& st = std::get<RecurrentStage>(net.stages[ti - 1]);
+        LayerStats& ls = result.layers[ti - 1];
+        MatrixF below;
+        if (!backwardRecurrent(ctx, st, rw, t > 1 ? &a[ti - 1] : nullptr, xOf(st),
+                               t > 1 ? &d[ti - 1] : nullptr, delta, below, ls)) {
+            result.cancelled = true;
+            return;
+        }
+        if ((ls.gradNonfinite != 0 || std::isnan(ls.gradW2)) && result.firstNonfiniteLayer == 0)
+            result.firstNonfiniteLayer = t;
+        if (st.hasInput) {
+            inputFinite = inputFinite && std::isfinite(ls.inputGrad2);
+            inputGrad += ls.inputGrad2;
+        }
+        delta = std::move(below);
+        if (sink)
+            sink->backwardLayer(ls);
+        if (ctx.cancelled()) {
+            result.cancelled = true;
+            return;
+        }
+    }
+    // the whole sequence's input gradient: the sum over the steps that have an input
+    if (inputFinite)
+        result.inputGrad2 = inputGrad;
+}
+
 } // namespace
 
 namespace {
@@ -959,6 +1339,10 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
         return result;
     }
     const RunContext ctx{spec, net, draws, cancel, B, Chunks{B, kChunkCols}, given != nullptr};
+    if (spec.arch == Arch::Rnn) {
+        runRecurrent(ctx, sink, result);
+        return result;
+    }
 
     // Inputs x_b ~ N(mean, scale^2) and the cotangents are draws too: cached like the weights
     // (x = scale z + mean in float, the same arithmetic as drawInputs, so the Jacobian and NTK

@@ -159,9 +159,11 @@ const std::vector<Field>& fields() {
                  "worker threads, 0 = all cores (never changes results)"),
         doubleField("memory_budget_gib", &NetworkSpec::memoryBudgetGiB, 0.001, 1024.0,
                     "largest memory a run may take, GiB"),
-        choiceField<Arch>("arch", &NetworkSpec::arch, {"mlp", "resnet", "cnn"}, archName, parseArch,
+        choiceField<Arch>("arch", &NetworkSpec::arch, {"mlp", "resnet", "cnn", "rnn"}, archName,
+                          parseArch,
                           "network family: mlp (depth = layers), resnet (depth = blocks "
-                          "x + gamma F(x)) or cnn (depth = conv layers)"),
+                          "x + gamma F(x)), cnn (depth = conv layers) or rnn (depth = time steps "
+                          "T, width = hidden units N, input_dim = N_x)"),
         intField("branch_depth", &NetworkSpec::branchDepth, 1, Limits::kMaxBranchDepth,
                  "resnet: dense layers m per residual branch"),
         choiceField<ResidualScale>("residual_scale", &NetworkSpec::residualScale,
@@ -183,6 +185,29 @@ const std::vector<Field>& fields() {
                              convFanName, parseConvFan,
                              "cnn: fans the scheme is given: full k^2 C (correct) or "
                              "channels-only C (the forgotten k^2)"),
+        Field{{"recurrent_init", FieldKind::Choice, 0, 0, false,
+               [] {
+                   std::vector<std::string> v{"none", "identity"};
+                   for (InitScheme k : allInitSchemes())
+                       v.push_back(initSchemeName(k));
+                   return v;
+               }(),
+               "rnn: the recurrent W's own scheme (N x N, fanIn N), identity (sqrt(gain) I), or "
+               "none: W is drawn by init with U as one stacked [W U] of fanIn N + N_x"},
+              [](const NetworkSpec& s) {
+                  return json(recurrentInitName(s.recurrentInit, s.recurrentScheme));
+              },
+              [](NetworkSpec& s, const json& v) {
+                  parseRecurrentInit(v.get<std::string>(), s.recurrentInit, s.recurrentScheme);
+              },
+              [](const std::string& name) {
+                  RecurrentInit r{};
+                  InitScheme k{};
+                  return parseRecurrentInit(name, r, k);
+              }},
+        choiceField<RnnInput>("rnn_input", &NetworkSpec::rnnInput, {"every-step", "first-step"},
+                              rnnInputName, parseRnnInput,
+                              "rnn: an input x_t at every time step, or x_1 at t = 1 only"),
     };
     return f;
 }
@@ -480,12 +505,22 @@ bool applyFields(NetworkSpec& spec, const FieldLayerView& layer, std::vector<Spe
         spec.activationSlope = kDefaults.activationSlope;
     if ((given("depth") || given("width")) && !given("widths"))
         spec.widths.clear(); // a per-layer list cannot follow a new depth or width
-    if (given("arch") && spec.arch == Arch::Mlp) { // the residual fields mean nothing then
+    if (given("arch") && spec.arch != Arch::Resnet) { // the residual fields mean nothing then
         if (!given("branch_depth"))
             spec.branchDepth = kDefaults.branchDepth;
         if (!given("residual_scale"))
             spec.residualScale = kDefaults.residualScale;
     }
+    if (given("arch") && spec.arch != Arch::Rnn) { // the recurrent fields mean nothing then
+        if (!given("recurrent_init")) {
+            spec.recurrentInit = kDefaults.recurrentInit;
+            spec.recurrentScheme = kDefaults.recurrentScheme;
+        }
+        if (!given("rnn_input"))
+            spec.rnnInput = kDefaults.rnnInput;
+    }
+    if (spec.arch == Arch::Rnn && given("arch") && !given("widths"))
+        spec.widths.clear(); // every time step has the N hidden units
     if ((given("arch") || given("residual_scale")) && !given("residual_gamma") &&
         spec.residualScale != ResidualScale::Value)
         spec.residualGamma = kDefaults.residualGamma;
@@ -605,10 +640,13 @@ std::vector<SpecError> validateFields(const NetworkSpec& s) {
     if (s.biasValue != kDefaults.biasValue && s.biasInit != BiasInit::Constant)
         ignored("bias_value", fmt(s.biasValue), "bias_init " + biasInitName(s.biasInit),
                 "bias_init constant");
-    if (s.initValue != kDefaults.initValue && !usesInitValue(s.init))
+    // an rnn's recurrent W may have a scheme of its own that reads init_value or fan_mode
+    const bool ownW = s.arch == Arch::Rnn && s.recurrentInit == RecurrentInit::Scheme;
+    if (s.initValue != kDefaults.initValue && !usesInitValue(s.init) &&
+        !(ownW && usesInitValue(s.recurrentScheme)))
         ignored("init_value", fmt(s.initValue), "init " + initSchemeName(s.init),
                 "init constant, normal or uniform");
-    if (s.fanMode != kDefaults.fanMode && !isHe(s.init))
+    if (s.fanMode != kDefaults.fanMode && !isHe(s.init) && !(ownW && isHe(s.recurrentScheme)))
         ignored("fan_mode", fanModeName(s.fanMode), "init " + initSchemeName(s.init),
                 "init he-normal or he-uniform");
     if (s.activationSlope != kDefaults.activationSlope && s.activation != ActivationKind::LeakyRelu)
@@ -691,6 +729,26 @@ std::vector<SpecError> validateFields(const NetworkSpec& s) {
                                                         "input_channels to the data's shape)"
                                                       : "; leave input_dim out to derive it)")});
     }
+    if (s.arch != Arch::Rnn) {
+        if (s.recurrentInit != kDefaults.recurrentInit)
+            ignored("recurrent_init", recurrentInitName(s.recurrentInit, s.recurrentScheme),
+                    "arch " + archName(s.arch), "arch rnn");
+        if (s.rnnInput != kDefaults.rnnInput)
+            ignored("rnn_input", rnnInputName(s.rnnInput), "arch " + archName(s.arch), "arch rnn");
+    } else {
+        if (!s.widths.empty())
+            e.push_back({"widths", "widths: arch rnn has the same N hidden units at every time "
+                                   "step (set width, leave widths out)"});
+        if (s.recurrentInit == RecurrentInit::Scheme &&
+            s.recurrentScheme == InitScheme::DeltaOrthogonal)
+            e.push_back({"recurrent_init", "recurrent_init: delta-orthogonal is a convolution "
+                                           "kernel (arch cnn); the recurrent W is a dense N x N "
+                                           "matrix: choose orthogonal"});
+        if (s.data != kDefaults.data)
+            e.push_back({"data", "data: arch rnn draws a Gaussian input x_t per time step, so it "
+                                 "needs data gaussian (got data " +
+                                     printable(s.data, 200) + "): change data or arch"});
+    }
     // Real data: its dimension and its number of examples bound input_dim and batch.
     DataKind dataKind{};
     if (parseDataKind(s.data, dataKind)) {
@@ -737,7 +795,8 @@ json specToJson(const NetworkSpec& spec) {
         if ((f.info.name == "arch" || f.info.name == "branch_depth" ||
              f.info.name == "residual_scale" || f.info.name == "residual_gamma" ||
              f.info.name == "channels" || f.info.name == "input_channels" ||
-             f.info.name == "kernel" || f.info.name == "image" || f.info.name == "conv_fan") &&
+             f.info.name == "kernel" || f.info.name == "image" || f.info.name == "conv_fan" ||
+             f.info.name == "recurrent_init" || f.info.name == "rnn_input") &&
             f.get(spec) == f.get(kDefaults))
             continue;
         if (f.info.kind == FieldKind::IntList && spec.widths.empty())

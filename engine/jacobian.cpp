@@ -115,6 +115,13 @@ std::vector<SpecError> validateJacobian(const NetworkSpec& spec, int inputs) {
     std::vector<SpecError> errors = validate(spec);
     if (!errors.empty())
         return errors;
+    if (spec.arch == Arch::Rnn) {
+        errors.push_back({"arch", "arch: the Jacobian view is computed for arch mlp and resnet "
+                                  "(products of the stages' Jacobians of one input); an rnn's "
+                                  "inputs enter at every time step, so there is no single "
+                                  "dx^L/dx^0 to take: got arch rnn"});
+        return errors;
+    }
     const int maxK = std::min(spec.batch, kMaxJacobianInputs);
     if (inputs < 1 || inputs > maxK) {
         errors.push_back({"inputs", "inputs: must be an integer from 1 to " + std::to_string(maxK) +

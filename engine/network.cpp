@@ -10,6 +10,8 @@ namespace initscope {
 
 namespace {
 
+Param biasParam(const NetworkSpec& spec, const DrawKey& key);
+
 /// The weight and bias of one dense layer (in -> out) on the streams of `index`, named by `tag`
 /// ("3" for layer 3, "2.1" for block 2's first branch layer); `factor` multiplies the standard
 /// deviation (Fixup).
@@ -33,13 +35,19 @@ std::pair<Param, Param> denseParams(const NetworkSpec& spec, int index, const st
                                                             : std::sqrt(var));
     w.sigmaW2 = factor * factor * var * in;
     w.key = DrawKey{spec.seed, Stream::Weights, index, out, in, static_cast<int>(kind)};
-    Param b;
+    Param b = biasParam(spec, DrawKey{spec.seed, Stream::Biases, index, out, 1, 0});
     b.name = "b" + tag;
-    b.isBias = true;
-    b.rows = out;
-    b.cols = 1;
     b.fanIn = in;
-    b.fanOut = out;
+    return {std::move(w), std::move(b)};
+}
+
+/// A bias of `key.rows` units on the stream of `key`, by the spec's bias_init.
+Param biasParam(const NetworkSpec& spec, const DrawKey& key) {
+    Param b;
+    b.isBias = true;
+    b.rows = key.rows;
+    b.cols = 1;
+    b.fanOut = key.rows;
     switch (spec.biasInit) {
     case BiasInit::Zeros:
         b.draw = DrawKind::None;
@@ -55,8 +63,66 @@ std::pair<Param, Param> denseParams(const NetworkSpec& spec, int index, const st
         b.sigmaW2 = spec.sigmaB2;
         break;
     }
-    b.key = DrawKey{spec.seed, Stream::Biases, index, out, 1, 0};
-    return {std::move(w), std::move(b)};
+    b.key = key;
+    return b;
+}
+
+/// An rnn's tied parameters and its T stages (one per time step). The stacked [W U] is one
+/// parameter of N x (N + N_x) with fanIn N + N_x, so lecun, xavier and he see the fan of the
+/// whole cell (THEORY.md: h_t sums N + N_x terms). With recurrent_init, W is a parameter of its
+/// own (N x N, fanIn = fanOut = N, so orthogonal W has sigma_w^2 = gain) and U stays the stacked
+/// parameter's block, with the stacked variance: U is then the very same matrix whatever
+/// recurrent_init says, and a comparison of recurrent inits changes W alone. The streams are
+/// Stream::Recurrent's (index 1 stacked, 2 W, 3 b), which no mlp or resnet draws from.
+void buildRnn(const NetworkSpec& spec, Network& net) {
+    const int n = spec.width, nx = spec.inputDim;
+    const auto constScale = [&](InitScheme scheme, double var) {
+        return scheme == InitScheme::Zeros      ? 0.0
+               : scheme == InitScheme::Constant ? std::sqrt(spec.gain) * spec.initValue
+                                                : std::sqrt(var);
+    };
+    Param wu;
+    wu.name = "WU";
+    wu.rows = n;
+    wu.cols = n + nx;
+    wu.fanIn = n + nx;
+    wu.fanOut = n;
+    wu.scheme = spec.init;
+    wu.draw = drawKind(spec.init);
+    const double var = rnnStackedVariance(spec);
+    wu.scale = constScale(spec.init, var);
+    wu.sigmaW2 = var * wu.fanIn;
+    wu.key = DrawKey{spec.seed, Stream::Recurrent, 1, n, n + nx, static_cast<int>(wu.draw)};
+    RecurrentStage st;
+    st.width = n;
+    st.inputDim = nx;
+    st.stacked = static_cast<int>(net.params.size());
+    net.params.push_back(std::move(wu));
+    if (spec.recurrentInit != RecurrentInit::None) {
+        const bool identity = spec.recurrentInit == RecurrentInit::Identity;
+        Param w;
+        w.name = "W";
+        w.rows = w.cols = w.fanIn = w.fanOut = n;
+        w.scheme = identity ? InitScheme::Orthogonal : spec.recurrentScheme; // identity: Q = I
+        w.draw = identity ? DrawKind::Identity : drawKind(spec.recurrentScheme);
+        const double wv = rnnRecurrentVariance(spec);
+        w.scale = identity ? std::sqrt(spec.gain) : constScale(spec.recurrentScheme, wv);
+        w.sigmaW2 = wv * n;
+        w.key = DrawKey{spec.seed, Stream::Recurrent, 2, n, n, static_cast<int>(w.draw)};
+        st.recurrent = static_cast<int>(net.params.size());
+        net.params.push_back(std::move(w));
+    }
+    Param b = biasParam(spec, DrawKey{spec.seed, Stream::Recurrent, 3, n, 1, 0});
+    b.name = "b";
+    b.fanIn = n + nx;
+    st.bias = static_cast<int>(net.params.size());
+    net.params.push_back(std::move(b));
+    for (int t = 1; t <= spec.depth; ++t) {
+        st.step = t;
+        st.hasInput = spec.rnnInput == RnnInput::EveryStep || t == 1;
+        net.stages.emplace_back(st);
+    }
+    net.plan.axis = "time step";
 }
 
 /// Key kind of a delta-orthogonal kernel: its Z (an orthogonal centre tap in zeros) is not the
@@ -102,6 +168,10 @@ Network buildNetwork(const NetworkSpec& spec) {
             net.stages.emplace_back(st);
         }
         net.plan.axis = "layer";
+        return net;
+    }
+    if (spec.arch == Arch::Rnn) {
+        buildRnn(spec, net);
         return net;
     }
     if (spec.arch == Arch::Resnet) {
@@ -151,6 +221,9 @@ MatrixF drawParam(const Param& p, const std::atomic<bool>* cancel) {
     if (p.isBias) {
         switch (p.draw) {
         case DrawKind::Normal:
+            if (p.key.stream != Stream::Biases) // an rnn's bias: N(0, 1) on its own stream
+                return drawStandard(DrawKind::Normal, p.key.stream, p.key.seed, p.key.index, p.rows,
+                                    1, cancel);
             return drawBiasStandard(p.key.seed, p.key.index, p.rows);
         case DrawKind::Ones:
             return MatrixF::Ones(p.rows, 1);
@@ -167,7 +240,7 @@ MatrixF drawParam(const Param& p, const std::atomic<bool>* cancel) {
             drawStandard(DrawKind::Orthogonal, p.key.seed, p.key.index, p.rows, cin, cancel);
         return z;
     }
-    return drawStandard(p.draw, p.key.seed, p.key.index, p.rows, p.cols, cancel);
+    return drawStandard(p.draw, p.key.stream, p.key.seed, p.key.index, p.rows, p.cols, cancel);
 }
 
 } // namespace

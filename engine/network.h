@@ -60,7 +60,22 @@ struct ConvStage {
     int out() const { return shape.cout * shape.pixels(); }
 };
 
-using Stage = std::variant<DenseStage, ResidualStage, ConvStage>;
+/// h_t = W a_{t-1} + U x_t + b, a_t = phi(h_t), a_0 = 0, t = 1..T: an Elman RNN unrolled over T
+/// time steps, one stage per step, with the same (tied) W, U and b at every step (THEORY.md,
+/// RNN). W and U are the column blocks [0, N) and [N, N + N_x) of the stacked parameter, unless
+/// `recurrent` names a W of its own (recurrent_init); the stacked parameter's U block is used
+/// either way, so that changing recurrent_init changes W alone.
+struct RecurrentStage {
+    int stacked = -1;     // [W U]: N x (N + N_x), fanIn N + N_x
+    int recurrent = -1;   // W of its own (N x N), or -1: W is the stacked parameter's first block
+    int bias = -1;        //
+    int width = 0;        // N
+    int inputDim = 0;     // N_x
+    int step = 0;         // t = 1..T
+    bool hasInput = true; // x_t enters this step (every step, or t = 1 with first-step)
+};
+
+using Stage = std::variant<DenseStage, ResidualStage, ConvStage, RecurrentStage>;
 
 struct RunPlan {
     int stages = 0;

@@ -53,6 +53,8 @@ json theoryToJson(const TheoryCurves& t) {
     o["c"] = jsonNumbers(t.c);
     o["grad_h2"] = jsonNumbers(t.gradH2);
     o["grad_ratio"] = jsonNumbers(t.gradRatio);
+    if (!t.inputGrad2.empty()) // an rnn's per time step
+        o["input_grad2"] = jsonNumbers(t.inputGrad2);
     o["chi1"] = jsonNumber(t.chi1);
     o["q_star"] = jsonNumber(t.qStar);
     o["c_star"] = jsonNumber(t.cStar);
@@ -66,7 +68,9 @@ std::string nonfiniteMessage(const RunResult& r) {
     if (r.firstNonfiniteLayer == 0)
         return {};
     const LayerStats& s = r.layers[static_cast<std::size_t>(r.firstNonfiniteLayer - 1)];
-    const std::string stage = r.spec.arch == Arch::Resnet ? "block " : "layer ";
+    const std::string stage = r.spec.arch == Arch::Resnet ? "block "
+                              : r.spec.arch == Arch::Rnn  ? "time step "
+                                                          : "layer ";
     if (s.nonfinite > 0)
         return "non-finite from " + stage + std::to_string(r.firstNonfiniteLayer) +
                " (float32 overflow in the forward pass)";
@@ -83,10 +87,13 @@ json resultToJson(const RunResult& r, bool withHistograms) {
         layers.push_back(layerToJson(s, withHistograms));
         if (blocks) // q_F / q^{l-1} of each residual block
             layers.back()["branch_ratio"] = jsonNumber(s.branchRatio);
+        if (r.spec.arch == Arch::Rnn) // ||dLoss/dx_t||^2 of each time step
+            layers.back()["input_grad2"] = jsonNumber(s.inputGrad2);
     }
     o["layers"] = layers;
     o["arch"] = archName(r.spec.arch);
-    o["stage"] = blocks ? "block" : "layer"; // what one entry of "layers" is
+    // what one entry of "layers" is
+    o["stage"] = blocks ? "block" : r.spec.arch == Arch::Rnn ? "time step" : "layer";
     o["theory"] = theoryToJson(r.theory);
     o["input_grad2"] = jsonNumber(r.inputGrad2);
     o["critical_input_scale"] = jsonNumber(r.criticalInputScale);

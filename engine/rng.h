@@ -17,6 +17,8 @@ enum class Stream : std::uint64_t {
     Cotangent = 4,
     Readout = 5,
     Probe = 6,
+    Recurrent = 7,      // rnn parameters: index 1 the stacked [W U], 2 a W of its own, 3 b
+    SequenceInputs = 8, // rnn inputs x_t of steps t >= 2 (index t; x_1 is Inputs' index 0)
 };
 
 /// SplitMix64 finaliser (Steele et al. 2014): a bijective 64-bit mixer.

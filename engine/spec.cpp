@@ -131,12 +131,14 @@ std::string archName(Arch a) {
         return "resnet";
     case Arch::Cnn:
         return "cnn";
+    case Arch::Rnn:
+        return "rnn";
     }
     return "mlp";
 }
 
 bool parseArch(const std::string& name, Arch& out) {
-    for (Arch a : {Arch::Mlp, Arch::Resnet, Arch::Cnn})
+    for (Arch a : {Arch::Mlp, Arch::Resnet, Arch::Cnn, Arch::Rnn})
         if (name == archName(a)) {
             out = a;
             return true;
@@ -181,6 +183,68 @@ bool parseConvFan(const std::string& name, ConvFan& out) {
             return true;
         }
     return false;
+}
+
+std::string recurrentInitName(RecurrentInit r, InitScheme scheme) {
+    switch (r) {
+    case RecurrentInit::None:
+        return "none";
+    case RecurrentInit::Identity:
+        return "identity";
+    case RecurrentInit::Scheme:
+        return initSchemeName(scheme);
+    }
+    return "none";
+}
+
+bool parseRecurrentInit(const std::string& name, RecurrentInit& out, InitScheme& scheme) {
+    if (name == "none" || name == "identity") {
+        out = name == "none" ? RecurrentInit::None : RecurrentInit::Identity;
+        scheme = InitScheme::Orthogonal;
+        return true;
+    }
+    InitScheme s{};
+    if (!parseInitScheme(name, s))
+        return false;
+    out = RecurrentInit::Scheme;
+    scheme = s;
+    return true;
+}
+
+std::string rnnInputName(RnnInput r) {
+    return r == RnnInput::EveryStep ? "every-step" : "first-step";
+}
+
+bool parseRnnInput(const std::string& name, RnnInput& out) {
+    for (RnnInput r : {RnnInput::EveryStep, RnnInput::FirstStep})
+        if (name == rnnInputName(r)) {
+            out = r;
+            return true;
+        }
+    return false;
+}
+
+double rnnStackedVariance(const NetworkSpec& spec) {
+    if (spec.init == InitScheme::Zeros || spec.init == InitScheme::Constant)
+        return 0.0;
+    return spec.gain * baseVariance(spec.init, spec.fanMode, spec.width + spec.inputDim, spec.width,
+                                    spec.initValue);
+}
+
+double rnnRecurrentVariance(const NetworkSpec& spec) {
+    switch (spec.recurrentInit) {
+    case RecurrentInit::None:
+        return rnnStackedVariance(spec);
+    case RecurrentInit::Identity:
+        return spec.gain / spec.width; // N entries sqrt(gain) among N^2
+    case RecurrentInit::Scheme:
+        if (spec.recurrentScheme == InitScheme::Zeros ||
+            spec.recurrentScheme == InitScheme::Constant)
+            return 0.0;
+        return spec.gain * baseVariance(spec.recurrentScheme, spec.fanMode, spec.width, spec.width,
+                                        spec.initValue);
+    }
+    return 0.0;
 }
 
 double residualGamma(const NetworkSpec& spec) {
@@ -263,6 +327,8 @@ double effectiveSigmaW2(const NetworkSpec& spec, int layer) {
             spec.convFan == ConvFan::ChannelsOnly && hasFanScaledVariance(spec.init);
         return meanfield::cnnEffectiveSigmaW2(intended, spec.kernel, cin, forgotten);
     }
+    if (spec.arch == Arch::Rnn) // the tied recurrent W of every time step
+        return rnnRecurrentVariance(spec) * spec.width;
     const int fanIn = spec.widthOf(layer - 1);
     const int fanOut = spec.widthOf(layer);
     return spec.gain * baseVariance(spec.init, spec.fanMode, fanIn, fanOut, spec.initValue) * fanIn;
@@ -300,6 +366,19 @@ std::uint64_t estimateMemoryBytes(const NetworkSpec& spec) {
         const std::uint64_t maxUnits =
             std::max(c, static_cast<std::uint64_t>(spec.inputChannels)) * S2;
         bytes += 3 * maxUnits * B * sizeof(float);
+        return bytes;
+    }
+    if (spec.arch == Arch::Rnn) {
+        // the tied [W U] (draws + scaled copy), a W of its own, b; per time step h_t's phi and
+        // phi' and the input x_t kept for BPTT; the backward pass's delta, its W^T delta and
+        // the per-step dW scratch
+        const std::uint64_t n = static_cast<std::uint64_t>(std::max(spec.width, 0));
+        const std::uint64_t nx = static_cast<std::uint64_t>(std::max(spec.inputDim, 0));
+        const std::uint64_t T = static_cast<std::uint64_t>(std::max(spec.depth, 0));
+        const std::uint64_t inputs = spec.rnnInput == RnnInput::EveryStep ? T : 1;
+        bytes += 2 * n * (n + nx) * sizeof(float) + 2 * n * n * sizeof(float) + 2 * n * 4;
+        bytes += T * 2 * n * B * sizeof(float) + inputs * nx * B * sizeof(float);
+        bytes += 4 * std::max(n, nx) * B * sizeof(float) + n * (n + nx) * sizeof(float);
         return bytes;
     }
     if (spec.arch == Arch::Resnet) {

@@ -29,11 +29,13 @@ enum class InitScheme {
 };
 
 enum class FanMode { FanIn, FanOut };
-/// The network family (THEORY.md, "Network families"): a plain stack of dense layers, or
+/// The network family (THEORY.md, "Network families"): a plain stack of dense layers,
 /// residual blocks x^l = x^{l-1} + gamma F(x^{l-1}) with a pre-activation branch F of
 /// branch_depth dense layers, or convolutions (depth = conv layers of `channels` channels on
 /// image x image pixels, k x k kernels, stride 1, circular padding).
-enum class Arch { Mlp, Resnet, Cnn };
+/// rnn: an Elman RNN h_t = W a_{t-1} + U x_t + b unrolled over depth = T time steps with tied
+/// weights.
+enum class Arch { Mlp, Resnet, Cnn, Rnn };
 /// The fans a cnn's scheme is given: full (fanIn k^2 C_in, fanOut k^2 C_out: correct) or
 /// channels-only (fanIn C_in, fanOut C_out: the "forgotten k^2", sigma_w^2 k^2 too large).
 enum class ConvFan { Full, ChannelsOnly };
@@ -41,6 +43,12 @@ enum class ConvFan { Full, ChannelsOnly };
 /// 1/sqrt(L), Fixup (gamma 1, each branch's last layer zero and its other layers' standard
 /// deviation scaled by L^(-1/(2m-2)); Zhang et al. 2019), or residual_gamma.
 enum class ResidualScale { Zero, One, InvSqrtDepth, Fixup, Value };
+/// rnn: how the recurrent W (N x N) is drawn. None: by init, as the first N columns of the
+/// stacked [W U] (fanIn N + N_x); Identity: W = sqrt(gain) I exactly (Le et al. 2015); Scheme:
+/// by recurrentScheme as an N x N matrix of its own (fanIn = fanOut = N).
+enum class RecurrentInit { None, Identity, Scheme };
+/// rnn: an input x_t at every time step, or x_1 at t = 1 only (the memory experiment).
+enum class RnnInput { EveryStep, FirstStep };
 enum class BiasInit { Zeros, Constant, Normal };
 /// The loss whose gradient the backward pass measures (THEORY.md: a random cotangent).
 enum class Loss {
@@ -63,6 +71,13 @@ std::string residualScaleName(ResidualScale r); // "zero", "one", "inv-sqrt-dept
 bool parseResidualScale(const std::string& name, ResidualScale& out);
 std::string convFanName(ConvFan f); // "full", "channels-only"
 bool parseConvFan(const std::string& name, ConvFan& out);
+/// "none", "identity" or the scheme's name (initSchemeName).
+std::string recurrentInitName(RecurrentInit r, InitScheme scheme);
+/// The names recurrentInitName gives, and the init scheme aliases; `scheme` is set for Scheme
+/// (and reset to orthogonal otherwise, so that equal settings compare equal).
+bool parseRecurrentInit(const std::string& name, RecurrentInit& out, InitScheme& scheme);
+std::string rnnInputName(RnnInput r); // "every-step", "first-step"
+bool parseRnnInput(const std::string& name, RnnInput& out);
 
 /// Allowed ranges, shared by validation, the CLI and the GUI controls.
 struct Limits {
@@ -88,8 +103,11 @@ struct NetworkSpec {
     // ---- architecture ----
     Arch arch = Arch::Mlp; // mlp: depth = weight layers; resnet: depth = residual blocks
     int branchDepth = 2;   // resnet: dense layers m per residual branch (1..kMaxBranchDepth)
-    ResidualScale residualScale = ResidualScale::One; // resnet: gamma of the blocks
-    double residualGamma = 1.0;                       // resnet: gamma with residual_scale value
+    ResidualScale residualScale = ResidualScale::One;    // resnet: gamma of the blocks
+    double residualGamma = 1.0;                          // resnet: gamma with residual_scale value
+    RecurrentInit recurrentInit = RecurrentInit::None;   // rnn: how W is drawn
+    InitScheme recurrentScheme = InitScheme::Orthogonal; // rnn: W's scheme with Scheme
+    RnnInput rnnInput = RnnInput::EveryStep;             // rnn: inputs at every step or at t = 1
     // cnn: layer 1 maps C0 = inputChannels channels to `channels`, layers 2..L channels to
     // channels; the input is image x image x C0 (input_dim = C0 S^2, derived), a unit is a
     // (pixel, channel) pair: widthOf(l) = C S^2
@@ -155,7 +173,8 @@ std::uint64_t estimateMemoryBytes(const NetworkSpec& spec);
 
 /// Var(W^l_ij) / gain for layer l (base variance of the scheme; 0 for zeros/constant).
 double baseVariance(InitScheme s, FanMode mode, int fanIn, int fanOut, double initValue);
-/// Effective sigma_w^2 of layer l = Var(W^l_ij) * fanIn (THEORY.md).
+/// Effective sigma_w^2 of layer l = Var(W^l_ij) * fanIn (THEORY.md); for an rnn the recurrent
+/// W's, Var(W) N, at every time step.
 double effectiveSigmaW2(const NetworkSpec& spec, int layer);
 /// Bias variance actually used (sigmaB2 for normal biases, 0 otherwise).
 double effectiveSigmaB2(const NetworkSpec& spec);
@@ -174,6 +193,13 @@ std::pair<int, int> convSchemeFans(const NetworkSpec& spec, int layer);
 inline int convChannelsIn(const NetworkSpec& spec, int layer) {
     return layer <= 1 ? spec.inputChannels : spec.channels;
 }
+/// rnn: Var of every entry of the stacked [W U] (N x (N + N_x)): the init scheme's at
+/// fanIn = N + N_x, fanOut = N, times the gain (0 for zeros and constant).
+double rnnStackedVariance(const NetworkSpec& spec);
+/// rnn: Var(W_ij) of the recurrent weights as drawn (the stacked variance with recurrent_init
+/// none, gain / N for identity, the recurrent scheme's at fanIn = fanOut = N otherwise); its
+/// sigma_w^2 = Var(W) N.
+double rnnRecurrentVariance(const NetworkSpec& spec);
 
 /// Schemes whose variance is scaled by the fans (lecun, xavier, he, orthogonal): those have an
 /// effective sigma_w^2 that a gain sets independently of the width.

@@ -49,6 +49,10 @@ struct LayerStats {
     // residual blocks only (NaN for dense layers): q_F / q^{l-1}, the branch's output length over
     // the length of the block's input (before gamma)
     double branchRatio = kNaN;
+    // rnn time steps only (NaN elsewhere, and at the steps without an input): mean over inputs
+    // of ||dLoss/dx_t||^2 = ||U^T delta_t||^2, the gradient reaching the input of step t, i.e.
+    // k = T - t steps back in time from the loss (a backward statistic)
+    double inputGrad2 = kNaN;
 };
 
 /// Mean-field prediction for a run (NaN-filled when the theory does not apply).
@@ -57,6 +61,7 @@ struct TheoryCurves {
     std::string note;            // why not, when not applicable
     double q0 = kNaN, c0 = kNaN; // measured input length and correlation the prediction starts from
     std::vector<double> q, c, gradH2, gradRatio; // per layer 1..L
+    std::vector<double> inputGrad2;              // rnn: per time step t (empty otherwise)
     double chi1 = kNaN, qStar = kNaN, cStar = kNaN, xiQ = kNaN, xiC = kNaN;
     std::string phase;
 };

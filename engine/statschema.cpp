@@ -144,8 +144,10 @@ std::vector<std::string> layerStatisticKeys() {
 }
 
 void copyPass(StatPass pass, const LayerStats& from, LayerStats& into) {
-    if (pass == StatPass::Backward)
+    if (pass == StatPass::Backward) {
         into.hasGradients = from.hasGradients;
+        into.inputGrad2 = from.inputGrad2; // an rnn step's, outside the table (as branchRatio)
+    }
     for (const LayerStatistic& s : kRows) {
         if (s.pass != pass)
             continue;

@@ -17,7 +17,7 @@ using json = nlohmann::json;
 
 // The lesson tour, in THEORY.md's scenario order: one line per step. A row whose preset is not
 // bundled is left out (bundledTour), so a family's step can wait here for its preset.
-// Scenario 8 (RNN) belongs after the tanh phases, 11 (CNN) after the NTK, 18 (MAML) last.
+// Scenario 18 (MAML) belongs last.
 const std::vector<BundledTourRow> kRows = {
     // 1. symmetry
     {"symmetry-constant", "statistic", "init",
@@ -46,6 +46,15 @@ const std::vector<BundledTourRow> kRows = {
     {"tanh-edge-of-chaos", "phase", "gain,sigma_b2",
      "The edge of chaos: chi1 = 1 on the critical line; the dot is this network."},
     {"tanh-chaotic", "gradients", "gain", "Chaotic phase (chi1 = 1.21): gradients explode."},
+    // 8. recurrent networks: time as depth
+    {"rnn-memory-vanishing", "gradients", "gain,rnn_input",
+     "RNN, ordered (sigma_w^2 = 0.64): the gradient vanishes going back in time."},
+    {"rnn-exploding", "gradients", "gain",
+     "RNN, chaotic (chi1 = 1.58): tanh saturates, gradients explode back in time."},
+    {"rnn-orthogonal", "gradients", "recurrent_init,gain",
+     "Orthogonal recurrent W near criticality: the gradient survives 49 steps."},
+    {"rnn-identity", "gradients", "recurrent_init",
+     "IRNN (Le et al. 2015): relu with W = I integrates its inputs."},
     // 9. unnormalized inputs
     {"tanh-input-scale", "distribution", "input_scale",
      "Input scale 10: layer 1's pre-activations spread far past +-1 (the edge bins fill up), "
@@ -55,6 +64,13 @@ const std::vector<BundledTourRow> kRows = {
     // 10. NTK conditioning
     {"ntk-conditioning", "ntk", "gain,depth",
      "The NTK's condition number with depth: the ordered phase makes it rank one."},
+    // 11. convolutions: fan-in is k^2 C_in
+    {"cnn-correct-fan-in", "signal", "conv_fan,gain",
+     "CNN with fanIn = k^2 C_in: He + ReLU keeps the expected q constant."},
+    {"cnn-forgotten-k2", "signal", "conv_fan",
+     "The forgotten k^2 (fanIn = C_in): q grows by k^2 = 9 per layer."},
+    {"cnn-delta-orthogonal", "jacobian", "init",
+     "Delta-orthogonal kernels: the Jacobian stays close to an isometry."},
     // 14. residual networks
     {"resnet-zero-gamma", "jacobian", "residual_scale",
      "Zero-gamma: every block silent, the network is the identity (all singular values 1)."},

@@ -37,9 +37,9 @@ namespace {
 /// Q with orthonormal columns (rows >= cols) from the QR of a Gaussian, with the signs of R's
 /// diagonal folded into Q so that Q is Haar-distributed (Mezzadri 2007), not biased by the
 /// Householder sign convention.
-Eigen::MatrixXd haarTall(std::uint64_t seed, int layer, int rows, int cols) {
+Eigen::MatrixXd haarTall(Stream stream, std::uint64_t seed, int layer, int rows, int cols) {
     MatrixF g(rows, cols);
-    Rng rng(seed, Stream::Weights, static_cast<std::uint64_t>(layer));
+    Rng rng(seed, stream, static_cast<std::uint64_t>(layer));
     rng.fillNormal(g.data(), static_cast<std::size_t>(g.size()));
     Eigen::HouseholderQR<Eigen::MatrixXd> qr(g.cast<double>());
     Eigen::MatrixXd q = qr.householderQ() * Eigen::MatrixXd::Identity(rows, cols);
@@ -64,6 +64,11 @@ void fillInBlocks(float* out, std::size_t n, const std::atomic<bool>* cancel, Fi
 
 MatrixF drawStandard(DrawKind kind, std::uint64_t seed, int layer, int rows, int cols,
                      const std::atomic<bool>* cancel) {
+    return drawStandard(kind, Stream::Weights, seed, layer, rows, cols, cancel);
+}
+
+MatrixF drawStandard(DrawKind kind, Stream stream, std::uint64_t seed, int layer, int rows,
+                     int cols, const std::atomic<bool>* cancel) {
     MatrixF z(rows, cols);
     const auto n = static_cast<std::size_t>(z.size());
     switch (kind) {
@@ -73,13 +78,16 @@ MatrixF drawStandard(DrawKind kind, std::uint64_t seed, int layer, int rows, int
     case DrawKind::Ones:
         z.setOnes();
         break;
+    case DrawKind::Identity:
+        z.setIdentity();
+        break;
     case DrawKind::Normal: {
-        Rng rng(seed, Stream::Weights, static_cast<std::uint64_t>(layer));
+        Rng rng(seed, stream, static_cast<std::uint64_t>(layer));
         fillInBlocks(z.data(), n, cancel, [&](float* o, std::size_t m) { rng.fillNormal(o, m); });
         break;
     }
     case DrawKind::Uniform: {
-        Rng rng(seed, Stream::Weights, static_cast<std::uint64_t>(layer));
+        Rng rng(seed, stream, static_cast<std::uint64_t>(layer));
         fillInBlocks(z.data(), n, cancel,
                      [&](float* o, std::size_t m) { rng.fillUniformUnitVariance(o, m); });
         break;
@@ -88,9 +96,9 @@ MatrixF drawStandard(DrawKind kind, std::uint64_t seed, int layer, int rows, int
         // entries of a matrix with orthonormal rows or columns have variance 1/max(rows, cols)
         const double s = std::sqrt(static_cast<double>(std::max(rows, cols)));
         if (rows >= cols)
-            z = (s * haarTall(seed, layer, rows, cols)).cast<float>();
+            z = (s * haarTall(stream, seed, layer, rows, cols)).cast<float>();
         else
-            z = (s * haarTall(seed, layer, cols, rows)).transpose().cast<float>();
+            z = (s * haarTall(stream, seed, layer, cols, rows)).transpose().cast<float>();
         break;
     }
     }
@@ -169,6 +177,7 @@ VectorF initReadout(const NetworkSpec& spec, int depth) {
     Rng rng(spec.seed, Stream::Readout, static_cast<std::uint64_t>(depth));
     switch (drawKind(spec.init)) {
     case DrawKind::None:
+    case DrawKind::Identity: // no init scheme draws the identity
         return VectorF::Zero(n);
     case DrawKind::Ones:
         return VectorF::Constant(n, static_cast<float>(std::sqrt(spec.gain) * spec.initValue));

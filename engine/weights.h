@@ -3,6 +3,7 @@
 // scheme's variance only changes scale_l, so a gain sweep shows one network being rescaled.
 #pragma once
 
+#include "rng.h"
 #include "spec.h"
 
 #include <Eigen/Core>
@@ -22,6 +23,7 @@ enum class DrawKind {
     Normal,     // N(0, 1)
     Uniform,    // U(-sqrt 3, sqrt 3)
     Orthogonal, // sqrt(max(rows, cols)) * Q, Q with orthonormal rows or columns
+    Identity,   // the identity matrix (an rnn's recurrent_init identity): no draw
 };
 
 DrawKind drawKind(InitScheme s);
@@ -32,6 +34,10 @@ DrawKind drawKind(InitScheme s);
 /// incomplete: the caller must discard it. (The QR behind orthogonal draws is not interruptible.)
 MatrixF drawStandard(DrawKind kind, std::uint64_t seed, int layer, int rows, int cols,
                      const std::atomic<bool>* cancel = nullptr);
+/// The same on the stream `stream` (drawStandard above is Stream::Weights): the rnn's
+/// parameters draw from streams of their own, so that no mlp draw ever moves.
+MatrixF drawStandard(DrawKind kind, Stream stream, std::uint64_t seed, int index, int rows,
+                     int cols, const std::atomic<bool>* cancel = nullptr);
 
 /// Entries drawn between two looks at the cancel flag: a few milliseconds of Box-Muller. Even, so
 /// that a normal pair never straddles two blocks and the blocks draw the very stream one call

@@ -440,7 +440,8 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
             .arg(Limits::kMaxDepth);
     depth_->setToolTip(depthTip);
     depth_->spinBox()->setSuffix(tr(" layers"));
-    af->addRow(label(tr("Depth L"), depthTip), depth_);
+    depthLabel_ = label(tr("Depth L"), depthTip);
+    af->addRow(depthLabel_, depth_);
     width_ = new LogIntControl(8, 4096, Limits::kMaxWidth);
     width_->setObjectName(QStringLiteral("width"));
     width_->spinBox()->setMinimum(Limits::kMinWidth);
@@ -449,7 +450,8 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
                                  .arg(Limits::kMaxWidth);
     width_->setToolTip(widthTip);
     width_->spinBox()->setSuffix(tr(" units"));
-    af->addRow(label(tr("Width N"), widthTip), width_);
+    widthLabel_ = label(tr("Width N"), widthTip);
+    af->addRow(widthLabel_, width_);
     activation_ = new QComboBox;
     activation_->setObjectName(QStringLiteral("activation"));
     for (ActivationKind k : allActivations())
@@ -463,12 +465,13 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     // the family: a residual network's depth counts blocks, its branch has its own depth
     arch_ = new QComboBox;
     arch_->setObjectName(QStringLiteral("arch"));
-    for (Arch a : {Arch::Mlp, Arch::Resnet, Arch::Cnn})
+    for (Arch a : {Arch::Mlp, Arch::Resnet, Arch::Cnn, Arch::Rnn})
         arch_->addItem(QString::fromStdString(archName(a)), static_cast<int>(a));
     arch_->setToolTip(tr("Network family: mlp (depth = dense layers), resnet (depth = residual "
                          "blocks x + gamma F(x), each branch F a stack of dense layers; input "
-                         "dim = width) or cnn (depth = conv layers of C channels on S x S "
-                         "images; input dim = C0 S^2)."));
+                         "dim = width), cnn (depth = conv layers of C channels on S x S "
+                         "images; input dim = C0 S^2) or rnn (depth = time steps T of h_t = W "
+                         "a_{t-1} + U x_t + b with tied weights, width = hidden units N)."));
     af->addRow(label(tr("Family"), arch_->toolTip()), arch_);
     branchDepth_ = intSpin("branch_depth", tr(" layers"),
                            tr("resnet: dense layers m in each residual branch F(x) = W_m phi(... "
@@ -512,6 +515,23 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
                             "channels-only (fanIn C_in: the forgotten k^2, q grows by k^2 per "
                             "layer)."));
     af->addRow(label(tr("Conv fan"), convFan_->toolTip()), convFan_);
+    recurrentInit_ = new QComboBox;
+    recurrentInit_->setObjectName(QStringLiteral("recurrent_init"));
+    for (const std::string& name : fieldInfo("recurrent_init")->choices)
+        recurrentInit_->addItem(QString::fromStdString(name), QString::fromStdString(name));
+    recurrentInit_->setToolTip(tr(
+        "rnn: the recurrent W's scheme: none (W drawn by the init above, stacked with U as "
+        "one [W U] of fan-in N + N_x), identity (W = sqrt(gain) I, Le et al. 2015), or a "
+        "scheme of its own for the N x N matrix (orthogonal: every singular value sqrt(gain))."));
+    af->addRow(label(tr("Recurrent W init"), recurrentInit_->toolTip()), recurrentInit_);
+    rnnInput_ = new QComboBox;
+    rnnInput_->setObjectName(QStringLiteral("rnn_input"));
+    for (RnnInput r : {RnnInput::EveryStep, RnnInput::FirstStep})
+        rnnInput_->addItem(QString::fromStdString(rnnInputName(r)), static_cast<int>(r));
+    rnnInput_->setToolTip(tr("rnn: a fresh input x_t at every time step, or x_1 at t = 1 only "
+                             "(how long the network remembers it)."));
+    af->addRow(label(tr("Inputs"), rnnInput_->toolTip()), rnnInput_);
+    archForm_ = af;
     root->addWidget(arch);
 
     // ---- initialisation
@@ -735,7 +755,9 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
                      {QStringLiteral("input_channels"), inputChannels_},
                      {QStringLiteral("kernel"), kernel_},
                      {QStringLiteral("image"), image_},
-                     {QStringLiteral("conv_fan"), convFan_}};
+                     {QStringLiteral("conv_fan"), convFan_},
+                     {QStringLiteral("recurrent_init"), recurrentInit_},
+                     {QStringLiteral("rnn_input"), rnnInput_}};
 
     // Only a control with the focus takes the wheel (a click or Tab gives it the focus).
     auto* guard = new WheelGuard(this);
@@ -797,8 +819,8 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
              residualGamma_})
         connect(s, &QDoubleSpinBox::valueChanged, this, &ControlPanel::edited);
     connect(sigmaB2_, &QDoubleSpinBox::valueChanged, this, &ControlPanel::edited);
-    for (QComboBox* c :
-         {activation_, init_, fanMode_, biasInit_, loss_, arch_, residualScale_, convFan_})
+    for (QComboBox* c : {activation_, init_, fanMode_, biasInit_, loss_, arch_, residualScale_,
+                         convFan_, recurrentInit_, rnnInput_})
         connect(c, &QComboBox::currentIndexChanged, this, &ControlPanel::edited);
     connect(data_, &QComboBox::currentIndexChanged, this, &ControlPanel::dataChosen);
     connect(standardize_, &QCheckBox::toggled, this, &ControlPanel::edited);
@@ -873,6 +895,20 @@ NetworkSpec ControlPanel::spec() const {
         s.image = d.image;
         s.convFan = d.convFan;
     }
+    if (s.arch == Arch::Rnn) { // N hidden units at every step; W's scheme and the schedule
+        s.widths.clear();
+        const NetworkSpec defaults;
+        s.branchDepth = defaults.branchDepth; // the hidden resnet rows mean nothing here
+        s.residualScale = defaults.residualScale;
+        s.residualGamma = defaults.residualGamma;
+        parseRecurrentInit(recurrentInit_->currentData().toString().toStdString(), s.recurrentInit,
+                           s.recurrentScheme);
+        s.rnnInput = static_cast<RnnInput>(rnnInput_->currentData().toInt());
+    } else { // the recurrent fields mean nothing for the other families
+        s.recurrentInit = RecurrentInit::None;
+        s.recurrentScheme = InitScheme::Orthogonal;
+        s.rnnInput = RnnInput::EveryStep;
+    }
     return s;
 }
 
@@ -916,6 +952,9 @@ void ControlPanel::setSpec(const NetworkSpec& s) {
     kernel_->setValue(s.kernel);
     image_->setValue(s.image);
     convFan_->setCurrentIndex(convFan_->findData(static_cast<int>(s.convFan)));
+    recurrentInit_->setCurrentIndex(recurrentInit_->findData(
+        QString::fromStdString(recurrentInitName(s.recurrentInit, s.recurrentScheme))));
+    rnnInput_->setCurrentIndex(rnnInput_->findData(static_cast<int>(s.rnnInput)));
     blockers.clear();
     updating_ = false;
     held_.clear(); // the spec's own values stand, not those held from before
@@ -992,11 +1031,22 @@ void ControlPanel::updateEnabled() {
     xavier_->setEnabled(scalable);
     he_->setEnabled(scalable);
     critical_->setEnabled(scalable);
-    // a resnet's depth counts residual blocks
-    depth_->spinBox()->setSuffix(static_cast<Arch>(arch_->currentData().toInt()) == Arch::Resnet
-                                     ? tr(" blocks")
-                                 : cnn ? tr(" conv layers")
-                                       : tr(" layers"));
+    // a resnet's depth counts residual blocks, a cnn's conv layers, an rnn's time steps; an rnn's
+    // width is its hidden state, and its recurrent controls show for it alone
+    const bool rnn = static_cast<Arch>(arch_->currentData().toInt()) == Arch::Rnn;
+    depth_->spinBox()->setSuffix(resnet ? tr(" blocks")
+                                 : cnn  ? tr(" conv layers")
+                                 : rnn  ? tr(" steps")
+                                        : tr(" layers"));
+    depthLabel_->setText(rnn ? tr("Time steps T") : tr("Depth L"));
+    widthLabel_->setText(rnn ? tr("Hidden units N") : tr("Width N"));
+    archForm_->setRowVisible(recurrentInit_, rnn);
+    archForm_->setRowVisible(rnnInput_, rnn);
+    archForm_->setRowVisible(branchDepth_, !rnn);
+    archForm_->setRowVisible(residualScale_, !rnn);
+    archForm_->setRowVisible(residualGamma_, !rnn);
+    recurrentInit_->setEnabled(rnn);
+    rnnInput_->setEnabled(rnn);
     diagram_->setSpec(spec()); // every edit and every loaded spec passes here
 }
 

@@ -242,6 +242,12 @@ private:
     FieldIntSpinBox* kernel_;
     FieldIntSpinBox* image_;
     QComboBox* convFan_;
+    // rnn family: W's scheme and the input schedule (rows shown for arch rnn only), and the
+    // labels of depth and width, which an rnn calls time steps T and hidden units N
+    QComboBox* recurrentInit_ = nullptr;
+    QComboBox* rnnInput_ = nullptr;
+    QLabel* depthLabel_ = nullptr;
+    QLabel* widthLabel_ = nullptr;
     QPushButton* xavier_;
     QPushButton* he_;
     QPushButton* critical_;

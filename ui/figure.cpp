@@ -158,19 +158,27 @@ FigureData figureDataFromResult(const RunResult& result) {
 }
 
 QString stageName(const NetworkSpec& spec) {
-    return spec.arch == Arch::Resnet ? tr("block") : tr("layer");
+    return spec.arch == Arch::Resnet ? tr("block")
+           : spec.arch == Arch::Rnn  ? QStringLiteral("time step") // the axes' key: not translated
+                                     : tr("layer");
 }
 
 namespace {
 QString signalTitle(const NetworkSpec& spec) {
+    if (spec.arch == Arch::Rnn)
+        return tr("Signal: length q\u209c of the hidden pre-activations h\u209c");
     return spec.arch == Arch::Resnet ? tr("Signal: length q\u02e1 of the residual stream x\u02e1")
                                      : tr("Signal: length q\u02e1 of the pre-activations");
 }
 QString signalYLabel(const NetworkSpec& spec) {
+    if (spec.arch == Arch::Rnn)
+        return tr("q\u209c = mean of h\u209c\u00b2 (log)");
     return spec.arch == Arch::Resnet ? tr("q\u02e1 = mean of x\u00b2 (log)")
                                      : tr("q\u02e1 = mean of h\u00b2 (log)");
 }
 QString distributionTitle(const NetworkSpec& spec) {
+    if (spec.arch == Arch::Rnn)
+        return tr("Distribution of the hidden pre-activations h\u209c per time step");
     return spec.arch == Arch::Resnet ? tr("Distribution of the residual stream x per block")
                                      : tr("Distribution of pre-activations h per layer");
 }
@@ -312,10 +320,17 @@ void feedGradients(LayerChart* chart, const RunView& r) {
     }
     if (n > 0)
         predicted = std::exp(sum / n);
-    chart->setTitleSuffix(tr("per-%1 ratio E\u2016\u03b4\u02e1\u2016\u00b2/"
-                             "E\u2016\u03b4\u02e1\u207a\u00b9\u2016\u00b2: "
-                             "%2 measured, %3 predicted")
-                              .arg(chart->stage(), num(perLayerRatio(measured)), num(predicted)));
+    if (r.spec.arch == Arch::Rnn) // one step back in time: delta_t over delta_{t+1}
+        chart->setTitleSuffix(tr("ratio per step back in time E\u2016\u03b4\u209c\u2016\u00b2/"
+                                 "E\u2016\u03b4\u209c\u208a\u2081\u2016\u00b2: "
+                                 "%1 measured, %2 predicted")
+                                  .arg(num(perLayerRatio(measured)), num(predicted)));
+    else
+        chart->setTitleSuffix(
+            tr("per-%1 ratio E\u2016\u03b4\u02e1\u2016\u00b2/"
+               "E\u2016\u03b4\u02e1\u207a\u00b9\u2016\u00b2: "
+               "%2 measured, %3 predicted")
+                .arg(chart->stage(), num(perLayerRatio(measured)), num(predicted)));
     chart->rescale();
 }
 

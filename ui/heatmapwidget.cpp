@@ -121,7 +121,8 @@ void HeatmapWidget::setStage(const QString& stage) {
 }
 
 QString HeatmapWidget::xAxisTitle() const {
-    return tr("%1 l").arg(stage_);
+    // an rnn's stages are time steps t; the others' layers or blocks l
+    return stage_ == QLatin1String("time step") ? tr("time step t") : tr("%1 l").arg(stage_);
 }
 
 QString HeatmapWidget::shownTitle() const {

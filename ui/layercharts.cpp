@@ -249,7 +249,8 @@ QString LayerChart::yLabel() const {
 }
 
 QString LayerChart::xAxisTitle() const {
-    return tr("%1 l").arg(stage_);
+    // an rnn's stages are time steps t; the others' layers or blocks l
+    return stage_ == QLatin1String("time step") ? tr("time step t") : tr("%1 l").arg(stage_);
 }
 
 void LayerChart::setStateNote(const QString& note) {

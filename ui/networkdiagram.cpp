@@ -22,6 +22,14 @@ QString superscript(int n) {
     return out;
 }
 
+/// `n` in Unicode subscript digits (h₁₂).
+QString subscript(int n) {
+    QString out;
+    for (QChar c : QString::number(n))
+        out += QChar(static_cast<char16_t>(0x2080 + c.digitValue()));
+    return out;
+}
+
 QString number(double v) {
     return QString::number(v, 'g', 3);
 }
@@ -117,6 +125,16 @@ QString NetworkDiagram::describe(const NetworkSpec& s) {
                      ? tr("delta-orthogonal")
                      : tr("fan %1").arg(QString::fromStdString(convFanName(s.convFan))),
                  act);
+    if (s.arch == Arch::Rnn)
+        return tr("rnn: %1 time steps, %2 hidden units, x\u209c (%3) %4, W %5, %6")
+            .arg(s.depth)
+            .arg(s.width)
+            .arg(s.inputDim)
+            .arg(s.rnnInput == RnnInput::EveryStep ? tr("at every step") : tr("at t = 1 only"))
+            .arg(s.recurrentInit == RecurrentInit::None ? tr("stacked with U")
+                                                        : QString::fromStdString(recurrentInitName(
+                                                              s.recurrentInit, s.recurrentScheme)))
+            .arg(act);
     return tr("mlp: x (%1) \u2192 %2 layers of %3, %4")
         .arg(s.inputDim)
         .arg(s.depth)
@@ -149,6 +167,8 @@ void NetworkDiagram::paintEvent(QPaintEvent*) {
     p.setFont(scaled(font(), 0.85));
     if (spec_.arch == Arch::Resnet)
         paintResnet(p, area.adjusted(6, 5, -6, 0));
+    else if (spec_.arch == Arch::Rnn)
+        paintRnn(p, area.adjusted(6, 3, -6, 0));
     else
         paintMlp(p, area.adjusted(6, 3, -6, 0));
     p.setFont(caption);
@@ -291,6 +311,73 @@ void NetworkDiagram::paintResnet(QPainter& p, const QRectF& area) const {
     p.setPen(ink);
     arrow(p, QPointF(x - 1, streamY), QPointF(x + 4, streamY));
     p.drawText(QRectF(x + 4, streamY - fm.height() / 2, endW, fm.height()), Qt::AlignCenter, out);
+}
+
+void NetworkDiagram::paintRnn(QPainter& p, const QRectF& area) const {
+    // the unrolled steps in a row: h_t boxes joined by the tied W (a_0 = 0 enters nothing), each
+    // fed from below by its input x_t through U (x_1 only with first-step inputs)
+    const QPalette pal = palette();
+    const QColor ink = pal.color(QPalette::Text);
+    QColor fill = pal.color(QPalette::Highlight);
+    fill.setAlpha(45);
+    const QColor tied = pal.color(QPalette::Highlight);
+    const QFontMetricsF fm(p.font());
+    const double boxH = fm.height() * 1.3;
+    const double boxY = area.top();
+    const double inY = area.bottom() - fm.height() * 0.5;
+    const QString out = QStringLiteral("a") + QChar(0x209c); // a_t: the readout at t = T
+    const QString widest =
+        QStringLiteral("\u03c6(h") + subscript(spec_.depth) + QStringLiteral(")");
+    const double boxW = fm.horizontalAdvance(widest) + 10;
+    const double gap = fm.horizontalAdvance(QStringLiteral("W")) + 14;
+    const double endW = fm.horizontalAdvance(out) + 14;
+    const int room = std::max(3, static_cast<int>((area.width() - endW) / (boxW + gap)));
+    const std::vector<int> shown = shownIndices(spec_.depth, std::min(room, 5));
+    const double rowW = static_cast<double>(shown.size()) * (boxW + gap) + endW;
+    double x = area.left() + std::max(0.0, (area.width() - rowW) / 2);
+    const double midY = boxY + boxH / 2;
+    for (std::size_t i = 0; i < shown.size(); ++i) {
+        const int t = shown[i];
+        const QRectF box(x, boxY, boxW, boxH);
+        if (t == 0) {
+            p.setPen(ink);
+            p.drawText(box, Qt::AlignCenter, QStringLiteral("\u22ef"));
+        } else {
+            p.setPen(QPen(ink, 1.1));
+            p.setBrush(fill);
+            p.drawRoundedRect(box, 3, 3);
+            p.setBrush(Qt::NoBrush);
+            p.drawText(box, Qt::AlignCenter,
+                       QStringLiteral("\u03c6(h") + subscript(t) + QStringLiteral(")"));
+            if (spec_.rnnInput == RnnInput::EveryStep || t == 1) { // x_t -> U -> h_t
+                p.setPen(QPen(ink, 1.0));
+                arrow(p, QPointF(box.center().x(), inY - fm.height() * 0.45),
+                      QPointF(box.center().x(), box.bottom() + 1));
+                p.save();
+                p.setFont(scaled(p.font(), 0.9));
+                p.drawText(QRectF(box.left(), inY - fm.height() * 0.45, box.width(), fm.height()),
+                           Qt::AlignCenter, QStringLiteral("x") + subscript(t));
+                p.restore();
+            }
+        }
+        x += boxW;
+        // the tied W from this step to the next (or the readout after the last)
+        const bool last = i + 1 == shown.size();
+        p.setPen(QPen(last ? ink : tied, last ? 1.1 : 1.8));
+        arrow(p, QPointF(x + 2, midY), QPointF(x + gap - 2, midY));
+        if (!last) {
+            p.save();
+            p.setFont(scaled(p.font(), 0.85));
+            p.setPen(pal.color(QPalette::PlaceholderText));
+            p.drawText(QRectF(x, midY - fm.height() * 1.1, gap, fm.height()), Qt::AlignCenter,
+                       QStringLiteral("W"));
+            p.restore();
+        }
+        x += gap;
+    }
+    p.setPen(ink);
+    p.drawText(QRectF(x, boxY, endW, boxH), Qt::AlignCenter,
+               QStringLiteral("a") + subscript(spec_.depth));
 }
 
 } // namespace initscope::ui

@@ -1,6 +1,7 @@
 // A small drawing of the network the controls describe: for an mlp the stack x -> [W phi] ->
 // ... -> a^L with its depth and widths, for a resnet the residual stream with its blocks
-// x + gamma F(x), their skip paths and branches of m dense layers. Pure painting from the spec
+// x + gamma F(x), their skip paths and branches of m dense layers, for an rnn the time steps
+// unrolled: h_t from h_{t-1} through the tied W and from x_t through U. Pure painting from the spec
 // (no computation); it follows the controls on every edit.
 #pragma once
 
@@ -31,6 +32,7 @@ protected:
 private:
     void paintMlp(QPainter& p, const QRectF& area) const;
     void paintResnet(QPainter& p, const QRectF& area) const;
+    void paintRnn(QPainter& p, const QRectF& area) const;
     NetworkSpec spec_;
     QString description_;
 };

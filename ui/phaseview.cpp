@@ -118,8 +118,16 @@ void PhaseView::setSpec(const NetworkSpec& spec) {
                                  "(see the Signal tab).")
                                   .arg(QString::fromStdString(activationName(spec.activation)))
                                   .arg(spec.branchDepth)
-                            : QString());
-    family_->setVisible(resnet);
+                     : spec.arch == Arch::Rnn
+                         ? tr("<b>rnn:</b> this is the mean-field phase diagram of an <b>mlp</b> "
+                              "with \u03c6 = %1. An rnn's time steps t \u2265 2 follow the same "
+                              "length map with \u03c3_w\u00b2 of the recurrent W and the bias "
+                              "\u03c3_b\u00b2 + \u03c3_u\u00b2 q_x (inputs at every step) or "
+                              "\u03c3_b\u00b2 (input at t = 1 only); \u03c7\u2081 is the "
+                              "gradient's rate per step back in time.")
+                               .arg(QString::fromStdString(activationName(spec.activation)))
+                         : QString());
+    family_->setVisible(resnet || spec.arch == Arch::Rnn);
     if (resnet != wasResnet)
         showGrid(); // its title names whose mean field it is
     const Activation act(spec.activation, spec.activationSlope);

@@ -44,6 +44,7 @@ QString axisLabel(const QString& axis, Arch arch) {
         return QObject::tr("variance gain (multiplies Var(W))");
     if (axis == QLatin1String("depth"))
         return arch == Arch::Resnet ? QObject::tr("depth L (residual blocks)")
+               : arch == Arch::Rnn  ? QObject::tr("depth T (time steps)")
                                     : QObject::tr("depth L (layers)");
     if (axis == QLatin1String("sigma_b2"))
         return QObject::tr("bias variance \u03c3_b\u00b2");

@@ -2,7 +2,7 @@
 
 #include "engine.h"
 #include "export.h"
-#include "viewworker.h"
+#include "jobworker.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -34,7 +34,7 @@ TourExporter::TourExporter(QString title, std::vector<TourStop> stops, QString d
                            FigureOptions options, QObject* parent)
     : QObject(parent), title_(std::move(title)), stops_(std::move(stops)), dir_(std::move(dir)),
       format_(std::move(format).toLower()), options_(std::move(options)),
-      worker_(new ViewWorker(this)) {}
+      worker_(new JobWorker(this)) {}
 
 TourExporter::~TourExporter() = default; // the worker (a child) cancels and joins
 

@@ -1,7 +1,7 @@
 // A tour as a slide deck: one lecture-style figure per step (the view the step opens, drawn by
 // the one export path of figure.h) in PNG, SVG or PDF, and an index (index.md and index.html)
 // listing each step's number, title, note and file. Runs are computed off the GUI thread: the
-// layer views' run on a ViewWorker, the analysis views on their own workers; only the drawing of
+// layer views' run on a JobWorker, the analysis views on their own workers; only the drawing of
 // each finished figure happens on the GUI thread. Used by Tour > Export and initscope-cli
 // export-tour.
 #pragma once
@@ -18,7 +18,7 @@
 
 namespace initscope::ui {
 
-class ViewWorker;
+class JobWorker;
 
 /// "01-he-relu.png": the file of step `index` (0-based) in an exported tour.
 QString tourFigureName(int index, const TourStop& stop, const QString& format);
@@ -60,7 +60,7 @@ private:
     bool running_ = false, cancelled_ = false;
     QStringList files_, figureFiles_;
     QString error_;
-    ViewWorker* worker_;
+    JobWorker* worker_;
     std::unique_ptr<QWidget> analysis_; // the analysis view computing now
 };
 

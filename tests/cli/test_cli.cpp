@@ -111,6 +111,30 @@ TEST(Cli, RunShape) {
     EXPECT_TRUE(j["seconds"].is_number());
 }
 
+// An rnn run (DESIGN.md's CLI contract): depth T time steps, width N hidden units, input-dim
+// N_x; its JSON says arch and stage and carries the per-step input gradient; the views that do
+// not take an rnn refuse it by name with exit 2.
+TEST(Cli, RnnRunShapeAndRefusals) {
+    const json j = okJson("run --arch rnn --depth 7 --width 48 --input-dim 12 --batch 20 "
+                          "--recurrent-init identity --rnn-input first-step --activation relu");
+    EXPECT_EQ(j["arch"], "rnn");
+    EXPECT_EQ(j["stage"], "time step");
+    ASSERT_EQ(j["layers"].size(), 7u);
+    EXPECT_EQ(j["layers"][6]["index"], 7);
+    EXPECT_EQ(j["layers"][0]["width"], 48);
+    EXPECT_TRUE(j["layers"][0]["input_grad2"].is_number());
+    EXPECT_TRUE(j["layers"][1]["input_grad2"].is_null()) << "no input at t = 2 (first-step)";
+    EXPECT_EQ(j["theory"]["input_grad2"].size(), 7u);
+    EXPECT_EQ(j["spec"]["recurrent_init"], "identity");
+    EXPECT_EQ(j["spec"]["rnn_input"], "first-step");
+    EXPECT_EQ(j["input_grad2"], j["layers"][0]["input_grad2"]);
+    expectError("run --recurrent-init orthogonal", "--recurrent-init needs --arch rnn");
+    expectError("run --arch rnn --recurrent-init sideways",
+                "--recurrent-init: must be one of none identity");
+    expectError("jacobian --arch rnn --depth 3 --width 16 --input-dim 8 --inputs 2", "arch rnn");
+    expectError("ntk --arch rnn --depth 3 --width 16 --input-dim 8 --inputs 2", "arch rnn");
+}
+
 TEST(Cli, SigmaW2IsShorthandForLecunNormalGain) {
     json a = okJson("run --depth 4 --width 32 --batch 8 --sigma-w2 1.7");
     json b = okJson("run --depth 4 --width 32 --batch 8 --init lecun-normal --gain 1.7");
@@ -800,6 +824,7 @@ TEST(Cli, TrainErrorsNameTheirOptions) {
     expectError("train --steps 5 --data gaussian", "--data: task fashion-mnist trains on");
     expectError("train --task teacher --steps 100000 --depth 50 --width 1024 --batch 512",
                 "--max-seconds");
+}
 
 // arch cnn (issue 11): the run's JSON names the family, one layer entry per conv layer of
 // C S^2 units, the spec carries the conv fields and the derived input_dim C0 S^2; the forgotten

@@ -50,7 +50,11 @@ std::vector<Case> cases() {
                                "resnet-fixup",
                                "cnn-correct-fan-in",
                                "cnn-forgotten-k2",
-                               "cnn-delta-orthogonal"})
+                               "cnn-delta-orthogonal",
+                               "rnn-memory-vanishing",
+                               "rnn-exploding",
+                               "rnn-orthogonal",
+                               "rnn-identity"})
         c.push_back({std::string("run-") + preset, std::string("run --preset ") + preset});
     c.push_back({"run-histograms-he-relu", "run --preset he-relu --depth 12 --histograms"});
     c.push_back({"run-orthogonal-bias", "run --init orthogonal --sigma-w2 1.3 --sigma-b2 0.05 "

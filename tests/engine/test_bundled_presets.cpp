@@ -447,3 +447,55 @@ TEST(BundledPresets, CnnLessons) {
         EXPECT_GT(in.spread, 1e3);
     }
 }
+
+// Scenario 8, as the four rnn notes state it (their figures were measured with these specs).
+// Tolerances: one network's q_t over N = 256 units is within a few % of the theory (0.1); the
+// gradient k steps back follows one tied W's spectrum, so its distance from mean field is stated
+// as a factor range around what the notes measured.
+TEST(BundledPresets, RnnLessons) {
+    // ordered: q settles at q*, the gradient vanishes by ~chi1 = 0.45 per step back
+    const RunResult v = run("rnn-memory-vanishing");
+    EXPECT_NEAR(v.layers.back().q / v.theory.qStar, 1.0, 0.1);
+    EXPECT_NEAR(v.theory.chi1, 0.449, 0.001);
+    EXPECT_LT(v.layers.front().gradH2, 1e-15 * v.layers.back().gradH2);
+    EXPECT_NEAR(v.layers.back().gradH2 / v.theory.gradH2.back(), 1.0, 0.1);
+    // the input gradient 7 steps back: chi1^7 of the last step's, within 20%
+    EXPECT_NEAR(v.layers[42].inputGrad2 / v.layers[49].inputGrad2 / std::pow(v.theory.chi1, 7), 1.0,
+                0.2);
+    // the tied W's excess after 49 steps: above the mean field, less than an order of magnitude
+    const double excess = v.layers.front().gradH2 / v.theory.gradH2.front();
+    EXPECT_GT(excess, 1.5);
+    EXPECT_LT(excess, 10.0);
+    // chaotic: bounded forward, exploding backward
+    const RunResult x = run("rnn-exploding");
+    EXPECT_EQ(x.firstNonfiniteLayer, 0);
+    EXPECT_NEAR(x.layers.back().q / x.theory.qStar, 1.0, 0.1);
+    EXPECT_GT(x.layers.back().saturatedFraction, 0.4);
+    EXPECT_GT(x.theory.chi1, 1.5);
+    EXPECT_GT(x.layers.front().gradH2, 1e9 * x.layers.back().gradH2);
+    EXPECT_GT(x.layers.front().relativeUpdate, 10.0);
+    // orthogonal W near criticality follows mean field; a Gaussian W of the same sigma_w^2 (the
+    // same U) does not
+    const NetworkSpec os = preset("rnn-orthogonal").spec;
+    const RunResult o = run(os);
+    EXPECT_NEAR(o.layers.front().sigmaW2, 1.0, 1e-12);
+    EXPECT_NEAR(o.layers.front().gradH2 / o.theory.gradH2.front(), 1.0, 0.3);
+    NetworkSpec gs = os;
+    gs.recurrentInit = RecurrentInit::Scheme;
+    gs.recurrentScheme = InitScheme::Normal;
+    gs.initValue = 0.0625;
+    const RunResult g = run(gs);
+    EXPECT_EQ(g.theory.gradH2, o.theory.gradH2);
+    EXPECT_GT(g.layers.front().gradH2 / g.theory.gradH2.front(), 2.0);
+    // identity + relu: q grows about linearly, the gradient survives 49 steps
+    const RunResult id = run("rnn-identity");
+    EXPECT_GT(id.layers.back().q, 30 * id.layers.front().q);
+    EXPECT_GT(id.layers.front().gradH2, 0.02 * id.layers.back().gradH2);
+    EXPECT_LT(id.theory.gradH2.front(), 1e-10 * id.theory.gradH2.back());
+    EXPECT_NE(id.theory.note.find("identity"), std::string::npos);
+    NetworkSpec first = preset("rnn-identity").spec;
+    first.rnnInput = RnnInput::FirstStep;
+    const RunResult f = run(first);
+    for (std::size_t t = 2; t < f.layers.size(); ++t)
+        EXPECT_EQ(f.layers[t].q, f.layers[1].q) << "relu(relu(h)) = relu(h): W = I holds it";
+}

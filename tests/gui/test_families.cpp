@@ -61,6 +61,7 @@ private slots:
     void ensembleAndSweepRunAResnet();
     void diagramDescribesAndFollowsTheControls();
     void jacobianNamesTheStream();
+    void rnnControlsAndRun();
 };
 
 // The window's per-layer views after a finished run: "block l" for a resnet on every chart and
@@ -291,6 +292,71 @@ void TestFamilies::jacobianNamesTheStream() {
     const auto axes = view.chartView()->chart()->axes(Qt::Horizontal);
     QVERIFY(!axes.isEmpty());
     QVERIFY(axes.front()->titleText().contains(QStringLiteral("\u2202x\u1d38/\u2202x\u2070")));
+}
+
+// An rnn in the window: the family's own controls show (W's scheme, the input schedule) and the
+// resnet's hide, depth and width are named time steps and hidden units, a run draws one point
+// per time step on charts whose axis is "time step t", and the diagram says what it draws.
+void TestFamilies::rnnControlsAndRun() {
+    MainWindow w;
+    w.resize(1280, 720);
+    w.show();
+    NetworkSpec s;
+    s.arch = Arch::Rnn;
+    s.depth = 12;
+    s.width = 64;
+    s.inputDim = 16;
+    s.batch = 16;
+    s.recurrentInit = RecurrentInit::Scheme;
+    s.recurrentScheme = InitScheme::Orthogonal;
+    w.setSpec(s);
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QVERIFY(waitForSettled(w));
+    ControlPanel* c = w.controls();
+    auto* recurrent = c->findChild<QComboBox*>(QStringLiteral("recurrent_init"));
+    auto* input = c->findChild<QComboBox*>(QStringLiteral("rnn_input"));
+    auto* branch = c->findChild<QSpinBox*>(QStringLiteral("branch_depth"));
+    auto* arch = c->findChild<QComboBox*>(QStringLiteral("arch"));
+    QVERIFY(recurrent && input && branch && arch);
+    QVERIFY(recurrent->isVisibleTo(c) && recurrent->isEnabled());
+    QVERIFY(input->isVisibleTo(c));
+    QVERIFY(!branch->isVisibleTo(c));
+    QCOMPARE(recurrent->currentText(), QStringLiteral("orthogonal"));
+    QCOMPARE(input->currentText(), QStringLiteral("every-step"));
+    auto* depth = c->findChild<LogIntControl*>(QStringLiteral("depth"));
+    QVERIFY(depth);
+    QCOMPARE(depth->spinBox()->suffix(), QStringLiteral(" steps"));
+    bool named = false;
+    for (QLabel* l : c->findChildren<QLabel*>())
+        named = named || l->text() == QStringLiteral("Time steps T");
+    QVERIFY(named);
+    QVERIFY2(
+        c->diagram()->description().startsWith(QStringLiteral("rnn: 12 time steps, 64 hidden")),
+        qPrintable(c->diagram()->description()));
+
+    for (const QString& view : figureNames())
+        QVERIFY(w.showView(view));
+    QVERIFY(waitForSettled(w));
+    for (LayerChart* chart : {w.signalChart(), w.gradientChart(), w.correlationChart()}) {
+        QCOMPARE(xAxisTitle(chart), QStringLiteral("time step t"));
+        QCOMPARE(chart->points(0).size(), qsizetype{12}); // drawn: one point per time step
+        for (const QPointF& p : chart->points(0))
+            QVERIFY(std::isfinite(p.y()));
+    }
+    QVERIFY(w.signalChart()->titleText().contains(QStringLiteral("hidden pre-activations")));
+    QCOMPARE(w.distributionView()->xAxisTitle(), QStringLiteral("time step t"));
+
+    // the schedule edited as a user does reaches the spec; an mlp hides the recurrent controls
+    input->setCurrentIndex(input->findData(static_cast<int>(RnnInput::FirstStep)));
+    QCOMPARE(c->spec().rnnInput, RnnInput::FirstStep);
+    QVERIFY(c->diagram()->description().contains(QStringLiteral("at t = 1 only")));
+    QVERIFY(validate(c->spec()).empty());
+    arch->setCurrentIndex(arch->findData(static_cast<int>(Arch::Mlp)));
+    QVERIFY(!recurrent->isVisibleTo(c));
+    QVERIFY(branch->isVisibleTo(c));
+    QCOMPARE(depth->spinBox()->suffix(), QStringLiteral(" layers"));
+    QCOMPARE(c->spec().recurrentInit, RecurrentInit::None);
+    QVERIFY(validate(c->spec()).empty());
 }
 
 #include "test_families.moc"
