@@ -191,16 +191,21 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
     if (!doc.contains("spec")) {
         fail("spec", "is missing");
     } else {
-        json spec = doc["spec"];
+        const json& spec = doc["spec"];
         // a relative CSV path belongs to the preset's folder, not to wherever initscope started
+        // (the spec is copied only then: a hostile, deeply nested spec is refused uncopied)
+        std::string data;
         if (!baseDir.empty() && spec.is_object() && spec.contains("data") &&
-            spec["data"].is_string()) {
-            const std::string data = spec["data"].get<std::string>();
-            if (isRealData(data) && data != "fashion-mnist" &&
-                std::filesystem::path(data).is_relative())
-                spec["data"] = (std::filesystem::path(baseDir) / data).lexically_normal().string();
+            spec["data"].is_string())
+            data = spec["data"].get<std::string>();
+        if (isRealData(data) && data != "fashion-mnist" &&
+            std::filesystem::path(data).is_relative()) {
+            json resolved = spec;
+            resolved["data"] = (std::filesystem::path(baseDir) / data).lexically_normal().string();
+            specFromJson(resolved, p.spec, r.errors);
+        } else {
+            specFromJson(spec, p.spec, r.errors);
         }
-        specFromJson(spec, p.spec, r.errors);
     }
     if (r.errors.empty() && p.viewInputs > p.spec.batch)
         fail("view_settings.inputs", std::to_string(p.viewInputs) + " is above the batch of " +

@@ -130,8 +130,8 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
     connect(redraw_, &QTimer::timeout, this, [this] { drawCurves(); });
     // ---- controls ----
     task_ = new QComboBox;
-    task_->addItem(tr("Fashion-MNIST classes (cross-entropy)"), QStringLiteral("fashion-mnist"));
-    task_->addItem(tr("random teacher network (squared error)"), QStringLiteral("teacher"));
+    task_->addItem(tr("Fashion-MNIST (cross-entropy)"), QStringLiteral("fashion-mnist"));
+    task_->addItem(tr("teacher (squared error)"), QStringLiteral("teacher"));
     task_->setToolTip(tr("Fashion-MNIST: 10 classes of 28x28 images, accuracy on the held-out "
                          "test images. Teacher: regression onto a random network of the same "
                          "shape, Gaussian inputs."));
@@ -144,7 +144,7 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
     lr_->setRange(1e-5, 10.0);
     lr_->setSingleStep(0.01);
     lr_->setValue(0.05);
-    lr_->setToolTip(tr("learning rate \u03b7 (per step, no schedule)"));
+    lr_->setToolTip(tr("Learning rate \u03b7 (per step, no schedule)"));
     steps_box_ = new QSpinBox;
     steps_box_->setRange(1, TrainSpec::kMaxSteps);
     steps_box_->setValue(kDefaultSteps);
@@ -156,7 +156,14 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
     record_->setSuffix(tr(" steps"));
     record_->setToolTip(tr("Layer statistics (and test accuracy) are measured at step 0, every "
                            "k steps and the last step, on one fixed probe batch."));
-    freeze_ = new QCheckBox(tr("Freeze the trunk (train the readout only)"));
+    freeze_ = new QCheckBox(tr("Freeze trunk"));
+    freeze_->setToolTip(tr("Train the readout only: the trunk's weights stay as drawn."));
+    // narrow controls: the window, with this tab, must fit a 1280 x 720 projector beside the
+    // control dock
+    for (QComboBox* c : {task_, optimizer_}) {
+        c->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        c->setMinimumContentsLength(10);
+    }
     start_ = new QPushButton(tr("Start"));
     start_->setObjectName(QStringLiteral("trainStart"));
     pause_ = new QPushButton(tr("Pause"));
@@ -178,7 +185,7 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
     form->addWidget(task_, 0, 1);
     form->addWidget(new QLabel(tr("Optimizer")), 0, 2);
     form->addWidget(optimizer_, 0, 3);
-    form->addWidget(new QLabel(tr("Learning rate \u03b7")), 0, 4);
+    form->addWidget(new QLabel(tr("LR \u03b7")), 0, 4);
     form->addWidget(lr_, 0, 5);
     form->addWidget(new QLabel(tr("Steps")), 1, 0);
     form->addWidget(steps_box_, 1, 1);
@@ -265,6 +272,9 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
     statBar->addWidget(stepSlider_, 1);
     statBar->addWidget(stepLabel_);
 
+    // small minimum sizes: the window must still fit a 1280 x 720 projector with this tab
+    for (QWidget* w : std::initializer_list<QWidget*>{lossView_, accView_, statView_, heatmap_})
+        w->setMinimumSize(240, 140);
     auto* grid = new QGridLayout;
     grid->addWidget(lossView_, 0, 0);
     grid->addWidget(accView_, 0, 1);
