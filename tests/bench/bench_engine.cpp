@@ -169,5 +169,38 @@ int main() {
     std::printf("  median time %.3f s, SGEMM bound %.3f s, ratio %.2f (im2col, col2im and the "
                 "statistics on top)\n",
                 cj, cb, cj / cb);
+
+    // 4. An rnn run (BPTT): per step with an input, U x_t, U^T delta_t and delta_t x_t^T (N x N_x
+    // x B each); per step t >= 2 also W a_{t-1}, W^T delta_t and delta_t a_{t-1}^T (N x N x B).
+    // N = N_x, so every product has the SGEMM shape of the mlp's layers above.
+    NetworkSpec r;
+    r.arch = Arch::Rnn;
+    r.depth = 50; // time steps
+    r.width = 256;
+    r.inputDim = 256;
+    r.batch = 128;
+    r.activation = ActivationKind::Tanh;
+    r.recurrentInit = RecurrentInit::Scheme;
+    r.recurrentScheme = InitScheme::Orthogonal;
+    const double rflops =
+        2.0 * r.batch * 3.0 *
+        (double(r.depth) * r.width * r.inputDim + double(r.depth - 1) * r.width * r.width);
+    std::vector<double> rnnTimes, rnnBounds;
+    Engine rnnEngine;
+    rnnEngine.run(r); // draws and the sequence's inputs cached: the timing is the propagation
+    for (int rep = 0; rep < 7; ++rep) {
+        const double rate = sgemmRate(r.width, r.batch, threads, 3);
+        const auto t0 = Clock::now();
+        rnnEngine.run(r);
+        rnnTimes.push_back(seconds(t0, Clock::now()));
+        rnnBounds.push_back(rflops / (rate * 1e9));
+    }
+    const double rj = median(rnnTimes), rb = median(rnnBounds);
+    std::printf("\nrnn run (50 time steps, N = N_x = 256, batch 128, tanh, orthogonal W):\n");
+    std::printf("  %.2f GFLOP of products; SGEMM rate of the same shapes %.1f GFLOP/s\n",
+                rflops / 1e9, rflops / rb / 1e9);
+    std::printf("  median time %.1f ms, SGEMM bound %.1f ms, ratio %.2f (the statistics of every "
+                "step on top)\n",
+                rj * 1e3, rb * 1e3, rj / rb);
     return 0;
 }
