@@ -19,6 +19,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <tuple>
 
 namespace initscope {
@@ -518,6 +519,82 @@ void combineForward(const std::vector<ForwardPartial>& parts, const Activation& 
     }
 }
 
+/// The statistics of a stage's forward pass from its chunks' partial sums (combineForward over
+/// n units and k nonlinearities per unit), with the stage's index, sigma_w^2 and the first
+/// input's n values as the sample.
+void finishForward(const NetworkSpec& spec, const std::vector<ForwardPartial>& parts,
+                   const Activation& act, int n, int k, int B, int index, double sigmaW2,
+                   const float* sample, LayerStats& st) {
+    st.index = index;
+    st.width = n;
+    st.sigmaW2 = sigmaW2;
+    st.histogram.lo = -spec.histRange;
+    st.histogram.hi = spec.histRange;
+    st.histogram.counts.assign(static_cast<std::size_t>(spec.histBins), 0);
+    combineForward(parts, act, n, k, B, st);
+    st.sample.assign(sample, sample + n);
+}
+
+/// The per-chunk sums of a stage's backward pass, kept per chunk and added in the chunks' fixed
+/// order (so that the result does not depend on the thread count).
+struct BackwardSums {
+    std::vector<double> gradH, input;
+    std::vector<std::int64_t> nonfinite;
+    explicit BackwardSums(int chunks)
+        : gradH(static_cast<std::size_t>(chunks), 0.0), input(gradH),
+          nonfinite(static_cast<std::size_t>(chunks), 0) {}
+    /// ||delta||^2 over chunk c's columns, and its nonfinite entries when it overflowed.
+    void delta(int c, const Eigen::Ref<const MatrixF>& dl) {
+        const double acc = dl.cast<double>().squaredNorm();
+        gradH[static_cast<std::size_t>(c)] = acc;
+        nonfinite[static_cast<std::size_t>(c)] =
+            std::isfinite(acc) ? 0 : (!dl.array().isFinite()).count();
+    }
+    /// sum_b ||dLoss_b/dx_b||^2 over chunk c's columns of dLoss/dx.
+    void inputGradient(int c, const Eigen::Ref<const MatrixF>& dx) {
+        double g2 = 0;
+        for (Eigen::Index b = 0; b < dx.cols(); ++b)
+            g2 += dx.col(b).cast<double>().squaredNorm();
+        input[static_cast<std::size_t>(c)] = g2;
+    }
+};
+
+/// max_r ||delta_r - delta_1|| / ||delta_1|| from dev = the max of the squared distances and
+/// ref = ||delta_1||: 0 exactly when every row equals the first (NaN for zero first row only).
+double rowSpread(double dev2, double ref) {
+    const double dev = std::sqrt(dev2);
+    return ref > 0 ? dev / ref : (dev > 0 ? kNaN : 0.0);
+}
+
+/// The gradient statistics of a stage: grad_h2 and the input gradient (returned in `inGrad`,
+/// sum over inputs) from the chunk sums, grad_w2 = dW2 / B^2 from sum_rows ||B dW||^2,
+/// relative_update against ||W||_F = wNorm, and the row spread when the stage has one. Returns
+/// whether the gradients are finite (else only has_gradients and grad_nonfinite are set).
+bool finishBackward(const RunContext& ctx, const BackwardSums& sums, double dW2, double wNorm,
+                    std::optional<double> spread, LayerStats& st, double& inGrad) {
+    const int B = ctx.batch;
+    double gradH = 0;
+    std::int64_t nonfinite = 0;
+    inGrad = 0;
+    for (std::size_t c = 0; c < sums.gradH.size(); ++c) {
+        gradH += sums.gradH[c];
+        inGrad += sums.input[c];
+        nonfinite += sums.nonfinite[c];
+    }
+    const double gradW = dW2 / (static_cast<double>(B) * B);
+    st.hasGradients = true;
+    st.gradNonfinite = nonfinite;
+    if (nonfinite == 0 && std::isfinite(gradW)) {
+        st.gradH2 = gradH / B;
+        st.gradW2 = gradW;
+        st.relativeUpdate = wNorm > 0 ? ctx.spec.learningRate * std::sqrt(gradW) / wNorm : kNaN;
+        if (spread)
+            st.gradRowSpread = *spread;
+        return true;
+    }
+    return false;
+}
+
 /// Forward pass of one dense stage: a = phi(W prev + b), d = phi'(...), and its statistics.
 /// Returns false when cancelled (the stage is incomplete).
 bool forwardDense(const RunContext& ctx, const DenseStage& stage, int index, const MatrixF& prev,
@@ -553,15 +630,7 @@ bool forwardDense(const RunContext& ctx, const DenseStage& stage, int index, con
     });
     if (ctx.cancelled()) // some chunks were skipped: the layer is incomplete
         return false;
-
-    st.index = index;
-    st.width = n;
-    st.sigmaW2 = w.sigmaW2;
-    st.histogram.lo = -spec.histRange;
-    st.histogram.hi = spec.histRange;
-    st.histogram.counts.assign(static_cast<std::size_t>(spec.histBins), 0);
-    combineForward(parts, act, n, 1, B, st);
-    st.sample.assign(a.col(0).data(), a.col(0).data() + n);
+    finishForward(spec, parts, act, n, 1, B, index, w.sigmaW2, a.col(0).data(), st);
     return true;
 }
 
@@ -579,28 +648,19 @@ bool backwardDense(const RunContext& ctx, const DenseStage& stage, const MatrixF
 
     // grad_h2 and the delta of the layer below, by column chunks
     below.resize(nIn, B);
-    std::vector<double> gh(static_cast<std::size_t>(nChunks), 0.0),
-        gin(static_cast<std::size_t>(nChunks), 0.0);
-    std::vector<std::int64_t> bad(static_cast<std::size_t>(nChunks), 0);
+    BackwardSums sums(nChunks);
     forEachChunk(nChunks, [&](int c) {
         if (ctx.cancelled())
             return;
         const int c0 = ctx.cols.begin(c), m = ctx.cols.len(c);
         const auto dl = delta.middleCols(c0, m);
-        const double acc = dl.cast<double>().squaredNorm();
-        gh[static_cast<std::size_t>(c)] = acc;
-        bad[static_cast<std::size_t>(c)] =
-            std::isfinite(acc) ? 0 : (!dl.array().isFinite()).count();
+        sums.delta(c, dl);
         auto out = below.middleCols(c0, m);
         transposedProduct(ctx, w.draw, z, s, dl, out);
-        if (!dBelow) {
-            double g2 = 0;
-            for (int b = 0; b < m; ++b)
-                g2 += out.col(b).cast<double>().squaredNorm();
-            gin[static_cast<std::size_t>(c)] = g2;
-        } else {
+        if (!dBelow)
+            sums.inputGradient(c, out);
+        else
             out.array() *= dBelow->middleCols(c0, m).array();
-        }
     });
 
     // ||dW||_F^2 with dW = (1/B) Delta A^T, by row blocks; dW is never stored whole
@@ -625,30 +685,14 @@ bool backwardDense(const RunContext& ctx, const DenseStage& stage, const MatrixF
     });
     if (ctx.cancelled())
         return false;
-
-    double gradH = 0, gradW = 0;
-    std::int64_t nonfinite = 0;
-    inGrad = 0;
-    for (int c = 0; c < nChunks; ++c) {
-        gradH += gh[static_cast<std::size_t>(c)];
-        inGrad += gin[static_cast<std::size_t>(c)];
-        nonfinite += bad[static_cast<std::size_t>(c)];
-    }
+    double dW2 = 0;
     for (double g : gw)
-        gradW += g;
-    gradW /= static_cast<double>(B) * B;
-    st.hasGradients = true;
-    st.gradNonfinite = nonfinite;
-    if (nonfinite == 0 && std::isfinite(gradW)) {
-        st.gradH2 = gradH / B;
-        st.gradW2 = gradW;
-        const double wNorm = std::abs(static_cast<double>(s)) *
-                             std::sqrt(ctx.draws[static_cast<std::size_t>(stage.weight)]->z2);
-        st.relativeUpdate = wNorm > 0 ? ctx.spec.learningRate * std::sqrt(gradW) / wNorm : kNaN;
-        const double ref = delta0.norm();
-        const double dev = std::sqrt(*std::max_element(rowDev.begin(), rowDev.end()));
-        st.gradRowSpread = ref > 0 ? dev / ref : (dev > 0 ? kNaN : 0.0);
-    }
+        dW2 += g;
+    const double wNorm = std::abs(static_cast<double>(s)) *
+                         std::sqrt(ctx.draws[static_cast<std::size_t>(stage.weight)]->z2);
+    finishBackward(ctx, sums, dW2, wNorm,
+                   rowSpread(*std::max_element(rowDev.begin(), rowDev.end()), delta0.norm()), st,
+                   inGrad);
     return true;
 }
 
@@ -708,20 +752,14 @@ bool forwardResidual(const RunContext& ctx, const ResidualStage& stage, int inde
     if (ctx.cancelled())
         return false;
 
-    st.index = index;
-    st.width = n;
-    st.sigmaW2 = ctx.param(stage.weights.front()).sigmaW2;
-    st.histogram.lo = -spec.histRange;
-    st.histogram.hi = spec.histRange;
-    st.histogram.counts.assign(static_cast<std::size_t>(spec.histBins), 0);
-    combineForward(parts, act, n, static_cast<int>(m), B, st);
+    finishForward(spec, parts, act, n, static_cast<int>(m), B, index,
+                  ctx.param(stage.weights.front()).sigmaW2, out.col(0).data(), st);
     double sf = 0, sx = 0;
     for (int c = 0; c < nChunks; ++c) {
         sf += f2[static_cast<std::size_t>(c)];
         sx += x2[static_cast<std::size_t>(c)];
     }
     st.branchRatio = st.nonfinite == 0 && sx > 0 && std::isfinite(sf) ? sf / sx : kNaN;
-    st.sample.assign(out.col(0).data(), out.col(0).data() + n);
     return true;
 }
 
@@ -737,17 +775,13 @@ bool backwardResidual(const RunContext& ctx, const ResidualStage& stage, const B
     below.resize(n, B);
     // g[j]: dLoss/dh_j of branch layer j (its output), kept whole for dW_j = g_j a_j^T / B
     std::vector<MatrixF> g(m, MatrixF(n, B));
-    std::vector<double> gh(static_cast<std::size_t>(nChunks), 0.0), gin(gh);
-    std::vector<std::int64_t> bad(static_cast<std::size_t>(nChunks), 0);
+    BackwardSums sums(nChunks);
     forEachChunk(nChunks, [&](int c) {
         if (ctx.cancelled())
             return;
         const int c0 = ctx.cols.begin(c), mc = ctx.cols.len(c);
         const auto dl = delta.middleCols(c0, mc);
-        const double acc = dl.cast<double>().squaredNorm();
-        gh[static_cast<std::size_t>(c)] = acc;
-        bad[static_cast<std::size_t>(c)] =
-            std::isfinite(acc) ? 0 : (!dl.array().isFinite()).count();
+        sums.delta(c, dl);
         g[m - 1].middleCols(c0, mc) = gamma * dl;
         MatrixF back(n, mc);
         for (std::size_t j = m; j-- > 0;) {
@@ -760,12 +794,8 @@ bool backwardResidual(const RunContext& ctx, const ResidualStage& stage, const B
         }
         auto outc = below.middleCols(c0, mc);
         outc = dl + back;
-        if (first) { // dLoss/dx^0: the input gradient
-            double g2 = 0;
-            for (int b = 0; b < mc; ++b)
-                g2 += outc.col(b).cast<double>().squaredNorm();
-            gin[static_cast<std::size_t>(c)] = g2;
-        }
+        if (first) // dLoss/dx^0: the input gradient
+            sums.inputGradient(c, outc);
     });
     // ||dW_j||_F^2 by row blocks, every branch layer
     const Chunks rows{n, kChunkRows};
@@ -781,30 +811,15 @@ bool backwardResidual(const RunContext& ctx, const ResidualStage& stage, const B
     });
     if (ctx.cancelled())
         return false;
-    double gradH = 0, gradW = 0, wNorm2 = 0;
-    std::int64_t nonfinite = 0;
-    inGrad = 0;
-    for (int c = 0; c < nChunks; ++c) {
-        gradH += gh[static_cast<std::size_t>(c)];
-        inGrad += gin[static_cast<std::size_t>(c)];
-        nonfinite += bad[static_cast<std::size_t>(c)];
-    }
+    double dW2 = 0, wNorm2 = 0;
     for (double v : gw)
-        gradW += v;
-    gradW /= static_cast<double>(B) * B;
+        dW2 += v;
     for (std::size_t j = 0; j < m; ++j) {
         const double sc = ctx.param(stage.weights[j]).scale;
         wNorm2 += sc * sc * ctx.draws[static_cast<std::size_t>(stage.weights[j])]->z2;
     }
-    st.hasGradients = true;
-    st.gradNonfinite = nonfinite;
-    if (nonfinite == 0 && std::isfinite(gradW)) {
-        st.gradH2 = gradH / B;
-        st.gradW2 = gradW;
-        st.relativeUpdate =
-            wNorm2 > 0 ? ctx.spec.learningRate * std::sqrt(gradW) / std::sqrt(wNorm2) : kNaN;
-        // gradRowSpread (the dense layers' symmetry check) is not defined for a block: NaN
-    }
+    // gradRowSpread (the dense layers' symmetry check) is not defined for a block: NaN
+    finishBackward(ctx, sums, dW2, std::sqrt(wNorm2), std::nullopt, st, inGrad);
     return true;
 }
 
@@ -845,15 +860,7 @@ bool forwardConv(const RunContext& ctx, const ConvStage& stage, int index, const
     });
     if (ctx.cancelled())
         return false;
-
-    st.index = index;
-    st.width = n;
-    st.sigmaW2 = w.sigmaW2;
-    st.histogram.lo = -spec.histRange;
-    st.histogram.hi = spec.histRange;
-    st.histogram.counts.assign(static_cast<std::size_t>(spec.histBins), 0);
-    combineForward(parts, act, n, 1, B, st);
-    st.sample.assign(a.col(0).data(), a.col(0).data() + n);
+    finishForward(spec, parts, act, n, 1, B, index, w.sigmaW2, a.col(0).data(), st);
     return true;
 }
 
@@ -871,62 +878,39 @@ bool backwardConv(const RunContext& ctx, const ConvStage& stage, const MatrixF& 
     const float s = static_cast<float>(w.scale);
     const int nChunks = ctx.cols.count();
     below.resize(nIn, B);
-    std::vector<double> gh(static_cast<std::size_t>(nChunks), 0.0), gin(gh);
-    std::vector<std::int64_t> bad(static_cast<std::size_t>(nChunks), 0);
+    BackwardSums sums(nChunks);
     std::vector<MatrixF> dw(static_cast<std::size_t>(nChunks));
     forEachChunk(nChunks, [&](int c) {
         if (ctx.cancelled())
             return;
         const int c0 = ctx.cols.begin(c), m = ctx.cols.len(c);
         const auto dl = delta.middleCols(c0, m);
-        const double acc = dl.cast<double>().squaredNorm();
-        gh[static_cast<std::size_t>(c)] = acc;
-        bad[static_cast<std::size_t>(c)] =
-            std::isfinite(acc) ? 0 : (!dl.array().isFinite()).count();
+        sums.delta(c, dl);
         auto out = below.middleCols(c0, m);
         convBackwardInput(g, w.draw, z, s, stage.centreOnly, dl, out);
-        if (!dBelow) {
-            double g2 = 0;
-            for (int b = 0; b < m; ++b)
-                g2 += out.col(b).cast<double>().squaredNorm();
-            gin[static_cast<std::size_t>(c)] = g2;
-        } else {
+        if (!dBelow)
+            sums.inputGradient(c, out);
+        else
             out.array() *= dBelow->middleCols(c0, m).array();
-        }
         convWeightGradient(g, dl, prev.middleCols(c0, m), dw[static_cast<std::size_t>(c)]);
     });
     if (ctx.cancelled())
         return false;
 
     Eigen::MatrixXd dW = Eigen::MatrixXd::Zero(g.cout, g.patch());
-    double gradH = 0;
-    std::int64_t nonfinite = 0;
-    inGrad = 0;
-    for (int c = 0; c < nChunks; ++c) {
-        gradH += gh[static_cast<std::size_t>(c)];
-        inGrad += gin[static_cast<std::size_t>(c)];
-        nonfinite += bad[static_cast<std::size_t>(c)];
+    for (int c = 0; c < nChunks; ++c)
         dW += dw[static_cast<std::size_t>(c)].cast<double>();
-    }
-    const double gradW = dW.squaredNorm() / (static_cast<double>(B) * B);
     // rows of dW are identical exactly when the output channels' deltas are (over every pixel
     // and input): the symmetry check of a dense layer, by channel
     const Eigen::Map<const MatrixF> byChannel(delta.data(), g.cout,
                                               static_cast<Eigen::Index>(P) * B);
     const Eigen::RowVectorXf delta0f = byChannel.row(0);
-    const double dev = std::sqrt(
-        static_cast<double>((byChannel.rowwise() - delta0f).rowwise().squaredNorm().maxCoeff()));
-    st.hasGradients = true;
-    st.gradNonfinite = nonfinite;
-    if (nonfinite == 0 && std::isfinite(gradW)) {
-        st.gradH2 = gradH / B;
-        st.gradW2 = gradW;
-        const double wNorm = std::abs(static_cast<double>(s)) *
-                             std::sqrt(ctx.draws[static_cast<std::size_t>(stage.weight)]->z2);
-        st.relativeUpdate = wNorm > 0 ? ctx.spec.learningRate * std::sqrt(gradW) / wNorm : kNaN;
-        const double ref = delta0f.cast<double>().norm();
-        st.gradRowSpread = ref > 0 ? dev / ref : (dev > 0 ? kNaN : 0.0);
-    }
+    const double dev2 =
+        static_cast<double>((byChannel.rowwise() - delta0f).rowwise().squaredNorm().maxCoeff());
+    const double wNorm = std::abs(static_cast<double>(s)) *
+                         std::sqrt(ctx.draws[static_cast<std::size_t>(stage.weight)]->z2);
+    finishBackward(ctx, sums, dW.squaredNorm(), wNorm,
+                   rowSpread(dev2, delta0f.cast<double>().norm()), st, inGrad);
     return true;
 }
 
@@ -1083,14 +1067,8 @@ bool forwardRecurrent(const RunContext& ctx, const RecurrentStage& stage,
     });
     if (ctx.cancelled())
         return false;
-    st.index = stage.step;
-    st.width = n;
-    st.sigmaW2 = effectiveSigmaW2(spec, stage.step);
-    st.histogram.lo = -spec.histRange;
-    st.histogram.hi = spec.histRange;
-    st.histogram.counts.assign(static_cast<std::size_t>(spec.histBins), 0);
-    combineForward(parts, act, n, 1, B, st);
-    st.sample.assign(a.col(0).data(), a.col(0).data() + n);
+    finishForward(spec, parts, act, n, 1, B, stage.step, effectiveSigmaW2(spec, stage.step),
+                  a.col(0).data(), st);
     return true;
 }
 
@@ -1106,21 +1084,18 @@ bool backwardRecurrent(const RunContext& ctx, const RecurrentStage& stage,
     const int nChunks = ctx.cols.count();
     if (dPrev)
         below.resize(n, B);
-    std::vector<double> gh(static_cast<std::size_t>(nChunks), 0.0), gin(gh);
-    std::vector<std::int64_t> bad(static_cast<std::size_t>(nChunks), 0);
+    BackwardSums sums(nChunks);
     forEachChunk(nChunks, [&](int c) {
         if (ctx.cancelled())
             return;
         const int c0 = ctx.cols.begin(c), m = ctx.cols.len(c);
         const auto dl = delta.middleCols(c0, m);
-        const double acc = dl.cast<double>().squaredNorm();
-        gh[static_cast<std::size_t>(c)] = acc;
-        bad[static_cast<std::size_t>(c)] =
-            std::isfinite(acc) ? 0 : (!dl.array().isFinite()).count();
+        sums.delta(c, dl);
         if (x) {
             MatrixF dx(nx, m);
             setTransposedBlockProduct(rw.uKind, rw.uz->rightCols(nx), rw.us, dl, dx);
-            gin[static_cast<std::size_t>(c)] = dx.cast<double>().squaredNorm();
+            // the whole chunk's sum at once (not input by input): the recorded goldens' order
+            sums.input[static_cast<std::size_t>(c)] = dx.cast<double>().squaredNorm();
         }
         if (dPrev) {
             MatrixF back(n, m);
@@ -1155,29 +1130,14 @@ bool backwardRecurrent(const RunContext& ctx, const RecurrentStage& stage,
     });
     if (ctx.cancelled())
         return false;
-    double gradH = 0, gradW = 0, inGrad = 0;
-    std::int64_t nonfinite = 0;
-    for (int c = 0; c < nChunks; ++c) {
-        gradH += gh[static_cast<std::size_t>(c)];
-        inGrad += gin[static_cast<std::size_t>(c)];
-        nonfinite += bad[static_cast<std::size_t>(c)];
-    }
+    double dW2 = 0, inGrad = 0;
     for (double g : gw)
-        gradW += g;
-    gradW /= static_cast<double>(B) * B;
-    st.hasGradients = true;
-    st.gradNonfinite = nonfinite;
-    if (nonfinite == 0 && std::isfinite(gradW)) {
-        st.gradH2 = gradH / B;
-        st.gradW2 = gradW;
-        st.relativeUpdate =
-            rw.norm2 > 0 ? ctx.spec.learningRate * std::sqrt(gradW) / std::sqrt(rw.norm2) : kNaN;
-        const double ref = delta0.norm();
-        const double dev = std::sqrt(*std::max_element(rowDev.begin(), rowDev.end()));
-        st.gradRowSpread = ref > 0 ? dev / ref : (dev > 0 ? kNaN : 0.0);
-        if (x)
-            st.inputGrad2 = inGrad / B;
-    }
+        dW2 += g;
+    if (finishBackward(ctx, sums, dW2, std::sqrt(rw.norm2),
+                       rowSpread(*std::max_element(rowDev.begin(), rowDev.end()), delta0.norm()),
+                       st, inGrad) &&
+        x)
+        st.inputGrad2 = inGrad / B;
     return true;
 }
 
