@@ -595,18 +595,20 @@ bool finishBackward(const RunContext& ctx, const BackwardSums& sums, double dW2,
     return false;
 }
 
-/// Forward pass of one dense stage: a = phi(W prev + b), d = phi'(...), and its statistics.
-/// Returns false when cancelled (the stage is incomplete).
-bool forwardDense(const RunContext& ctx, const DenseStage& stage, int index, const MatrixF& prev,
-                  MatrixF& a, MatrixF& d, LayerStats& st) {
+/// The forward pass of a stage that is one linear map and phi (a dense or a conv layer):
+/// a = phi(product(prev) + b), d = phi'(...), and its statistics. `product(c0, m, h)` writes
+/// the stage's n outputs of the columns c0..c0+m of its input; b has one entry per output channel
+/// (n for a dense layer, C_out for a conv layer, added at every pixel). Returns false when
+/// cancelled (the stage is incomplete).
+template <class Product>
+bool forwardLinear(const RunContext& ctx, int weight, int biasIndex, int n, int index, MatrixF& a,
+                   MatrixF& d, LayerStats& st, const Product& product) {
     const NetworkSpec& spec = ctx.spec;
     const Activation& act = ctx.net.act;
-    const int n = stage.out, B = ctx.batch;
-    const Param& w = ctx.param(stage.weight);
-    const MatrixF& z = ctx.z(stage.weight);
-    const float s = static_cast<float>(w.scale);
+    const int B = ctx.batch;
     const MatrixF bias =
-        materialize(ctx.param(stage.bias), *ctx.draws[static_cast<std::size_t>(stage.bias)]);
+        materialize(ctx.param(biasIndex), *ctx.draws[static_cast<std::size_t>(biasIndex)]);
+    const auto channels = bias.rows();
     a.resize(n, B);
     d.resize(n, B);
     const int nChunks = ctx.cols.count();
@@ -620,18 +622,30 @@ bool forwardDense(const RunContext& ctx, const DenseStage& stage, int index, con
             return;
         const int c0 = ctx.cols.begin(c), m = ctx.cols.len(c);
         MatrixF h(n, m);
-        weightProduct(ctx, w.draw, z, s, prev, c0, m, h);
+        product(c0, m, h);
         if (ctx.cancelled())
             return;
-        h.colwise() += bias.col(0);
+        // h as channels x (pixels m): the bias of channel o at every pixel
+        Eigen::Map<MatrixF>(h.data(), channels, h.size() / channels).colwise() += bias.col(0);
         act.apply(h.data(), a.col(c0).data(), d.col(c0).data(), static_cast<std::size_t>(h.size()));
         reduceForwardChunk(h, {&d}, c0, spec.histBins, spec.histRange, satThreshold,
                            parts[static_cast<std::size_t>(c)]);
     });
     if (ctx.cancelled()) // some chunks were skipped: the layer is incomplete
         return false;
-    finishForward(spec, parts, act, n, 1, B, index, w.sigmaW2, a.col(0).data(), st);
+    finishForward(spec, parts, act, n, 1, B, index, ctx.param(weight).sigmaW2, a.col(0).data(), st);
     return true;
+}
+
+/// Forward pass of one dense stage: a = phi(W prev + b), d = phi'(...), and its statistics.
+bool forwardDense(const RunContext& ctx, const DenseStage& stage, int index, const MatrixF& prev,
+                  MatrixF& a, MatrixF& d, LayerStats& st) {
+    const Param& w = ctx.param(stage.weight);
+    const MatrixF& z = ctx.z(stage.weight);
+    const float s = static_cast<float>(w.scale);
+    return forwardLinear(
+        ctx, stage.weight, stage.bias, stage.out, index, a, d, st,
+        [&](int c0, int m, MatrixF& h) { weightProduct(ctx, w.draw, z, s, prev, c0, m, h); });
 }
 
 /// Backward pass of one dense stage: from delta = dLoss/dh of this stage, its gradient
@@ -825,43 +839,17 @@ bool backwardResidual(const RunContext& ctx, const ResidualStage& stage, const B
 
 /// Forward pass of one conv stage: a = phi(conv(W, prev) + b), d = phi'(...), and its
 /// statistics over every (pixel, channel) unit and input (THEORY.md: statistics run over
-/// channel, position and input). Returns false when cancelled.
+/// channel, position and input).
 bool forwardConv(const RunContext& ctx, const ConvStage& stage, int index, const MatrixF& prev,
                  MatrixF& a, MatrixF& d, LayerStats& st) {
-    const NetworkSpec& spec = ctx.spec;
-    const Activation& act = ctx.net.act;
-    const ConvShape& g = stage.shape;
-    const int n = stage.out(), B = ctx.batch, P = g.pixels();
     const Param& w = ctx.param(stage.weight);
     const MatrixF& z = ctx.z(stage.weight);
     const float s = static_cast<float>(w.scale);
-    const MatrixF bias =
-        materialize(ctx.param(stage.bias), *ctx.draws[static_cast<std::size_t>(stage.bias)]);
-    a.resize(n, B);
-    d.resize(n, B);
-    const int nChunks = ctx.cols.count();
-    std::vector<ForwardPartial> parts(static_cast<std::size_t>(nChunks));
-    const double satThreshold = 0.05 * act.maxAbsDphi();
-
-    forEachChunk(nChunks, [&](int c) {
-        if (ctx.cancelled())
-            return;
-        const int c0 = ctx.cols.begin(c), m = ctx.cols.len(c);
-        MatrixF h(n, m);
-        convForward(g, w.draw, z, s, stage.centreOnly, prev.middleCols(c0, m), h);
-        if (ctx.cancelled())
-            return;
-        // the bias of channel o at every pixel: h as C_out x (S^2 m)
-        Eigen::Map<MatrixF>(h.data(), g.cout, static_cast<Eigen::Index>(P) * m).colwise() +=
-            bias.col(0);
-        act.apply(h.data(), a.col(c0).data(), d.col(c0).data(), static_cast<std::size_t>(h.size()));
-        reduceForwardChunk(h, {&d}, c0, spec.histBins, spec.histRange, satThreshold,
-                           parts[static_cast<std::size_t>(c)]);
-    });
-    if (ctx.cancelled())
-        return false;
-    finishForward(spec, parts, act, n, 1, B, index, w.sigmaW2, a.col(0).data(), st);
-    return true;
+    return forwardLinear(ctx, stage.weight, stage.bias, stage.out(), index, a, d, st,
+                         [&](int c0, int m, MatrixF& h) {
+                             convForward(stage.shape, w.draw, z, s, stage.centreOnly,
+                                         prev.middleCols(c0, m), h);
+                         });
 }
 
 /// Backward pass of one conv stage: from delta = dLoss/dh, the gradient statistics (dW =
