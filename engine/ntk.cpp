@@ -601,37 +601,53 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
                     kernels[li(m)] = std::move(k);
             }
         };
-        // The analytic kernel needs only the input Gram: it runs beside the backward passes
-        // (one task, layers in sequence) instead of after them.
-        tbb::task_group analyticTask;
-        if (options.analytic) {
-            if (spec.init == InitScheme::Constant || spec.biasInit == BiasInit::Constant) {
-                result.analyticNote = "the analytic NTK assumes zero-mean random weights and "
-                                      "biases; constant initialization breaks its assumptions";
-            } else {
-                result.analyticApplicable = true;
-                analyticTask.run([&] {
-                    std::vector<double> byDepth;
-                    result.analytic = analyticNtk(spec, ga[0] / spec.inputDim,
-                                                  options.byDepth ? &byDepth : nullptr, cancel);
-                    result.analyticConditionByDepth = std::move(byDepth);
-                });
-            }
-        }
-        if (options.byDepth) {
-            const int groups = (L + kDepthGroup - 1) / kDepthGroup;
-            detail::forEachIndex(groups, [&](int g) { // deepest (costliest) first
-                const int m1 = L - g * kDepthGroup;
-                depthGroup(std::max(1, m1 - kDepthGroup + 1), m1);
-            });
-        } else {
-            depthGroup(L, L);
-        }
-        analyticTask.wait();
-        if (detail::isCancelled(cancel))
-            result.cancelled = true;
+        ntkdetail::runDepthGroups(spec, options, L, ga[0] / spec.inputDim, &analyticNtk, depthGroup,
+                                  cancel, result);
     });
+    ntkdetail::finishNtk(kernels, L, firstBadForward, badBackward, t0, result);
+    return result;
+}
 
+namespace ntkdetail {
+
+void runDepthGroups(const NetworkSpec& spec, const NtkOptions& options, int L,
+                    const Eigen::MatrixXd& inputGram, AnalyticKernelFn analytic,
+                    const std::function<void(int, int)>& depthGroup,
+                    const std::atomic<bool>* cancel, NtkResult& result) {
+    // The analytic kernel needs only the input Gram: it runs beside the backward passes
+    // (one task, layers in sequence) instead of after them.
+    tbb::task_group analyticTask;
+    if (options.analytic) {
+        if (spec.init == InitScheme::Constant || spec.biasInit == BiasInit::Constant) {
+            result.analyticNote = "the analytic NTK assumes zero-mean random weights and "
+                                  "biases; constant initialization breaks its assumptions";
+        } else {
+            result.analyticApplicable = true;
+            analyticTask.run([&] {
+                std::vector<double> byDepth;
+                result.analytic =
+                    analytic(spec, inputGram, options.byDepth ? &byDepth : nullptr, cancel);
+                result.analyticConditionByDepth = std::move(byDepth);
+            });
+        }
+    }
+    if (options.byDepth) {
+        const int groups = (L + kDepthGroup - 1) / kDepthGroup;
+        detail::forEachIndex(groups, [&](int g) { // deepest (costliest) first
+            const int m1 = L - g * kDepthGroup;
+            depthGroup(std::max(1, m1 - kDepthGroup + 1), m1);
+        });
+    } else {
+        depthGroup(L, L);
+    }
+    analyticTask.wait();
+    if (detail::isCancelled(cancel))
+        result.cancelled = true;
+}
+
+void finishNtk(std::vector<NtkKernel>& kernels, int L, int firstBadForward,
+               const std::vector<int>& badBackward, std::chrono::steady_clock::time_point t0,
+               NtkResult& result) {
     result.empirical = std::move(kernels[li(L)]);
     result.firstNonfiniteLayer = firstBadForward;
     for (int m = 1; m <= L; ++m) {
@@ -640,8 +656,9 @@ NtkResult computeNtk(const NetworkSpec& spec, const NtkOptions& options,
             result.firstNonfiniteLayer = b;
     }
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return result;
 }
+
+} // namespace ntkdetail
 
 double ntkCondition(const NetworkSpec& spec, int inputs) {
     NtkOptions o;

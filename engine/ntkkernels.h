@@ -47,6 +47,10 @@ MatrixF rowBlockProduct(const MatrixF& w, const MatrixF& x, const std::atomic<bo
 
 #include "ntk.h"
 
+#include <chrono>
+#include <functional>
+#include <vector>
+
 namespace initscope::ntkdetail {
 
 /// computeNtk and analyticNtk of a resnet (ntkresnet.cpp; ntk.h describes both).
@@ -55,6 +59,25 @@ NtkResult computeResnetNtk(const NetworkSpec& spec, const NtkOptions& options,
                            const std::atomic<bool>* cancel);
 NtkKernel analyticResnetNtk(const NetworkSpec& spec, const Eigen::MatrixXd& inputGram,
                             std::vector<double>* byDepth, const std::atomic<bool>* cancel);
+/// The analytic kernel of a family from the input Gram (analyticNtk, analyticResnetNtk).
+using AnalyticKernelFn = NtkKernel (*)(const NetworkSpec&, const Eigen::MatrixXd&,
+                                       std::vector<double>*, const std::atomic<bool>*);
+
+/// The part of the computation every family shares, inside its arena: the analytic kernel (when
+/// options ask for it and the init is zero-mean) from `inputGram` on a task of its own beside
+/// the backward passes, which `depthGroup(m0, m1)` does for the depths m0..m1, in groups of
+/// kDepthGroup, deepest (costliest) first, or for the whole depth L alone.
+void runDepthGroups(const NetworkSpec& spec, const NtkOptions& options, int L,
+                    const Eigen::MatrixXd& inputGram, AnalyticKernelFn analytic,
+                    const std::function<void(int, int)>& depthGroup,
+                    const std::atomic<bool>* cancel, NtkResult& result);
+
+/// The end every family shares: the kernel of depth L as the empirical one, the first layer
+/// (or block) where a forward or backward pass overflowed, and the seconds since t0.
+void finishNtk(std::vector<NtkKernel>& kernels, int L, int firstBadForward,
+               const std::vector<int>& badBackward, std::chrono::steady_clock::time_point t0,
+               NtkResult& result);
+
 /// Bytes the resnet NTK holds (weights, the branch activations of K inputs, Grams).
 std::uint64_t resnetNtkBytes(const NetworkSpec& spec, int inputs);
 

@@ -264,43 +264,10 @@ NtkResult computeResnetNtk(const NetworkSpec& spec, const NtkOptions& options,
                     kernels[li(md)] = std::move(k);
             }
         };
-        tbb::task_group analyticTask;
-        if (options.analytic) {
-            if (spec.init == InitScheme::Constant || spec.biasInit == BiasInit::Constant) {
-                result.analyticNote = "the analytic NTK assumes zero-mean random weights and "
-                                      "biases; constant initialization breaks its assumptions";
-            } else {
-                result.analyticApplicable = true;
-                analyticTask.run([&] {
-                    std::vector<double> byDepth;
-                    result.analytic = analyticResnetNtk(
-                        spec, gx[0] / spec.inputDim, options.byDepth ? &byDepth : nullptr, cancel);
-                    result.analyticConditionByDepth = std::move(byDepth);
-                });
-            }
-        }
-        if (options.byDepth) {
-            const int groups = (L + kDepthGroup - 1) / kDepthGroup;
-            detail::forEachIndex(groups, [&](int gi) { // deepest (costliest) first
-                const int m1 = L - gi * kDepthGroup;
-                depthGroup(std::max(1, m1 - kDepthGroup + 1), m1);
-            });
-        } else {
-            depthGroup(L, L);
-        }
-        analyticTask.wait();
-        if (detail::isCancelled(cancel))
-            result.cancelled = true;
+        runDepthGroups(spec, options, L, gx[0] / spec.inputDim, &analyticResnetNtk, depthGroup,
+                       cancel, result);
     });
-
-    result.empirical = std::move(kernels[li(L)]);
-    result.firstNonfiniteLayer = firstBadForward;
-    for (int md = 1; md <= L; ++md) {
-        const int b = badBackward[li(md)];
-        if (b != 0 && (result.firstNonfiniteLayer == 0 || b < result.firstNonfiniteLayer))
-            result.firstNonfiniteLayer = b;
-    }
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    finishNtk(kernels, L, firstBadForward, badBackward, t0, result);
     return result;
 }
 
