@@ -29,7 +29,6 @@
 #include "ntkkernels.h"
 #include "parallel.h"
 
-#include <oneapi/tbb/task_group.h>
 
 #include <algorithm>
 #include <chrono>

@@ -216,31 +216,41 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
     return r;
 }
 
-PresetParse readPresetFile(const std::string& path) {
-    PresetParse r;
+bool readBoundedFile(const std::string& path, std::uintmax_t maxBytes, const std::string& what,
+                     std::string& text, std::vector<SpecError>& errors) {
     std::error_code ec;
     const auto size = std::filesystem::file_size(path, ec);
     if (ec) {
-        r.errors.push_back({"file", "file: cannot read '" + path + "': " + ec.message()});
-        return r;
+        errors.push_back({"file", "file: cannot read '" + path + "': " + ec.message()});
+        return false;
     }
-    if (size > kMaxPresetBytes) {
-        r.errors.push_back({"file", "file: '" + path + "' is " + std::to_string(size) +
-                                        " bytes; a preset may be at most " +
-                                        std::to_string(kMaxPresetBytes) + " bytes"});
-        return r;
+    if (size > maxBytes) {
+        errors.push_back({"file", "file: '" + path + "' is " + std::to_string(size) + " bytes; " +
+                                      what + " may be at most " + std::to_string(maxBytes) +
+                                      " bytes"});
+        return false;
     }
     std::ifstream in(path, std::ios::binary);
     std::ostringstream ss;
     ss << in.rdbuf();
     if (!in && !in.eof()) {
-        r.errors.push_back({"file", "file: cannot read '" + path + "'"});
-        return r;
+        errors.push_back({"file", "file: cannot read '" + path + "'"});
+        return false;
     }
+    text = ss.str();
+    return true;
+}
+
+PresetParse readPresetFile(const std::string& path) {
+    PresetParse r;
+    std::string text;
+    if (!readBoundedFile(path, kMaxPresetBytes, "a preset", text, r.errors))
+        return r;
+    std::error_code ec;
     std::filesystem::path dir = std::filesystem::path(path).parent_path();
     if (dir.empty())
         dir = ".";
-    return parsePreset(ss.str(), std::filesystem::absolute(dir, ec).string());
+    return parsePreset(text, std::filesystem::absolute(dir, ec).string());
 }
 
 std::string presetToJson(const Preset& p) {

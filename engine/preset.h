@@ -8,6 +8,7 @@
 #include "spec.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,10 @@ struct PresetParse {
 /// relative to `baseDir` when one is given (the folder of the preset file, so that a preset
 /// and its data move together), else relative to the working directory.
 PresetParse parsePreset(std::string_view text, const std::string& baseDir = {});
+/// Reads a file of at most maxBytes into `text`; else false with an error of field "file" naming
+/// the path (`what` names the kind of file in the message: "a preset", "a tour").
+bool readBoundedFile(const std::string& path, std::uintmax_t maxBytes, const std::string& what,
+                     std::string& text, std::vector<SpecError>& errors);
 /// Reads a preset file (size checked before reading); its relative CSV paths are relative to
 /// the file's folder.
 PresetParse readPresetFile(const std::string& path);

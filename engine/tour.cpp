@@ -393,26 +393,10 @@ TourParse parseTour(std::string_view text) {
 
 TourParse readTourFile(const std::string& path) {
     TourParse r;
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec) {
-        r.errors.push_back({"file", "file: cannot read '" + path + "': " + ec.message()});
+    std::string text;
+    if (!readBoundedFile(path, kMaxTourBytes, "a tour", text, r.errors))
         return r;
-    }
-    if (size > kMaxTourBytes) {
-        r.errors.push_back({"file", "file: '" + path + "' is " + std::to_string(size) +
-                                        " bytes; a tour may be at most " +
-                                        std::to_string(kMaxTourBytes) + " bytes"});
-        return r;
-    }
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (!in && !in.eof()) {
-        r.errors.push_back({"file", "file: cannot read '" + path + "'"});
-        return r;
-    }
-    return parseTour(ss.str());
+    return parseTour(text);
 }
 
 std::string tourToJson(const Tour& tour) {
