@@ -165,11 +165,20 @@ void forwardPass(const PinnModel& m, const Eigen::MatrixXd& pts, double c, Pass&
             break;
         }
         Eigen::MatrixXd a(h.rows(), cols), d1(h.rows(), cols), d2(h.rows(), cols);
-        for (Eigen::Index k = 0; k < h.size(); ++k) {
-            const double x = h.data()[k];
-            a.data()[k] = m.act.phi(x);
-            d1.data()[k] = m.act.dphi(x);
-            d2.data()[k] = m.act.ddphi(x);
+        if (m.act.kind() == ActivationKind::Tanh) { // one tanh for the three
+            for (Eigen::Index k = 0; k < h.size(); ++k) {
+                const double t = std::tanh(h.data()[k]), d = 1 - t * t;
+                a.data()[k] = t;
+                d1.data()[k] = d;
+                d2.data()[k] = -2 * t * d;
+            }
+        } else {
+            for (Eigen::Index k = 0; k < h.size(); ++k) {
+                const double x = h.data()[k];
+                a.data()[k] = m.act.phi(x);
+                d1.data()[k] = m.act.dphi(x);
+                d2.data()[k] = m.act.ddphi(x);
+            }
         }
         p.u[l + 1] = std::move(a);
         p.ud[l + 1] = (d1.array() * hd.array()).matrix();
@@ -317,6 +326,43 @@ std::vector<double> pinnGrid(const PinnModel& model, int grid) {
     return {u.data(), u.data() + u.size()};
 }
 
+PinnLoss pinnTrainingLoss(const PinnModel& m, const Eigen::MatrixXd& pts,
+                          const Eigen::MatrixXd& icPts, double c, double icWeight,
+                          std::vector<PinnLayer>* grads) {
+    const Eigen::Index M = pts.cols(), Mi = icPts.cols();
+    Eigen::MatrixXd left = icPts, right = icPts; // (t_j, 0) and (t_j, 1), t_j the IC points' x_j
+    left.row(0) = icPts.row(1);
+    left.row(1).setZero();
+    right.row(0) = icPts.row(1);
+    right.row(1).setOnes();
+    Eigen::VectorXd u, r, ui, ri, u0, r0, u1, r1;
+    pinnForward(m, pts, c, u, r);
+    pinnForward(m, icPts, c, ui, ri);
+    pinnForward(m, left, c, u0, r0);
+    pinnForward(m, right, c, u1, r1);
+    Eigen::VectorXd diff(Mi);
+    for (Eigen::Index j = 0; j < Mi; ++j)
+        diff(j) = ui(j) - std::sin(2 * std::numbers::pi * icPts(1, j));
+    const Eigen::VectorXd bdiff = u0 - u1;
+    PinnLoss l;
+    l.residual = r.squaredNorm() / static_cast<double>(M);
+    l.initial = diff.squaredNorm() / static_cast<double>(Mi);
+    l.boundary = bdiff.squaredNorm() / static_cast<double>(Mi);
+    l.total = l.residual + icWeight * (l.initial + l.boundary);
+    if (!grads)
+        return l;
+    *grads = pinnZeroGrads(m);
+    const Eigen::VectorXd zeroM = Eigen::VectorXd::Zero(M), zeroI = Eigen::VectorXd::Zero(Mi);
+    pinnBackward(m, pts, c, zeroM, (2.0 / static_cast<double>(M)) * r, *grads);
+    if (icWeight > 0) {
+        const double k = 2.0 * icWeight / static_cast<double>(Mi);
+        pinnBackward(m, icPts, c, k * diff, zeroI, *grads);
+        pinnBackward(m, left, c, k * bdiff, zeroI, *grads);
+        pinnBackward(m, right, c, -k * bdiff, zeroI, *grads);
+    }
+    return l;
+}
+
 namespace {
 
 double exactError(const std::vector<double>& u, int grid, double c) {
@@ -346,40 +392,28 @@ PinnTrainRun trainPinn(const PinnModel& init, const PinnSpec& ps, const Eigen::M
     PinnModel m = init;
     PinnTrainRun run;
     run.c = c;
-    const Eigen::Index M = pts.cols(), Mi = icPts.cols();
-    Eigen::VectorXd target(Mi);
-    for (Eigen::Index j = 0; j < Mi; ++j)
-        target(j) = std::sin(2 * std::numbers::pi * icPts(1, j));
     std::vector<double> m1(m.parameterCount(), 0.0), m2(m.parameterCount(), 0.0);
-    const double eta = ps.eta(), b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    Eigen::VectorXd u, r, ui, ri;
-    const Eigen::VectorXd zeroM = Eigen::VectorXd::Zero(M), zeroI = Eigen::VectorXd::Zero(Mi);
+    const double eta = ps.eta(), beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+    std::vector<PinnLayer> g;
     for (int step = 0; step <= ps.trainSteps; ++step) {
         if (detail::isCancelled(cancel)) {
             cancelled = true;
             break;
         }
-        pinnForward(m, pts, c, u, r);
-        pinnForward(m, icPts, c, ui, ri);
-        const double lr = r.squaredNorm() / static_cast<double>(M);
-        const Eigen::VectorXd diff = ui - target;
-        const double li = diff.squaredNorm() / static_cast<double>(Mi);
-        run.residualLoss.push_back(lr);
-        run.icLoss.push_back(li);
-        run.loss.push_back(lr + ps.icWeight * li);
+        const bool last = step == ps.trainSteps;
+        const PinnLoss l = pinnTrainingLoss(m, pts, icPts, c, ps.icWeight, last ? nullptr : &g);
+        run.residualLoss.push_back(l.residual);
+        run.icLoss.push_back(l.initial);
+        run.bcLoss.push_back(l.boundary);
+        run.loss.push_back(l.total);
         if (stepDone)
             stepDone();
-        if (!std::isfinite(run.loss.back())) {
+        if (!std::isfinite(l.total)) {
             run.firstNonfiniteStep = step;
             break;
         }
-        if (step == ps.trainSteps)
+        if (last)
             break;
-        auto g = pinnZeroGrads(m);
-        pinnBackward(m, pts, c, zeroM, (2.0 / static_cast<double>(M)) * r, g);
-        if (ps.icWeight > 0)
-            pinnBackward(m, icPts, c, (2.0 * ps.icWeight / static_cast<double>(Mi)) * diff, zeroI,
-                         g);
         std::vector<double*> w;
         std::vector<std::size_t> sizes;
         forEachParam(m.layers, [&](double* p, std::size_t n) {
@@ -389,7 +423,7 @@ PinnTrainRun trainPinn(const PinnModel& init, const PinnSpec& ps, const Eigen::M
         std::vector<const double*> gp;
         forEachParam(g, [&](double* p, std::size_t) { gp.push_back(p); });
         const double t = step + 1;
-        const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
+        const double c1 = 1 - std::pow(beta1, t), c2 = 1 - std::pow(beta2, t);
         std::size_t off = 0;
         for (std::size_t k = 0; k < w.size(); ++k) {
             for (std::size_t j = 0; j < sizes[k]; ++j) {
@@ -397,8 +431,8 @@ PinnTrainRun trainPinn(const PinnModel& init, const PinnSpec& ps, const Eigen::M
                 if (ps.optimizer == Optimizer::Adam) {
                     double& a = m1[off + j];
                     double& v = m2[off + j];
-                    a = b1 * a + (1 - b1) * gj;
-                    v = b2 * v + (1 - b2) * gj * gj;
+                    a = beta1 * a + (1 - beta1) * gj;
+                    v = beta2 * v + (1 - beta2) * gj * gj;
                     w[k][j] -= eta * (a / c1) / (std::sqrt(v / c2) + eps);
                 } else {
                     w[k][j] -= eta * gj;
@@ -500,6 +534,7 @@ nlohmann::json pinnResultToJson(const PinnResult& r) {
             steps.push_back({{"step", s},
                              {"residual_loss", jsonNumber(t.residualLoss[s])},
                              {"ic_loss", jsonNumber(t.icLoss[s])},
+                             {"bc_loss", jsonNumber(t.bcLoss[s])},
                              {"loss", jsonNumber(t.loss[s])}});
         training.push_back(
             {{"c", t.c},
@@ -519,6 +554,7 @@ nlohmann::json pinnResultToJson(const PinnResult& r) {
                  {"learning_rate", r.pinn.eta()},
                  {"ic_weight", r.pinn.icWeight},
                  {"initial_condition", "u(0, x) = sin(2 pi x) (training only)"},
+                 {"boundary_condition", "periodic: u(t, 0) = u(t, 1) (training only)"},
                  {"grid", G}};
     o["c"] = c;
     o["rms_residual"] = rms;

@@ -17,9 +17,10 @@
 // dc^2), flat for |c| << 1 and ~|c| for |c| >> 1, and so is the gradient of mean r; the loss is
 // quadratic in c, its gradient ~c^2. The measurement shows it.
 //
-// Training (optional): Adam or SGD on the residual loss plus an initial-condition term
-// w_ic mean_j (u(0, x_j) - sin(2 pi x_j))^2 (u = const solves the PDE alone), whose exact
-// solution is u = sin(2 pi (x - c t)).
+// Training (optional): Adam or SGD on the residual loss plus w_ic times an initial-condition term
+// mean_j (u(0, x_j) - sin(2 pi x_j))^2 (u = const solves the PDE alone) and a periodic boundary
+// term mean_j (u(t_j, 0) - u(t_j, 1))^2 (without it the region x < c t, whose characteristics
+// leave the square, is undetermined); the exact solution is u = sin(2 pi (x - c t)).
 //
 // Determinism: the collocation points are cut into fixed chunks of columns and every reduction
 // runs in a fixed order, so results are bit-identical whatever the number of threads.
@@ -118,12 +119,23 @@ struct PinnSlopes {
 /// Least-squares slopes of log y against log |c| over the points with |c| >= minSpeed.
 PinnSlopes pinnSlopes(const std::vector<PinnPoint>& points, double minSpeed);
 
+/// The training objective: mean r^2 on pts, plus w_ic times mean (u(0, x_j) - sin 2 pi x_j)^2 on
+/// the initial-condition points icPts (t = 0) and mean (u(x_j, 0) - u(x_j, 1))^2 (periodic in x,
+/// at the times t_j = the IC points' x_j); its gradient into *grads when not null.
+struct PinnLoss {
+    double residual = kNaN, initial = kNaN, boundary = kNaN, total = kNaN;
+};
+PinnLoss pinnTrainingLoss(const PinnModel& model, const Eigen::MatrixXd& pts,
+                          const Eigen::MatrixXd& icPts, double c, double icWeight,
+                          std::vector<PinnLayer>* grads);
+
 /// One training run at speed c.
 struct PinnTrainRun {
     double c = kNaN;
     std::vector<double> residualLoss; // mean r^2 at step 0..N (before that step's update)
     std::vector<double> icLoss;       // mean (u(0, x) - sin 2 pi x)^2
-    std::vector<double> loss;         // residualLoss + w_ic icLoss
+    std::vector<double> bcLoss;       // mean (u(t, 0) - u(t, 1))^2 (periodic boundary)
+    std::vector<double> loss;         // residualLoss + w_ic (icLoss + bcLoss)
     std::vector<double> u;            // after training: grid x grid, row i = t_i, column j = x_j
     double errorRms = kNaN;           // rms of u - sin(2 pi (x - c t)) on the grid, after
     double errorRmsInit = kNaN;       // the same at init

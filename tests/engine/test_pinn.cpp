@@ -157,6 +157,32 @@ TEST(Pinn, ParameterGradientsMatchCentralDifferences) {
     }
 }
 
+TEST(Pinn, TrainingLossGradientMatchesCentralDifferences) {
+    // the residual, initial-condition and periodic-boundary terms together, as training uses them
+    PinnModel m = PinnModel::fromSpec(pinnSpec(ActivationKind::Tanh));
+    const Eigen::MatrixXd pts = pinnPoints(9, 40, false), ic = pinnPoints(9, 20, true);
+    const double c = 2.0, w = 0.7;
+    std::vector<PinnLayer> g;
+    pinnTrainingLoss(m, pts, ic, c, w, &g);
+    double worst = 0;
+    for (std::size_t l = 0; l < m.layers.size(); ++l)
+        for (Eigen::Index k = 0; k < m.layers[l].w.size(); ++k) {
+            double& p = m.layers[l].w.data()[k];
+            const double keep = p, e = 1e-5;
+            p = keep + e;
+            const double plus = pinnTrainingLoss(m, pts, ic, c, w, nullptr).total;
+            p = keep - e;
+            const double minus = pinnTrainingLoss(m, pts, ic, c, w, nullptr).total;
+            p = keep;
+            const double fd = (plus - minus) / (2 * e);
+            worst = std::max(worst, std::abs(fd - g[l].w.data()[k]) / (1 + std::abs(fd)));
+        }
+    EXPECT_LT(worst, 1e-6);
+    const PinnLoss l = pinnTrainingLoss(m, pts, ic, c, w, nullptr);
+    EXPECT_GT(l.boundary, 0);
+    EXPECT_NEAR(l.total, l.residual + w * (l.initial + l.boundary), 1e-12 * l.total);
+}
+
 TEST(Pinn, DeterministicAcrossThreadCounts) {
     NetworkSpec s = pinnSpec(ActivationKind::Tanh);
     s.width = 16;
