@@ -93,7 +93,8 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            ||grad mean r^2||, with log-log slopes fitted over c >= 10 ("slope") and over the
            whole range; then N training steps at each training speed on mean r^2 plus w times
            the initial-condition term mean (u(0, x) - sin 2 pi x)^2, and u on a G x G grid at
-           init and after. --input-dim is 2; --init defaults to he-normal here
+           init and after. --input-dim is 2; --init defaults to he-normal here; a --preset
+           that opens the pinn view brings its settings (the options override them)
   presets  list the bundled presets
   export   --preset NAME|FILE --chart NAME --out FILE.(png|svg|pdf|csv) [--width W [1200]]
            [--height H [750]] [--scale S [2]] [--style lecture|plain [lecture]]
@@ -512,12 +513,20 @@ std::string commandErrors(const std::string& title, const std::vector<SpecError>
 }
 
 json cmdPinn(Args& a) {
-    PinnSpec p;
-    if (!a.has("wave-speed-range"))
+    // a preset that opens the pinn view brings its settings; the options override them
+    std::optional<Preset> preset;
+    if (auto pr = a.take("preset")) {
+        PresetParse r = loadPreset(*pr);
+        if (!r.preset)
+            fail("--preset " + printable(*pr, 200) + ":" + describeErrors(r.errors, false));
+        preset = std::move(r.preset);
+    }
+    PinnSpec p = preset && preset->pinn ? *preset->pinn : PinnSpec{};
+    if (!a.has("wave-speed-range") && !(preset && preset->pinn))
         fail("--wave-speed-range FROM:TO:STEPS is required (a log grid of wave speeds c, "
              "0 < FROM < TO <= 1e6, STEPS from 2 to " +
              std::to_string(PinnSpec::kMaxSpeeds) + ")");
-    {
+    if (a.has("wave-speed-range")) {
         const std::string text = *a.take("wave-speed-range");
         std::string err;
         const auto ax = parseGridAxis("wave-speed-range", text, err);
@@ -565,7 +574,7 @@ json cmdPinn(Args& a) {
     const double maxSeconds = maxSecondsOption(a);
     // the input is (t, x), and the measurement is at He init unless another init is asked for
     std::vector<std::string> implied;
-    if (!a.has("preset")) {
+    if (!preset) {
         if (!a.has("input-dim"))
             implied.insert(implied.end(), {"--input-dim", "2"});
         if (!a.has("init") && !a.has("sigma-w2"))
@@ -578,12 +587,8 @@ json cmdPinn(Args& a) {
         if (!extra.applyRunOptions(spec, errors))
             fail("invalid network:" + describeErrors(errors, true));
     }
-    if (auto pr = a.take("preset")) {
-        PresetParse r = loadPreset(*pr);
-        if (!r.preset)
-            fail("--preset " + printable(*pr, 200) + ":" + describeErrors(r.errors, false));
-        spec = r.preset->spec;
-    }
+    if (preset)
+        spec = preset->spec;
     std::vector<SpecError> errors;
     if (!a.applyRunOptions(spec, errors) || !(errors = validate(spec)).empty())
         fail("invalid network:" + describeErrors(errors, true));

@@ -92,6 +92,91 @@ std::vector<SpecError> validatePinn(const NetworkSpec& spec, const PinnSpec& p) 
     return e;
 }
 
+PinnSpec pinnSpecFromJson(const nlohmann::json& vs, std::vector<SpecError>& errors) {
+    PinnSpec p;
+    const auto fail = [&](const std::string& key, const std::string& msg) {
+        errors.push_back({"view_settings." + key, "view_settings." + key + ": " + msg});
+    };
+    const auto integer = [&](const std::string& key, int lo, int hi, int& out) {
+        const nlohmann::json& v = vs[key];
+        if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi)
+            fail(key,
+                 "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+        else
+            out = v.get<int>();
+    };
+    const auto number = [&](const std::string& key, double& out) {
+        const nlohmann::json& v = vs[key];
+        if (!v.is_number())
+            fail(key, "must be a number");
+        else
+            out = v.get<double>();
+    };
+    for (const auto& [k, v] : vs.items()) {
+        if (k == "wave_speed_range") {
+            if (!v.is_array() || v.size() != 3 || !v[0].is_number() || !v[1].is_number() ||
+                !v[2].is_number_integer())
+                fail(k, "must be [FROM, TO, STEPS], e.g. [0.01, 1000, 11]");
+            else {
+                p.speedFrom = v[0].get<double>();
+                p.speedTo = v[1].get<double>();
+                p.speeds = static_cast<int>(
+                    std::clamp<std::int64_t>(v[2].get<std::int64_t>(), -1, 1 << 20));
+            }
+        } else if (k == "collocation") {
+            integer(k, 1, PinnSpec::kMaxCollocation, p.collocation);
+        } else if (k == "train_steps") {
+            integer(k, 0, PinnSpec::kMaxTrainSteps, p.trainSteps);
+        } else if (k == "grid") {
+            integer(k, 2, PinnSpec::kMaxGrid, p.grid);
+        } else if (k == "train_speeds") {
+            if (!v.is_array() || v.size() > 8)
+                fail(k, "must be a list of at most 8 numbers");
+            else
+                for (const auto& c : v) {
+                    if (!c.is_number()) {
+                        fail(k, "must be a list of at most 8 numbers");
+                        break;
+                    }
+                    p.trainSpeeds.push_back(c.get<double>());
+                }
+        } else if (k == "optimizer") {
+            if (!v.is_string() || !parseOptimizer(v.get<std::string>(), p.optimizer) ||
+                p.optimizer == Optimizer::Momentum)
+                fail(k, "must be \"sgd\" or \"adam\"");
+        } else if (k == "learning_rate") {
+            number(k, p.learningRate);
+        } else if (k == "ic_weight") {
+            number(k, p.icWeight);
+        } else {
+            fail(k, "the pinn view takes no such setting (wave_speed_range, collocation, "
+                    "train_steps, train_speeds, optimizer, learning_rate, ic_weight, grid)");
+        }
+    }
+    if (errors.empty()) { // ranges, through the one validator (its fields prefixed)
+        NetworkSpec s;
+        s.inputDim = 2;
+        for (const SpecError& e : validatePinn(s, p))
+            errors.push_back({"view_settings." + e.field, "view_settings." + e.message});
+    }
+    return p;
+}
+
+nlohmann::json pinnSpecToJson(const PinnSpec& p) {
+    nlohmann::json o;
+    o["wave_speed_range"] = {p.speedFrom, p.speedTo, p.speeds};
+    o["collocation"] = p.collocation;
+    o["train_steps"] = p.trainSteps;
+    if (!p.trainSpeeds.empty())
+        o["train_speeds"] = p.trainSpeeds;
+    o["optimizer"] = optimizerName(p.optimizer);
+    if (!std::isnan(p.learningRate))
+        o["learning_rate"] = p.learningRate;
+    o["ic_weight"] = p.icWeight;
+    o["grid"] = p.grid;
+    return o;
+}
+
 // ---- the model ----------------------------------------------------------------------------
 
 PinnModel PinnModel::fromSpec(const NetworkSpec& spec) {

@@ -59,6 +59,7 @@ struct PinnSpec {
     int grid = 32;                          // u(t, x) on grid x grid points of [0, 1]^2
 
     double eta() const;
+    bool operator==(const PinnSpec&) const = default;
     std::vector<double> speedGrid() const; // speedFrom * (to/from)^(i/(n-1))
     std::vector<double> trainingSpeeds() const;
 };
@@ -66,6 +67,13 @@ struct PinnSpec {
 /// Every problem of the pair (fields named as in the CLI without dashes): ranges, and what the
 /// PINN needs of the spec (an mlp on (t, x): input_dim 2, gaussian data).
 std::vector<SpecError> validatePinn(const NetworkSpec& spec, const PinnSpec& pinn);
+
+/// A preset's "view_settings" of the pinn view: {"wave_speed_range": [FROM, TO, STEPS],
+/// "collocation", "train_steps", "train_speeds": [...], "optimizer", "learning_rate",
+/// "ic_weight", "grid"}, every key optional; each problem names its field as
+/// "view_settings.KEY".
+PinnSpec pinnSpecFromJson(const nlohmann::json& settings, std::vector<SpecError>& errors);
+nlohmann::json pinnSpecToJson(const PinnSpec& p);
 
 /// One dense layer in double: h = W u + b.
 struct PinnLayer {
