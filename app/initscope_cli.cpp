@@ -10,12 +10,13 @@
 #include "ntk.h"
 #include "options.h"
 #include "phase.h"
+#include "pinn.h"
 #include "preset.h"
 #include "report.h"
 #include "statschema.h"
 #include "sweep.h"
-#include "train.h"
 #include "tour.h"
+#include "train.h"
 
 #ifdef INITSCOPE_CLI_EXPORT
 #include "figure.h"
@@ -83,6 +84,17 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            0.05 (sgd), 0.01 (momentum), 0.001 (adam); --learning-rate is the same setting.
            fashion-mnist implies --data fashion-mnist; teacher regresses (mse) onto a random
            network of the same shape, Gaussian inputs drawn afresh every step
+  pinn     --wave-speed-range FROM:TO:STEPS [run options] [--collocation M [256]]
+           [--train-steps N [0]] [--train-speeds c1,c2,.. [FROM,TO]] [--optimizer sgd|adam
+           [adam]] [--lr ETA [0.001]] [--ic-weight w [1]] [--grid G [32]]
+           the PINN u(t, x) = MLP([t, x]) for u_t + c u_x = 0 (the run's trunk, a one-unit
+           readout): at every c of the log grid, on M collocation points uniform in [0, 1]^2,
+           rms r (r = du/dt + c du/dx, a forward-mode tangent), ||grad mean r|| and
+           ||grad mean r^2||, with log-log slopes fitted over c >= 10 ("slope") and over the
+           whole range; then N training steps at each training speed on mean r^2 plus w times
+           the initial-condition term mean (u(0, x) - sin 2 pi x)^2, and u on a G x G grid at
+           init and after. --input-dim is 2; --init defaults to he-normal here; a --preset
+           that opens the pinn view brings its settings (the options override them)
   presets  list the bundled presets
   export   --preset NAME|FILE --chart NAME --out FILE.(png|svg|pdf|csv) [--width W [1200]]
            [--height H [750]] [--scale S [2]] [--style lecture|plain [lecture]]
@@ -96,7 +108,7 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            "lessons" is the bundled lesson tour
 
   --max-seconds S [180] (run, sweep, jacobian, ntk, phase, ensemble,
-                         train): a job estimated to take
+                         train, pinn): a job estimated to take
                          longer is refused before it starts, naming the estimate
 
 Run options (defaults in brackets; --name value or --name=value, each at most once):
@@ -484,6 +496,109 @@ json cmdTrain(Args& a) {
     return trainResultToJson(trainNetwork(spec, t));
 }
 
+/// A validator's messages with the CLI's option names: spec fields through withOptionNames, the
+/// command's own (wave_speed_range, train_steps, ...) as --wave-speed-range, --train-steps.
+std::string commandErrors(const std::string& title, const std::vector<SpecError>& e) {
+    std::string m = title;
+    for (const SpecError& x : e) {
+        std::string line = withOptionNames(x.message);
+        if (line.rfind("--", 0) != 0) {
+            const auto colon = line.find(':');
+            std::replace(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon), '_', '-');
+            line = "--" + line;
+        }
+        m += "\n  " + line;
+    }
+    return m;
+}
+
+json cmdPinn(Args& a) {
+    // a preset that opens the pinn view brings its settings; the options override them
+    std::optional<Preset> preset;
+    if (auto pr = a.take("preset")) {
+        PresetParse r = loadPreset(*pr);
+        if (!r.preset)
+            fail("--preset " + printable(*pr, 200) + ":" + describeErrors(r.errors, false));
+        preset = std::move(r.preset);
+    }
+    PinnSpec p = preset && preset->pinn ? *preset->pinn : PinnSpec{};
+    if (!a.has("wave-speed-range") && !(preset && preset->pinn))
+        fail("--wave-speed-range FROM:TO:STEPS is required (a log grid of wave speeds c, "
+             "0 < FROM < TO <= 1e6, STEPS from 2 to " +
+             std::to_string(PinnSpec::kMaxSpeeds) + ")");
+    if (a.has("wave-speed-range")) {
+        const std::string text = *a.take("wave-speed-range");
+        std::string err;
+        const auto ax = parseGridAxis("wave-speed-range", text, err);
+        if (!ax)
+            fail(err);
+        p.speedFrom = ax->from;
+        p.speedTo = ax->to;
+        p.speeds = ax->steps;
+    }
+    p.collocation = integerOption(a, "collocation", 1, PinnSpec::kMaxCollocation, p.collocation);
+    p.trainSteps = integerOption(a, "train-steps", 0, PinnSpec::kMaxTrainSteps, p.trainSteps);
+    p.grid = integerOption(a, "grid", 2, PinnSpec::kMaxGrid, p.grid);
+    if (auto v = a.take("train-speeds")) {
+        std::size_t start = 0;
+        while (start <= v->size()) {
+            const auto comma = v->find(',', start);
+            const std::string item =
+                v->substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            const double c = number("train-speeds", item);
+            if (!(std::abs(c) <= PinnSpec::kMaxSpeed))
+                fail("--train-speeds: each must be a number with |c| <= 1e6 (got " + item + ")");
+            p.trainSpeeds.push_back(c);
+            if (comma == std::string::npos)
+                break;
+            start = comma + 1;
+        }
+        if (p.trainSpeeds.size() > 8)
+            fail("--train-speeds: at most 8 speeds (got " + std::to_string(p.trainSpeeds.size()) +
+                 ")");
+    }
+    if (auto v = a.take("optimizer")) {
+        if (!parseOptimizer(*v, p.optimizer) || p.optimizer == Optimizer::Momentum)
+            fail("--optimizer: unknown optimizer '" + printable(*v, 100) + "' (sgd or adam)");
+    }
+    if (auto v = a.take("lr")) {
+        p.learningRate = number("lr", *v);
+        if (!(p.learningRate > 0) || p.learningRate > 1e3)
+            fail("--lr: must be a number > 0 and <= 1000 (got " + *v + ")");
+    }
+    if (auto v = a.take("ic-weight")) {
+        p.icWeight = number("ic-weight", *v);
+        if (!(p.icWeight >= 0) || p.icWeight > 1e6)
+            fail("--ic-weight: must be a number from 0 to 1e6 (got " + *v + ")");
+    }
+    const double maxSeconds = maxSecondsOption(a);
+    // the input is (t, x), and the measurement is at He init unless another init is asked for
+    std::vector<std::string> implied;
+    if (!preset) {
+        if (!a.has("input-dim"))
+            implied.insert(implied.end(), {"--input-dim", "2"});
+        if (!a.has("init") && !a.has("sigma-w2"))
+            implied.insert(implied.end(), {"--init", "he-normal"});
+    }
+    NetworkSpec spec;
+    if (!implied.empty()) {
+        Args extra(implied, {});
+        std::vector<SpecError> errors;
+        if (!extra.applyRunOptions(spec, errors))
+            fail("invalid network:" + describeErrors(errors, true));
+    }
+    if (preset)
+        spec = preset->spec;
+    std::vector<SpecError> errors;
+    if (!a.applyRunOptions(spec, errors) || !(errors = validate(spec)).empty())
+        fail("invalid network:" + describeErrors(errors, true));
+    a.expectEmpty();
+    if (auto e = validatePinn(spec, p); !e.empty())
+        fail(commandErrors("invalid pinn:", e));
+    refuseIfTooLong("this pinn measurement", estimatePinnSeconds(spec, p), maxSeconds);
+    return pinnResultToJson(runPinn(spec, p));
+}
+
 json cmdPresets(Args& a) {
     a.expectEmpty();
     return presetsJson();
@@ -688,6 +803,9 @@ int main(int argc, char** argv) {
         } else if (cmd == "train") {
             Args a(rest, {"freeze-trunk"});
             out = cmdTrain(a);
+        } else if (cmd == "pinn") {
+            Args a(rest, {});
+            out = cmdPinn(a);
         } else if (cmd == "presets") {
             Args a(rest, {});
             out = cmdPresets(a);
@@ -710,7 +828,7 @@ int main(int argc, char** argv) {
         } else {
             fail("unknown command '" + cmd +
                  "' (commands: theory, critical, run, sweep, jacobian, ntk, phase, ensemble, "
-                 "train, presets, export, export-tour; see --help)");
+                 "train, pinn, presets, export, export-tour; see --help)");
         }
         std::cout << out.dump() << "\n";
         return 0;

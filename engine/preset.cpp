@@ -38,8 +38,8 @@ bool validName(const std::string& n) {
 
 const std::vector<std::string>& presetViews() {
     static const std::vector<std::string> v{
-        "signal", "gradients", "correlation", "distribution", "activations",
-        "phase",  "jacobian",  "ntk",         "sweep",        "statistic"};
+        "signal",   "gradients", "correlation", "distribution", "activations", "phase",
+        "jacobian", "ntk",       "sweep",       "statistic",    "pinn"};
     return v;
 }
 
@@ -160,7 +160,7 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
     if (doc.contains("view") && doc["view"].is_string() &&
         std::find(presetViews().begin(), presetViews().end(), p.view) == presetViews().end())
         fail("view", "must be one of signal, gradients, correlation, distribution, activations, "
-                     "phase, jacobian, ntk, sweep, statistic (got \"" +
+                     "phase, jacobian, ntk, sweep, statistic, pinn (got \"" +
                          p.view + "\")");
     if (doc.contains("view_settings")) {
         const json& vs = doc["view_settings"];
@@ -169,6 +169,8 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
         const int hi = p.view == "ntk" ? kNtkViewMaxInputs : kJacobianViewMaxInputs;
         if (!vs.is_object()) {
             fail("view_settings", "must be an object, e.g. {\"inputs\": 32}");
+        } else if (p.view == "pinn") {
+            p.pinn = pinnSpecFromJson(vs, r.errors);
         } else {
             for (const auto& [k, v] : vs.items()) {
                 if (k != "inputs" || !probes) {
@@ -176,7 +178,7 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
                         {"view_settings." + printable(k),
                          "view_settings." + printable(k) + ": the " + p.view +
                              " view takes no such setting (only the jacobian and ntk views "
-                             "take \"inputs\")"});
+                             "take \"inputs\", the pinn view its own)"});
                 } else if (!v.is_number_integer() || v.get<std::int64_t>() < lo ||
                            v.get<std::int64_t>() > hi) {
                     fail("view_settings.inputs", "must be an integer from " + std::to_string(lo) +
@@ -207,6 +209,9 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
             specFromJson(spec, p.spec, r.errors);
         }
     }
+    if (r.errors.empty() && p.view == "pinn") // the network the pinn view needs: u(t, x)
+        for (SpecError& e : validatePinn(p.spec, p.pinn.value_or(PinnSpec{})))
+            r.errors.push_back(std::move(e));
     if (r.errors.empty() && p.viewInputs > p.spec.batch)
         fail("view_settings.inputs", std::to_string(p.viewInputs) + " is above the batch of " +
                                          std::to_string(p.spec.batch) +
@@ -264,6 +269,8 @@ std::string presetToJson(const Preset& p) {
     doc["view"] = p.view;
     if (p.viewInputs > 0)
         doc["view_settings"] = {{"inputs", p.viewInputs}};
+    if (p.pinn && p.view == "pinn")
+        doc["view_settings"] = pinnSpecToJson(*p.pinn);
     if (!p.statistic.empty()) // a v1 preset without it is written as it was read
         doc["statistic"] = p.statistic;
     doc["spec"] = specToJson(p.spec);

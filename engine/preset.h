@@ -5,6 +5,7 @@
 // "view_settings" is optional: the settings of the view the preset opens (see Preset).
 #pragma once
 
+#include "pinn.h"
 #include "spec.h"
 
 #include <cstddef>
@@ -36,6 +37,9 @@ struct Preset {
     int viewInputs = 0;
     std::string statistic; // optional: the statistic the "statistic" view opens with
                            // (one of presetStatistics(); empty: the view's choice)
+    /// The pinn view's settings ("view_settings" of a preset opening view "pinn"; empty: the
+    /// view's defaults).
+    std::optional<PinnSpec> pinn;
     NetworkSpec spec;
     bool operator==(const Preset&) const = default;
 };

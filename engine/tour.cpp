@@ -79,6 +79,9 @@ const std::vector<BundledTourRow> kRows = {
     {"resnet-inv-sqrt-depth", "signal", "residual_scale,depth",
      "gamma = 1/sqrt(L): the signal stays bounded (q^L <= e q^0)."},
     {"resnet-fixup", "signal", "depth", "Fixup: each branch's last layer starts at zero."},
+    // 15. PINN
+    {"pinn-wave-speed", "pinn", "width,depth",
+     "PINN u_t + c u_x = 0: r and its gradient grow as |c|, the loss gradient as c^2."},
     // 17. adversarial sensitivity
     {"adversarial-sensitivity", "sweep", "depth",
      "Scaling the weight variance by alpha scales ||dL/dx|| by alpha^(L/2)."},

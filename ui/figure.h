@@ -22,7 +22,8 @@ class QWidget;
 
 namespace initscope {
 struct Preset;
-}
+struct PinnSpec;
+} // namespace initscope
 
 namespace initscope::ui {
 
@@ -156,9 +157,11 @@ std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view);
 /// A fresh analysis view `name` (analysisFigureNames()) of `spec`, shown offscreen at `size`, its
 /// computation started on the view's own worker; `done` is called (on the GUI thread) once its
 /// result is drawn, and the view is then ready for exportFigureWidget. Null for another name.
+/// `pinn`: the pinn view's settings (a preset's view_settings; null: the view's defaults).
 std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkSpec& spec,
                                              int viewInputs, QSize size,
-                                             const std::function<void()>& done);
+                                             const std::function<void()>& done,
+                                             const PinnSpec* pinn = nullptr);
 
 /// Runs `preset` on the calling thread and exports its view `chart`: initscope-cli export.
 /// Needs a QApplication. On failure returns false and sets `error` (naming the option).

@@ -3,6 +3,7 @@
 #include "jacobianview.h"
 
 #include "ntkview.h"
+#include "pinnview.h"
 
 #include "analysisviews.h"
 
@@ -220,6 +221,10 @@ Preset PresetDocument::currentPreset() const {
                                           : 0;
     if (p.view == "statistic")
         p.statistic = window_->currentStatistic().toStdString();
+    if (p.view == "pinn")
+        p.pinn = window_->analysisViews()->pinn()->settings();
+    else
+        p.pinn.reset();
     return p;
 }
 
@@ -296,6 +301,8 @@ void PresetDocument::showPreset(const Preset& preset) {
         window_->analysisViews()->ntk()->setInputs(preset.viewInputs);
     if (preset.viewInputs > 0 && preset.view == "jacobian")
         window_->analysisViews()->jacobian()->setInputs(preset.viewInputs);
+    if (preset.view == "pinn")
+        window_->analysisViews()->pinn()->setSettings(preset.pinn.value_or(PinnSpec{}));
     window_->setSpec(preset.spec);
     savedSpec_ = window_->controls()->spec();
     if (!preset.statistic.empty())

@@ -826,6 +826,43 @@ TEST(Cli, TrainErrorsNameTheirOptions) {
                 "--max-seconds");
 }
 
+// `pinn` (scenario 15): DESIGN.md's keys, one value per c of the log grid, the slopes over
+// c >= 10 near 1, 1 and 2 (r is linear in c: rms r ~ |c|, the loss gradient ~ c^2 once c is
+// large; 0.05 leaves room for the finite-c curvature measured here, < 0.02), training curves of
+// N + 1 steps and the u grids; errors name their options.
+TEST(Cli, Pinn) {
+    const json j = okJson("pinn --wave-speed-range 1:1000:4 --depth 3 --width 16 --collocation 64 "
+                          "--train-steps 5 --grid 6 --seed 2");
+    for (const char* k : {"c", "rms_residual", "grad_residual", "grad_loss", "slope",
+                          "slope_whole_range", "training", "u_init", "spec", "seconds"})
+        EXPECT_TRUE(j.contains(k)) << k;
+    ASSERT_EQ(j["c"].size(), 4u);
+    EXPECT_DOUBLE_EQ(j["c"][3].get<double>(), 1000);
+    EXPECT_EQ(j["spec"]["input_dim"], 2);
+    EXPECT_EQ(j["spec"]["init"], "he-normal");
+    EXPECT_NEAR(j["slope"]["rms_residual"].get<double>(), 1.0, 0.05);
+    EXPECT_NEAR(j["slope"]["grad_residual"].get<double>(), 1.0, 0.05);
+    EXPECT_NEAR(j["slope"]["grad_loss"].get<double>(), 2.0, 0.1);
+    ASSERT_EQ(j["training"].size(), 2u); // the range's ends
+    EXPECT_EQ(j["training"][1]["c"], 1000);
+    EXPECT_EQ(j["training"][0]["steps"].size(), 6u);
+    EXPECT_EQ(j["u_init"].size(), 6u);
+    EXPECT_EQ(j["training"][0]["u"][0].size(), 6u);
+}
+
+TEST(Cli, PinnErrorsNameTheirOptions) {
+    expectError("pinn", "--wave-speed-range FROM:TO:STEPS is required");
+    expectError("pinn --wave-speed-range 0:10:5", "--wave-speed-range: must be FROM:TO:STEPS");
+    expectError("pinn --wave-speed-range 1:10", "--wave-speed-range: expected FROM:TO:STEPS");
+    expectError("pinn --wave-speed-range 1:10:5 --input-dim 3",
+                "--input-dim: the PINN's input is (t, x)");
+    expectError("pinn --wave-speed-range 1:10:5 --collocation 0", "--collocation: must be");
+    expectError("pinn --wave-speed-range 1:10:5 --optimizer momentum", "--optimizer: unknown");
+    expectError("pinn --wave-speed-range 1:10:5 --train-speeds 1,x", "--train-speeds: must be");
+    expectError("pinn --wave-speed-range 1:10:5 --arch resnet", "--arch: the PINN is an mlp");
+    expectError("pinn --wave-speed-range 1:10:5 --ic-weight -1", "--ic-weight: must be");
+}
+
 // arch cnn (issue 11): the run's JSON names the family, one layer entry per conv layer of
 // C S^2 units, the spec carries the conv fields and the derived input_dim C0 S^2; the forgotten
 // k^2 shows in sigma_w2 (k^2 x 2 for He); a conv field without arch cnn, delta-orthogonal with an
