@@ -339,6 +339,41 @@ std::vector<SpecError> validateMaml(const NetworkSpec& spec, const MamlSpec& m) 
     return e;
 }
 
+std::vector<SpecError> validateMamlViewSettings(const MamlViewSettings& v) {
+    std::vector<SpecError> e;
+    const auto range = [&](const char* field, int x, int lo, int hi) {
+        if (x < lo || x > hi)
+            e.push_back({std::string("view_settings.") + field,
+                         std::string("view_settings.") + field + ": must be an integer from " +
+                             std::to_string(lo) + " to " + std::to_string(hi) + " (got " +
+                             std::to_string(x) + ")"});
+    };
+    range("meta_steps", v.metaSteps, 1, MamlViewSettings::kMaxViewMetaSteps);
+    range("inner_steps", v.innerSteps, 1, MamlSpec::kMaxInnerSteps);
+    range("seeds", v.seeds, 1, MamlViewSettings::kMaxSeeds);
+    range("record_every", v.recordEvery, 1, MamlViewSettings::kMaxViewMetaSteps);
+    if (!(v.innerLr > 0 && v.innerLr <= 10))
+        e.push_back({"view_settings.inner_lr",
+                     "view_settings.inner_lr: must be a number > 0 and <= 10 (got " +
+                         num(v.innerLr) + ")"});
+    if (!(v.metaLr > 0 && v.metaLr <= 1))
+        e.push_back(
+            {"view_settings.meta_lr",
+             "view_settings.meta_lr: must be a number > 0 and <= 1 (got " + num(v.metaLr) + ")"});
+    return e;
+}
+
+MamlSpec mamlSpecOf(const MamlViewSettings& v, MamlTasks tasks) {
+    MamlSpec m;
+    m.tasks = tasks;
+    m.metaSteps = v.metaSteps;
+    m.innerSteps = v.innerSteps;
+    m.innerLr = v.innerLr;
+    m.metaLr = v.metaLr;
+    m.recordEvery = v.recordEvery;
+    return m;
+}
+
 NetworkSpec mamlDefaultSpec() {
     NetworkSpec s;
     s.depth = 2;

@@ -78,6 +78,24 @@ struct MamlSpec {
     int evalTasks = 16;      // the fixed tasks the measurements average over
 };
 
+/// The settings of the GUI's maml view (a preset's "view_settings" with view "maml"): both
+/// families, `seeds` seeds each (seed, seed + 1, ...), the rest of MamlSpec at its defaults.
+struct MamlViewSettings {
+    static constexpr int kMaxSeeds = 8;
+    static constexpr int kMaxViewMetaSteps = 20000;
+    int metaSteps = 500;
+    int innerSteps = 1;
+    double innerLr = 0.01;
+    double metaLr = 0.001;
+    int seeds = 3;
+    int recordEvery = 25;
+    bool operator==(const MamlViewSettings&) const = default;
+};
+/// Problems of view settings, named "view_settings.meta_steps" etc.
+std::vector<SpecError> validateMamlViewSettings(const MamlViewSettings& v);
+/// The MamlSpec of one run of the view: `tasks`, and the view's settings.
+MamlSpec mamlSpecOf(const MamlViewSettings& v, MamlTasks tasks);
+
 /// Problems of the pair, named like the CLI's options without dashes (meta_steps, inner_lr, ...)
 /// or the spec's fields (input_dim, arch, activation, data).
 std::vector<SpecError> validateMaml(const NetworkSpec& spec, const MamlSpec& maml);

@@ -5,6 +5,7 @@
 // "view_settings" is optional: the settings of the view the preset opens (see Preset).
 #pragma once
 
+#include "maml.h"
 #include "spec.h"
 
 #include <cstddef>
@@ -35,6 +36,8 @@ struct Preset {
     int viewInputs = 0;
     std::string statistic; // optional: the statistic the "statistic" view opens with
                            // (one of presetStatistics(); empty: the view's choice)
+    /// The maml view's settings ("view_settings" with view "maml"; empty: the view's defaults).
+    std::optional<MamlViewSettings> maml;
     NetworkSpec spec;
     bool operator==(const Preset&) const = default;
 };

@@ -17,6 +17,7 @@ namespace initscope::ui {
 class ControlPanel;
 class EnsembleView;
 class JacobianView;
+class MamlView;
 class NtkView;
 class PhaseView;
 class RunController;
@@ -30,7 +31,7 @@ public:
     AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunController* controller,
                   QObject* parent = nullptr);
 
-    /// phase, jacobian, ntk, ensemble, sweep, training
+    /// phase, jacobian, ntk, ensemble, sweep, training, maml
     static QStringList viewNames();
     /// Selects the view `name` (one of viewNames()); false for another name.
     bool showView(const QString& name);
@@ -43,6 +44,7 @@ public:
     EnsembleView* ensemble() const { return ensemble_; }
     SweepView* sweep() const { return sweep_; }
     TrainView* training() const { return train_; }
+    MamlView* maml() const { return maml_; }
 
 signals:
     /// The user chose new settings in a view (a click in the phase diagram).
@@ -59,6 +61,7 @@ private:
     EnsembleView* ensemble_;
     SweepView* sweep_;
     TrainView* train_;
+    MamlView* maml_;
 };
 
 } // namespace initscope::ui

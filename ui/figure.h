@@ -156,6 +156,11 @@ std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view);
 /// A fresh analysis view `name` (analysisFigureNames()) of `spec`, shown offscreen at `size`, its
 /// computation started on the view's own worker; `done` is called (on the GUI thread) once its
 /// result is drawn, and the view is then ready for exportFigureWidget. Null for another name.
+/// startAnalysisFigure for the maml view (it is not one of analysisFigureNames(): its figure
+/// meta-learns for seconds): the preset's view settings, `done` once every run is drawn.
+std::unique_ptr<QWidget> startMamlFigure(const Preset& preset, QSize size,
+                                         const std::function<void()>& done);
+
 std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkSpec& spec,
                                              int viewInputs, QSize size,
                                              const std::function<void()>& done);

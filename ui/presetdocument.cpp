@@ -1,6 +1,7 @@
 #include "presetdocument.h"
 
 #include "jacobianview.h"
+#include "mamlview.h"
 
 #include "ntkview.h"
 
@@ -220,6 +221,9 @@ Preset PresetDocument::currentPreset() const {
                                           : 0;
     if (p.view == "statistic")
         p.statistic = window_->currentStatistic().toStdString();
+    p.maml.reset(); // the maml view's settings belong to a preset that opens it
+    if (p.view == "maml")
+        p.maml = window_->analysisViews()->maml()->settings();
     return p;
 }
 
@@ -296,6 +300,8 @@ void PresetDocument::showPreset(const Preset& preset) {
         window_->analysisViews()->ntk()->setInputs(preset.viewInputs);
     if (preset.viewInputs > 0 && preset.view == "jacobian")
         window_->analysisViews()->jacobian()->setInputs(preset.viewInputs);
+    if (preset.maml && preset.view == "maml")
+        window_->analysisViews()->maml()->setSettings(*preset.maml);
     window_->setSpec(preset.spec);
     savedSpec_ = window_->controls()->spec();
     if (!preset.statistic.empty())
