@@ -128,9 +128,10 @@ MamlView::MamlView(QWidget* parent) : QWidget(parent) {
     buttons->addWidget(load_);
 
     // ---- charts ----
-    sigmaView_ = charts::makeView(
-        tr("Effective \u03c3_w\u00b2 = fan_in \u00b7 Var(W) per layer (step 0: Xavier start)"));
+    sigmaView_ = charts::makeView(tr("\u03c3_w\u00b2 = fan_in \u00b7 Var(W) per layer"));
     sigmaView_->setObjectName(QStringLiteral("sigma_w2"));
+    sigmaView_->setToolTip(tr("Solid: steep family, dashed: gentle; L1, L2, ...: the tanh layers, "
+                              "out: the readout. Meta-step 0 is the Xavier start."));
     sigmaX_ = charts::valueAxis(sigmaView_->chart(), tr("meta-step"), Qt::AlignBottom,
                                 QStringLiteral("%d"));
     sigmaY_ = charts::logAxis(sigmaView_->chart(), tr("\u03c3_w\u00b2 (log)"), Qt::AlignLeft);
@@ -162,16 +163,15 @@ MamlView::MamlView(QWidget* parent) : QWidget(parent) {
         charts::restyle(v);
         return v;
     };
-    satView_ =
-        familyChart(tr("Saturated fraction of the tanh units (|\u03c6'(h)| < 0.05, x on a grid)"),
-                    QStringLiteral("saturated_fraction"), tr("saturated fraction"), false, satX_,
-                    &satY_, nullptr, satSeries_);
-    gradView_ = familyChart(tr("Inner-loop gradient norm \u2016\u2207L_support\u2016 at the init"),
-                            QStringLiteral("inner_grad_norm"), tr("gradient norm (log)"), true,
-                            gradX_, nullptr, &gradY_, gradSeries_);
-    lossView_ = familyChart(tr("Query loss after the inner steps (fixed evaluation tasks)"),
-                            QStringLiteral("post_adaptation_loss"), tr("mean squared error (log)"),
-                            true, lossX_, nullptr, &lossY_, lossSeries_);
+    satView_ = familyChart(tr("Saturated fraction (|\u03c6'(h)| < 0.05)"),
+                           QStringLiteral("saturated_fraction"), tr("fraction"), false, satX_,
+                           &satY_, nullptr, satSeries_);
+    gradView_ =
+        familyChart(tr("Inner gradient norm at the init"), QStringLiteral("inner_grad_norm"),
+                    tr("\u2016\u2207L\u2016 (log)"), true, gradX_, nullptr, &gradY_, gradSeries_);
+    lossView_ =
+        familyChart(tr("Query loss after adaptation"), QStringLiteral("post_adaptation_loss"),
+                    tr("MSE (log)"), true, lossX_, nullptr, &lossY_, lossSeries_);
 
     auto* grid = new QGridLayout;
     grid->addWidget(sigmaView_, 0, 0);
@@ -312,7 +312,7 @@ void MamlView::updateLoadText() {
     const int L = s->depth;
     loadLabel_->setText(
         tr("Load learned init (%1) sets the main views to depth %2, width %3, input_dim 1, tanh, "
-           "lecun-normal with gain %4 = the learned mean \u03c3_w\u00b2 of layers %5, and normal "
+           "lecun-normal with gain %4 = the learned mean \u03c3_w\u00b2 of layer%5, and normal "
            "biases with \u03c3_b\u00b2 = %6 (the mean learned Var(b)). A spec carries one gain "
            "for every layer, not the learned weights: layer 1 and the readout are not loaded "
            "as learned.")
@@ -320,7 +320,9 @@ void MamlView::updateLoadText() {
             .arg(L)
             .arg(s->width)
             .arg(s->gain, 0, 'f', 3)
-            .arg(L >= 2 ? tr("2..%1").arg(L) : QStringLiteral("1"))
+            .arg(L >= 3   ? tr("s 2..%1").arg(L)
+                 : L == 2 ? tr(" 2")
+                          : tr(" 1"))
             .arg(s->sigmaB2, 0, 'g', 3));
 }
 
@@ -427,11 +429,12 @@ void MamlView::runDone(int run, const QString& error) {
         return;
     }
     const bool all = std::all_of(runs_.begin(), runs_.end(), [](const Run& x) { return x.done; });
+    if (all)
+        running_ = false;
     updateButtons();
     updateLoadText();
     if (!all)
         return;
-    running_ = false;
     progress_->setValue(progress_->maximum());
     progress_->setFormat(
         tr("done: %1 runs of %2 meta-steps").arg(runs_.size()).arg(shown_.metaSteps));
@@ -515,8 +518,7 @@ void MamlView::draw() {
         sigmaSeries_.clear();
         for (int f = 0; f < 2; ++f)
             for (int l = 0; l < layers; ++l) {
-                const QString layerName =
-                    l == layers - 1 ? tr("readout") : tr("layer %1").arg(l + 1);
+                const QString layerName = l == layers - 1 ? tr("out") : tr("L%1").arg(l + 1);
                 QLineSeries* s =
                     charts::addLine(c, tr("%1 %2").arg(familyName(kFamilies[f]), layerName),
                                     familyColor(f, l), f == 1, sigmaX_, sigmaY_);
@@ -527,13 +529,14 @@ void MamlView::draw() {
                 sigmaSeries_.push_back(s);
             }
         charts::lineLegend(c);
+        c->legend()->setAlignment(Qt::AlignRight); // one entry per layer and family: a column
     }
     double last = 10;
     for (const Run& r : runs_)
         if (!r.records.empty())
             last = std::max(last, double(r.records.back().metaStep));
     for (QValueAxis* x : {sigmaX_, satX_, gradX_, lossX_})
-        charts::integerTicks(x, 0, last);
+        charts::integerTicks(x, 0, last, 5);
     std::vector<double> sw, gn, ls;
     double satHi = 0;
     QList<QPointF> sig[2][8], sat[2], grad[2], loss[2];
