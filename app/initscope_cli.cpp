@@ -6,6 +6,7 @@
 #include "ensemble.h"
 #include "fields.h"
 #include "jacobian.h"
+#include "maml.h"
 #include "meanfield.h"
 #include "ntk.h"
 #include "options.h"
@@ -95,6 +96,18 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            the initial-condition term mean (u(0, x) - sin 2 pi x)^2, and u on a G x G grid at
            init and after. --input-dim is 2; --init defaults to he-normal here; a --preset
            that opens the pinn view brings its settings (the options override them)
+  maml     --tasks steep|gentle [--meta-steps M [500]] [--inner-steps k [1]]
+           [--inner-lr a [0.01]] [--meta-lr b [0.001]] [--meta-batch T [8]] [--support K [10]]
+           [--query Q [10]] [--first-order] [--record-every r [10]] [--eval-tasks E [16]]
+           [run options]
+           MAML (Finn et al. 2017) on sine regression y = A sin(w x + p), x in [-5, 5]:
+           steep A in [2, 5], w in [2, 4]; gentle A in [0.1, 1], w in [0.5, 1]; p in [0, pi].
+           The run's tanh mlp with input_dim 1 and a one-unit readout (defaults here: depth 2,
+           width 40, xavier-normal); k inner SGD steps at rate a on K support points, the
+           query loss's exact second-order gradient (--first-order: without the Hessian terms)
+           updates the init by Adam at rate b. At meta-step 0, every r and the last: each
+           layer's sigma_w2 = fan_in Var(W), the saturated fraction (|phi'| < 0.05), the inner
+           gradient norm and the losses on E fixed tasks, with the start under "xavier"
   presets  list the bundled presets
   export   --preset NAME|FILE --chart NAME --out FILE.(png|svg|pdf|csv) [--width W [1200]]
            [--height H [750]] [--scale S [2]] [--style lecture|plain [lecture]]
@@ -108,7 +121,7 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            "lessons" is the bundled lesson tour
 
   --max-seconds S [180] (run, sweep, jacobian, ntk, phase, ensemble,
-                         train, pinn): a job estimated to take
+                         train, pinn, maml): a job estimated to take
                          longer is refused before it starts, naming the estimate
 
 Run options (defaults in brackets; --name value or --name=value, each at most once):
@@ -599,6 +612,49 @@ json cmdPinn(Args& a) {
     return pinnResultToJson(runPinn(spec, p));
 }
 
+json cmdMaml(Args& a) {
+    MamlSpec m;
+    const auto tasks = a.take("tasks");
+    if (!tasks)
+        fail("--tasks steep|gentle is required");
+    if (!parseMamlTasks(*tasks, m.tasks))
+        fail("--tasks: unknown family '" + printable(*tasks, 100) + "' (steep or gentle)");
+    m.metaSteps = integerOption(a, "meta-steps", 1, MamlSpec::kMaxMetaSteps, m.metaSteps);
+    m.innerSteps = integerOption(a, "inner-steps", 1, MamlSpec::kMaxInnerSteps, m.innerSteps);
+    m.metaBatch = integerOption(a, "meta-batch", 1, MamlSpec::kMaxMetaBatch, m.metaBatch);
+    m.support = integerOption(a, "support", 1, MamlSpec::kMaxPoints, m.support);
+    m.query = integerOption(a, "query", 1, MamlSpec::kMaxPoints, m.query);
+    m.recordEvery = integerOption(a, "record-every", 1, MamlSpec::kMaxMetaSteps, m.recordEvery);
+    m.evalTasks = integerOption(a, "eval-tasks", 1, MamlSpec::kMaxEvalTasks, m.evalTasks);
+    if (auto v = a.take("inner-lr")) {
+        m.innerLr = number("inner-lr", *v);
+        if (!(m.innerLr > 0 && m.innerLr <= 10))
+            fail("--inner-lr: must be a number > 0 and <= 10 (got " + *v + ")");
+    }
+    if (auto v = a.take("meta-lr")) {
+        m.metaLr = number("meta-lr", *v);
+        if (!(m.metaLr > 0 && m.metaLr <= 1))
+            fail("--meta-lr: must be a number > 0 and <= 1 (got " + *v + ")");
+    }
+    m.firstOrder = a.flag("first-order");
+    const double maxSeconds = maxSecondsOption(a);
+    NetworkSpec spec = mamlDefaultSpec();
+    if (auto p = a.take("preset")) {
+        PresetParse r = loadPreset(*p);
+        if (!r.preset)
+            fail("--preset " + printable(*p, 200) + ":" + describeErrors(r.errors, false));
+        spec = r.preset->spec;
+    }
+    std::vector<SpecError> errors;
+    if (!a.applyRunOptions(spec, errors) || !(errors = validate(spec)).empty())
+        fail("invalid network:" + describeErrors(errors, true));
+    a.expectEmpty();
+    if (auto e = validateMaml(spec, m); !e.empty())
+        fail(commandErrors("invalid options:", e));
+    refuseIfTooLong("this meta-learning", estimateMamlSeconds(spec, m), maxSeconds);
+    return mamlResultToJson(runMaml(spec, m));
+}
+
 json cmdPresets(Args& a) {
     a.expectEmpty();
     return presetsJson();
@@ -806,6 +862,9 @@ int main(int argc, char** argv) {
         } else if (cmd == "pinn") {
             Args a(rest, {});
             out = cmdPinn(a);
+        } else if (cmd == "maml") {
+            Args a(rest, {"first-order"});
+            out = cmdMaml(a);
         } else if (cmd == "presets") {
             Args a(rest, {});
             out = cmdPresets(a);
@@ -828,7 +887,7 @@ int main(int argc, char** argv) {
         } else {
             fail("unknown command '" + cmd +
                  "' (commands: theory, critical, run, sweep, jacobian, ntk, phase, ensemble, "
-                 "train, pinn, presets, export, export-tour; see --help)");
+                 "train, pinn, maml, presets, export, export-tour; see --help)");
         }
         std::cout << out.dump() << "\n";
         return 0;

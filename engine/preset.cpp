@@ -36,10 +36,66 @@ bool validName(const std::string& n) {
 }
 } // namespace
 
+namespace {
+std::string joinedViews() {
+    std::string all;
+    for (const auto& v : presetViews())
+        all += (all.empty() ? "" : ", ") + v;
+    return all;
+}
+
+// ---- the maml view's settings (view "maml")
+json mamlViewSettingsJson(const MamlViewSettings& m) {
+    return {{"meta_steps", m.metaSteps}, {"inner_steps", m.innerSteps},
+            {"inner_lr", m.innerLr},     {"meta_lr", m.metaLr},
+            {"seeds", m.seeds},          {"record_every", m.recordEvery}};
+}
+
+void parseMamlViewSettings(const json& vs, Preset& p, std::vector<SpecError>& errors) {
+    if (!vs.is_object()) {
+        errors.push_back({"view_settings", "view_settings: must be an object, e.g. "
+                                           "{\"meta_steps\": 500, \"seeds\": 3}"});
+        return;
+    }
+    MamlViewSettings m;
+    for (const auto& [k, v] : vs.items()) {
+        const std::string field = "view_settings." + printable(k);
+        int* integer = k == "meta_steps"     ? &m.metaSteps
+                       : k == "inner_steps"  ? &m.innerSteps
+                       : k == "seeds"        ? &m.seeds
+                       : k == "record_every" ? &m.recordEvery
+                                             : nullptr;
+        double* real = k == "inner_lr" ? &m.innerLr : k == "meta_lr" ? &m.metaLr : nullptr;
+        if (integer) {
+            if (!v.is_number_integer() || v.get<std::int64_t>() < 1 ||
+                v.get<std::int64_t>() > MamlViewSettings::kMaxViewMetaSteps)
+                errors.push_back({field, field + ": must be an integer from 1 to " +
+                                             std::to_string(MamlViewSettings::kMaxViewMetaSteps)});
+            else
+                *integer = v.get<int>();
+        } else if (real) {
+            if (!v.is_number())
+                errors.push_back({field, field + ": must be a number"});
+            else
+                *real = v.get<double>();
+        } else {
+            errors.push_back({field, field + ": the maml view takes no such setting (it takes "
+                                             "meta_steps, inner_steps, inner_lr, meta_lr, seeds, "
+                                             "record_every)"});
+        }
+    }
+    if (errors.empty())
+        for (SpecError& e : validateMamlViewSettings(m))
+            errors.push_back(std::move(e));
+    if (errors.empty())
+        p.maml = m;
+}
+} // namespace
+
 const std::vector<std::string>& presetViews() {
     static const std::vector<std::string> v{
         "signal",   "gradients", "correlation", "distribution", "activations", "phase",
-        "jacobian", "ntk",       "sweep",       "statistic",    "pinn"};
+        "jacobian", "ntk",       "sweep",       "statistic",    "pinn",        "maml"};
     return v;
 }
 
@@ -159,15 +215,15 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
         fail("name", "must be 1 to 64 characters of a-z, 0-9 and '-' (got \"" + p.name + "\")");
     if (doc.contains("view") && doc["view"].is_string() &&
         std::find(presetViews().begin(), presetViews().end(), p.view) == presetViews().end())
-        fail("view", "must be one of signal, gradients, correlation, distribution, activations, "
-                     "phase, jacobian, ntk, sweep, statistic, pinn (got \"" +
-                         p.view + "\")");
+        fail("view", "must be one of " + joinedViews() + " (got \"" + p.view + "\")");
     if (doc.contains("view_settings")) {
         const json& vs = doc["view_settings"];
         const bool probes = p.view == "jacobian" || p.view == "ntk";
         const int lo = p.view == "ntk" ? kNtkViewMinInputs : 1;
         const int hi = p.view == "ntk" ? kNtkViewMaxInputs : kJacobianViewMaxInputs;
-        if (!vs.is_object()) {
+        if (p.view == "maml") {
+            parseMamlViewSettings(vs, p, r.errors);
+        } else if (!vs.is_object()) {
             fail("view_settings", "must be an object, e.g. {\"inputs\": 32}");
         } else if (p.view == "pinn") {
             p.pinn = pinnSpecFromJson(vs, r.errors);
@@ -271,6 +327,8 @@ std::string presetToJson(const Preset& p) {
         doc["view_settings"] = {{"inputs", p.viewInputs}};
     if (p.pinn && p.view == "pinn")
         doc["view_settings"] = pinnSpecToJson(*p.pinn);
+    if (p.maml && p.view == "maml")
+        doc["view_settings"] = mamlViewSettingsJson(*p.maml);
     if (!p.statistic.empty()) // a v1 preset without it is written as it was read
         doc["statistic"] = p.statistic;
     doc["spec"] = specToJson(p.spec);

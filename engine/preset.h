@@ -6,6 +6,7 @@
 #pragma once
 
 #include "pinn.h"
+#include "maml.h"
 #include "spec.h"
 
 #include <cstddef>
@@ -40,6 +41,8 @@ struct Preset {
     /// The pinn view's settings ("view_settings" of a preset opening view "pinn"; empty: the
     /// view's defaults).
     std::optional<PinnSpec> pinn;
+    /// The maml view's settings ("view_settings" with view "maml"; empty: the view's defaults).
+    std::optional<MamlViewSettings> maml;
     NetworkSpec spec;
     bool operator==(const Preset&) const = default;
 };

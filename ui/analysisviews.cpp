@@ -3,6 +3,7 @@
 #include "controlpanel.h"
 #include "ensembleview.h"
 #include "jacobianview.h"
+#include "mamlview.h"
 #include "ntkview.h"
 #include "phaseview.h"
 #include "pinnview.h"
@@ -22,7 +23,7 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
                              QObject* parent)
     : QObject(parent), tabs_(tabs), controls_(controls), phase_(new PhaseView),
       jacobian_(new JacobianView), ntk_(new NtkView), ensemble_(new EnsembleView),
-      sweep_(new SweepView), train_(new TrainView), pinn_(new PinnView) {
+      sweep_(new SweepView), train_(new TrainView), pinn_(new PinnView), maml_(new MamlView) {
     phase_->setObjectName(QStringLiteral("phase"));
     jacobian_->setObjectName(QStringLiteral("jacobian"));
     ntk_->setObjectName(QStringLiteral("ntk"));
@@ -37,6 +38,15 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
     tabs->addTab(train_, tr("T&raining"));
     pinn_->setObjectName(QStringLiteral("pinn"));
     tabs->addTab(pinn_, tr("P&INN"));
+    maml_->setObjectName(QStringLiteral("maml"));
+    tabs->addTab(maml_, tr("&MAML"));
+    connect(maml_, &MamlView::specRequested, this, [this](const NetworkSpec& s) {
+        emit message(tr("MAML: the learned init as a spec (lecun-normal, gain %1 = the learned "
+                        "sigma_w^2 of the hidden layers; sigma_b^2 %2).")
+                         .arg(s.gain, 0, 'g', 4)
+                         .arg(s.sigmaB2, 0, 'g', 3));
+        emit specRequested(s);
+    });
     connect(controller, &RunController::runStarted, this,
             [this](quint64, const NetworkSpec& spec, const TheoryCurves&) { setSpec(spec); });
     connect(phase_, &PhaseView::pointChosen, this, [this](double sw2, double sb2) {
@@ -73,11 +83,11 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
 QStringList AnalysisViews::viewNames() {
     return {QStringLiteral("phase"),    QStringLiteral("jacobian"), QStringLiteral("ntk"),
             QStringLiteral("ensemble"), QStringLiteral("sweep"),    QStringLiteral("training"),
-            QStringLiteral("pinn")};
+            QStringLiteral("pinn"), QStringLiteral("maml")};
 }
 
 bool AnalysisViews::showView(const QString& name) {
-    QWidget* views[] = {phase_, jacobian_, ntk_, ensemble_, sweep_, train_, pinn_};
+    QWidget* views[] = {phase_, jacobian_, ntk_, ensemble_, sweep_, train_, pinn_, maml_};
     const auto i = viewNames().indexOf(name.toLower());
     if (i < 0)
         return false;
@@ -93,6 +103,7 @@ void AnalysisViews::setSpec(const NetworkSpec& spec) {
     sweep_->setSpec(spec);
     train_->setSpec(spec);
     pinn_->setSpec(spec);
+    maml_->setSpec(spec);
 }
 
 } // namespace initscope::ui

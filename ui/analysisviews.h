@@ -17,6 +17,7 @@ namespace initscope::ui {
 class ControlPanel;
 class EnsembleView;
 class JacobianView;
+class MamlView;
 class NtkView;
 class PhaseView;
 class PinnView;
@@ -31,7 +32,7 @@ public:
     AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunController* controller,
                   QObject* parent = nullptr);
 
-    /// phase, jacobian, ntk, ensemble, sweep, training, pinn
+    /// phase, jacobian, ntk, ensemble, sweep, training, pinn, maml
     static QStringList viewNames();
     /// Selects the view `name` (one of viewNames()); false for another name.
     bool showView(const QString& name);
@@ -45,6 +46,7 @@ public:
     SweepView* sweep() const { return sweep_; }
     TrainView* training() const { return train_; }
     PinnView* pinn() const { return pinn_; }
+    MamlView* maml() const { return maml_; }
 
 signals:
     /// The user chose new settings in a view (a click in the phase diagram).
@@ -62,6 +64,7 @@ private:
     SweepView* sweep_;
     TrainView* train_;
     PinnView* pinn_;
+    MamlView* maml_;
 };
 
 } // namespace initscope::ui

@@ -6,6 +6,7 @@
 #include "heatmapwidget.h"
 #include "jacobianview.h"
 #include "layercharts.h"
+#include "mamlview.h"
 #include "ntkview.h"
 #include "phaseview.h"
 #include "pinnview.h"
@@ -493,6 +494,8 @@ std::vector<QWidget*> figureParts(QWidget* view) {
         return {v->lossChart(), v->accuracyChart(), v->statisticChart(), v->heatmap()};
     if (auto* v = qobject_cast<PinnView*>(view))
         return {v->lawChart(), v->trainingChart(), v->initMap(), v->smallMap(), v->largeMap()};
+    if (auto* v = qobject_cast<MamlView*>(view))
+        return {v->sigmaChart(), v->saturationChart(), v->gradientChart(), v->lossChart()};
     return {};
 }
 } // namespace
@@ -815,6 +818,11 @@ std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view) {
         copy->showSameAs(*v);
         return copy;
     }
+    if (auto* v = qobject_cast<const MamlView*>(view)) {
+        auto copy = std::make_unique<MamlView>();
+        copy->showSameAs(*v);
+        return copy;
+    }
     return nullptr;
 }
 
@@ -875,6 +883,19 @@ std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkS
     return view;
 }
 
+std::unique_ptr<QWidget> startMamlFigure(const Preset& preset, QSize size,
+                                         const std::function<void()>& done) {
+    auto view = std::make_unique<MamlView>();
+    QObject::connect(view.get(), &MamlView::resultShown, view.get(), done);
+    view->setSpec(preset.spec);
+    if (preset.maml)
+        view->setSettings(*preset.maml);
+    view->setAttribute(Qt::WA_DontShowOnScreen);
+    view->resize(size);
+    view->show(); // offscreen: the first show starts the meta-learning
+    return view;
+}
+
 namespace {
 /// Shows a fresh analysis view offscreen with `spec`, waits (event loop) until its worker's
 /// result is drawn, and exports it through exportFigureWidget: the GUI tab's widget and code.
@@ -909,6 +930,35 @@ bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, int view
     }
     return true;
 }
+
+/// exportAnalysisFigure for the maml view, with the preset's view settings.
+bool exportMamlFigure(const Preset& preset, const QString& path, const FigureOptions& options,
+                      QString* error) {
+    constexpr int kTimeoutMs = 300000;
+    QEventLoop loop;
+    bool done = false;
+    const std::unique_ptr<QWidget> view = startMamlFigure(preset, options.size, [&] {
+        done = true;
+        loop.quit();
+    });
+    QTimer::singleShot(kTimeoutMs, &loop, &QEventLoop::quit);
+    if (!done)
+        loop.exec();
+    if (!done) {
+        if (error)
+            *error = tr("--chart maml: no result within %1 s").arg(kTimeoutMs / 1000);
+        return false;
+    }
+    QCoreApplication::sendPostedEvents();
+    QCoreApplication::processEvents();
+    QString message;
+    if (!exportFigureWidget(view.get(), QStringLiteral("maml"), path, options, &message)) {
+        if (error)
+            *error = tr("--out: %1").arg(message);
+        return false;
+    }
+    return true;
+}
 } // namespace
 
 bool exportPresetFigure(const Preset& preset, const QString& chart, const QString& path,
@@ -918,7 +968,8 @@ bool exportPresetFigure(const Preset& preset, const QString& chart, const QStrin
             *error = m;
         return false;
     };
-    const QStringList all = figureNames() + analysisFigureNames();
+    const QStringList all =
+        figureNames() + analysisFigureNames() + QStringList{QStringLiteral("maml")};
     if (!all.contains(chart.toLower()))
         return fail(tr("--chart: unknown chart '%1' (one of: %2)")
                         .arg(chart, all.join(QStringLiteral(", "))));
@@ -927,6 +978,8 @@ bool exportPresetFigure(const Preset& preset, const QString& chart, const QStrin
                      QStringLiteral("csv")}
              .contains(suffix))
         return fail(tr("--out %1: the file name must end in .png, .svg, .pdf or .csv").arg(path));
+    if (chart.toLower() == QLatin1String("maml"))
+        return exportMamlFigure(preset, path, options, error);
     if (analysisFigureNames().contains(chart.toLower())) {
         // the preset's view settings belong to the view it opens
         const int inputs =

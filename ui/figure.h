@@ -154,6 +154,11 @@ bool exportFigure(const QString& name, const FigureData& data, const QString& pa
 /// widget.
 std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view);
 
+/// startAnalysisFigure for the maml view (it is not one of analysisFigureNames(): its figure
+/// meta-learns for seconds): the preset's view settings, `done` once every run is drawn.
+std::unique_ptr<QWidget> startMamlFigure(const Preset& preset, QSize size,
+                                         const std::function<void()>& done);
+
 /// A fresh analysis view `name` (analysisFigureNames()) of `spec`, shown offscreen at `size`, its
 /// computation started on the view's own worker; `done` is called (on the GUI thread) once its
 /// result is drawn, and the view is then ready for exportFigureWidget. Null for another name.

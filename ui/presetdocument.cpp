@@ -1,6 +1,7 @@
 #include "presetdocument.h"
 
 #include "jacobianview.h"
+#include "mamlview.h"
 
 #include "ntkview.h"
 #include "pinnview.h"
@@ -221,10 +222,13 @@ Preset PresetDocument::currentPreset() const {
                                           : 0;
     if (p.view == "statistic")
         p.statistic = window_->currentStatistic().toStdString();
+    // a view's settings belong to a preset that opens it
+    p.pinn.reset();
+    p.maml.reset();
     if (p.view == "pinn")
         p.pinn = window_->analysisViews()->pinn()->settings();
-    else
-        p.pinn.reset();
+    if (p.view == "maml")
+        p.maml = window_->analysisViews()->maml()->settings();
     return p;
 }
 
@@ -303,6 +307,8 @@ void PresetDocument::showPreset(const Preset& preset) {
         window_->analysisViews()->jacobian()->setInputs(preset.viewInputs);
     if (preset.view == "pinn")
         window_->analysisViews()->pinn()->setSettings(preset.pinn.value_or(PinnSpec{}));
+    if (preset.maml && preset.view == "maml")
+        window_->analysisViews()->maml()->setSettings(*preset.maml);
     window_->setSpec(preset.spec);
     savedSpec_ = window_->controls()->spec();
     if (!preset.statistic.empty())

@@ -90,18 +90,20 @@ void TourExporter::nextStep() {
     }
     const TourStop& stop = stops_[static_cast<std::size_t>(step_)];
     const QString view = QString::fromStdString(stop.preset.view);
-    if (analysisFigureNames().contains(view)) {
+    if (analysisFigureNames().contains(view) || view == QLatin1String("maml")) {
         // the view computes on its own worker; it is drawn here once its result is shown
-        analysis_ = startAnalysisFigure(
-            view, stop.preset.spec, stop.preset.viewInputs, options_.size,
-            [this] {
-                // let the last streamed values arrive first
-                QTimer::singleShot(0, this, [this] {
-                    if (analysis_)
-                        writeFigure(analysis_.get());
-                });
-            },
-            stop.preset.pinn ? &*stop.preset.pinn : nullptr);
+        const auto drawn = [this] {
+            // let the last streamed values arrive first
+            QTimer::singleShot(0, this, [this] {
+                if (analysis_)
+                    writeFigure(analysis_.get());
+            });
+        };
+        analysis_ = view == QLatin1String("maml")
+                        ? startMamlFigure(stop.preset, options_.size, drawn)
+                        : startAnalysisFigure(view, stop.preset.spec, stop.preset.viewInputs,
+                                              options_.size, drawn,
+                                              stop.preset.pinn ? &*stop.preset.pinn : nullptr);
         if (!analysis_)
             finish(false, tr("step %1: the %2 view has no figure").arg(step_ + 1).arg(view));
         return;

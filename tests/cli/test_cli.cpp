@@ -896,3 +896,46 @@ TEST(Cli, RunArchCnn) {
     for (double s : jac["singular_values"][0])
         EXPECT_NEAR(s, 1.0, 1e-5); // delta-orthogonal, gain 1, linear: an isometry
 }
+
+TEST(Cli, MamlShape) {
+    const json j = okJson("maml --tasks gentle --meta-steps 20 --record-every 5 --width 12 "
+                          "--inner-steps 2 --meta-batch 3 --eval-tasks 3");
+    for (const char* k : {"meta_step", "sigma_w2", "saturated_fraction", "inner_grad_norm",
+                          "xavier", "post_adaptation_loss", "spec", "maml", "seconds"})
+        EXPECT_TRUE(j.contains(k)) << k;
+    EXPECT_EQ(j["meta_step"], json::parse("[0,5,10,15,20]"));
+    ASSERT_EQ(j["sigma_w2"].size(), 5u);
+    EXPECT_EQ(j["sigma_w2"][0].size(), 3u); // two tanh layers and the readout
+    EXPECT_EQ(j["xavier"]["sigma_w2"], j["sigma_w2"][0]);
+    EXPECT_EQ(j["maml"]["order"], "second");
+    EXPECT_EQ(j["maml"]["inner_steps"], 2);
+    EXPECT_EQ(j["spec"]["input_dim"], 1);
+    EXPECT_EQ(j["spec"]["init"], "xavier-normal");
+    // the init moved, and the same run on one thread is the same document but for seconds
+    EXPECT_NE(j["sigma_w2"][4], j["sigma_w2"][0]);
+    json a = okJson("maml --tasks gentle --meta-steps 20 --record-every 5 --width 12 "
+                    "--inner-steps 2 --meta-batch 3 --eval-tasks 3 --threads 1");
+    json b = j;
+    a.erase("seconds");
+    b.erase("seconds");
+    a["spec"].erase("threads");
+    b["spec"].erase("threads");
+    EXPECT_EQ(a.dump(), b.dump());
+    EXPECT_EQ(okJson("maml --tasks steep --meta-steps 2 --first-order")["maml"]["order"], "first");
+}
+
+TEST(Cli, MamlErrorsNameTheirOptions) {
+    expectError("maml", "--tasks steep|gentle is required");
+    expectError("maml --tasks wavy", "--tasks: unknown family 'wavy' (steep or gentle)");
+    expectError("maml --tasks steep --meta-steps 0", "--meta-steps: must be an integer from 1");
+    expectError("maml --tasks steep --inner-steps 51", "--inner-steps: must be an integer from 1 "
+                                                       "to 50");
+    expectError("maml --tasks steep --inner-lr -1", "--inner-lr: must be a number > 0");
+    expectError("maml --tasks steep --meta-lr 2", "--meta-lr: must be a number > 0 and <= 1");
+    expectError("maml --tasks steep --input-dim 3", "--input-dim: a sine task has one input");
+    expectError("maml --tasks steep --activation relu", "--activation: maml's network is a tanh");
+    expectError("maml --tasks steep --bogus 1", "--bogus");
+    expectError("maml --tasks steep --width 3000", "--width, --depth: maml's network is limited");
+    expectError("maml --tasks steep --meta-steps 100000 --width 200 --max-seconds 1",
+                "above the limit of --max-seconds 1");
+}

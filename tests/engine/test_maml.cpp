@@ -1,0 +1,284 @@
+// MAML (engine/maml.h; THEORY.md scenario 18): the loss gradient, the exact Hessian-vector product
+// and the second-order meta-gradient against brute-force finite differences on a tiny network,
+// the start is the trainer's draw, tasks are a pure function of the seed, results are
+// bit-identical across thread counts, and meta-learning really lowers the adapted loss.
+#include "maml.h"
+
+#include "engine.h"
+#include "preset.h"
+#include "train.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+
+using namespace initscope;
+
+namespace {
+
+NetworkSpec tinySpec() {
+    NetworkSpec s = mamlDefaultSpec();
+    s.depth = 2;
+    s.width = 3; // 1-3-3-1: 22 parameters
+    s.seed = 5;
+    return s;
+}
+
+double maxAbs(const std::vector<double>& v) {
+    double m = 0;
+    for (double x : v)
+        m = std::max(m, std::abs(x));
+    return m;
+}
+
+/// Central difference of f along coordinate i.
+template <class F> double centralDiff(F&& f, std::vector<double> theta, std::size_t i, double h) {
+    const double x = theta[i];
+    theta[i] = x + h;
+    const double up = f(theta);
+    theta[i] = x - h;
+    const double down = f(theta);
+    return (up - down) / (2 * h);
+}
+
+} // namespace
+
+// d/dtheta of the mean squared error by central differences. h = 1e-5: the truncation error is
+// h^2 |f'''| / 6 ~ 1e-10 * |f'''| (|f'''| is O(10-100) for amplitude-5 targets) and the rounding
+// error eps |f| / h ~ 1e-16 * 25 / 1e-5 ~ 3e-10: 1e-6 relative to the largest component is
+// three orders above both, and far below a wrong term (which moves components by O(1) relative).
+TEST(Maml, LossGradientMatchesFiniteDifferences) {
+    const NetworkSpec spec = tinySpec();
+    const MamlShape s = mamlShape(spec);
+    const std::vector<double> theta = mamlInitialParameters(spec);
+    const SineTask t = sampleSineTask(sineFamily(MamlTasks::Steep), 3, 0, 6, 6);
+    std::vector<double> g;
+    mamlLoss(s, theta, t.xSupport, t.ySupport, &g);
+    ASSERT_EQ(g.size(), theta.size());
+    const auto f = [&](const std::vector<double>& th) {
+        return mamlLoss(s, th, t.xSupport, t.ySupport, nullptr);
+    };
+    const double scale = maxAbs(g);
+    ASSERT_GT(scale, 0.1);
+    for (std::size_t i = 0; i < theta.size(); ++i)
+        EXPECT_NEAR(g[i], centralDiff(f, theta, i, 1e-5), 1e-6 * scale) << "parameter " << i;
+}
+
+// The forward-over-reverse H v against central differences of the exact gradient along v:
+// (g(theta + h v) - g(theta - h v)) / 2h, h = 1e-5, same error budget as above.
+TEST(Maml, HessianVectorProductMatchesFiniteDifferenceOfGradients) {
+    const NetworkSpec spec = tinySpec();
+    const MamlShape s = mamlShape(spec);
+    const std::vector<double> theta = mamlInitialParameters(spec);
+    const SineTask t = sampleSineTask(sineFamily(MamlTasks::Steep), 3, 1, 6, 6);
+    std::vector<double> v(theta.size());
+    for (std::size_t i = 0; i < v.size(); ++i)
+        v[i] = std::sin(1.7 * double(i) + 0.3); // a fixed direction touching every parameter
+    const std::vector<double> hv = mamlHessianVector(s, theta, t.xSupport, t.ySupport, v);
+    const double h = 1e-5;
+    std::vector<double> up = theta, down = theta, gu, gd;
+    for (std::size_t i = 0; i < theta.size(); ++i) {
+        up[i] += h * v[i];
+        down[i] -= h * v[i];
+    }
+    mamlLoss(s, up, t.xSupport, t.ySupport, &gu);
+    mamlLoss(s, down, t.xSupport, t.ySupport, &gd);
+    const double scale = maxAbs(hv);
+    ASSERT_GT(scale, 0.1);
+    for (std::size_t i = 0; i < theta.size(); ++i)
+        EXPECT_NEAR(hv[i], (gu[i] - gd[i]) / (2 * h), 1e-6 * scale) << "parameter " << i;
+}
+
+// The MAML step against brute force: the gradient of the post-adaptation query loss (two inner
+// steps) with respect to the initialisation, by central differences of the whole adaptation.
+// alpha = 0.05 makes the Hessian terms a visible part: the first-order gradient must miss the
+// finite difference by far more than the tolerance (so the test would catch a dropped Hessian).
+TEST(Maml, SecondOrderMetaGradientMatchesBruteForce) {
+    const NetworkSpec spec = tinySpec();
+    const MamlShape s = mamlShape(spec);
+    const std::vector<double> theta = mamlInitialParameters(spec);
+    const SineTask t = sampleSineTask(sineFamily(MamlTasks::Steep), 3, 2, 5, 7);
+    const int k = 2;
+    const double alpha = 0.05;
+    std::vector<double> g, g1;
+    const double loss = mamlMetaGradient(s, theta, t, k, alpha, false, g);
+    const double loss1 = mamlMetaGradient(s, theta, t, k, alpha, true, g1);
+    EXPECT_EQ(loss, loss1);
+    EXPECT_EQ(loss, mamlAdaptedLoss(s, theta, t, k, alpha));
+    const auto f = [&](const std::vector<double>& th) {
+        return mamlAdaptedLoss(s, th, t, k, alpha);
+    };
+    std::vector<double> fd(theta.size());
+    for (std::size_t i = 0; i < theta.size(); ++i)
+        fd[i] = centralDiff(f, theta, i, 1e-5);
+    const double scale = maxAbs(fd);
+    ASSERT_GT(scale, 0.1);
+    double firstOrderMiss = 0;
+    for (std::size_t i = 0; i < theta.size(); ++i) {
+        EXPECT_NEAR(g[i], fd[i], 1e-6 * scale) << "parameter " << i;
+        firstOrderMiss = std::max(firstOrderMiss, std::abs(g1[i] - fd[i]));
+    }
+    EXPECT_GT(firstOrderMiss, 1e-3 * scale);
+}
+
+TEST(Maml, StartIsTheTrainersDraw) {
+    const NetworkSpec spec = mamlDefaultSpec();
+    const std::vector<double> theta = mamlInitialParameters(spec);
+    TrainSpec t;
+    t.task = TrainTask::Teacher;
+    t.outputs = 1;
+    Trainer trainer(spec, t);
+    const MamlShape s = mamlShape(spec);
+    ASSERT_EQ(int(theta.size()), s.parameters());
+    EXPECT_EQ(s.parameters(), 40 + 40 + 1600 + 40 + 40 + 1);
+    const DenseLayer& w2 = trainer.params().trunk[1];
+    EXPECT_EQ(theta[std::size_t(s.weightOffset(2) + 7 * 40 + 11)], double(w2.w(7, 11)));
+    const DenseLayer& ro = trainer.params().outputs[0][0];
+    EXPECT_EQ(theta[std::size_t(s.weightOffset(3) + 5)], double(ro.w(0, 5)));
+}
+
+TEST(Maml, TasksArePureFunctionsOfTheSeed) {
+    const SineFamily f = sineFamily(MamlTasks::Steep);
+    const SineTask a = sampleSineTask(f, 11, 42, 10, 10);
+    const SineTask b = sampleSineTask(f, 11, 42, 10, 10);
+    const SineTask c = sampleSineTask(f, 12, 42, 10, 10);
+    EXPECT_EQ(a.amplitude, b.amplitude);
+    EXPECT_EQ(a.xSupport, b.xSupport);
+    EXPECT_EQ(a.yQuery, b.yQuery);
+    EXPECT_NE(a.amplitude, c.amplitude);
+    EXPECT_NE(a.xSupport, c.xSupport);
+    EXPECT_GE(a.amplitude, f.ampLo);
+    EXPECT_LE(a.amplitude, f.ampHi);
+    EXPECT_GE(a.frequency, f.freqLo);
+    EXPECT_LE(a.frequency, f.freqHi);
+    for (std::size_t i = 0; i < a.xSupport.size(); ++i) {
+        EXPECT_GE(a.xSupport[i], f.xLo);
+        EXPECT_LE(a.xSupport[i], f.xHi);
+        EXPECT_DOUBLE_EQ(a.ySupport[i],
+                         a.amplitude * std::sin(a.frequency * a.xSupport[i] + a.phase));
+    }
+}
+
+TEST(Maml, BitIdenticalAcrossThreadCounts) {
+    NetworkSpec spec = mamlDefaultSpec();
+    spec.width = 16;
+    MamlSpec m;
+    m.metaSteps = 30;
+    m.metaBatch = 4;
+    m.innerSteps = 2;
+    m.recordEvery = 10;
+    m.evalTasks = 4;
+    spec.threads = 1;
+    const MamlResult a = runMaml(spec, m);
+    spec.threads = 2;
+    const MamlResult b = runMaml(spec, m);
+    ASSERT_EQ(a.records.size(), 4u); // 0, 10, 20, 30
+    ASSERT_EQ(a.records.size(), b.records.size());
+    EXPECT_EQ(a.learned, b.learned);
+    for (std::size_t i = 0; i < a.records.size(); ++i) {
+        EXPECT_EQ(a.records[i].metaStep, b.records[i].metaStep);
+        EXPECT_EQ(a.records[i].sigmaW2, b.records[i].sigmaW2);
+        EXPECT_EQ(a.records[i].innerGradNorm, b.records[i].innerGradNorm);
+        EXPECT_EQ(a.records[i].postLoss, b.records[i].postLoss);
+        // the last record's meta-loss is NaN (no meta-batch after the last update) in both
+        EXPECT_TRUE(a.records[i].metaLoss == b.records[i].metaLoss ||
+                    (std::isnan(a.records[i].metaLoss) && std::isnan(b.records[i].metaLoss)));
+    }
+    EXPECT_NE(a.learned, mamlInitialParameters(spec)); // it did move
+}
+
+// Step 0 is the Xavier start: sigma_w^2 of the 40 x 40 layer is 2 fan_in / (fan_in + fan_out) = 1
+// up to the sampling error of a variance from 1600 Gaussian draws (relative sd sqrt(2/1600) =
+// 3.5%; 15% is over 4 sd).
+TEST(Maml, RecordZeroIsTheXavierStart) {
+    const NetworkSpec spec = mamlDefaultSpec();
+    MamlSpec m;
+    m.metaSteps = 1;
+    m.evalTasks = 2;
+    const MamlResult r = runMaml(spec, m);
+    ASSERT_EQ(r.records.size(), 2u);
+    const MamlRecord& x = r.records.front();
+    ASSERT_EQ(x.sigmaW2.size(), 3u);
+    EXPECT_NEAR(x.sigmaW2[1], 1.0, 0.15);
+    EXPECT_EQ(x.saturatedLayers.size(), 2u);
+    EXPECT_EQ(x.innerGradLayers.size(), 3u);
+    EXPECT_GT(x.innerGradNorm, 0);
+    const auto j = mamlResultToJson(r);
+    EXPECT_EQ(j["meta_step"].size(), 2u);
+    EXPECT_EQ(j["sigma_w2"][0].size(), 3u);
+    EXPECT_TRUE(j.contains("xavier"));
+    EXPECT_DOUBLE_EQ(j["xavier"]["sigma_w2_expected"][1].get<double>(), 1.0);
+}
+
+// Real meta-learning: on the gentle family, 150 second-order meta-steps lower the query loss
+// after one inner step on the fixed evaluation tasks (measured: 0.34 -> 0.13 with these settings;
+// the test asks for a 25% drop, well short of the measured 60%).
+TEST(Maml, MetaLearningLowersTheAdaptedLoss) {
+    NetworkSpec spec = mamlDefaultSpec();
+    spec.threads = 2;
+    MamlSpec m;
+    m.tasks = MamlTasks::Gentle;
+    m.metaSteps = 150;
+    m.metaLr = 0.003;
+    m.recordEvery = 150;
+    const MamlResult r = runMaml(spec, m);
+    ASSERT_EQ(r.records.size(), 2u);
+    EXPECT_LT(r.records.back().postLoss, 0.75 * r.records.front().postLoss);
+}
+
+TEST(Maml, ValidationNamesTheField) {
+    NetworkSpec spec = mamlDefaultSpec();
+    MamlSpec m;
+    spec.inputDim = 4;
+    auto e = validateMaml(spec, m);
+    ASSERT_FALSE(e.empty());
+    EXPECT_EQ(e.front().field, "input_dim");
+    spec = mamlDefaultSpec();
+    spec.activation = ActivationKind::Relu;
+    e = validateMaml(spec, m);
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_EQ(e.front().field, "activation");
+    spec = mamlDefaultSpec();
+    m.innerSteps = 0;
+    e = validateMaml(spec, m);
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_EQ(e.front().field, "inner_steps");
+    EXPECT_THROW(runMaml(spec, m), SpecInvalid);
+}
+
+TEST(Maml, CancelStopsBetweenMetaSteps) {
+    NetworkSpec spec = mamlDefaultSpec();
+    MamlSpec m;
+    m.metaSteps = 100000;
+    m.evalTasks = 2;
+    std::atomic<bool> cancel{true};
+    const MamlResult r = runMaml(spec, m, nullptr, &cancel);
+    EXPECT_TRUE(r.cancelled);
+    EXPECT_EQ(r.records.size(), 1u); // the start only
+}
+
+// The bundled preset's claim, on its first seed and its view settings (the note's means are over
+// seeds 1-3; seed 1 measured: steep readout sigma_w^2 1.48 -> 0.94, gentle 1.48 -> 2.33,
+// saturated fraction at the end 0.001 (steep) and 0.075 (gentle)): the learned init's readout
+// variance falls on the steep family and rises on the gentle one, by over 20% each way, and the
+// gentle family saturates far more. Margins are a third of the measured changes.
+TEST(Maml, PresetClaimSteepFallsGentleRises) {
+    const Preset* p = findBundledPreset("maml-learned-init");
+    ASSERT_NE(p, nullptr);
+    ASSERT_TRUE(p->maml.has_value());
+    NetworkSpec spec = p->spec;
+    spec.threads = 2;
+    const MamlResult steep = runMaml(spec, mamlSpecOf(*p->maml, MamlTasks::Steep));
+    const MamlResult gentle = runMaml(spec, mamlSpecOf(*p->maml, MamlTasks::Gentle));
+    const MamlRecord &s0 = steep.records.front(), &s1 = steep.records.back();
+    const MamlRecord &g0 = gentle.records.front(), &g1 = gentle.records.back();
+    EXPECT_EQ(s0.sigmaW2, g0.sigmaW2); // the same Xavier start
+    EXPECT_LT(s1.sigmaW2[2], 0.8 * s0.sigmaW2[2]);
+    EXPECT_GT(g1.sigmaW2[2], 1.2 * g0.sigmaW2[2]);
+    EXPECT_GT(g1.sigmaW2[1], g0.sigmaW2[1]);
+    EXPECT_GT(g1.saturatedFraction, 0.03);
+    EXPECT_LT(s1.saturatedFraction, 0.01);
+    EXPECT_LT(s1.innerGradNorm, 0.8 * s0.innerGradNorm); // damped: the readout shrinks
+}

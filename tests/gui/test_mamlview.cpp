@@ -1,0 +1,160 @@
+// The MAML view (issue 13): both families meta-learn on the view's worker, stream their records
+// into the four charts (per-layer sigma_w^2 for steep and gentle, saturation, inner gradient
+// norm, adapted loss), can be stopped, export as PNG and CSV, and "load learned init" hands the
+// main window the learned spec; the tab is in the main window and a maml preset opens it.
+#include "analysisviews.h"
+#include "controlpanel.h"
+#include "figure.h"
+#include "guitestmain.h"
+#include "mainwindow.h"
+#include "mamlview.h"
+#include "preset.h"
+#include "presetdocument.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QComboBox>
+#include <QFile>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTemporaryDir>
+#include <QXYSeries>
+
+using namespace initscope;
+using namespace initscope::ui;
+
+namespace {
+constexpr int kTimeoutMs = 120000; // a loaded 2-core machine
+
+/// Small and quick: 2 seeds x 2 families x 40 meta-steps of a width-12 network.
+MamlViewSettings quick() {
+    MamlViewSettings s;
+    s.metaSteps = 40;
+    s.seeds = 2;
+    s.recordEvery = 10;
+    return s;
+}
+
+int pointsOf(QChartView* v, const QString& name) {
+    for (QAbstractSeries* s : v->chart()->series())
+        if (s->objectName() == name)
+            return static_cast<int>(qobject_cast<QXYSeries*>(s)->points().size());
+    return -1;
+}
+} // namespace
+
+class TestMamlView : public QObject {
+    Q_OBJECT
+private slots:
+    void runsBothFamiliesStreamsAndExports() {
+        MamlView v;
+        NetworkSpec s = mamlDefaultSpec();
+        s.width = 12;
+        v.setSpec(s);
+        v.setSettings(quick());
+        QSignalSpy done(&v, &MamlView::resultShown);
+        QVERIFY(!v.loadButton()->isEnabled()); // nothing learned yet
+        v.start();
+        QVERIFY(v.running());
+        QVERIFY(!v.startButton()->isEnabled());
+        QVERIFY(done.wait(kTimeoutMs));
+        QVERIFY(!v.running());
+        QCOMPARE(v.runs().size(), std::size_t(4)); // 2 seeds x steep, gentle
+        for (const MamlView::Run& r : v.runs()) {
+            QVERIFY(r.done);
+            QCOMPARE(r.records.size(), std::size_t(5)); // 0, 10, 20, 30, 40
+        }
+        QCOMPARE(v.progress()->value(), v.progress()->maximum());
+        // the curves: means over the seeds at every recorded meta-step, per layer and family
+        for (const char* name : {"steep_sigma_w2_layer1", "steep_sigma_w2_layer2",
+                                 "steep_sigma_w2_readout", "gentle_sigma_w2_layer2"})
+            QCOMPARE(pointsOf(v.sigmaChart(), QString::fromLatin1(name)), 5);
+        QCOMPARE(pointsOf(v.saturationChart(), QStringLiteral("steep_saturated_fraction")), 5);
+        QCOMPARE(pointsOf(v.gradientChart(), QStringLiteral("gentle_inner_grad_norm")), 5);
+        QCOMPARE(pointsOf(v.lossChart(), QStringLiteral("gentle_post_adaptation_loss")), 5);
+        // the mean is the mean of the two seeds' records
+        double mean = 0;
+        for (const MamlView::Run& r : v.runs())
+            if (r.tasks == MamlTasks::Steep)
+                mean += r.records.back().sigmaW2[1] / 2;
+        for (QAbstractSeries* a : v.sigmaChart()->chart()->series())
+            if (a->objectName() == QLatin1String("steep_sigma_w2_layer2"))
+                QCOMPARE(qobject_cast<QXYSeries*>(a)->points().back().y(), mean);
+        QVERIFY(v.statusText().contains(QStringLiteral("Means over 2 seeds")));
+        // the learned init: the closest spec, said as such
+        QVERIFY(v.loadButton()->isEnabled());
+        const auto learned = v.learnedSpec(MamlTasks::Steep);
+        QVERIFY(learned.has_value());
+        QCOMPARE(learned->init, InitScheme::LecunNormal);
+        QCOMPARE(learned->biasInit, BiasInit::Normal);
+        QCOMPARE(learned->gain, mean); // depth 2: layer 2 alone is the hidden-to-hidden layer
+        QCOMPARE(learned->width, 12);
+        QVERIFY(v.loadText().contains(QStringLiteral("not the learned weights")));
+        QSignalSpy requested(&v, &MamlView::specRequested);
+        v.loadButton()->click();
+        QCOMPARE(requested.count(), 1);
+        // export: PNG and the CSV of the four panels
+        QTemporaryDir dir;
+        FigureOptions o;
+        o.size = QSize(900, 600);
+        o.scale = 1;
+        QString error;
+        const QString png = dir.filePath(QStringLiteral("maml.png"));
+        const std::unique_ptr<QWidget> fig = copyAnalysisFigure(&v);
+        QVERIFY(fig);
+        QVERIFY2(exportFigureWidget(fig.get(), QStringLiteral("maml"), png, o, &error),
+                 qPrintable(error));
+        QCOMPARE(QImage(png).size(), QSize(900, 600));
+        const QString csv = dir.filePath(QStringLiteral("maml.csv"));
+        const std::unique_ptr<QWidget> fig2 = copyAnalysisFigure(&v);
+        QVERIFY2(exportFigureWidget(fig2.get(), QStringLiteral("maml"), csv, o, &error),
+                 qPrintable(error));
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(f.readAll());
+        QVERIFY(text.startsWith(QStringLiteral("panel,series,x,y,value\n")));
+        QVERIFY(text.contains(QStringLiteral("sigma_w2,steep_sigma_w2_layer2,40,")));
+        QVERIFY(text.contains(QStringLiteral("saturated_fraction,gentle_saturated_fraction,0,")));
+    }
+
+    void stopCancelsBetweenMetaSteps() {
+        MamlView v;
+        MamlViewSettings s = quick();
+        s.metaSteps = 20000;
+        v.setSettings(s);
+        v.start();
+        QTRY_VERIFY_WITH_TIMEOUT(!v.runs().front().records.empty(), kTimeoutMs);
+        v.stop();
+        QVERIFY(!v.running());
+        QVERIFY(v.startButton()->isEnabled());
+        QVERIFY(v.progress()->value() < v.progress()->maximum());
+    }
+
+    void mainWindowHasTheTabAndPresetOpensIt() {
+        MainWindow w;
+        const Preset* p = findBundledPreset("maml-learned-init");
+        QVERIFY(p);
+        QVERIFY(p->maml.has_value());
+        Preset small = *p;
+        small.maml = quick();
+        w.presetDocument()->applyPreset(small);
+        QCOMPARE(w.currentView(), QStringLiteral("maml"));
+        MamlView* v = w.analysisViews()->maml();
+        QCOMPARE(v->settings().metaSteps, 40);
+        QCOMPARE(w.presetDocument()->currentPreset().maml, small.maml);
+        w.show();
+        QSignalSpy done(v, &MamlView::resultShown);
+        QVERIFY(done.wait(kTimeoutMs));         // shown: it computes
+        v->loadFamilyBox()->setCurrentIndex(1); // gentle
+        v->loadButton()->click();
+        const NetworkSpec learned = *v->learnedSpec(MamlTasks::Gentle);
+        QTRY_COMPARE_WITH_TIMEOUT(w.controls()->spec().gain, learned.gain, 10000);
+        QCOMPARE(w.controls()->spec().init, InitScheme::LecunNormal);
+        QCOMPARE(w.controls()->spec().inputDim, 1);
+    }
+};
+
+INITSCOPE_GUI_TEST_MAIN(TestMamlView)
+#include "test_mamlview.moc"
