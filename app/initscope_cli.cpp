@@ -84,8 +84,8 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            0.05 (sgd), 0.01 (momentum), 0.001 (adam); --learning-rate is the same setting.
            fashion-mnist implies --data fashion-mnist; teacher regresses (mse) onto a random
            network of the same shape, Gaussian inputs drawn afresh every step
-  rl       [--q-opt V [1]] [--episodes n [2000]] [--actions K [8]] [--states S [32]]
-           [--large-gain G [100]] [--lr ETA [0.01]] [--record-every k [20]] [run options]
+  rl       [--q-opt V [1]] [--episodes n [5000]] [--actions K [8]] [--states S [32]]
+           [--large-gain G [100]] [--lr ETA [0.01]] [--record-every k [50]] [run options]
            optimism through the output bias: a Q-network (the run's mlp trunk, default a tanh
            2 x 64 Xavier trunk on 16 inputs, + a linear readout of K outputs) initialised
            "zero" (readout bias 0), "optimistic" (bias V) and "optimistic-large" (bias V, readout
@@ -500,9 +500,14 @@ json cmdRl(Args& a) {
         if (!v)
             return fallback;
         const double x = number(name, *v);
+        const auto shown = [](double b) {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%g", b);
+            return std::string(buf);
+        };
         if (x < lo || x > hi)
-            fail(std::string("--") + name + ": must be from " + json(lo).dump() + " to " +
-                 json(hi).dump() + " (got " + *v + ")");
+            fail(std::string("--") + name + ": must be from " + shown(lo) + " to " + shown(hi) +
+                 " (got " + *v + ")");
         return x;
     };
     r.qOpt = real("q-opt", -1000, 1000, r.qOpt);

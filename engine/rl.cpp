@@ -419,11 +419,13 @@ double estimateRlSeconds(const NetworkSpec& spec, const RlSpec& rl) {
     for (int l = 1; l <= spec.depth; ++l)
         weights += static_cast<double>(spec.widthOf(l)) * spec.widthOf(l - 1);
     weights += static_cast<double>(spec.widthOf(spec.depth)) * rl.actions;
-    // per episode: a greedy forward, a forward-backward and an update of one column, plus a
-    // fixed overhead of the calls; per record a forward over the states
-    const double perEpisode = 10.0 * weights / rates.floatGemmFlops + 2e-5;
+    // per episode: a greedy forward, a forward-backward and an update of one column, plus the
+    // calls' overhead (1e-4 s measured on a loaded 2-core machine); per record a forward over
+    // the states; the three inits in parallel
+    const double perEpisode = 10.0 * weights / rates.floatGemmFlops + 1e-4;
     const double records = static_cast<double>(rl.episodes) / rl.recordEvery + 2;
-    return 3.0 *
+    const int cores = detail::workerCount(spec.threads);
+    return 3.0 / std::min(cores, 3) *
            (rl.episodes * perEpisode + records * 2.0 * weights * rl.states / rates.floatGemmFlops);
 }
 

@@ -51,12 +51,12 @@ struct RlSpec {
     static constexpr int kMaxStates = 4096;
 
     double qOpt = 1.0;          // the optimistic readout bias (rewards are in [0, 1])
-    int episodes = 2000;        // one step each
+    int episodes = 5000;        // one step each
     int actions = 8;            // K
     int states = 32;            // S
     double largeGain = 100.0;   // readout weight variance multiplier of "optimistic-large"
     double learningRate = 0.01; // SGD step
-    int recordEvery = 20;       // curves at episode 0, every k, last
+    int recordEvery = 50;       // curves at episode 0, every k, last
     int histBins = 40;          // initial Q histogram bins (over a range common to the inits)
 };
 
