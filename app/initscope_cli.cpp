@@ -14,6 +14,7 @@
 #include "pinn.h"
 #include "preset.h"
 #include "report.h"
+#include "rl.h"
 #include "statschema.h"
 #include "sweep.h"
 #include "tour.h"
@@ -108,6 +109,15 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            updates the init by Adam at rate b. At meta-step 0, every r and the last: each
            layer's sigma_w2 = fan_in Var(W), the saturated fraction (|phi'| < 0.05), the inner
            gradient norm and the losses on E fixed tasks, with the start under "xavier"
+  rl       [--q-opt V [1]] [--episodes n [5000]] [--actions K [8]] [--states S [32]]
+           [--large-gain G [100]] [--lr ETA [0.01]] [--record-every k [50]] [run options]
+           optimism through the output bias: a Q-network (the run's mlp trunk, default a tanh
+           2 x 64 Xavier trunk on 16 inputs, + a linear readout of K outputs) initialised
+           "zero" (readout bias 0), "optimistic" (bias V) and "optimistic-large" (bias V, readout
+           weight variance x G); initial Q mean and spread over the S x K pairs with their
+           theory, then n episodes of greedy Q-learning (gamma 0, one SGD step per episode) on a
+           seeded contextual bandit (S Gaussian states, K Bernoulli arms, rewards in {0, 1}):
+           actions tried per state, cumulative regret and Q-values at episode 0, every k, last
   presets  list the bundled presets
   export   --preset NAME|FILE --chart NAME --out FILE.(png|svg|pdf|csv) [--width W [1200]]
            [--height H [750]] [--scale S [2]] [--style lecture|plain [lecture]]
@@ -121,7 +131,7 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            "lessons" is the bundled lesson tour
 
   --max-seconds S [180] (run, sweep, jacobian, ntk, phase, ensemble,
-                         train, pinn, maml): a job estimated to take
+                         train, pinn, maml, rl): a job estimated to take
                          longer is refused before it starts, naming the estimate
 
 Run options (defaults in brackets; --name value or --name=value, each at most once):
@@ -655,6 +665,53 @@ json cmdMaml(Args& a) {
     return mamlResultToJson(runMaml(spec, m));
 }
 
+json cmdRl(Args& a) {
+    RlSpec r;
+    const auto real = [&](const char* name, double lo, double hi, double fallback) {
+        const auto v = a.take(name);
+        if (!v)
+            return fallback;
+        const double x = number(name, *v);
+        const auto shown = [](double b) {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%g", b);
+            return std::string(buf);
+        };
+        if (x < lo || x > hi)
+            fail(std::string("--") + name + ": must be from " + shown(lo) + " to " + shown(hi) +
+                 " (got " + *v + ")");
+        return x;
+    };
+    r.qOpt = real("q-opt", -1000, 1000, r.qOpt);
+    r.episodes = integerOption(a, "episodes", 1, RlSpec::kMaxEpisodes, r.episodes);
+    r.actions = integerOption(a, "actions", 2, RlSpec::kMaxActions, r.actions);
+    r.states = integerOption(a, "states", 1, RlSpec::kMaxStates, r.states);
+    r.largeGain = real("large-gain", 1e-6, 1e6, r.largeGain);
+    if (a.has("lr") && a.has("learning-rate"))
+        fail("--lr and --learning-rate are the same setting: give one");
+    r.learningRate = real("lr", 1e-9, 10, r.learningRate);
+    r.recordEvery = integerOption(a, "record-every", 1, RlSpec::kMaxEpisodes, r.recordEvery);
+    const bool learningRateOption = a.has("learning-rate");
+    const double maxSeconds = maxSecondsOption(a);
+    NetworkSpec spec = rlDefaultSpec();
+    if (auto p = a.take("preset")) {
+        PresetParse pr = loadPreset(*p);
+        if (!pr.preset)
+            fail("--preset " + printable(*p, 200) + ":" + describeErrors(pr.errors, false));
+        spec = pr.preset->spec;
+    }
+    std::vector<SpecError> errors;
+    if (!a.applyRunOptions(spec, errors) || !(errors = validate(spec)).empty())
+        fail("invalid network:" + describeErrors(errors, true));
+    a.expectEmpty();
+    if (learningRateOption)
+        r.learningRate = spec.learningRate;
+    if (auto e = validateRl(spec, r); !e.empty())
+        fail(commandErrors("invalid rl:", e));
+    refuseIfTooLong("this rl run", estimateRlSeconds(spec, r), maxSeconds);
+    return rlResultToJson(runRl(spec, r));
+}
+
 json cmdPresets(Args& a) {
     a.expectEmpty();
     return presetsJson();
@@ -865,6 +922,9 @@ int main(int argc, char** argv) {
         } else if (cmd == "maml") {
             Args a(rest, {"first-order"});
             out = cmdMaml(a);
+        } else if (cmd == "rl") {
+            Args a(rest, {});
+            out = cmdRl(a);
         } else if (cmd == "presets") {
             Args a(rest, {});
             out = cmdPresets(a);
@@ -887,7 +947,7 @@ int main(int argc, char** argv) {
         } else {
             fail("unknown command '" + cmd +
                  "' (commands: theory, critical, run, sweep, jacobian, ntk, phase, ensemble, "
-                 "train, pinn, maml, presets, export, export-tour; see --help)");
+                 "train, pinn, maml, rl, presets, export, export-tour; see --help)");
         }
         std::cout << out.dump() << "\n";
         return 0;

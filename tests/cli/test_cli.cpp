@@ -939,3 +939,46 @@ TEST(Cli, MamlErrorsNameTheirOptions) {
     expectError("maml --tasks steep --meta-steps 100000 --width 200 --max-seconds 1",
                 "above the limit of --max-seconds 1");
 }
+
+// rl (issue 13, scenario 16): the three inits by name with DESIGN.md's keys; the bias sets the
+// initial mean (within 4 theory sd), the large init's spread is sqrt(G) times the small one's;
+// curves one entry per recorded episode; thread count changes nothing; bad options name
+// themselves with the allowed range (exit 2).
+TEST(Cli, RlShapeAndErrors) {
+    const json j = okJson("rl --episodes 200 --record-every 50 --q-opt 2 --actions 4 --states 8 "
+                          "--large-gain 25 --threads 1");
+    ASSERT_EQ(j["inits"].size(), 3u);
+    const char* names[] = {"zero", "optimistic", "optimistic-large"};
+    const double bias[] = {0.0, 2.0, 2.0};
+    for (int i = 0; i < 3; ++i) {
+        const json& o = j["inits"][static_cast<std::size_t>(i)];
+        EXPECT_EQ(o["name"], names[i]);
+        for (const char* k : {"q_mean", "q_std", "actions_tried", "regret", "q_mean_curve",
+                              "q_rms_error", "q_initial", "q_std_theory"})
+            EXPECT_TRUE(o.contains(k)) << k;
+        EXPECT_LE(std::abs(o["q_mean"].get<double>() - bias[i]),
+                  4.0 * o["q_mean_sd_theory"].get<double>());
+        EXPECT_EQ(o["regret"].size(), 5u); // episodes 0, 50, 100, 150, 200
+        EXPECT_EQ(o["actions_tried"].size(), 5u);
+        EXPECT_EQ(o["q_initial"].size(), 32u);
+    }
+    EXPECT_NEAR(j["inits"][2]["q_std"].get<double>() / j["inits"][1]["q_std"].get<double>(), 5.0,
+                1e-3);
+    EXPECT_EQ(j["steps"], json({0, 50, 100, 150, 200}));
+    json b = okJson("rl --episodes 200 --record-every 50 --q-opt 2 --actions 4 --states 8 "
+                    "--large-gain 25 --threads 2");
+    json a = j;
+    a.erase("seconds");
+    b.erase("seconds");
+    a["spec"].erase("threads");
+    b["spec"].erase("threads");
+    EXPECT_EQ(a.dump(), b.dump());
+    expectError("rl --episodes 0", "--episodes: must be an integer from 1 to 100000");
+    expectError("rl --actions 1", "--actions: must be an integer from 2 to 256");
+    expectError("rl --q-opt x", "--q-opt: must be a number");
+    expectError("rl --q-opt 5000", "--q-opt: must be from -1000 to 1000");
+    expectError("rl --large-gain 0", "--large-gain: must be from");
+    expectError("rl --lr 0.1 --learning-rate 0.1", "--lr and --learning-rate are the same");
+    expectError("rl --arch cnn", "--arch: the Q-network's trunk is an mlp");
+    expectError("rl --bogus 1", "--bogus");
+}
