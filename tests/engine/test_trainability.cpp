@@ -279,3 +279,34 @@ TEST(Trainability, CancelStopsBetweenAndInsideCells) {
     EXPECT_TRUE(m2.cancelled);
     EXPECT_TRUE(m2.cells.empty());
 }
+
+// The map's point (Schoenholz et al. 2017): tanh, sigma_b^2 = 0.05, depth 40. At sigma_w^2 = 0.6
+// (ordered) xi_c = 1.48, so 40 layers are 27 xi_c: the correlation between two inputs has
+// converged to c* = 1 to within e^-27 ~ 1e-12, below float resolution, every input reaches the
+// readout as the same a^L and no readout can do better than the class prior: accuracy at chance
+// (0.1, +-0.03 for the 1000 test images' class counts) and a loss stuck at ln 10 (measured:
+// 0.087 and 2.3033). Near the critical line (sigma_w^2 = 1.8, xi_c ~ 126 > depth) the same
+// network learns within 100 steps: measured 0.457, required > 0.3 (three times chance).
+TEST(Trainability, BeyondSixXiCStaysAtChanceWhileCriticalLearns) {
+    if (!haveFashionMnist())
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    NetworkSpec s = smallSpec(2);
+    s.width = 48;
+    s.batch = 64;
+    TrainSpec t = smallTrain(100);
+    t.testExamples = 1000;
+    TrainabilityGrid g;
+    g.depth = {40, 40, 1};
+    g.sigmaW2 = {0.6, 1.8, 2};
+    const TrainabilityMap m = computeTrainabilityMap(s, t, g);
+    ASSERT_EQ(m.cells.size(), 2u);
+    EXPECT_LT(40, m.theory.sixXiC[0] * 5); // depth 40 is ~27 xi_c, not beyond reason
+    EXPECT_GT(40, m.theory.sixXiC[0] * 4);
+    EXPECT_GT(m.theory.xiC[1], 40);
+    const TrainabilityCell& ordered = m.cells[0];
+    const TrainabilityCell& critical = m.cells[1];
+    EXPECT_NEAR(ordered.testAccuracy, 0.1, 0.03);
+    EXPECT_NEAR(ordered.loss, std::log(10.0), 0.01);
+    EXPECT_GT(critical.testAccuracy, 0.3);
+    EXPECT_LT(critical.loss, ordered.loss - 0.5);
+}
