@@ -6,6 +6,7 @@
 #pragma once
 
 #include "spec.h"
+#include "trainability.h"
 
 #include <cstddef>
 #include <optional>
@@ -36,6 +37,9 @@ struct Preset {
     std::string statistic; // optional: the statistic the "statistic" view opens with
                            // (one of presetStatistics(); empty: the view's choice)
     NetworkSpec spec;
+    /// view "trainability": its grid and steps ("view_settings": {"depth_range": "10:60:4",
+    /// "sigma_w2_range": "1:4:4", "steps": 200}); empty: the view's defaults.
+    std::optional<TrainabilitySettings> trainability;
     bool operator==(const Preset&) const = default;
 };
 

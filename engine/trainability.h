@@ -42,6 +42,16 @@ struct TrainabilityGrid {
     }
 };
 
+/// What the trainability view shows (a preset's "view_settings" for view "trainability": {
+/// "depth_range": "FROM:TO:STEPS", "sigma_w2_range": "FROM:TO:STEPS", "steps": N }).
+struct TrainabilitySettings {
+    TrainabilityGrid grid;
+    int steps = 200; // training steps of every cell
+    bool operator==(const TrainabilitySettings& o) const {
+        return grid == o.grid && steps == o.steps;
+    }
+};
+
 /// "FROM:TO:STEPS" of --depth-range: integers FROM <= TO from 1 to Limits::kMaxDepth, STEPS from
 /// 1 to kMaxTrainabilitySteps, the rounded depths all distinct. The error names `option`.
 std::optional<GridAxis> parseDepthAxis(const std::string& option, const std::string& text,

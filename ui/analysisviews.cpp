@@ -7,6 +7,7 @@
 #include "phaseview.h"
 #include "runcontroller.h"
 #include "sweepview.h"
+#include "trainabilityview.h"
 #include "trainview.h"
 
 #include <QKeySequence>
@@ -21,7 +22,7 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
                              QObject* parent)
     : QObject(parent), tabs_(tabs), controls_(controls), phase_(new PhaseView),
       jacobian_(new JacobianView), ntk_(new NtkView), ensemble_(new EnsembleView),
-      sweep_(new SweepView), train_(new TrainView) {
+      sweep_(new SweepView), train_(new TrainView), trainability_(new TrainabilityView) {
     phase_->setObjectName(QStringLiteral("phase"));
     jacobian_->setObjectName(QStringLiteral("jacobian"));
     ntk_->setObjectName(QStringLiteral("ntk"));
@@ -34,6 +35,21 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
     tabs->addTab(ensemble_, tr("&Ensemble"));
     tabs->addTab(sweep_, tr("S&weep"));
     tabs->addTab(train_, tr("T&raining"));
+    trainability_->setObjectName(QStringLiteral("trainability"));
+    tabs->addTab(trainability_, tr("Trainabilit&y"));
+    connect(trainability_, &TrainabilityView::cellChosen, this, [this](const NetworkSpec& cell) {
+        // the cell's network: depth, lecun-normal with gain sigma_w^2, on Fashion-MNIST
+        NetworkSpec s = controls_->spec();
+        s.depth = cell.depth;
+        s.init = cell.init;
+        s.gain = cell.gain;
+        s.data = cell.data;
+        s.inputDim = cell.inputDim;
+        emit message(tr("Trainability map: depth %1, lecun-normal with gain \u03c3_w\u00b2 = %2.")
+                         .arg(cell.depth)
+                         .arg(cell.gain, 0, 'g', 4));
+        emit specRequested(s);
+    });
     connect(controller, &RunController::runStarted, this,
             [this](quint64, const NetworkSpec& spec, const TheoryCurves&) { setSpec(spec); });
     connect(phase_, &PhaseView::pointChosen, this, [this](double sw2, double sb2) {
@@ -68,12 +84,13 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
 }
 
 QStringList AnalysisViews::viewNames() {
-    return {QStringLiteral("phase"),    QStringLiteral("jacobian"), QStringLiteral("ntk"),
-            QStringLiteral("ensemble"), QStringLiteral("sweep"),    QStringLiteral("training")};
+    return {QStringLiteral("phase"),       QStringLiteral("jacobian"), QStringLiteral("ntk"),
+            QStringLiteral("ensemble"),    QStringLiteral("sweep"),    QStringLiteral("training"),
+            QStringLiteral("trainability")};
 }
 
 bool AnalysisViews::showView(const QString& name) {
-    QWidget* views[] = {phase_, jacobian_, ntk_, ensemble_, sweep_, train_};
+    QWidget* views[] = {phase_, jacobian_, ntk_, ensemble_, sweep_, train_, trainability_};
     const auto i = viewNames().indexOf(name.toLower());
     if (i < 0)
         return false;
@@ -88,6 +105,7 @@ void AnalysisViews::setSpec(const NetworkSpec& spec) {
     ensemble_->setSpec(spec);
     sweep_->setSpec(spec);
     train_->setSpec(spec);
+    trainability_->setSpec(spec);
 }
 
 } // namespace initscope::ui

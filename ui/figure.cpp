@@ -12,6 +12,7 @@
 #include "specdiff.h"
 #include "statschema.h"
 #include "sweepview.h"
+#include "trainabilityview.h"
 #include "trainview.h"
 #include "viewcharts.h"
 
@@ -129,8 +130,8 @@ QStringList figureNames() {
 }
 
 QStringList analysisFigureNames() {
-    return {QStringLiteral("phase"), QStringLiteral("jacobian"), QStringLiteral("ntk"),
-            QStringLiteral("ensemble"), QStringLiteral("sweep")};
+    return {QStringLiteral("phase"),    QStringLiteral("jacobian"), QStringLiteral("ntk"),
+            QStringLiteral("ensemble"), QStringLiteral("sweep"),    QStringLiteral("trainability")};
 }
 
 FigureData figureDataFromResult(const RunResult& result) {
@@ -490,6 +491,8 @@ std::vector<QWidget*> figureParts(QWidget* view) {
         return {v->chartView()};
     if (auto* v = qobject_cast<TrainView*>(view))
         return {v->lossChart(), v->accuracyChart(), v->statisticChart(), v->heatmap()};
+    if (auto* v = qobject_cast<TrainabilityView*>(view))
+        return {v->heatmap()};
     return {};
 }
 } // namespace
@@ -665,6 +668,20 @@ void appendGridRows(QString& out, const QString& panel, const GridImage& g) {
                             csvNumber(g.yTop + (row + 0.5) * dy), csvNumber(v));
         }
 }
+
+/// The overlays of a grid heatmap that has CSV keys for them (x, y; empty value).
+void appendOverlayRows(QString& out, const QString& panel, const GridHeatmap* g) {
+    const std::pair<const QPolygonF*, QString> curves[] = {
+        {&g->overlay(), g->overlayKey()}, {&g->secondOverlay(), g->secondOverlayKey()}};
+    for (const auto& [curve, key] : curves) {
+        if (key.isEmpty())
+            continue;
+        for (const QPointF& p : *curve)
+            if (std::isfinite(p.x()) && std::isfinite(p.y()))
+                out += QStringLiteral("%1,%2,%3,%4,\n")
+                           .arg(csvField(panel), csvField(key), csvNumber(p.x()), csvNumber(p.y()));
+    }
+}
 } // namespace
 
 QString figureCsv(const QWidget* figure) {
@@ -697,8 +714,10 @@ QString figureCsv(const QWidget* figure) {
     for (QWidget* part : figureParts(const_cast<QWidget*>(figure))) {
         if (auto* v = qobject_cast<QChartView*>(part))
             appendChartRows(out, part->objectName(), v);
-        else if (auto* g = qobject_cast<GridHeatmap*>(part))
+        else if (auto* g = qobject_cast<GridHeatmap*>(part)) {
             appendGridRows(out, part->objectName(), g->grid());
+            appendOverlayRows(out, part->objectName(), g);
+        }
         for (QChartView* v : part->findChildren<QChartView*>())
             appendChartRows(out, v->objectName(), v);
     }
@@ -802,6 +821,11 @@ std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view) {
         copy->showSameAs(*v);
         return copy;
     }
+    if (auto* v = qobject_cast<const TrainabilityView*>(view)) {
+        auto copy = std::make_unique<TrainabilityView>();
+        copy->showSameAs(*v);
+        return copy;
+    }
     if (auto* v = qobject_cast<const TrainView*>(view)) {
         auto copy = std::make_unique<TrainView>();
         copy->showSameAs(*v);
@@ -819,7 +843,8 @@ QRect figureRect(QWidget* view) {
 
 std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkSpec& spec,
                                              int viewInputs, QSize size,
-                                             const std::function<void()>& done) {
+                                             const std::function<void()>& done,
+                                             const TrainabilitySettings* trainability) {
     std::unique_ptr<QWidget> view;
     if (name == QLatin1String("phase")) {
         auto* v = new PhaseView;
@@ -850,6 +875,14 @@ std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkS
         view.reset(v);
         QObject::connect(v, &SweepView::sweepFinished, v, done);
         v->setSpec(spec);
+    } else if (name == QLatin1String("trainability")) {
+        auto* v = new TrainabilityView;
+        view.reset(v);
+        QObject::connect(v, &TrainabilityView::mapComplete, v, done);
+        v->setSpec(spec);
+        if (trainability)
+            v->setSettings(*trainability);
+        v->start(); // the window waits for Start; an export draws the whole map
     } else {
         return nullptr;
     }
@@ -863,15 +896,18 @@ namespace {
 /// Shows a fresh analysis view offscreen with `spec`, waits (event loop) until its worker's
 /// result is drawn, and exports it through exportFigureWidget: the GUI tab's widget and code.
 bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, int viewInputs,
-                          const QString& path, const FigureOptions& options, QString* error) {
-    constexpr int kTimeoutMs = 300000;
+                          const TrainabilitySettings* trainability, const QString& path,
+                          const FigureOptions& options, QString* error) {
+    constexpr int kTimeoutMs = 3600000; // a trainability map takes minutes
     QEventLoop loop;
     bool done = false;
-    const std::unique_ptr<QWidget> view =
-        startAnalysisFigure(name, spec, viewInputs, options.size, [&] {
+    const std::unique_ptr<QWidget> view = startAnalysisFigure(
+        name, spec, viewInputs, options.size,
+        [&] {
             done = true;
             loop.quit();
-        });
+        },
+        trainability);
     QTimer::singleShot(kTimeoutMs, &loop, &QEventLoop::quit);
     if (!done)
         loop.exec();
@@ -912,7 +948,10 @@ bool exportPresetFigure(const Preset& preset, const QString& chart, const QStrin
         // the preset's view settings belong to the view it opens
         const int inputs =
             QString::fromStdString(preset.view) == chart.toLower() ? preset.viewInputs : 0;
-        return exportAnalysisFigure(chart.toLower(), preset.spec, inputs, path, options, error);
+        const TrainabilitySettings* trainability =
+            preset.view == "trainability" && preset.trainability ? &*preset.trainability : nullptr;
+        return exportAnalysisFigure(chart.toLower(), preset.spec, inputs, trainability, path,
+                                    options, error);
     }
     Engine engine;
     const RunResult result = engine.run(preset.spec); // throws SpecInvalid for a bad spec

@@ -22,7 +22,8 @@ class QWidget;
 
 namespace initscope {
 struct Preset;
-}
+struct TrainabilitySettings;
+} // namespace initscope
 
 namespace initscope::ui {
 
@@ -156,9 +157,12 @@ std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view);
 /// A fresh analysis view `name` (analysisFigureNames()) of `spec`, shown offscreen at `size`, its
 /// computation started on the view's own worker; `done` is called (on the GUI thread) once its
 /// result is drawn, and the view is then ready for exportFigureWidget. Null for another name.
+/// The trainability view takes its grid and steps from `trainability` (null: its defaults) and
+/// starts training at once (it takes minutes).
 std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkSpec& spec,
                                              int viewInputs, QSize size,
-                                             const std::function<void()>& done);
+                                             const std::function<void()>& done,
+                                             const TrainabilitySettings* trainability = nullptr);
 
 /// Runs `preset` on the calling thread and exports its view `chart`: initscope-cli export.
 /// Needs a QApplication. On failure returns false and sets `error` (naming the option).

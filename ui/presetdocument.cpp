@@ -1,5 +1,7 @@
 #include "presetdocument.h"
 
+#include "trainabilityview.h"
+
 #include "jacobianview.h"
 
 #include "ntkview.h"
@@ -220,6 +222,9 @@ Preset PresetDocument::currentPreset() const {
                                           : 0;
     if (p.view == "statistic")
         p.statistic = window_->currentStatistic().toStdString();
+    p.trainability.reset(); // the trainability view's grid and steps, when it is the one shown
+    if (p.view == "trainability")
+        p.trainability = window_->analysisViews()->trainability()->settings();
     return p;
 }
 
@@ -296,6 +301,8 @@ void PresetDocument::showPreset(const Preset& preset) {
         window_->analysisViews()->ntk()->setInputs(preset.viewInputs);
     if (preset.viewInputs > 0 && preset.view == "jacobian")
         window_->analysisViews()->jacobian()->setInputs(preset.viewInputs);
+    if (preset.trainability && preset.view == "trainability")
+        window_->analysisViews()->trainability()->setSettings(*preset.trainability);
     window_->setSpec(preset.spec);
     savedSpec_ = window_->controls()->spec();
     if (!preset.statistic.empty())
