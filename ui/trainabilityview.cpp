@@ -210,6 +210,11 @@ int TrainabilityView::cellCount() const {
 void TrainabilityView::refreshEstimate() {
     if (running_)
         return;
+    if (cells_.empty()) { // nothing trained yet: the empty map is of the settings as they are
+        shown_ = settings();
+        shownBase_ = baseSpec();
+        showGrid();
+    }
     const QString p = problems();
     start_->setEnabled(p.isEmpty());
     if (!p.isEmpty()) {

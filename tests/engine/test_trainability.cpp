@@ -4,6 +4,7 @@
 // the same depth near the critical line learns.
 #include "data.h"
 #include "meanfield.h"
+#include "preset.h"
 #include "trainability.h"
 
 #include <gtest/gtest.h>
@@ -309,4 +310,31 @@ TEST(Trainability, BeyondSixXiCStaysAtChanceWhileCriticalLearns) {
     EXPECT_NEAR(ordered.loss, std::log(10.0), 0.01);
     EXPECT_GT(critical.testAccuracy, 0.3);
     EXPECT_LT(critical.loss, ordered.loss - 0.5);
+}
+
+// A preset opening the trainability view carries its grid and steps in "view_settings", read
+// back exactly; a bad setting is refused naming its field.
+TEST(Trainability, PresetViewSettings) {
+    const std::string head = R"({"format": "initscope-preset", "version": 1, "name": "t",
+        "view": "trainability", "spec": {"depth": 5}, "view_settings": )";
+    PresetParse r = parsePreset(
+        head + R"({"depth_range": "10:70:4", "sigma_w2_range": "0.5:4:8", "steps": 150}})");
+    ASSERT_TRUE(r.preset) << r.errors.front().message;
+    ASSERT_TRUE(r.preset->trainability);
+    EXPECT_EQ(r.preset->trainability->grid.depths(), std::vector<int>({10, 30, 50, 70}));
+    EXPECT_EQ(r.preset->trainability->grid.sigmaW2.steps, 8);
+    EXPECT_EQ(r.preset->trainability->steps, 150);
+    const PresetParse again = parsePreset(presetToJson(*r.preset));
+    ASSERT_TRUE(again.preset);
+    EXPECT_EQ(*again.preset, *r.preset);
+    r = parsePreset(head + R"({"depth_range": "0:70:4"}})");
+    ASSERT_FALSE(r.preset);
+    EXPECT_EQ(r.errors.front().field, "view_settings.depth_range");
+    EXPECT_NE(r.errors.front().message.find("FROM and TO must be integers"), std::string::npos);
+    r = parsePreset(head + R"({"inputs": 4}})");
+    ASSERT_FALSE(r.preset);
+    EXPECT_EQ(r.errors.front().field, "view_settings.inputs");
+    r = parsePreset(head + R"({"steps": 0}})");
+    ASSERT_FALSE(r.preset);
+    EXPECT_EQ(r.errors.front().field, "view_settings.steps");
 }
