@@ -19,6 +19,7 @@
 #include "sweep.h"
 #include "tour.h"
 #include "train.h"
+#include "trainability.h"
 
 #ifdef INITSCOPE_CLI_EXPORT
 #include "figure.h"
@@ -86,6 +87,14 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            0.05 (sgd), 0.01 (momentum), 0.001 (adam); --learning-rate is the same setting.
            fashion-mnist implies --data fashion-mnist; teacher regresses (mse) onto a random
            network of the same shape, Gaussian inputs drawn afresh every step
+  trainability --depth-range FROM:TO:STEPS --sigma-w2-range FROM:TO:STEPS --steps N
+           [--optimizer sgd|momentum|adam [sgd]] [--lr ETA] [--test-examples T [10000]]
+           [run options]
+           the trainability map (Schoenholz et al. 2017): one mlp per (depth, sigma_w^2) cell,
+           lecun-normal with gain sigma_w^2 at the run options' sigma_b^2, trained N steps on
+           Fashion-MNIST; "accuracy" (test) and "loss" (mean training loss of the last 10
+           steps) one row per depth, null where the loss diverged ("diverged_at"); "xi_c" and
+           "six_xi_c" per sigma_w^2 from the mean-field theory, null where infinite (critical)
   pinn     --wave-speed-range FROM:TO:STEPS [run options] [--collocation M [256]]
            [--train-steps N [0]] [--train-speeds c1,c2,.. [FROM,TO]] [--optimizer sgd|adam
            [adam]] [--lr ETA [0.001]] [--ic-weight w [1]] [--grid G [32]]
@@ -131,7 +140,7 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            "lessons" is the bundled lesson tour
 
   --max-seconds S [180] (run, sweep, jacobian, ntk, phase, ensemble,
-                         train, pinn, maml, rl): a job estimated to take
+                         train, trainability, pinn, maml, rl): a job estimated to take
                          longer is refused before it starts, naming the estimate
 
 Run options (defaults in brackets; --name value or --name=value, each at most once):
@@ -712,6 +721,79 @@ json cmdRl(Args& a) {
     return rlResultToJson(runRl(spec, r));
 }
 
+/// The trainability map (trainability.h): the grid's axes, the training's options and the run
+/// options of the network every cell shares.
+json cmdTrainability(Args& a) {
+    const auto depthText = a.take("depth-range");
+    if (!depthText)
+        fail("--depth-range FROM:TO:STEPS is required (integer depths, e.g. 10:100:4)");
+    const auto sigmaText = a.take("sigma-w2-range");
+    if (!sigmaText)
+        fail("--sigma-w2-range FROM:TO:STEPS is required (e.g. 1:4:4)");
+    if (!a.has("steps"))
+        fail("--steps N is required (an integer from 1 to " + std::to_string(TrainSpec::kMaxSteps) +
+             ")");
+    TrainabilityGrid grid;
+    std::string err;
+    const auto depthAxis = parseDepthAxis("depth-range", *depthText, err);
+    if (!depthAxis)
+        fail(err);
+    const auto sigmaAxis = parseSigmaW2Axis("sigma-w2-range", *sigmaText, err);
+    if (!sigmaAxis)
+        fail(err);
+    grid.depth = *depthAxis;
+    grid.sigmaW2 = *sigmaAxis;
+    for (const char* o : {"depth", "init", "gain", "sigma-w2", "widths"})
+        if (a.has(o))
+            fail(std::string("--") + o +
+                 ": the trainability map sets every cell's depth and init (lecun-normal with "
+                 "gain sigma_w^2) from --depth-range and --sigma-w2-range");
+    TrainSpec t;
+    t.steps = integerOption(a, "steps", 1, TrainSpec::kMaxSteps, t.steps);
+    if (auto v = a.take("optimizer"); v && !parseOptimizer(*v, t.optimizer))
+        fail("--optimizer: unknown optimizer '" + printable(*v, 100) + "' (sgd, momentum or adam)");
+    if (a.has("lr") && a.has("learning-rate"))
+        fail("--lr and --learning-rate are the same setting: give one");
+    if (auto v = a.take("lr")) {
+        t.learningRate = number("lr", *v);
+        if (!(t.learningRate > 0) || t.learningRate > 1e3)
+            fail("--lr: must be a number > 0 and <= 1000 (got " + *v + ")");
+    }
+    t.testExamples =
+        integerOption(a, "test-examples", 1, TrainSpec::kMaxTestExamples, t.testExamples);
+    const double maxSeconds = maxSecondsOption(a);
+    const bool learningRateOption = a.has("learning-rate");
+    NetworkSpec spec;
+    if (!a.has("data") && !a.has("preset")) {
+        if (a.has("input-dim"))
+            fail("--input-dim: the trainability map reads 784-pixel Fashion-MNIST images, so "
+                 "the input dimension is theirs");
+        const std::vector<std::string> implied = {"--data", "fashion-mnist"};
+        Args extra(implied, {});
+        std::vector<SpecError> errors;
+        if (!extra.applyRunOptions(spec, errors))
+            fail("invalid network:" + describeErrors(errors, true));
+    }
+    if (auto p = a.take("preset")) {
+        PresetParse r = loadPreset(*p);
+        if (!r.preset)
+            fail("--preset " + printable(*p, 200) + ":" + describeErrors(r.errors, false));
+        spec = r.preset->spec;
+    }
+    std::vector<SpecError> errors;
+    if (!a.applyRunOptions(spec, errors))
+        fail("invalid network:" + describeErrors(errors, true));
+    a.expectEmpty();
+    if (learningRateOption)
+        t.learningRate = spec.learningRate;
+    if (auto e = validateTrainability(spec, t, grid); !e.empty())
+        fail(commandErrors("invalid trainability map:", e));
+    const long cells = static_cast<long>(grid.depth.steps) * grid.sigmaW2.steps;
+    refuseIfTooLong("this trainability map of " + std::to_string(cells) + " trainings",
+                    estimateTrainabilitySeconds(spec, t, grid), maxSeconds);
+    return trainabilityJson(computeTrainabilityMap(spec, t, grid));
+}
+
 json cmdPresets(Args& a) {
     a.expectEmpty();
     return presetsJson();
@@ -916,6 +998,9 @@ int main(int argc, char** argv) {
         } else if (cmd == "train") {
             Args a(rest, {"freeze-trunk"});
             out = cmdTrain(a);
+        } else if (cmd == "trainability") {
+            Args a(rest, {});
+            out = cmdTrainability(a);
         } else if (cmd == "pinn") {
             Args a(rest, {});
             out = cmdPinn(a);
@@ -947,7 +1032,8 @@ int main(int argc, char** argv) {
         } else {
             fail("unknown command '" + cmd +
                  "' (commands: theory, critical, run, sweep, jacobian, ntk, phase, ensemble, "
-                 "train, pinn, maml, rl, presets, export, export-tour; see --help)");
+                 "train, trainability, pinn, maml, rl, presets, export, export-tour; see "
+                 "--help)");
         }
         std::cout << out.dump() << "\n";
         return 0;

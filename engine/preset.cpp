@@ -5,6 +5,7 @@
 #include "statschema.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -94,8 +95,9 @@ void parseMamlViewSettings(const json& vs, Preset& p, std::vector<SpecError>& er
 
 const std::vector<std::string>& presetViews() {
     static const std::vector<std::string> v{
-        "signal",   "gradients", "correlation", "distribution", "activations", "phase",
-        "jacobian", "ntk",       "sweep",       "statistic",    "pinn",        "maml"};
+        "signal", "gradients", "correlation", "distribution", "activations",
+        "phase",  "jacobian",  "ntk",         "sweep",        "statistic",
+        "pinn",   "maml",      "trainability"};
     return v;
 }
 
@@ -103,6 +105,49 @@ const std::vector<std::string>& presetStatistics() {
     static const std::vector<std::string> v = layerStatisticKeys();
     return v;
 }
+
+namespace {
+/// "view_settings" of view "trainability": depth_range, sigma_w2_range ("FROM:TO:STEPS", as the
+/// CLI's --depth-range and --sigma-w2-range) and steps, each optional.
+void parseTrainabilitySettings(const json& vs, Preset& p, std::vector<SpecError>& errors) {
+    auto fail = [&](const std::string& field, const std::string& msg) {
+        errors.push_back({field, field + ": " + msg});
+    };
+    if (!vs.is_object()) {
+        fail("view_settings", "must be an object, e.g. {\"depth_range\": \"10:60:4\", "
+                              "\"sigma_w2_range\": \"1:4:4\", \"steps\": 200}");
+        return;
+    }
+    TrainabilitySettings t;
+    for (const auto& [k, v] : vs.items()) {
+        const std::string key = "view_settings." + printable(k);
+        if (k == "depth_range" || k == "sigma_w2_range") {
+            if (!v.is_string()) {
+                fail(key, "must be a string FROM:TO:STEPS, e.g. \"10:60:4\"");
+                continue;
+            }
+            std::string err;
+            const auto ax = k == "depth_range" ? parseDepthAxis("x", v.get<std::string>(), err)
+                                               : parseSigmaW2Axis("x", v.get<std::string>(), err);
+            if (!ax) {
+                fail(key, err.substr(err.find(": ") + 2)); // the reason, without "--x: "
+                continue;
+            }
+            (k == "depth_range" ? t.grid.depth : t.grid.sigmaW2) = *ax;
+        } else if (k == "steps") {
+            if (!v.is_number_integer() || v.get<std::int64_t>() < 1 ||
+                v.get<std::int64_t>() > TrainSpec::kMaxSteps)
+                fail(key, "must be an integer from 1 to " + std::to_string(TrainSpec::kMaxSteps));
+            else
+                t.steps = v.get<int>();
+        } else {
+            fail(key, "the trainability view takes no such setting (it takes depth_range, "
+                      "sigma_w2_range and steps)");
+        }
+    }
+    p.trainability = t;
+}
+} // namespace
 
 PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
     PresetParse r;
@@ -216,7 +261,9 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
     if (doc.contains("view") && doc["view"].is_string() &&
         std::find(presetViews().begin(), presetViews().end(), p.view) == presetViews().end())
         fail("view", "must be one of " + joinedViews() + " (got \"" + p.view + "\")");
-    if (doc.contains("view_settings")) {
+    if (doc.contains("view_settings") && p.view == "trainability") {
+        parseTrainabilitySettings(doc["view_settings"], p, r.errors);
+    } else if (doc.contains("view_settings")) {
         const json& vs = doc["view_settings"];
         const bool probes = p.view == "jacobian" || p.view == "ntk";
         const int lo = p.view == "ntk" ? kNtkViewMinInputs : 1;
@@ -234,7 +281,8 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
                         {"view_settings." + printable(k),
                          "view_settings." + printable(k) + ": the " + p.view +
                              " view takes no such setting (only the jacobian and ntk views "
-                             "take \"inputs\", the pinn view its own)"});
+                             "take \"inputs\"; the pinn, maml and trainability views take their "
+                             "own)"});
                 } else if (!v.is_number_integer() || v.get<std::int64_t>() < lo ||
                            v.get<std::int64_t>() > hi) {
                     fail("view_settings.inputs", "must be an integer from " + std::to_string(lo) +
@@ -329,6 +377,19 @@ std::string presetToJson(const Preset& p) {
         doc["view_settings"] = pinnSpecToJson(*p.pinn);
     if (p.maml && p.view == "maml")
         doc["view_settings"] = mamlViewSettingsJson(*p.maml);
+    if (p.trainability && p.view == "trainability") {
+        auto axis = [](const GridAxis& a) { // shortest round-trip numbers
+            auto num = [](double v) {
+                char buf[32];
+                const auto r = std::to_chars(buf, buf + sizeof buf, v);
+                return std::string(buf, r.ptr);
+            };
+            return num(a.from) + ":" + num(a.to) + ":" + std::to_string(a.steps);
+        };
+        doc["view_settings"] = {{"depth_range", axis(p.trainability->grid.depth)},
+                                {"sigma_w2_range", axis(p.trainability->grid.sigmaW2)},
+                                {"steps", p.trainability->steps}};
+    }
     if (!p.statistic.empty()) // a v1 preset without it is written as it was read
         doc["statistic"] = p.statistic;
     doc["spec"] = specToJson(p.spec);

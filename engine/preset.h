@@ -8,6 +8,7 @@
 #include "pinn.h"
 #include "maml.h"
 #include "spec.h"
+#include "trainability.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -44,6 +45,9 @@ struct Preset {
     /// The maml view's settings ("view_settings" with view "maml"; empty: the view's defaults).
     std::optional<MamlViewSettings> maml;
     NetworkSpec spec;
+    /// view "trainability": its grid and steps ("view_settings": {"depth_range": "10:60:4",
+    /// "sigma_w2_range": "1:4:4", "steps": 200}); empty: the view's defaults.
+    std::optional<TrainabilitySettings> trainability;
     bool operator==(const Preset&) const = default;
 };
 

@@ -46,6 +46,10 @@ const std::vector<BundledTourRow> kRows = {
     {"tanh-edge-of-chaos", "phase", "gain,sigma_b2",
      "The edge of chaos: chi1 = 1 on the critical line; the dot is this network."},
     {"tanh-chaotic", "gradients", "gain", "Chaotic phase (chi1 = 1.21): gradients explode."},
+    // 7, trained (issue 12): trainability over depth x sigma_w^2 (Schoenholz et al. 2017)
+    {"trainability-map", "trainability", "sigma_b2,width",
+     "Train a grid of tanh networks: deep ones learn only near the critical line, within "
+     "about 6 xi_c."},
     // 8. recurrent networks: time as depth
     {"rnn-memory-vanishing", "gradients", "gain,rnn_input",
      "RNN, ordered (sigma_w^2 = 0.64): the gradient vanishes going back in time."},

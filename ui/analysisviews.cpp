@@ -9,6 +9,7 @@
 #include "pinnview.h"
 #include "runcontroller.h"
 #include "sweepview.h"
+#include "trainabilityview.h"
 #include "trainview.h"
 
 #include <QKeySequence>
@@ -23,7 +24,8 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
                              QObject* parent)
     : QObject(parent), tabs_(tabs), controls_(controls), phase_(new PhaseView),
       jacobian_(new JacobianView), ntk_(new NtkView), ensemble_(new EnsembleView),
-      sweep_(new SweepView), train_(new TrainView), pinn_(new PinnView), maml_(new MamlView) {
+      sweep_(new SweepView), train_(new TrainView), pinn_(new PinnView), maml_(new MamlView),
+      trainability_(new TrainabilityView) {
     phase_->setObjectName(QStringLiteral("phase"));
     jacobian_->setObjectName(QStringLiteral("jacobian"));
     ntk_->setObjectName(QStringLiteral("ntk"));
@@ -45,6 +47,21 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
                         "sigma_w^2 of the hidden layers; sigma_b^2 %2).")
                          .arg(s.gain, 0, 'g', 4)
                          .arg(s.sigmaB2, 0, 'g', 3));
+        emit specRequested(s);
+    });
+    trainability_->setObjectName(QStringLiteral("trainability"));
+    tabs->addTab(trainability_, tr("Trainabilit&y"));
+    connect(trainability_, &TrainabilityView::cellChosen, this, [this](const NetworkSpec& cell) {
+        // the cell's network: depth, lecun-normal with gain sigma_w^2, on Fashion-MNIST
+        NetworkSpec s = controls_->spec();
+        s.depth = cell.depth;
+        s.init = cell.init;
+        s.gain = cell.gain;
+        s.data = cell.data;
+        s.inputDim = cell.inputDim;
+        emit message(tr("Trainability map: depth %1, lecun-normal with gain \u03c3_w\u00b2 = %2.")
+                         .arg(cell.depth)
+                         .arg(cell.gain, 0, 'g', 4));
         emit specRequested(s);
     });
     connect(controller, &RunController::runStarted, this,
@@ -83,11 +100,12 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
 QStringList AnalysisViews::viewNames() {
     return {QStringLiteral("phase"),    QStringLiteral("jacobian"), QStringLiteral("ntk"),
             QStringLiteral("ensemble"), QStringLiteral("sweep"),    QStringLiteral("training"),
-            QStringLiteral("pinn"), QStringLiteral("maml")};
+            QStringLiteral("pinn"),     QStringLiteral("maml"),     QStringLiteral("trainability")};
 }
 
 bool AnalysisViews::showView(const QString& name) {
-    QWidget* views[] = {phase_, jacobian_, ntk_, ensemble_, sweep_, train_, pinn_, maml_};
+    QWidget* views[] = {phase_, jacobian_, ntk_,  ensemble_,    sweep_,
+                        train_, pinn_,     maml_, trainability_};
     const auto i = viewNames().indexOf(name.toLower());
     if (i < 0)
         return false;
@@ -104,6 +122,7 @@ void AnalysisViews::setSpec(const NetworkSpec& spec) {
     train_->setSpec(spec);
     pinn_->setSpec(spec);
     maml_->setSpec(spec);
+    trainability_->setSpec(spec);
 }
 
 } // namespace initscope::ui

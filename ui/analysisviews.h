@@ -24,6 +24,7 @@ class PinnView;
 class RunController;
 class SweepView;
 class TrainView;
+class TrainabilityView;
 
 class AnalysisViews : public QObject {
     Q_OBJECT
@@ -32,7 +33,7 @@ public:
     AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunController* controller,
                   QObject* parent = nullptr);
 
-    /// phase, jacobian, ntk, ensemble, sweep, training, pinn, maml
+    /// phase, jacobian, ntk, ensemble, sweep, training, pinn, maml, trainability
     static QStringList viewNames();
     /// Selects the view `name` (one of viewNames()); false for another name.
     bool showView(const QString& name);
@@ -47,6 +48,7 @@ public:
     TrainView* training() const { return train_; }
     PinnView* pinn() const { return pinn_; }
     MamlView* maml() const { return maml_; }
+    TrainabilityView* trainability() const { return trainability_; }
 
 signals:
     /// The user chose new settings in a view (a click in the phase diagram).
@@ -65,6 +67,7 @@ private:
     TrainView* train_;
     PinnView* pinn_;
     MamlView* maml_;
+    TrainabilityView* trainability_;
 };
 
 } // namespace initscope::ui

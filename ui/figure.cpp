@@ -14,6 +14,7 @@
 #include "specdiff.h"
 #include "statschema.h"
 #include "sweepview.h"
+#include "trainabilityview.h"
 #include "trainview.h"
 #include "viewcharts.h"
 
@@ -131,8 +132,9 @@ QStringList figureNames() {
 }
 
 QStringList analysisFigureNames() {
-    return {QStringLiteral("phase"),    QStringLiteral("jacobian"), QStringLiteral("ntk"),
-            QStringLiteral("ensemble"), QStringLiteral("sweep"),    QStringLiteral("pinn")};
+    return {QStringLiteral("phase"),       QStringLiteral("jacobian"), QStringLiteral("ntk"),
+            QStringLiteral("ensemble"),    QStringLiteral("sweep"),    QStringLiteral("pinn"),
+            QStringLiteral("trainability")};
 }
 
 FigureData figureDataFromResult(const RunResult& result) {
@@ -496,6 +498,8 @@ std::vector<QWidget*> figureParts(QWidget* view) {
         return {v->lawChart(), v->trainingChart(), v->initMap(), v->smallMap(), v->largeMap()};
     if (auto* v = qobject_cast<MamlView*>(view))
         return {v->sigmaChart(), v->saturationChart(), v->gradientChart(), v->lossChart()};
+    if (auto* v = qobject_cast<TrainabilityView*>(view))
+        return {v->heatmap()};
     return {};
 }
 } // namespace
@@ -671,6 +675,20 @@ void appendGridRows(QString& out, const QString& panel, const GridImage& g) {
                             csvNumber(g.yTop + (row + 0.5) * dy), csvNumber(v));
         }
 }
+
+/// The overlays of a grid heatmap that has CSV keys for them (x, y; empty value).
+void appendOverlayRows(QString& out, const QString& panel, const GridHeatmap* g) {
+    const std::pair<const QPolygonF*, QString> curves[] = {
+        {&g->overlay(), g->overlayKey()}, {&g->secondOverlay(), g->secondOverlayKey()}};
+    for (const auto& [curve, key] : curves) {
+        if (key.isEmpty())
+            continue;
+        for (const QPointF& p : *curve)
+            if (std::isfinite(p.x()) && std::isfinite(p.y()))
+                out += QStringLiteral("%1,%2,%3,%4,\n")
+                           .arg(csvField(panel), csvField(key), csvNumber(p.x()), csvNumber(p.y()));
+    }
+}
 } // namespace
 
 QString figureCsv(const QWidget* figure) {
@@ -703,8 +721,10 @@ QString figureCsv(const QWidget* figure) {
     for (QWidget* part : figureParts(const_cast<QWidget*>(figure))) {
         if (auto* v = qobject_cast<QChartView*>(part))
             appendChartRows(out, part->objectName(), v);
-        else if (auto* g = qobject_cast<GridHeatmap*>(part))
+        else if (auto* g = qobject_cast<GridHeatmap*>(part)) {
             appendGridRows(out, part->objectName(), g->grid());
+            appendOverlayRows(out, part->objectName(), g);
+        }
         for (QChartView* v : part->findChildren<QChartView*>())
             appendChartRows(out, v->objectName(), v);
     }
@@ -808,6 +828,11 @@ std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view) {
         copy->showSameAs(*v);
         return copy;
     }
+    if (auto* v = qobject_cast<const TrainabilityView*>(view)) {
+        auto copy = std::make_unique<TrainabilityView>();
+        copy->showSameAs(*v);
+        return copy;
+    }
     if (auto* v = qobject_cast<const TrainView*>(view)) {
         auto copy = std::make_unique<TrainView>();
         copy->showSameAs(*v);
@@ -836,7 +861,7 @@ QRect figureRect(QWidget* view) {
 std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkSpec& spec,
                                              int viewInputs, QSize size,
                                              const std::function<void()>& done,
-                                             const PinnSpec* pinn) {
+                                             const Preset* settings) {
     std::unique_ptr<QWidget> view;
     if (name == QLatin1String("phase")) {
         auto* v = new PhaseView;
@@ -871,9 +896,17 @@ std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkS
         auto* v = new PinnView;
         view.reset(v);
         QObject::connect(v, &PinnView::finished, v, done);
-        if (pinn)
-            v->setSettings(*pinn);
+        if (settings && settings->pinn)
+            v->setSettings(*settings->pinn);
         v->setSpec(spec);
+    } else if (name == QLatin1String("trainability")) {
+        auto* v = new TrainabilityView;
+        view.reset(v);
+        QObject::connect(v, &TrainabilityView::mapComplete, v, done);
+        v->setSpec(spec);
+        if (settings && settings->trainability)
+            v->setSettings(*settings->trainability);
+        v->start(); // the window waits for Start; an export draws the whole map
     } else {
         return nullptr;
     }
@@ -901,8 +934,8 @@ namespace {
 /// result is drawn, and exports it through exportFigureWidget: the GUI tab's widget and code.
 bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, int viewInputs,
                           const QString& path, const FigureOptions& options, QString* error,
-                          const PinnSpec* pinn = nullptr) {
-    constexpr int kTimeoutMs = 300000;
+                          const Preset* settings = nullptr) {
+    constexpr int kTimeoutMs = 3600000; // a trainability map takes minutes
     QEventLoop loop;
     bool done = false;
     const std::unique_ptr<QWidget> view = startAnalysisFigure(
@@ -911,7 +944,7 @@ bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, int view
             done = true;
             loop.quit();
         },
-        pinn);
+        settings);
     QTimer::singleShot(kTimeoutMs, &loop, &QEventLoop::quit);
     if (!done)
         loop.exec();
@@ -984,10 +1017,8 @@ bool exportPresetFigure(const Preset& preset, const QString& chart, const QStrin
         // the preset's view settings belong to the view it opens
         const int inputs =
             QString::fromStdString(preset.view) == chart.toLower() ? preset.viewInputs : 0;
-        const PinnSpec* pinn =
-            preset.pinn && chart.toLower() == QLatin1String("pinn") ? &*preset.pinn : nullptr;
         return exportAnalysisFigure(chart.toLower(), preset.spec, inputs, path, options, error,
-                                    pinn);
+                                    &preset);
     }
     Engine engine;
     const RunResult result = engine.run(preset.spec); // throws SpecInvalid for a bad spec

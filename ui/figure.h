@@ -22,7 +22,6 @@ class QWidget;
 
 namespace initscope {
 struct Preset;
-struct PinnSpec;
 } // namespace initscope
 
 namespace initscope::ui {
@@ -162,11 +161,12 @@ std::unique_ptr<QWidget> startMamlFigure(const Preset& preset, QSize size,
 /// A fresh analysis view `name` (analysisFigureNames()) of `spec`, shown offscreen at `size`, its
 /// computation started on the view's own worker; `done` is called (on the GUI thread) once its
 /// result is drawn, and the view is then ready for exportFigureWidget. Null for another name.
-/// `pinn`: the pinn view's settings (a preset's view_settings; null: the view's defaults).
+/// `settings`: the preset whose view settings the view takes (pinn, trainability; null: the
+/// view's defaults). The trainability view starts training at once (it takes minutes).
 std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkSpec& spec,
                                              int viewInputs, QSize size,
                                              const std::function<void()>& done,
-                                             const PinnSpec* pinn = nullptr);
+                                             const Preset* settings = nullptr);
 
 /// Runs `preset` on the calling thread and exports its view `chart`: initscope-cli export.
 /// Needs a QApplication. On failure returns false and sets `error` (naming the option).

@@ -72,6 +72,17 @@ void GridHeatmap::setOverlay(const QPolygonF& curve, const QString& legend) {
     update();
 }
 
+void GridHeatmap::setSecondOverlay(const QPolygonF& curve, const QString& legend) {
+    overlay2_ = curve;
+    overlay2Legend_ = legend;
+    update();
+}
+
+void GridHeatmap::setOverlayKeys(const QString& first, const QString& second) {
+    overlayKey_ = first;
+    overlay2Key_ = second;
+}
+
 void GridHeatmap::setMarker(QPointF p, const QString& legend) {
     marker_ = p;
     markerLegend_ = legend;
@@ -96,7 +107,8 @@ QFont GridHeatmap::titleFont() const {
 }
 
 bool GridHeatmap::hasLegend() const {
-    return !overlay_.isEmpty() || (std::isfinite(marker_.x()) && std::isfinite(marker_.y()));
+    return !overlay_.isEmpty() || !overlay2_.isEmpty() ||
+           (std::isfinite(marker_.x()) && std::isfinite(marker_.y()));
 }
 
 GridHeatmap::Margins GridHeatmap::margins() const {
@@ -294,6 +306,27 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
         QPen line(Qt::black, 2.5, Qt::DashLine);
         painter.strokePath(path, line);
         legend(overlayLegend_, line, false);
+    }
+    if (!overlay2_.isEmpty()) {
+        QPainterPath path;
+        bool open = false;
+        for (const QPointF& d : overlay2_) {
+            if (!std::isfinite(d.x()) || !std::isfinite(d.y())) {
+                open = false;
+                continue;
+            }
+            const QPointF w = toWidget(d);
+            if (open)
+                path.lineTo(w);
+            else
+                path.moveTo(w);
+            open = true;
+        }
+        painter.strokePath(path, QPen(QColor(0, 0, 0, 170), 5));
+        QPen line(Qt::white, 2.5, Qt::DotLine);
+        painter.strokePath(path, line);
+        QPen legendPen(Qt::black, 2.5, Qt::DotLine);
+        legend(overlay2Legend_, legendPen, false);
     }
     if (std::isfinite(marker_.x()) && std::isfinite(marker_.y())) {
         const QPointF w = toWidget(marker_);

@@ -56,6 +56,15 @@ public:
     /// A marker at data coordinates (NaN hides it).
     void setMarker(QPointF p, const QString& legend);
     QPointF marker() const { return marker_; }
+    /// A second curve (dotted, white on a dark halo), e.g. xi_c beside 6 xi_c; NaN points break it.
+    void setSecondOverlay(const QPolygonF& curve, const QString& legend);
+    /// snake_case series names under which the overlays' points go into the CSV of an analysis
+    /// view (empty, the default: the overlay is not exported).
+    void setOverlayKeys(const QString& first, const QString& second);
+    const QPolygonF& overlay() const { return overlay_; }
+    const QPolygonF& secondOverlay() const { return overlay2_; }
+    QString overlayKey() const { return overlayKey_; }
+    QString secondOverlayKey() const { return overlay2Key_; }
     /// Where the image is drawn, in widget coordinates.
     QRect plotRect() const;
     /// Data coordinates of a widget position inside plotRect().
@@ -90,6 +99,8 @@ private:
     QPolygonF overlay_;
     QString overlayLegend_, markerLegend_;
     QPointF marker_{qQNaN(), qQNaN()};
+    QPolygonF overlay2_;
+    QString overlay2Legend_, overlayKey_, overlay2Key_;
 };
 
 } // namespace initscope::ui

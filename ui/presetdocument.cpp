@@ -1,5 +1,7 @@
 #include "presetdocument.h"
 
+#include "trainabilityview.h"
+
 #include "jacobianview.h"
 #include "mamlview.h"
 
@@ -225,10 +227,13 @@ Preset PresetDocument::currentPreset() const {
     // a view's settings belong to a preset that opens it
     p.pinn.reset();
     p.maml.reset();
+    p.trainability.reset();
     if (p.view == "pinn")
         p.pinn = window_->analysisViews()->pinn()->settings();
     if (p.view == "maml")
         p.maml = window_->analysisViews()->maml()->settings();
+    if (p.view == "trainability")
+        p.trainability = window_->analysisViews()->trainability()->settings();
     return p;
 }
 
@@ -309,6 +314,8 @@ void PresetDocument::showPreset(const Preset& preset) {
         window_->analysisViews()->pinn()->setSettings(preset.pinn.value_or(PinnSpec{}));
     if (preset.maml && preset.view == "maml")
         window_->analysisViews()->maml()->setSettings(*preset.maml);
+    if (preset.trainability && preset.view == "trainability")
+        window_->analysisViews()->trainability()->setSettings(*preset.trainability);
     window_->setSpec(preset.spec);
     savedSpec_ = window_->controls()->spec();
     if (!preset.statistic.empty())

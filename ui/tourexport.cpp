@@ -102,8 +102,7 @@ void TourExporter::nextStep() {
         analysis_ = view == QLatin1String("maml")
                         ? startMamlFigure(stop.preset, options_.size, drawn)
                         : startAnalysisFigure(view, stop.preset.spec, stop.preset.viewInputs,
-                                              options_.size, drawn,
-                                              stop.preset.pinn ? &*stop.preset.pinn : nullptr);
+                                              options_.size, drawn, &stop.preset);
         if (!analysis_)
             finish(false, tr("step %1: the %2 view has no figure").arg(step_ + 1).arg(view));
         return;

@@ -897,6 +897,53 @@ TEST(Cli, RunArchCnn) {
         EXPECT_NEAR(s, 1.0, 1e-5); // delta-orthogonal, gain 1, linear: an isometry
 }
 
+// The trainability map (DESIGN.md keys): shape, nulls where xi_c is infinite, the cells' spec,
+// and errors naming their option.
+TEST(Cli, TrainabilityShapeAndErrors) {
+    expectError("trainability --sigma-w2-range 1:2:2 --steps 5", "--depth-range FROM:TO:STEPS");
+    expectError("trainability --depth-range 2:4:2 --steps 5", "--sigma-w2-range FROM:TO:STEPS");
+    expectError("trainability --depth-range 2:4:2 --sigma-w2-range 1:2:2", "--steps N");
+    expectError("trainability --depth-range 0:4:2 --sigma-w2-range 1:2:2 --steps 5",
+                "--depth-range: FROM and TO must be integers from 1 to 5000");
+    expectError("trainability --depth-range 2:4:2 --sigma-w2-range 0:2:2 --steps 5",
+                "--sigma-w2-range: FROM and TO must be numbers with 0 < FROM");
+    expectError("trainability --depth-range 2:4:2 --sigma-w2-range 1:2:99 --steps 5",
+                "--sigma-w2-range: STEPS must be an integer from 1 to 64");
+    expectError("trainability --depth-range 2:4:2 --sigma-w2-range 1:2:2 --steps 5 --depth 3",
+                "--depth: the trainability map sets");
+    expectError("trainability --depth-range 2:4:2 --sigma-w2-range 1:2:2 --steps 5 "
+                "--bias-init constant",
+                "--bias-init: the trainability map's theory takes biases");
+    expectError("trainability --depth-range 100:2000:8 --sigma-w2-range 1:4:8 --steps 1000",
+                "would take about");
+    if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"))
+        GTEST_SKIP() << "Fashion-MNIST is not installed";
+    // tanh without bias: critical at sigma_w^2 = 1, so xi_c there is infinite (null)
+    const json j = okJson("trainability --depth-range 2:3:2 --sigma-w2-range 1:2:3 --steps 4 "
+                          "--width 16 --batch 16 --test-examples 200");
+    for (const char* k : {"depth", "sigma_w2", "accuracy", "loss", "xi_c", "six_xi_c", "seconds",
+                          "diverged_at", "critical_sigma_w2", "spec", "train"})
+        EXPECT_TRUE(j.contains(k)) << k;
+    EXPECT_EQ(j["depth"], json({2, 3}));
+    EXPECT_EQ(j["sigma_w2"], json({1.0, 1.5, 2.0}));
+    ASSERT_EQ(j["accuracy"].size(), 2u);
+    ASSERT_EQ(j["loss"].size(), 2u);
+    for (int i = 0; i < 2; ++i) {
+        ASSERT_EQ(j["accuracy"][i].size(), 3u);
+        for (const json& a : j["accuracy"][i])
+            EXPECT_TRUE(a.get<double>() >= 0 && a.get<double>() <= 1);
+    }
+    EXPECT_TRUE(j["xi_c"][0].is_null());
+    EXPECT_TRUE(j["six_xi_c"][0].is_null());
+    EXPECT_NEAR(j["six_xi_c"][2].get<double>(), 6 * j["xi_c"][2].get<double>(), 1e-9);
+    EXPECT_EQ(j["spec"]["data"], "fashion-mnist");
+    EXPECT_EQ(j["train"]["steps"], 4);
+    // the cell (depth 3, sigma_w^2 2) is `train --sigma-w2 2 --depth 3`: the same test accuracy
+    const json t = okJson("train --steps 4 --depth 3 --sigma-w2 2 --width 16 --batch 16 "
+                          "--test-examples 200");
+    EXPECT_EQ(j["accuracy"][1][2], t["test_accuracy"]);
+}
+
 TEST(Cli, MamlShape) {
     const json j = okJson("maml --tasks gentle --meta-steps 20 --record-every 5 --width 12 "
                           "--inner-steps 2 --meta-batch 3 --eval-tasks 3");
