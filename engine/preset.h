@@ -5,6 +5,7 @@
 // "view_settings" is optional: the settings of the view the preset opens (see Preset).
 #pragma once
 
+#include "rl.h"
 #include "spec.h"
 
 #include <cstddef>
@@ -36,6 +37,9 @@ struct Preset {
     std::string statistic; // optional: the statistic the "statistic" view opens with
                            // (one of presetStatistics(); empty: the view's choice)
     NetworkSpec spec;
+    /// The rl view's settings (view "rl" only): "view_settings": {"q_opt", "episodes",
+    /// "actions", "states", "large_gain", "learning_rate"}, each optional (RlSpec's defaults).
+    std::optional<RlSpec> rl;
     bool operator==(const Preset&) const = default;
 };
 

@@ -79,6 +79,10 @@ const std::vector<BundledTourRow> kRows = {
     {"resnet-inv-sqrt-depth", "signal", "residual_scale,depth",
      "gamma = 1/sqrt(L): the signal stays bounded (q^L <= e q^0)."},
     {"resnet-fixup", "signal", "depth", "Fixup: each branch's last layer starts at zero."},
+    // 16. RL: optimism through the output bias
+    {"rl-optimistic-init", "rl", "",
+     "Q_opt in the readout bias with Xavier weights: every action looks good until tried; "
+     "large readout weights hide the optimism."},
     // 17. adversarial sensitivity
     {"adversarial-sensitivity", "sweep", "depth",
      "Scaling the weight variance by alpha scales ||dL/dx|| by alpha^(L/2)."},

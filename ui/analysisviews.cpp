@@ -5,6 +5,7 @@
 #include "jacobianview.h"
 #include "ntkview.h"
 #include "phaseview.h"
+#include "rlview.h"
 #include "runcontroller.h"
 #include "sweepview.h"
 #include "trainview.h"
@@ -21,19 +22,21 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
                              QObject* parent)
     : QObject(parent), tabs_(tabs), controls_(controls), phase_(new PhaseView),
       jacobian_(new JacobianView), ntk_(new NtkView), ensemble_(new EnsembleView),
-      sweep_(new SweepView), train_(new TrainView) {
+      sweep_(new SweepView), train_(new TrainView), rl_(new RlView) {
     phase_->setObjectName(QStringLiteral("phase"));
     jacobian_->setObjectName(QStringLiteral("jacobian"));
     ntk_->setObjectName(QStringLiteral("ntk"));
     ensemble_->setObjectName(QStringLiteral("ensemble"));
     sweep_->setObjectName(QStringLiteral("sweep"));
     train_->setObjectName(QStringLiteral("training"));
+    rl_->setObjectName(QStringLiteral("rl"));
     tabs->addTab(phase_, tr("&Phase"));
     tabs->addTab(jacobian_, tr("&Jacobian"));
     tabs->addTab(ntk_, tr("&NTK"));
     tabs->addTab(ensemble_, tr("&Ensemble"));
     tabs->addTab(sweep_, tr("S&weep"));
     tabs->addTab(train_, tr("T&raining"));
+    tabs->addTab(rl_, tr("R&L"));
     connect(controller, &RunController::runStarted, this,
             [this](quint64, const NetworkSpec& spec, const TheoryCurves&) { setSpec(spec); });
     connect(phase_, &PhaseView::pointChosen, this, [this](double sw2, double sb2) {
@@ -69,11 +72,12 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
 
 QStringList AnalysisViews::viewNames() {
     return {QStringLiteral("phase"),    QStringLiteral("jacobian"), QStringLiteral("ntk"),
-            QStringLiteral("ensemble"), QStringLiteral("sweep"),    QStringLiteral("training")};
+            QStringLiteral("ensemble"), QStringLiteral("sweep"),    QStringLiteral("training"),
+            QStringLiteral("rl")};
 }
 
 bool AnalysisViews::showView(const QString& name) {
-    QWidget* views[] = {phase_, jacobian_, ntk_, ensemble_, sweep_, train_};
+    QWidget* views[] = {phase_, jacobian_, ntk_, ensemble_, sweep_, train_, rl_};
     const auto i = viewNames().indexOf(name.toLower());
     if (i < 0)
         return false;
@@ -88,6 +92,7 @@ void AnalysisViews::setSpec(const NetworkSpec& spec) {
     ensemble_->setSpec(spec);
     sweep_->setSpec(spec);
     train_->setSpec(spec);
+    rl_->setSpec(spec);
 }
 
 } // namespace initscope::ui

@@ -19,6 +19,7 @@ class EnsembleView;
 class JacobianView;
 class NtkView;
 class PhaseView;
+class RlView;
 class RunController;
 class SweepView;
 class TrainView;
@@ -30,7 +31,7 @@ public:
     AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunController* controller,
                   QObject* parent = nullptr);
 
-    /// phase, jacobian, ntk, ensemble, sweep, training
+    /// phase, jacobian, ntk, ensemble, sweep, training, rl
     static QStringList viewNames();
     /// Selects the view `name` (one of viewNames()); false for another name.
     bool showView(const QString& name);
@@ -43,6 +44,7 @@ public:
     EnsembleView* ensemble() const { return ensemble_; }
     SweepView* sweep() const { return sweep_; }
     TrainView* training() const { return train_; }
+    RlView* rl() const { return rl_; }
 
 signals:
     /// The user chose new settings in a view (a click in the phase diagram).
@@ -59,6 +61,7 @@ private:
     EnsembleView* ensemble_;
     SweepView* sweep_;
     TrainView* train_;
+    RlView* rl_;
 };
 
 } // namespace initscope::ui

@@ -9,6 +9,7 @@
 #include "ntkview.h"
 #include "phaseview.h"
 #include "preset.h"
+#include "rlview.h"
 #include "specdiff.h"
 #include "statschema.h"
 #include "sweepview.h"
@@ -129,8 +130,8 @@ QStringList figureNames() {
 }
 
 QStringList analysisFigureNames() {
-    return {QStringLiteral("phase"), QStringLiteral("jacobian"), QStringLiteral("ntk"),
-            QStringLiteral("ensemble"), QStringLiteral("sweep")};
+    return {QStringLiteral("phase"),    QStringLiteral("jacobian"), QStringLiteral("ntk"),
+            QStringLiteral("ensemble"), QStringLiteral("sweep"),    QStringLiteral("rl")};
 }
 
 FigureData figureDataFromResult(const RunResult& result) {
@@ -490,6 +491,8 @@ std::vector<QWidget*> figureParts(QWidget* view) {
         return {v->chartView()};
     if (auto* v = qobject_cast<TrainView*>(view))
         return {v->lossChart(), v->accuracyChart(), v->statisticChart(), v->heatmap()};
+    if (auto* v = qobject_cast<RlView*>(view))
+        return {v->histogramChart(), v->regretChart(), v->triedChart(), v->qChart()};
     return {};
 }
 } // namespace
@@ -807,6 +810,11 @@ std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view) {
         copy->showSameAs(*v);
         return copy;
     }
+    if (auto* v = qobject_cast<const RlView*>(view)) {
+        auto copy = std::make_unique<RlView>();
+        copy->showSameAs(*v);
+        return copy;
+    }
     return nullptr;
 }
 
@@ -819,7 +827,7 @@ QRect figureRect(QWidget* view) {
 
 std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkSpec& spec,
                                              int viewInputs, QSize size,
-                                             const std::function<void()>& done) {
+                                             const std::function<void()>& done, const RlSpec* rl) {
     std::unique_ptr<QWidget> view;
     if (name == QLatin1String("phase")) {
         auto* v = new PhaseView;
@@ -850,6 +858,13 @@ std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkS
         view.reset(v);
         QObject::connect(v, &SweepView::sweepFinished, v, done);
         v->setSpec(spec);
+    } else if (name == QLatin1String("rl")) {
+        auto* v = new RlView;
+        view.reset(v);
+        QObject::connect(v, &RlView::resultShown, v, done);
+        if (rl)
+            v->setRlSpec(*rl);
+        v->setSpec(spec);
     } else {
         return nullptr;
     }
@@ -863,15 +878,18 @@ namespace {
 /// Shows a fresh analysis view offscreen with `spec`, waits (event loop) until its worker's
 /// result is drawn, and exports it through exportFigureWidget: the GUI tab's widget and code.
 bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, int viewInputs,
-                          const QString& path, const FigureOptions& options, QString* error) {
+                          const QString& path, const FigureOptions& options, QString* error,
+                          const RlSpec* rl = nullptr) {
     constexpr int kTimeoutMs = 300000;
     QEventLoop loop;
     bool done = false;
-    const std::unique_ptr<QWidget> view =
-        startAnalysisFigure(name, spec, viewInputs, options.size, [&] {
+    const std::unique_ptr<QWidget> view = startAnalysisFigure(
+        name, spec, viewInputs, options.size,
+        [&] {
             done = true;
             loop.quit();
-        });
+        },
+        rl);
     QTimer::singleShot(kTimeoutMs, &loop, &QEventLoop::quit);
     if (!done)
         loop.exec();
@@ -912,7 +930,9 @@ bool exportPresetFigure(const Preset& preset, const QString& chart, const QStrin
         // the preset's view settings belong to the view it opens
         const int inputs =
             QString::fromStdString(preset.view) == chart.toLower() ? preset.viewInputs : 0;
-        return exportAnalysisFigure(chart.toLower(), preset.spec, inputs, path, options, error);
+        const RlSpec* rl =
+            preset.rl && chart.toLower() == QLatin1String("rl") ? &*preset.rl : nullptr;
+        return exportAnalysisFigure(chart.toLower(), preset.spec, inputs, path, options, error, rl);
     }
     Engine engine;
     const RunResult result = engine.run(preset.spec); // throws SpecInvalid for a bad spec

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "heatmap.h"
+#include "rl.h"
 #include "spec.h"
 #include "stats.h"
 
@@ -158,7 +159,8 @@ std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view);
 /// result is drawn, and the view is then ready for exportFigureWidget. Null for another name.
 std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkSpec& spec,
                                              int viewInputs, QSize size,
-                                             const std::function<void()>& done);
+                                             const std::function<void()>& done,
+                                             const RlSpec* rl = nullptr);
 
 /// Runs `preset` on the calling thread and exports its view `chart`: initscope-cli export.
 /// Needs a QApplication. On failure returns false and sets `error` (naming the option).

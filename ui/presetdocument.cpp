@@ -1,5 +1,7 @@
 #include "presetdocument.h"
 
+#include "rlview.h"
+
 #include "jacobianview.h"
 
 #include "ntkview.h"
@@ -10,6 +12,7 @@
 #include "mainwindow.h"
 #include "presetbrowser.h"
 #include "presetio.h"
+#include "rlview.h"
 #include "settings.h"
 #include "specdiff.h"
 #include "tourcontroller.h"
@@ -220,6 +223,10 @@ Preset PresetDocument::currentPreset() const {
                                           : 0;
     if (p.view == "statistic")
         p.statistic = window_->currentStatistic().toStdString();
+    // the rl view's settings travel with a preset that opens it
+    p.rl.reset();
+    if (p.view == "rl")
+        p.rl = window_->analysisViews()->rl()->rlSpec();
     return p;
 }
 
@@ -296,6 +303,8 @@ void PresetDocument::showPreset(const Preset& preset) {
         window_->analysisViews()->ntk()->setInputs(preset.viewInputs);
     if (preset.viewInputs > 0 && preset.view == "jacobian")
         window_->analysisViews()->jacobian()->setInputs(preset.viewInputs);
+    if (preset.rl && preset.view == "rl")
+        window_->analysisViews()->rl()->setRlSpec(*preset.rl);
     window_->setSpec(preset.spec);
     savedSpec_ = window_->controls()->spec();
     if (!preset.statistic.empty())

@@ -92,14 +92,16 @@ void TourExporter::nextStep() {
     const QString view = QString::fromStdString(stop.preset.view);
     if (analysisFigureNames().contains(view)) {
         // the view computes on its own worker; it is drawn here once its result is shown
-        analysis_ = startAnalysisFigure(view, stop.preset.spec, stop.preset.viewInputs,
-                                        options_.size, [this] {
-                                            // let the last streamed values arrive first
-                                            QTimer::singleShot(0, this, [this] {
-                                                if (analysis_)
-                                                    writeFigure(analysis_.get());
-                                            });
-                                        });
+        analysis_ = startAnalysisFigure(
+            view, stop.preset.spec, stop.preset.viewInputs, options_.size,
+            [this] {
+                // let the last streamed values arrive first
+                QTimer::singleShot(0, this, [this] {
+                    if (analysis_)
+                        writeFigure(analysis_.get());
+                });
+            },
+            stop.preset.rl ? &*stop.preset.rl : nullptr);
         if (!analysis_)
             finish(false, tr("step %1: the %2 view has no figure").arg(step_ + 1).arg(view));
         return;
