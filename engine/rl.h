@@ -104,7 +104,7 @@ struct RlResult {
     std::vector<double> histEdges;   // histBins + 1 edges common to the inits
     std::vector<std::vector<int>> histCounts; // per init
     double bestMeanReward = 0; // mean over states of max_a mu (per episode: an oracle)
-    double meanMu = 0; // mean over the pairs of mu (per episode: uniformly random actions)
+    double meanMu = 0;         // mean over the pairs of mu (per episode: uniformly random actions)
     bool cancelled = false;
     double seconds = 0;
 };

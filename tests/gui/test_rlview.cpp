@@ -7,6 +7,7 @@
 #include "guitestmain.h"
 #include "mainwindow.h"
 #include "preset.h"
+#include "presetdocument.h"
 #include "rlview.h"
 
 #include <QChart>
@@ -104,6 +105,9 @@ private slots:
         NetworkSpec spec = rlDefaultSpec();
         spec.width = 128;
         v.setSpec(spec);
+        // a long estimate waits for Run instead of starting on the change
+        QTRY_VERIFY_WITH_TIMEOUT(v.summaryText().contains(QStringLiteral("press Run")), kTimeoutMs);
+        QVERIFY(!v.running());
         v.run();
         QVERIFY(v.running());
         QTRY_VERIFY_WITH_TIMEOUT(v.progress()->value() > 0, kTimeoutMs);
