@@ -91,13 +91,63 @@ void parseMamlViewSettings(const json& vs, Preset& p, std::vector<SpecError>& er
     if (errors.empty())
         p.maml = m;
 }
+
+/// The rl view's "view_settings" (preset.h): each key optional, ranges as validateRl's.
+void parseRlSettings(const json& vs, Preset& p, std::vector<SpecError>& errors) {
+    if (!vs.is_object()) {
+        errors.push_back({"view_settings", "view_settings: must be an object, e.g. "
+                                           "{\"q_opt\": 1, \"episodes\": 5000}"});
+        return;
+    }
+    RlSpec r;
+    for (const auto& [k, v] : vs.items()) {
+        const std::string field = "view_settings." + printable(k);
+        const bool integer = k == "episodes" || k == "actions" || k == "states";
+        const bool real = k == "q_opt" || k == "large_gain" || k == "learning_rate";
+        if (!integer && !real) {
+            errors.push_back({field, field + ": the rl view takes no such setting (q_opt, "
+                                             "episodes, actions, states, large_gain, "
+                                             "learning_rate)"});
+            continue;
+        }
+        if (integer ? !v.is_number_integer() : !v.is_number()) {
+            errors.push_back(
+                {field, field + (integer ? ": must be an integer" : ": must be a number")});
+            continue;
+        }
+        if (k == "episodes")
+            r.episodes =
+                static_cast<int>(std::clamp<std::int64_t>(v.get<std::int64_t>(), -1, 1 << 30));
+        else if (k == "actions")
+            r.actions =
+                static_cast<int>(std::clamp<std::int64_t>(v.get<std::int64_t>(), -1, 1 << 30));
+        else if (k == "states")
+            r.states =
+                static_cast<int>(std::clamp<std::int64_t>(v.get<std::int64_t>(), -1, 1 << 30));
+        else if (k == "q_opt")
+            r.qOpt = v.get<double>();
+        else if (k == "large_gain")
+            r.largeGain = v.get<double>();
+        else
+            r.learningRate = v.get<double>();
+    }
+    NetworkSpec trunk = rlDefaultSpec(); // the ranges only: the spec is checked on its own
+    for (const SpecError& e : validateRl(trunk, r))
+        errors.push_back({"view_settings." + e.field, "view_settings." + e.message});
+    p.rl = r;
+}
+
+json rlSettingsJson(const RlSpec& r) {
+    return {{"q_opt", r.qOpt},    {"episodes", r.episodes},    {"actions", r.actions},
+            {"states", r.states}, {"large_gain", r.largeGain}, {"learning_rate", r.learningRate}};
+}
 } // namespace
 
 const std::vector<std::string>& presetViews() {
     static const std::vector<std::string> v{
-        "signal", "gradients", "correlation", "distribution", "activations",
-        "phase",  "jacobian",  "ntk",         "sweep",        "statistic",
-        "pinn",   "maml",      "trainability"};
+        "signal",       "gradients", "correlation", "distribution", "activations", "phase",
+        "jacobian",     "ntk",       "sweep",       "statistic",    "pinn",        "maml",
+        "trainability", "rl"};
     return v;
 }
 
@@ -263,6 +313,8 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
         fail("view", "must be one of " + joinedViews() + " (got \"" + p.view + "\")");
     if (doc.contains("view_settings") && p.view == "trainability") {
         parseTrainabilitySettings(doc["view_settings"], p, r.errors);
+    } else if (doc.contains("view_settings") && p.view == "rl") {
+        parseRlSettings(doc["view_settings"], p, r.errors);
     } else if (doc.contains("view_settings")) {
         const json& vs = doc["view_settings"];
         const bool probes = p.view == "jacobian" || p.view == "ntk";
@@ -390,6 +442,8 @@ std::string presetToJson(const Preset& p) {
                                 {"sigma_w2_range", axis(p.trainability->grid.sigmaW2)},
                                 {"steps", p.trainability->steps}};
     }
+    if (p.rl && p.view == "rl")
+        doc["view_settings"] = rlSettingsJson(*p.rl);
     if (!p.statistic.empty()) // a v1 preset without it is written as it was read
         doc["statistic"] = p.statistic;
     doc["spec"] = specToJson(p.spec);

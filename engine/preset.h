@@ -5,8 +5,9 @@
 // "view_settings" is optional: the settings of the view the preset opens (see Preset).
 #pragma once
 
-#include "pinn.h"
 #include "maml.h"
+#include "pinn.h"
+#include "rl.h"
 #include "spec.h"
 #include "trainability.h"
 
@@ -48,6 +49,9 @@ struct Preset {
     /// view "trainability": its grid and steps ("view_settings": {"depth_range": "10:60:4",
     /// "sigma_w2_range": "1:4:4", "steps": 200}); empty: the view's defaults.
     std::optional<TrainabilitySettings> trainability;
+    /// The rl view's settings (view "rl" only): "view_settings": {"q_opt", "episodes",
+    /// "actions", "states", "large_gain", "learning_rate"}, each optional (RlSpec's defaults).
+    std::optional<RlSpec> rl;
     bool operator==(const Preset&) const = default;
 };
 

@@ -242,6 +242,11 @@ RlResult runRl(const NetworkSpec& spec, const RlSpec& rl, RlSink* sink,
     for (double b : env.best)
         bestSum += b;
     res.bestMeanReward = bestSum / S;
+    double muSum = 0;
+    for (const auto& row : env.mu)
+        for (double m : row)
+            muSum += m;
+    res.meanMu = muSum / (S * K);
     const TrainSpec ts = trainSpecOf(rl);
 
     // the three inits are independent: one task each (a trainer of its own on one thread: an
@@ -408,6 +413,7 @@ nlohmann::json rlResultToJson(const RlResult& r) {
     out["inits"] = std::move(inits);
     out["histogram"] = {{"edges", numbers(r.histEdges)}, {"counts", r.histCounts}};
     out["best_mean_reward"] = jsonNumber(r.bestMeanReward);
+    out["mean_mu"] = jsonNumber(r.meanMu);
     out["cancelled"] = r.cancelled;
     out["seconds"] = r.seconds;
     return out;

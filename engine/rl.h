@@ -58,6 +58,7 @@ struct RlSpec {
     double learningRate = 0.01; // SGD step
     int recordEvery = 50;       // curves at episode 0, every k, last
     int histBins = 40;          // initial Q histogram bins (over a range common to the inits)
+    bool operator==(const RlSpec&) const = default;
 };
 
 /// Every problem of the pair (fields named as in the CLI without dashes: q_opt, episodes, ...).
@@ -103,6 +104,7 @@ struct RlResult {
     std::vector<double> histEdges;   // histBins + 1 edges common to the inits
     std::vector<std::vector<int>> histCounts; // per init
     double bestMeanReward = 0; // mean over states of max_a mu (per episode: an oracle)
+    double meanMu = 0;         // mean over the pairs of mu (per episode: uniformly random actions)
     bool cancelled = false;
     double seconds = 0;
 };

@@ -86,6 +86,10 @@ const std::vector<BundledTourRow> kRows = {
     // 15. PINN
     {"pinn-wave-speed", "pinn", "width,depth",
      "PINN u_t + c u_x = 0: r and its gradient grow as |c|, the loss gradient as c^2."},
+    // 16. RL: optimism through the output bias
+    {"rl-optimistic-init", "rl", "",
+     "Q_opt in the readout bias with Xavier weights: every action looks good until tried; "
+     "large readout weights hide the optimism."},
     // 17. adversarial sensitivity
     {"adversarial-sensitivity", "sweep", "depth",
      "Scaling the weight variance by alpha scales ||dL/dx|| by alpha^(L/2)."},

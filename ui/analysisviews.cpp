@@ -7,6 +7,7 @@
 #include "ntkview.h"
 #include "phaseview.h"
 #include "pinnview.h"
+#include "rlview.h"
 #include "runcontroller.h"
 #include "sweepview.h"
 #include "trainabilityview.h"
@@ -25,13 +26,14 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
     : QObject(parent), tabs_(tabs), controls_(controls), phase_(new PhaseView),
       jacobian_(new JacobianView), ntk_(new NtkView), ensemble_(new EnsembleView),
       sweep_(new SweepView), train_(new TrainView), pinn_(new PinnView), maml_(new MamlView),
-      trainability_(new TrainabilityView) {
+      trainability_(new TrainabilityView), rl_(new RlView) {
     phase_->setObjectName(QStringLiteral("phase"));
     jacobian_->setObjectName(QStringLiteral("jacobian"));
     ntk_->setObjectName(QStringLiteral("ntk"));
     ensemble_->setObjectName(QStringLiteral("ensemble"));
     sweep_->setObjectName(QStringLiteral("sweep"));
     train_->setObjectName(QStringLiteral("training"));
+    rl_->setObjectName(QStringLiteral("rl"));
     tabs->addTab(phase_, tr("&Phase"));
     tabs->addTab(jacobian_, tr("&Jacobian"));
     tabs->addTab(ntk_, tr("&NTK"));
@@ -64,6 +66,7 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
                          .arg(cell.gain, 0, 'g', 4));
         emit specRequested(s);
     });
+    tabs->addTab(rl_, tr("R&L"));
     connect(controller, &RunController::runStarted, this,
             [this](quint64, const NetworkSpec& spec, const TheoryCurves&) { setSpec(spec); });
     connect(phase_, &PhaseView::pointChosen, this, [this](double sw2, double sb2) {
@@ -100,12 +103,13 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
 QStringList AnalysisViews::viewNames() {
     return {QStringLiteral("phase"),    QStringLiteral("jacobian"), QStringLiteral("ntk"),
             QStringLiteral("ensemble"), QStringLiteral("sweep"),    QStringLiteral("training"),
-            QStringLiteral("pinn"),     QStringLiteral("maml"),     QStringLiteral("trainability")};
+            QStringLiteral("pinn"),     QStringLiteral("maml"),     QStringLiteral("trainability"),
+            QStringLiteral("rl")};
 }
 
 bool AnalysisViews::showView(const QString& name) {
-    QWidget* views[] = {phase_, jacobian_, ntk_,  ensemble_,    sweep_,
-                        train_, pinn_,     maml_, trainability_};
+    QWidget* views[] = {phase_, jacobian_, ntk_,  ensemble_,     sweep_,
+                        train_, pinn_,     maml_, trainability_, rl_};
     const auto i = viewNames().indexOf(name.toLower());
     if (i < 0)
         return false;
@@ -123,6 +127,7 @@ void AnalysisViews::setSpec(const NetworkSpec& spec) {
     pinn_->setSpec(spec);
     maml_->setSpec(spec);
     trainability_->setSpec(spec);
+    rl_->setSpec(spec);
 }
 
 } // namespace initscope::ui

@@ -21,6 +21,7 @@ class MamlView;
 class NtkView;
 class PhaseView;
 class PinnView;
+class RlView;
 class RunController;
 class SweepView;
 class TrainView;
@@ -33,7 +34,7 @@ public:
     AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunController* controller,
                   QObject* parent = nullptr);
 
-    /// phase, jacobian, ntk, ensemble, sweep, training, pinn, maml, trainability
+    /// phase, jacobian, ntk, ensemble, sweep, training, pinn, maml, trainability, rl
     static QStringList viewNames();
     /// Selects the view `name` (one of viewNames()); false for another name.
     bool showView(const QString& name);
@@ -49,6 +50,7 @@ public:
     PinnView* pinn() const { return pinn_; }
     MamlView* maml() const { return maml_; }
     TrainabilityView* trainability() const { return trainability_; }
+    RlView* rl() const { return rl_; }
 
 signals:
     /// The user chose new settings in a view (a click in the phase diagram).
@@ -68,6 +70,7 @@ private:
     PinnView* pinn_;
     MamlView* maml_;
     TrainabilityView* trainability_;
+    RlView* rl_;
 };
 
 } // namespace initscope::ui

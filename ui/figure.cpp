@@ -11,6 +11,7 @@
 #include "phaseview.h"
 #include "pinnview.h"
 #include "preset.h"
+#include "rlview.h"
 #include "specdiff.h"
 #include "statschema.h"
 #include "sweepview.h"
@@ -132,9 +133,9 @@ QStringList figureNames() {
 }
 
 QStringList analysisFigureNames() {
-    return {QStringLiteral("phase"),       QStringLiteral("jacobian"), QStringLiteral("ntk"),
-            QStringLiteral("ensemble"),    QStringLiteral("sweep"),    QStringLiteral("pinn"),
-            QStringLiteral("trainability")};
+    return {QStringLiteral("phase"),        QStringLiteral("jacobian"), QStringLiteral("ntk"),
+            QStringLiteral("ensemble"),     QStringLiteral("sweep"),    QStringLiteral("pinn"),
+            QStringLiteral("trainability"), QStringLiteral("rl")};
 }
 
 FigureData figureDataFromResult(const RunResult& result) {
@@ -500,6 +501,8 @@ std::vector<QWidget*> figureParts(QWidget* view) {
         return {v->sigmaChart(), v->saturationChart(), v->gradientChart(), v->lossChart()};
     if (auto* v = qobject_cast<TrainabilityView*>(view))
         return {v->heatmap()};
+    if (auto* v = qobject_cast<RlView*>(view))
+        return {v->histogramChart(), v->regretChart(), v->triedChart(), v->qChart()};
     return {};
 }
 } // namespace
@@ -843,6 +846,11 @@ std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view) {
         copy->showSameAs(*v);
         return copy;
     }
+    if (auto* v = qobject_cast<const RlView*>(view)) {
+        auto copy = std::make_unique<RlView>();
+        copy->showSameAs(*v);
+        return copy;
+    }
     if (auto* v = qobject_cast<const MamlView*>(view)) {
         auto copy = std::make_unique<MamlView>();
         copy->showSameAs(*v);
@@ -907,6 +915,13 @@ std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkS
         if (settings && settings->trainability)
             v->setSettings(*settings->trainability);
         v->start(); // the window waits for Start; an export draws the whole map
+    } else if (name == QLatin1String("rl")) {
+        auto* v = new RlView;
+        view.reset(v);
+        QObject::connect(v, &RlView::resultShown, v, done);
+        if (settings && settings->rl)
+            v->setRlSpec(*settings->rl);
+        v->setSpec(spec);
     } else {
         return nullptr;
     }

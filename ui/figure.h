@@ -6,6 +6,7 @@
 #pragma once
 
 #include "heatmap.h"
+#include "rl.h"
 #include "spec.h"
 #include "stats.h"
 

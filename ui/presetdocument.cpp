@@ -1,5 +1,6 @@
 #include "presetdocument.h"
 
+#include "rlview.h"
 #include "trainabilityview.h"
 
 #include "jacobianview.h"
@@ -14,6 +15,7 @@
 #include "mainwindow.h"
 #include "presetbrowser.h"
 #include "presetio.h"
+#include "rlview.h"
 #include "settings.h"
 #include "specdiff.h"
 #include "tourcontroller.h"
@@ -228,12 +230,15 @@ Preset PresetDocument::currentPreset() const {
     p.pinn.reset();
     p.maml.reset();
     p.trainability.reset();
+    p.rl.reset();
     if (p.view == "pinn")
         p.pinn = window_->analysisViews()->pinn()->settings();
     if (p.view == "maml")
         p.maml = window_->analysisViews()->maml()->settings();
     if (p.view == "trainability")
         p.trainability = window_->analysisViews()->trainability()->settings();
+    if (p.view == "rl")
+        p.rl = window_->analysisViews()->rl()->rlSpec();
     return p;
 }
 
@@ -316,6 +321,8 @@ void PresetDocument::showPreset(const Preset& preset) {
         window_->analysisViews()->maml()->setSettings(*preset.maml);
     if (preset.trainability && preset.view == "trainability")
         window_->analysisViews()->trainability()->setSettings(*preset.trainability);
+    if (preset.rl && preset.view == "rl")
+        window_->analysisViews()->rl()->setRlSpec(*preset.rl);
     window_->setSpec(preset.spec);
     savedSpec_ = window_->controls()->spec();
     if (!preset.statistic.empty())
