@@ -39,7 +39,7 @@ bool validName(const std::string& n) {
 const std::vector<std::string>& presetViews() {
     static const std::vector<std::string> v{
         "signal", "gradients", "correlation", "distribution", "activations",
-        "phase",  "jacobian",  "ntk",         "sweep",        "statistic"};
+        "phase",  "jacobian",  "ntk",         "sweep",        "statistic", "training"};
     return v;
 }
 
@@ -109,12 +109,13 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
         return r;
     Preset p;
     static const std::vector<std::string> known{
-        "format", "version", "name", "title", "note", "view", "view_settings", "statistic", "spec"};
+        "format", "version", "name", "title", "note", "view", "view_settings", "statistic", "spec",
+        "train"};
     for (const auto& [k, v] : doc.items())
         if (std::find(known.begin(), known.end(), k) == known.end())
             r.errors.push_back({k, printable(k) + ": unknown key (a preset has format, version, "
                                                   "name, title, note, view, view_settings, "
-                                                  "statistic, spec)"});
+                                                  "statistic, spec, train)"});
     if (!doc.contains("format") || doc["format"] != "initscope-preset")
         fail("format", "must be \"initscope-preset\"");
     if (!doc.contains("version") || !doc["version"].is_number_integer())
@@ -160,7 +161,7 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
     if (doc.contains("view") && doc["view"].is_string() &&
         std::find(presetViews().begin(), presetViews().end(), p.view) == presetViews().end())
         fail("view", "must be one of signal, gradients, correlation, distribution, activations, "
-                     "phase, jacobian, ntk, sweep, statistic (got \"" +
+                     "phase, jacobian, ntk, sweep, statistic, training (got \"" +
                          p.view + "\")");
     if (doc.contains("view_settings")) {
         const json& vs = doc["view_settings"];
@@ -205,6 +206,22 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
             specFromJson(resolved, p.spec, r.errors);
         } else {
             specFromJson(spec, p.spec, r.errors);
+        }
+    }
+    if (doc.contains("train") && r.errors.empty()) {
+        TrainSpec t;
+        if (trainSpecFromJson(doc["train"], t, r.errors)) {
+            for (SpecError& e : validateTraining(p.spec, t)) {
+                // the block's own settings are named "train.KEY"; the spec's keep their names
+                const bool own = e.field != "data" && e.field != "arch" && e.field != "heads";
+                if (own) {
+                    e.field = "train." + e.field;
+                    e.message = "train." + e.message;
+                }
+                r.errors.push_back(std::move(e));
+            }
+            if (r.errors.empty())
+                p.train = t;
         }
     }
     if (r.errors.empty() && p.viewInputs > p.spec.batch)
@@ -257,6 +274,8 @@ std::string presetToJson(const Preset& p) {
     if (!p.statistic.empty()) // a v1 preset without it is written as it was read
         doc["statistic"] = p.statistic;
     doc["spec"] = specToJson(p.spec);
+    if (p.train)
+        doc["train"] = trainSpecToJson(*p.train);
     return doc.dump(2) + "\n";
 }
 

@@ -1,11 +1,14 @@
 // Presets: a versioned JSON form of an experiment (a spec plus its lecture text).
 //
 //   {"format": "initscope-preset", "version": 1, "name": "he-relu", "title": "...",
-//    "note": "...", "view": "signal", "view_settings": {...}, "spec": {"depth": 50, ...}}
+//    "note": "...", "view": "signal", "view_settings": {...}, "spec": {"depth": 50, ...},
+//    "train": {"steps": 200, ...}}
+// "train" is optional: the training settings (train.h) of a lesson that trains.
 // "view_settings" is optional: the settings of the view the preset opens (see Preset).
 #pragma once
 
 #include "spec.h"
+#include "train.h"
 
 #include <cstddef>
 #include <optional>
@@ -36,6 +39,9 @@ struct Preset {
     std::string statistic; // optional: the statistic the "statistic" view opens with
                            // (one of presetStatistics(); empty: the view's choice)
     NetworkSpec spec;
+    /// Optional "train" block (train.h trainSpecFromJson): the training the preset sets up (the
+    /// Training view's controls; its view is usually "training").
+    std::optional<TrainSpec> train;
     bool operator==(const Preset&) const = default;
 };
 

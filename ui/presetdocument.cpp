@@ -13,6 +13,7 @@
 #include "settings.h"
 #include "specdiff.h"
 #include "tourcontroller.h"
+#include "trainview.h"
 
 #include <QAction>
 #include <QApplication>
@@ -298,6 +299,8 @@ void PresetDocument::showPreset(const Preset& preset) {
         window_->analysisViews()->jacobian()->setInputs(preset.viewInputs);
     window_->setSpec(preset.spec);
     savedSpec_ = window_->controls()->spec();
+    if (preset.train) // a lesson that trains: the Training view's controls
+        window_->analysisViews()->training()->setTrainSpec(*preset.train);
     if (!preset.statistic.empty())
         window_->showStatistic(QString::fromStdString(preset.statistic));
     if (!window_->showView(QString::fromStdString(preset.view)))
