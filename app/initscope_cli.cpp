@@ -14,8 +14,8 @@
 #include "report.h"
 #include "statschema.h"
 #include "sweep.h"
-#include "train.h"
 #include "tour.h"
+#include "train.h"
 
 #ifdef INITSCOPE_CLI_EXPORT
 #include "figure.h"
@@ -413,7 +413,15 @@ int integerOption(Args& a, const std::string& name, int lo, int hi, int fallback
 
 json cmdTrain(Args& a) {
     TrainSpec t;
-    if (!a.has("steps"))
+    bool presetTrains = false; // a preset's "train" block gives the defaults of the options
+    if (const auto name = a.peek("preset")) { // (taken, and its errors reported, below)
+        PresetParse r = loadPreset(*name);
+        if (r.preset && r.preset->train) {
+            t = *r.preset->train;
+            presetTrains = true;
+        }
+    }
+    if (!a.has("steps") && !presetTrains)
         fail("--steps N is required (an integer from 1 to " + std::to_string(TrainSpec::kMaxSteps) +
              ")");
     t.steps = integerOption(a, "steps", 1, TrainSpec::kMaxSteps, t.steps);
@@ -436,8 +444,8 @@ json cmdTrain(Args& a) {
         if (!(t.momentum >= 0 && t.momentum < 1))
             fail("--momentum: must be a number from 0 to below 1 (got " + *v + ")");
     }
-    t.freezeTrunk = a.flag("freeze-trunk");
-    t.recordEvery = integerOption(a, "record-every", 0, TrainSpec::kMaxSteps, 0);
+    t.freezeTrunk = a.flag("freeze-trunk") || t.freezeTrunk;
+    t.recordEvery = integerOption(a, "record-every", 0, TrainSpec::kMaxSteps, t.recordEvery);
     if (a.has("outputs") && t.task == TrainTask::FashionMnist)
         fail("--outputs: applies to --task teacher only; --task fashion-mnist has its 10 classes");
     t.outputs = integerOption(a, "outputs", 1, TrainSpec::kMaxOutputs, t.outputs);
@@ -451,7 +459,7 @@ json cmdTrain(Args& a) {
         }
     if (t.task == TrainTask::FashionMnist && !t.classes.empty())
         t.outputs = static_cast<int>(t.classes.size());
-    t.pretrainSteps = integerOption(a, "pretrain-steps", 0, TrainSpec::kMaxSteps, 0);
+    t.pretrainSteps = integerOption(a, "pretrain-steps", 0, TrainSpec::kMaxSteps, t.pretrainSteps);
     if (a.has("test-examples") && t.task == TrainTask::Teacher)
         fail("--test-examples: applies to --task fashion-mnist only (a teacher's inputs are "
              "fresh every step), and --task is teacher");

@@ -76,8 +76,8 @@ bool parseHeadOption(const std::string& text, HeadSpec& out, std::string& error)
             used = 0;
         }
         if (w.empty() || used != w.size()) {
-            error = quoted + "widths: must be integers separated by commas (got '" + parts[1] +
-                    "')";
+            error =
+                quoted + "widths: must be integers separated by commas (got '" + parts[1] + "')";
             return false;
         }
         h.widths.push_back(static_cast<int>(std::clamp<long>(v, -1, 1L << 30)));
@@ -94,9 +94,10 @@ bool parseHeadOption(const std::string& text, HeadSpec& out, std::string& error)
         const auto eq = parts[i].find('=');
         const std::string key = eq == std::string::npos ? parts[i] : parts[i].substr(0, eq);
         const std::string value = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
-        double* target = key == "gain" ? &h.gain : key == "bias" ? &h.bias
-                                               : key == "weight" ? &h.weight
-                                                                 : nullptr;
+        double* target = key == "gain"     ? &h.gain
+                         : key == "bias"   ? &h.bias
+                         : key == "weight" ? &h.weight
+                                           : nullptr;
         if (!target) {
             error = quoted + "unknown part '" + parts[i] +
                     "' (after the scheme: gain=G, bias=V, weight=w)";
@@ -184,9 +185,9 @@ bool headsFromJson(const nlohmann::json& value, std::vector<HeadSpec>& out,
                              x.get<std::int64_t>() <= Limits::kMaxWidth;
                 if (!ok) {
                     errors.push_back({f, f + ": must be a list of 1 to " +
-                                             std::to_string(kMaxHeadLayers) +
-                                             " integers from " + std::to_string(Limits::kMinWidth) +
-                                             " to " + std::to_string(Limits::kMaxWidth)});
+                                             std::to_string(kMaxHeadLayers) + " integers from " +
+                                             std::to_string(Limits::kMinWidth) + " to " +
+                                             std::to_string(Limits::kMaxWidth)});
                 } else {
                     hasWidths = true;
                     h.widths = v.get<std::vector<int>>();
@@ -252,8 +253,8 @@ std::vector<SpecError> validateHeads(const NetworkSpec& spec) {
             e.push_back({at + ".gain", at + ".gain: must be a number from 0 to " +
                                            num(Limits::kMaxGain) + " (got " + num(h.gain) + ")"});
         if (!(std::abs(h.bias) <= 1e6))
-            e.push_back({at + ".bias",
-                         at + ".bias: must be a number from -1e6 to 1e6 (got " + num(h.bias) + ")"});
+            e.push_back({at + ".bias", at + ".bias: must be a number from -1e6 to 1e6 (got " +
+                                           num(h.bias) + ")"});
         if (!(h.weight >= 0 && h.weight <= kMaxHeadWeight))
             e.push_back({at + ".weight", at + ".weight: must be a number from 0 to " +
                                              num(kMaxHeadWeight) + " (got " + num(h.weight) + ")"});

@@ -93,6 +93,13 @@ bool CommandLine::has(const std::string& name) const {
            std::find(flags_.begin(), flags_.end(), name) != flags_.end();
 }
 
+std::optional<std::string> CommandLine::peek(const std::string& name) const {
+    for (const auto& [k, v] : options_)
+        if (k == name)
+            return v;
+    return std::nullopt;
+}
+
 void CommandLine::expectEmpty() const {
     if (!options_.empty())
         throw OptionError("unknown option --" + printable(options_.front().first) +

@@ -38,8 +38,8 @@ bool validName(const std::string& n) {
 
 const std::vector<std::string>& presetViews() {
     static const std::vector<std::string> v{
-        "signal", "gradients", "correlation", "distribution", "activations",
-        "phase",  "jacobian",  "ntk",         "sweep",        "statistic", "training"};
+        "signal",   "gradients", "correlation", "distribution", "activations", "phase",
+        "jacobian", "ntk",       "sweep",       "statistic",    "training"};
     return v;
 }
 
@@ -108,9 +108,9 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
     if (duplicates > 0)
         return r;
     Preset p;
-    static const std::vector<std::string> known{
-        "format", "version", "name", "title", "note", "view", "view_settings", "statistic", "spec",
-        "train"};
+    static const std::vector<std::string> known{"format", "version", "name",          "title",
+                                                "note",   "view",    "view_settings", "statistic",
+                                                "spec",   "train"};
     for (const auto& [k, v] : doc.items())
         if (std::find(known.begin(), known.end(), k) == known.end())
             r.errors.push_back({k, printable(k) + ": unknown key (a preset has format, version, "

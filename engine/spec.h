@@ -108,12 +108,12 @@ struct Limits {
 /// or reweighting a head never moves the trunk's or another head's draws. `weight` is the head's
 /// loss weight in training (total loss = sum_h weight_h loss_h); it never enters the init.
 struct HeadSpec {
-    std::string name;                          // [a-z0-9_-], 1..32 characters, unique
-    std::vector<int> widths;                   // the chain's layer widths; the last = outputs
+    std::string name;                            // [a-z0-9_-], 1..32 characters, unique
+    std::vector<int> widths;                     // the chain's layer widths; the last = outputs
     InitScheme scheme = InitScheme::LecunNormal; //
-    double gain = 1.0;                         // multiplies the weight variance
-    double bias = 0.0;                         // every output-layer bias
-    double weight = 1.0;                       // loss weight (training only)
+    double gain = 1.0;                           // multiplies the weight variance
+    double bias = 0.0;                           // every output-layer bias
+    double weight = 1.0;                         // loss weight (training only)
     bool operator==(const HeadSpec&) const = default;
 };
 

@@ -13,8 +13,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <set>
 #include <cmath>
+#include <set>
 #include <stdexcept>
 
 namespace initscope {
@@ -76,12 +76,12 @@ int TrainSpec::classCount() const {
 }
 
 bool TrainSpec::operator==(const TrainSpec& o) const {
-    const bool eta = learningRate == o.learningRate ||
-                     (std::isnan(learningRate) && std::isnan(o.learningRate));
+    const bool eta =
+        learningRate == o.learningRate || (std::isnan(learningRate) && std::isnan(o.learningRate));
     return eta && steps == o.steps && task == o.task && optimizer == o.optimizer &&
-           momentum == o.momentum && beta1 == o.beta1 && beta2 == o.beta2 &&
-           epsilon == o.epsilon && freezeTrunk == o.freezeTrunk && recordEvery == o.recordEvery &&
-           outputs == o.outputs && testExamples == o.testExamples && classes == o.classes &&
+           momentum == o.momentum && beta1 == o.beta1 && beta2 == o.beta2 && epsilon == o.epsilon &&
+           freezeTrunk == o.freezeTrunk && recordEvery == o.recordEvery && outputs == o.outputs &&
+           testExamples == o.testExamples && classes == o.classes &&
            pretrainSteps == o.pretrainSteps && pretrainClasses == o.pretrainClasses;
 }
 
@@ -300,12 +300,12 @@ std::vector<SpecError> validateTraining(const NetworkSpec& spec, const TrainSpec
                                  "and data is '" +
                                      spec.data + "' (set data fashion-mnist)"});
         if (t.outputs != t.classCount())
-            e.push_back({"outputs", "outputs: task fashion-mnist has " +
-                                        (t.classes.empty() ? std::string("its 10 classes")
-                                                           : std::to_string(t.classCount()) +
-                                                                 " classes (" +
-                                                                 classListText(t.classes) + ")") +
-                                        " (got " + std::to_string(t.outputs) + ")"});
+            e.push_back(
+                {"outputs", "outputs: task fashion-mnist has " +
+                                (t.classes.empty() ? std::string("its 10 classes")
+                                                   : std::to_string(t.classCount()) + " classes (" +
+                                                         classListText(t.classes) + ")") +
+                                " (got " + std::to_string(t.outputs) + ")"});
     } else {
         if (spec.data != "gaussian")
             e.push_back({"data", "data: task teacher draws Gaussian inputs, and data is '" +
@@ -571,12 +571,12 @@ struct Trainer::Impl {
     Targets testY;
     mutable int permEpoch = -1;
     mutable std::vector<int> perm;
-    std::vector<float> chainWeight; // loss weight of each output chain (the readout: 1)
+    std::vector<float> chainWeight;     // loss weight of each output chain (the readout: 1)
     std::vector<std::string> headNames; // the spec's heads (empty: the chain is the readout)
-    std::vector<int> classIndex;    // label 0..9 -> 0..K-1, or -1 outside TrainSpec::classes
-    std::vector<int> pool;          // training images of those classes (empty: all)
-    bool trunkGiven = false;        // setTrunk: the probe measures given weights
-    MatrixF probeX;                 // the run's inputs (headDiagnostics)
+    std::vector<int> classIndex;        // label 0..9 -> 0..K-1, or -1 outside TrainSpec::classes
+    std::vector<int> pool;              // training images of those classes (empty: all)
+    bool trunkGiven = false;            // setTrunk: the probe measures given weights
+    MatrixF probeX;                     // the run's inputs (headDiagnostics)
     std::vector<Evaluation> lastPerChain;
     Work probeWork;
 
@@ -622,8 +622,8 @@ Trainer::Trainer(const NetworkSpec& spec, const TrainSpec& train) : d_(std::make
             for (const DenseStage& st : h.layers) {
                 const auto w = static_cast<std::size_t>(st.weight);
                 const auto b = static_cast<std::size_t>(st.bias);
-                chain.push_back({materialize(net.params[w], *draws[w]),
-                                 materialize(net.params[b], *draws[b])});
+                chain.push_back(
+                    {materialize(net.params[w], *draws[w]), materialize(net.params[b], *draws[b])});
             }
             d_->params.outputs.push_back(std::move(chain));
             d_->chainWeight.push_back(static_cast<float>(h.lossWeight));
@@ -667,11 +667,10 @@ Trainer::Trainer(const NetworkSpec& spec, const TrainSpec& train) : d_(std::make
             if (d_->classIndex[data.trainLabels[static_cast<std::size_t>(i)]] >= 0)
                 d_->pool.push_back(i);
         if (static_cast<int>(d_->pool.size()) < spec.batch)
-            throw SpecInvalid({{"batch", "batch: " + std::to_string(spec.batch) +
-                                             " is more than the " +
-                                             std::to_string(d_->pool.size()) +
-                                             " training images of classes " +
-                                             classListText(train.classes)}});
+            throw SpecInvalid(
+                {{"batch", "batch: " + std::to_string(spec.batch) + " is more than the " +
+                               std::to_string(d_->pool.size()) + " training images of classes " +
+                               classListText(train.classes)}});
     }
 }
 
@@ -1030,9 +1029,8 @@ std::vector<HeadStep> Trainer::headDiagnostics(const MatrixF& x, const Targets& 
         HeadStep& h = out[c];
         h.name = s.headNames[c];
         g = zerosLike(s.params);
-        detail::inArena(s.spec.threads, [&] {
-            s.evaluate(x, y, &g, s.work, &per, static_cast<int>(c), true);
-        });
+        detail::inArena(s.spec.threads,
+                        [&] { s.evaluate(x, y, &g, s.work, &per, static_cast<int>(c), true); });
         h.loss = per[c].loss;
         h.accuracy = per[c].accuracy;
         double gw = 0, gt = 0;
@@ -1070,7 +1068,7 @@ std::vector<HeadStep> Trainer::headDiagnostics(const MatrixF& x, const Targets& 
 
 RunResult Trainer::probe(const std::atomic<bool>* cancel) {
     NetworkSpec ps = d_->spec;
-    ps.learningRate = d_->train.eta();             // relative_update of the training step size
+    ps.learningRate = d_->train.eta(); // relative_update of the training step size
     // the run's own weights: exactly `run`
     if (!d_->trunkGiven && (d_->updates == 0 || d_->train.freezeTrunk))
         return d_->engine.run(ps, nullptr, cancel);
@@ -1196,7 +1194,8 @@ TrainResult trainNetwork(const NetworkSpec& spec, const TrainSpec& train, TrainS
             trainer.setTrunk(pre.params().trunk); // phase 2 from the pretrained trunk
         }
         if (r.cancelled || nonfinite >= 0) {
-            r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            r.seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             return r;
         }
     }
@@ -1236,49 +1235,49 @@ nlohmann::json trainResultToJson(const TrainResult& r) {
         t["pretrain_classes"] = r.train.pretrainClasses;
     }
     const auto stepsJson = [&](const std::vector<TrainStep>& list) {
-    json steps = json::array();
-    for (const TrainStep& s : list) {
-        json o;
-        o["step"] = s.step;
-        o["loss"] = jsonNumber(s.loss);
-        if (classify)
-            o["accuracy"] = jsonNumber(s.accuracy);
-        if (s.recorded) {
-            if (classify) {
-                o["test_accuracy"] = jsonNumber(s.testAccuracy);
-                o["test_loss"] = jsonNumber(s.testLoss);
-            }
-            json layers = json::array();
-            for (const LayerStats& l : s.layers)
-                layers.push_back(layerToJson(l, false));
-            o["layers"] = layers;
-        }
-        if (!s.heads.empty()) {
-            json hs = json::array();
-            for (const HeadStep& h : s.heads) {
-                json ho;
-                ho["name"] = h.name;
-                ho["loss"] = jsonNumber(h.loss);
-                if (classify)
-                    ho["accuracy"] = jsonNumber(h.accuracy);
-                if (s.recorded) {
-                    if (classify) {
-                        ho["test_accuracy"] = jsonNumber(h.testAccuracy);
-                        ho["test_loss"] = jsonNumber(h.testLoss);
-                    }
-                    ho["out_mean"] = jsonNumber(h.outMean);
-                    ho["out_std"] = jsonNumber(h.outStd);
-                    ho["grad_w2"] = jsonNumber(h.gradW2);
-                    ho["trunk_grad2"] = jsonNumber(h.trunkGrad2);
-                    ho["trunk_share"] = jsonNumber(h.trunkShare);
+        json steps = json::array();
+        for (const TrainStep& s : list) {
+            json o;
+            o["step"] = s.step;
+            o["loss"] = jsonNumber(s.loss);
+            if (classify)
+                o["accuracy"] = jsonNumber(s.accuracy);
+            if (s.recorded) {
+                if (classify) {
+                    o["test_accuracy"] = jsonNumber(s.testAccuracy);
+                    o["test_loss"] = jsonNumber(s.testLoss);
                 }
-                hs.push_back(std::move(ho));
+                json layers = json::array();
+                for (const LayerStats& l : s.layers)
+                    layers.push_back(layerToJson(l, false));
+                o["layers"] = layers;
             }
-            o["heads"] = hs;
+            if (!s.heads.empty()) {
+                json hs = json::array();
+                for (const HeadStep& h : s.heads) {
+                    json ho;
+                    ho["name"] = h.name;
+                    ho["loss"] = jsonNumber(h.loss);
+                    if (classify)
+                        ho["accuracy"] = jsonNumber(h.accuracy);
+                    if (s.recorded) {
+                        if (classify) {
+                            ho["test_accuracy"] = jsonNumber(h.testAccuracy);
+                            ho["test_loss"] = jsonNumber(h.testLoss);
+                        }
+                        ho["out_mean"] = jsonNumber(h.outMean);
+                        ho["out_std"] = jsonNumber(h.outStd);
+                        ho["grad_w2"] = jsonNumber(h.gradW2);
+                        ho["trunk_grad2"] = jsonNumber(h.trunkGrad2);
+                        ho["trunk_share"] = jsonNumber(h.trunkShare);
+                    }
+                    hs.push_back(std::move(ho));
+                }
+                o["heads"] = hs;
+            }
+            steps.push_back(o);
         }
-        steps.push_back(o);
-    }
-    return steps;
+        return steps;
     };
     const json steps = stepsJson(r.steps);
     json o;

@@ -146,11 +146,11 @@ struct TrainStep {
 struct TrainResult {
     NetworkSpec spec;
     TrainSpec train;
-    std::vector<TrainStep> steps; // 0..N (fewer when stopped)
+    std::vector<TrainStep> steps;         // 0..N (fewer when stopped)
     std::vector<TrainStep> pretrainSteps; // transfer: the pre-training phase's 0..P
     double pretrainTestAccuracy = kNaN;   // after pre-training, on its classes
-    double testAccuracy = kNaN;   // after the last update (classification)
-    int firstNonfiniteStep = -1;  // first step whose loss was not finite (training stops there)
+    double testAccuracy = kNaN;           // after the last update (classification)
+    int firstNonfiniteStep = -1; // first step whose loss was not finite (training stops there)
     bool cancelled = false;
     double seconds = 0;
 };

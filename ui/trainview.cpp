@@ -526,9 +526,8 @@ void TrainView::stop() {
 
 void TrainView::received(const TrainStep& s) {
     if (s.pretraining) { // the transfer's first phase: progress only, the curves are phase 2's
-        progress_->setFormat(tr("pre-training: step %1 of %2")
-                                 .arg(s.step)
-                                 .arg(trainedTrain_.pretrainSteps));
+        progress_->setFormat(
+            tr("pre-training: step %1 of %2").arg(s.step).arg(trainedTrain_.pretrainSteps));
         return;
     }
     steps_.push_back(s);

@@ -864,8 +864,8 @@ TEST(Cli, RunArchCnn) {
 // its layers, and nothing about heads without them; bad heads exit 2 naming the head's field.
 TEST(Cli, HeadsInRunAndTrain) {
     const std::string net = " --depth 3 --width 64 --input-dim 16 --batch 32 --activation tanh";
-    const json j = okJson("run" + net +
-                          " --head cls:10:lecun-normal:bias=0.5 --head deep:128,4:he-normal:weight=3");
+    const json j = okJson(
+        "run" + net + " --head cls:10:lecun-normal:bias=0.5 --head deep:128,4:he-normal:weight=3");
     ASSERT_TRUE(j.contains("heads"));
     ASSERT_EQ(j["heads"].size(), 2u);
     EXPECT_EQ(j["heads"][0]["name"], "cls");
@@ -881,7 +881,8 @@ TEST(Cli, HeadsInRunAndTrain) {
     EXPECT_EQ(plain["layers"].dump(), j["layers"].dump());
     expectError("run --head cls:10", "--head 'cls:10': needs NAME:W1,W2");
     expectError("run --head cls:0:lecun-normal", "heads[0].widths[0]: must be an integer from 1");
-    expectError("run --head a:4:lecun-normal --head a:4:he-normal", "heads[1].name: 'a' is the name");
+    expectError("run --head a:4:lecun-normal --head a:4:he-normal",
+                "heads[1].name: 'a' is the name");
     // train: the heads replace the readout, each step lists them
     const json t = okJson("train --task teacher --steps 4 --record-every 2" + net +
                           " --head a:3:lecun-normal --head b:32,2:xavier-normal:weight=0.5");

@@ -9,6 +9,7 @@
 #include "heads.h"
 #include "network.h"
 #include "options.h"
+#include "preset.h"
 #include "train.h"
 
 #include <gtest/gtest.h>
@@ -89,9 +90,8 @@ TEST(Heads, DrawsAreKeyedByNameAlone) {
     twins.heads = {head("x", {5}, InitScheme::HeNormal), head("y", {5}, InitScheme::HeNormal)};
     EXPECT_FALSE(bitwiseEqual(paramByName(twins, "x.W1"), paramByName(twins, "y.W1")));
     for (int l = 1; l <= base.depth; ++l)
-        EXPECT_TRUE(
-            bitwiseEqual(paramByName(base, "W" + std::to_string(l)),
-                         paramByName(two, "W" + std::to_string(l))));
+        EXPECT_TRUE(bitwiseEqual(paramByName(base, "W" + std::to_string(l)),
+                                 paramByName(two, "W" + std::to_string(l))));
 
     Engine engine;
     const RunResult r0 = engine.run(base), r2 = engine.run(two), rs = engine.run(swapped);
@@ -149,7 +149,8 @@ TEST(Heads, OutputSpreadFollowsTheHeadsOwnFanIn) {
     struct Expect {
         double var, mean;
     };
-    const Expect expect[] = {{1.0 / N, 0.5}, {2.0 / N, -2.0}, {4.0 * 2.0 / (N + K), 0.0}, {1.0, 0.0}};
+    const Expect expect[] = {
+        {1.0 / N, 0.5}, {2.0 / N, -2.0}, {4.0 * 2.0 / (N + K), 0.0}, {1.0, 0.0}};
     for (std::size_t h = 0; h < 4; ++h) {
         const double v = expect[h].var;
         const double second = v * trM; // E over W of the mean square of (output - bias)
@@ -169,11 +170,13 @@ using MatD = Eigen::MatrixXd;
 
 /// The total loss sum_h weight_h mean_b |out_h - y_h|^2 / 2 in double, phi between layers.
 double totalLossD(const std::vector<MatD>& tw, const std::vector<MatD>& tb,
-                  const std::vector<std::vector<MatD>>& hw, const std::vector<std::vector<MatD>>& hb,
-                  const std::vector<double>& weights, const Activation& act, const MatrixF& x,
-                  const Targets& y) {
+                  const std::vector<std::vector<MatD>>& hw,
+                  const std::vector<std::vector<MatD>>& hb, const std::vector<double>& weights,
+                  const Activation& act, const MatrixF& x, const Targets& y) {
     MatD u = x.cast<double>();
-    const auto phi = [&](MatD m) { return MatD(m.unaryExpr([&](double v) { return act.phi(v); })); };
+    const auto phi = [&](MatD m) {
+        return MatD(m.unaryExpr([&](double v) { return act.phi(v); }));
+    };
     for (std::size_t l = 0; l < tw.size(); ++l) {
         MatD h = tw[l] * u;
         h.colwise() += tb[l].col(0);
@@ -188,7 +191,8 @@ double totalLossD(const std::vector<MatD>& tw, const std::vector<MatD>& tb,
             v = j + 1 < hw[c].size() ? phi(h) : h;
         }
         const MatrixF& t = c == 0 ? y.values : y.moreValues[c - 1];
-        total += weights[c] * 0.5 * (v - t.cast<double>()).squaredNorm() / static_cast<double>(x.cols());
+        total +=
+            weights[c] * 0.5 * (v - t.cast<double>()).squaredNorm() / static_cast<double>(x.cols());
     }
     return total;
 }
@@ -279,11 +283,14 @@ TEST(Heads, LossWeightScalesTheTrunkShareOnly) {
         tr.lossAndGradients(x, y, &g);
         return g;
     };
-    auto onlyA = trainer(1, 0), onlyB = trainer(0, 1), doubleA = trainer(2, 0), mix = trainer(0.5, 3);
+    auto onlyA = trainer(1, 0), onlyB = trainer(0, 1), doubleA = trainer(2, 0),
+         mix = trainer(0.5, 3);
     for (std::size_t c = 0; c < 2; ++c)
         for (std::size_t j = 0; j < onlyA->params().outputs[c].size(); ++j) {
-            EXPECT_TRUE(bitwiseEqual(onlyA->params().outputs[c][j].w, mix->params().outputs[c][j].w));
-            EXPECT_TRUE(bitwiseEqual(onlyA->params().outputs[c][j].b, mix->params().outputs[c][j].b));
+            EXPECT_TRUE(
+                bitwiseEqual(onlyA->params().outputs[c][j].w, mix->params().outputs[c][j].w));
+            EXPECT_TRUE(
+                bitwiseEqual(onlyA->params().outputs[c][j].b, mix->params().outputs[c][j].b));
         }
     const TrainParams gA = trunkGrad(*onlyA), gB = trunkGrad(*onlyB), g2A = trunkGrad(*doubleA),
                       gM = trunkGrad(*mix);
@@ -291,7 +298,8 @@ TEST(Heads, LossWeightScalesTheTrunkShareOnly) {
         EXPECT_TRUE(bitwiseEqual(g2A.trunk[l].w, MatrixF(2.0f * gA.trunk[l].w))) << l;
         EXPECT_TRUE(bitwiseEqual(g2A.trunk[l].b, MatrixF(2.0f * gA.trunk[l].b))) << l;
         const MatrixF lin = 0.5f * gA.trunk[l].w + 3.0f * gB.trunk[l].w;
-        EXPECT_LT((gM.trunk[l].w - lin).cwiseAbs().maxCoeff(), 1e-5 * lin.cwiseAbs().maxCoeff() + 1e-9)
+        EXPECT_LT((gM.trunk[l].w - lin).cwiseAbs().maxCoeff(),
+                  1e-5 * lin.cwiseAbs().maxCoeff() + 1e-9)
             << l;
         EXPECT_GT(gA.trunk[l].w.cwiseAbs().maxCoeff(), 0.0f);
         EXPECT_GT(gB.trunk[l].w.cwiseAbs().maxCoeff(), 0.0f);
@@ -392,7 +400,8 @@ TEST(Heads, CommandLineAndJsonForms) {
 
     // validation names the head and the field
     NetworkSpec s;
-    s.heads = {head("ok", {10}, InitScheme::LecunNormal), head("Bad Name", {0}, InitScheme::LecunNormal),
+    s.heads = {head("ok", {10}, InitScheme::LecunNormal),
+               head("Bad Name", {0}, InitScheme::LecunNormal),
                head("ok", {5}, InitScheme::DeltaOrthogonal, -1.0, 0.0, -2.0)};
     const auto e = validate(s);
     const auto has = [&](const std::string& field, const std::string& text) {
@@ -429,7 +438,8 @@ TEST(Heads, CommandLineAndJsonForms) {
     EXPECT_EQ(errors[1].field, "heads[0].widths");
 
     // --head is repeatable and replaces the spec's heads
-    CommandLine cl({"--head", "a:10:lecun-normal", "--depth", "3", "--head", "b:4,10:he-normal"}, {});
+    CommandLine cl({"--head", "a:10:lecun-normal", "--depth", "3", "--head", "b:4,10:he-normal"},
+                   {});
     NetworkSpec cs = with;
     errors.clear();
     ASSERT_TRUE(cl.applyRunOptions(cs, errors)) << describeErrors(errors, true);
@@ -455,8 +465,7 @@ TEST(Heads, TransferPretrainsThenTrainsHeadsOnAFrozenTrunk) {
     s.activation = ActivationKind::Relu;
     s.init = InitScheme::HeNormal;
     s.threads = 2;
-    s.heads = {head("fan-in", {5}, InitScheme::LecunNormal),
-               head("big", {5}, InitScheme::Normal)};
+    s.heads = {head("fan-in", {5}, InitScheme::LecunNormal), head("big", {5}, InitScheme::Normal)};
     TrainSpec ts;
     ts.steps = 40;
     ts.recordEvery = 20;
@@ -509,4 +518,42 @@ TEST(Heads, TransferPretrainsThenTrainsHeadsOnAFrozenTrunk) {
     }
     EXPECT_TRUE(names);
     EXPECT_TRUE(outs);
+}
+
+// A preset's "train" block: read strictly (errors name train.KEY), validated with the spec, and
+// written back equal; the three lesson presets carry one and open the training view.
+TEST(Heads, PresetTrainBlock) {
+    const std::string head = R"({"format": "initscope-preset", "version": 1, "name": "t",
+        "view": "training", "spec": {"depth": 2, "width": 8, "input_dim": 4, "batch": 8},)";
+    PresetParse ok = parsePreset(head + R"("train": {"steps": 40, "task": "teacher",
+        "optimizer": "adam", "learning_rate": 0.002, "record_every": 10, "outputs": 3,
+        "freeze_trunk": true}})");
+    ASSERT_TRUE(ok.preset) << describeErrors(ok.errors, false);
+    ASSERT_TRUE(ok.preset->train);
+    EXPECT_EQ(ok.preset->train->steps, 40);
+    EXPECT_EQ(ok.preset->train->optimizer, Optimizer::Adam);
+    EXPECT_TRUE(ok.preset->train->freezeTrunk);
+    PresetParse again = parsePreset(presetToJson(*ok.preset));
+    ASSERT_TRUE(again.preset);
+    EXPECT_EQ(*again.preset, *ok.preset);
+    const auto fieldOf = [&](const std::string& block) {
+        PresetParse r = parsePreset(head + "\"train\": " + block + "}");
+        EXPECT_FALSE(r.preset) << block;
+        return r.errors.empty() ? std::string() : r.errors.front().field;
+    };
+    EXPECT_EQ(fieldOf(R"({"steps": "many"})"), "train.steps");
+    EXPECT_EQ(fieldOf(R"({"steps": 0, "task": "teacher"})"), "train.steps");
+    EXPECT_EQ(fieldOf(R"({"steps": 5, "colour": 1})"), "train.colour");
+    EXPECT_EQ(fieldOf(R"({"steps": 5, "task": "teacher", "optimizer": "rmsprop"})"),
+              "train.optimizer");
+    EXPECT_EQ(fieldOf(R"({"steps": 5})"), "data"); // fashion-mnist needs its data: the spec's field
+    for (const char* name : {"symmetry-persists", "transfer", "multi-task"}) {
+        const Preset* p = findBundledPreset(name);
+        ASSERT_TRUE(p) << name;
+        EXPECT_EQ(p->view, "training");
+        ASSERT_TRUE(p->train) << name;
+        EXPECT_TRUE(validateTraining(p->spec, *p->train).empty()) << name;
+    }
+    EXPECT_EQ(findBundledPreset("transfer")->spec.heads.size(), 3u);
+    EXPECT_EQ(findBundledPreset("transfer")->train->pretrainSteps, 300);
 }
