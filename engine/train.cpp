@@ -346,7 +346,7 @@ std::vector<SpecError> validateTraining(const NetworkSpec& spec, const TrainSpec
         for (std::size_t i = 0; i < spec.heads.size(); ++i)
             if (!spec.heads[i].widths.empty() && spec.heads[i].widths.back() != t.classCount())
                 e.push_back({"heads", "heads[" + std::to_string(i) +
-                                          "].widths: the last width is the head's outputs, and "
+                                          "].widths: its last entry is the head's outputs, and "
                                           "task fashion-mnist has " +
                                           std::to_string(t.classCount()) + " classes (got " +
                                           std::to_string(spec.heads[i].widths.back()) + ")"});

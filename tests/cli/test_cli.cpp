@@ -894,7 +894,7 @@ TEST(Cli, HeadsInRunAndTrain) {
                        0.5 * t["steps"][1]["heads"][1]["loss"].get<double>();
     EXPECT_NEAR(total, sum, 1e-12 * (1 + total));
     expectError("train --steps 4 --classes 0-4 --head a:10:lecun-normal",
-                "heads[0].widths: the last width is the head's outputs");
+                "heads[0].widths: its last entry is the head's outputs");
     expectError("train --steps 4 --classes 7-3", "--classes: must be Fashion-MNIST classes");
     expectError("train --steps 4 --pretrain-steps 5", "--pretrain-classes: pretrain_steps 5 needs");
 }
