@@ -87,6 +87,17 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
            0.05 (sgd), 0.01 (momentum), 0.001 (adam); --learning-rate is the same setting.
            fashion-mnist implies --data fashion-mnist; teacher regresses (mse) onto a random
            network of the same shape, Gaussian inputs drawn afresh every step
+           [--classes LIST] [--pretrain-steps P --pretrain-classes LIST]   (LIST: 0-4, 0,2,7)
+           --classes: train (and test) on those Fashion-MNIST classes only, one output each.
+           With --head options the heads replace the readout: each head learns the task (its
+           last width = the classes; teacher: a teacher readout of its own), total loss =
+           sum of weight_h loss_h, and each step lists every head's loss ("heads"; at
+           recorded steps its output mean and spread on the run's batch, grad_w2 of its own
+           loss, trunk_grad2 = its push on the trunk, trunk_share). Transfer: --pretrain-steps
+           P first trains the trunk with a readout of its own on --pretrain-classes, then goes
+           on from that trunk (--freeze-trunk: the heads alone learn) on --classes, e.g.
+             train --steps 300 --pretrain-steps 300 --pretrain-classes 0-4 --classes 5-9
+                   --freeze-trunk --head fan-in:5:lecun-normal --head big:5:normal
   trainability --depth-range FROM:TO:STEPS --sigma-w2-range FROM:TO:STEPS --steps N
            [--optimizer sgd|momentum|adam [sgd]] [--lr ETA] [--test-examples T [10000]]
            [run options]
@@ -446,7 +457,15 @@ int integerOption(Args& a, const std::string& name, int lo, int hi, int fallback
 
 json cmdTrain(Args& a) {
     TrainSpec t;
-    if (!a.has("steps"))
+    bool presetTrains = false; // a preset's "train" block gives the defaults of the options
+    if (const auto name = a.peek("preset")) { // (taken, and its errors reported, below)
+        PresetParse r = loadPreset(*name);
+        if (r.preset && r.preset->train) {
+            t = *r.preset->train;
+            presetTrains = true;
+        }
+    }
+    if (!a.has("steps") && !presetTrains)
         fail("--steps N is required (an integer from 1 to " + std::to_string(TrainSpec::kMaxSteps) +
              ")");
     t.steps = integerOption(a, "steps", 1, TrainSpec::kMaxSteps, t.steps);
@@ -469,11 +488,22 @@ json cmdTrain(Args& a) {
         if (!(t.momentum >= 0 && t.momentum < 1))
             fail("--momentum: must be a number from 0 to below 1 (got " + *v + ")");
     }
-    t.freezeTrunk = a.flag("freeze-trunk");
-    t.recordEvery = integerOption(a, "record-every", 0, TrainSpec::kMaxSteps, 0);
+    t.freezeTrunk = a.flag("freeze-trunk") || t.freezeTrunk;
+    t.recordEvery = integerOption(a, "record-every", 0, TrainSpec::kMaxSteps, t.recordEvery);
     if (a.has("outputs") && t.task == TrainTask::FashionMnist)
         fail("--outputs: applies to --task teacher only; --task fashion-mnist has its 10 classes");
     t.outputs = integerOption(a, "outputs", 1, TrainSpec::kMaxOutputs, t.outputs);
+    // transfer and class subsets (fashion-mnist): the readout has one output per class
+    for (const auto& [option, list] :
+         {std::pair{"classes", &t.classes}, std::pair{"pretrain-classes", &t.pretrainClasses}})
+        if (auto v = a.take(option)) {
+            std::string err;
+            if (!parseClassList(*v, *list, err))
+                fail(std::string("--") + option + ": " + err);
+        }
+    if (t.task == TrainTask::FashionMnist && !t.classes.empty())
+        t.outputs = static_cast<int>(t.classes.size());
+    t.pretrainSteps = integerOption(a, "pretrain-steps", 0, TrainSpec::kMaxSteps, t.pretrainSteps);
     if (a.has("test-examples") && t.task == TrainTask::Teacher)
         fail("--test-examples: applies to --task fashion-mnist only (a teacher's inputs are "
              "fresh every step), and --task is teacher");

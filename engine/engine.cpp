@@ -1129,6 +1129,31 @@ bool backwardRecurrent(const RunContext& ctx, const RecurrentStage& stage,
     return true;
 }
 
+/// Every head's forward statistics on the trunk's last activation aL (heads.h): its layers as
+/// dense stages (the last one's h is the output; its phi is not used). Returns false when
+/// cancelled. Skipped (no heads reported) for given weights: the trainer measures its own heads.
+bool runHeads(const RunContext& ctx, const MatrixF& aL, RunResult& result) {
+    if (ctx.givenWeights)
+        return true;
+    for (const HeadPlan& plan : ctx.net.heads) {
+        HeadStats hs;
+        hs.name = plan.name;
+        MatrixF prev = aL, a, d;
+        for (std::size_t j = 0; j < plan.layers.size(); ++j) {
+            LayerStats st;
+            if (!forwardDense(ctx, plan.layers[j], static_cast<int>(j) + 1, prev, a, d, st))
+                return false;
+            hs.layers.push_back(std::move(st));
+            prev.swap(a);
+        }
+        const LayerStats& out = hs.layers.back();
+        hs.outMean = out.mean;
+        hs.outStd = out.var >= 0 ? std::sqrt(out.var) : kNaN;
+        result.heads.push_back(std::move(hs));
+    }
+    return true;
+}
+
 /// A whole rnn run: inputs, theory, T forward steps, then BPTT from the loss on a_T.
 void runRecurrent(const RunContext& ctx, RunSink* sink, RunResult& result) {
     const NetworkSpec& spec = ctx.spec;
@@ -1172,6 +1197,10 @@ void runRecurrent(const RunContext& ctx, RunSink* sink, RunResult& result) {
             result.cancelled = true;
             return;
         }
+    }
+    if (!runHeads(ctx, a[static_cast<std::size_t>(T)], result)) {
+        result.cancelled = true;
+        return;
     }
     if (result.firstNonfiniteLayer != 0) { // no gradient is defined (as for an mlp)
         for (int t = T; t >= 1; --t) {
@@ -1358,6 +1387,11 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
             result.cancelled = true;
             return result;
         }
+    }
+
+    if (!runHeads(ctx, a[static_cast<std::size_t>(S)], result)) {
+        result.cancelled = true;
+        return result;
     }
 
     // ---- backward ----

@@ -1,6 +1,7 @@
 #include "fields.h"
 
 #include "data.h"
+#include "heads.h"
 
 #include <algorithm>
 #include <charconv>
@@ -481,6 +482,10 @@ bool applyFields(NetworkSpec& spec, const FieldLayerView& layer, std::vector<Spe
             sigmaW2 = &value;
             continue;
         }
+        if (name == "heads") { // a list of objects, not a field of the table (heads.h)
+            headsFromJson(value, spec.heads, errors);
+            continue;
+        }
         std::string err;
         if (!findField(name)) {
             errors.push_back(
@@ -780,6 +785,8 @@ std::vector<SpecError> validateFields(const NetworkSpec& s) {
             }
         }
     }
+    for (SpecError& h : validateHeads(s))
+        e.push_back(std::move(h));
     return e;
 }
 
@@ -808,6 +815,8 @@ json specToJson(const NetworkSpec& spec) {
             continue;
         o[f.info.name] = f.get(spec);
     }
+    if (!spec.heads.empty()) // written only when there are heads: every spec before reads alike
+        o["heads"] = headsToJson(spec.heads);
     return o;
 }
 

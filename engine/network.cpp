@@ -1,5 +1,7 @@
 #include "network.h"
 
+#include "heads.h"
+
 #include "parallel.h"
 
 #include <algorithm>
@@ -149,7 +151,9 @@ std::pair<Param, Param> convParams(const NetworkSpec& spec, int l, const ConvSha
 
 } // namespace
 
-Network buildNetwork(const NetworkSpec& spec) {
+namespace {
+
+Network buildTrunk(const NetworkSpec& spec) {
     Network net;
     net.act = Activation(spec.activation, spec.activationSlope);
     net.inputDim = spec.inputDim;
@@ -210,6 +214,63 @@ Network buildNetwork(const NetworkSpec& spec) {
         net.stages.emplace_back(st);
     }
     net.plan.axis = "layer";
+    return net;
+}
+
+/// The dense layers of every head, on its own streams: layer j (1-based) of head h, n_in ->
+/// n_out, weights gain * base variance at its fans, hidden biases by the spec's bias init and
+/// the output layer's all h.bias.
+void buildHeads(const NetworkSpec& spec, Network& net) {
+    for (const HeadSpec& h : spec.heads) {
+        HeadPlan plan;
+        plan.name = h.name;
+        plan.lossWeight = h.weight;
+        const std::uint64_t seed = headStreamSeed(spec.seed, h.name);
+        int in = net.outputDim;
+        for (std::size_t j = 0; j < h.widths.size(); ++j) {
+            const int out = h.widths[j], index = static_cast<int>(j) + 1;
+            const bool last = j + 1 == h.widths.size();
+            const double var = headLayerVariance(h, in, out);
+            Param w;
+            w.name = h.name + ".W" + std::to_string(index);
+            w.rows = out;
+            w.cols = in;
+            w.fanIn = in;
+            w.fanOut = out;
+            w.scheme = h.scheme;
+            w.draw = drawKind(h.scheme);
+            w.scale = h.scheme == InitScheme::Zeros      ? 0.0
+                      : h.scheme == InitScheme::Constant ? std::sqrt(h.gain)
+                                                         : std::sqrt(var);
+            w.sigmaW2 = var * in;
+            w.key = DrawKey{seed, Stream::HeadWeights, index, out, in, static_cast<int>(w.draw)};
+            Param b = biasParam(spec, DrawKey{seed, Stream::HeadBiases, index, out, 1, 0});
+            if (last) {
+                b.draw = DrawKind::Ones;
+                b.scale = h.bias;
+                b.sigmaW2 = 0;
+            }
+            b.name = h.name + ".b" + std::to_string(index);
+            b.fanIn = in;
+            DenseStage st;
+            st.in = in;
+            st.out = out;
+            st.weight = static_cast<int>(net.params.size());
+            net.params.push_back(std::move(w));
+            st.bias = static_cast<int>(net.params.size());
+            net.params.push_back(std::move(b));
+            plan.layers.push_back(st);
+            in = out;
+        }
+        net.heads.push_back(std::move(plan));
+    }
+}
+
+} // namespace
+
+Network buildNetwork(const NetworkSpec& spec) {
+    Network net = buildTrunk(spec);
+    buildHeads(spec, net);
     return net;
 }
 

@@ -77,6 +77,15 @@ struct RecurrentStage {
 
 using Stage = std::variant<DenseStage, ResidualStage, ConvStage, RecurrentStage>;
 
+/// A head (spec.h HeadSpec): dense stages on the trunk's last activation; phi after every layer
+/// but the last. Its parameters are in Network::params after the trunk's, on streams keyed by
+/// its name (heads.h headStreamSeed).
+struct HeadPlan {
+    std::string name;
+    std::vector<DenseStage> layers;
+    double lossWeight = 1; // training only
+};
+
 struct RunPlan {
     int stages = 0;
     std::string axis = "layer"; // what a stage is called on chart axes
@@ -88,6 +97,7 @@ struct Network {
     int outputDim = 0;
     std::vector<Param> params;
     std::vector<Stage> stages;
+    std::vector<HeadPlan> heads;
     RunPlan plan;
 };
 

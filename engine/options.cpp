@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include "heads.h"
+
 #include <algorithm>
 #include <cctype>
 #include <sstream>
@@ -44,7 +46,7 @@ CommandLine::CommandLine(const std::vector<std::string>& args,
             s = s.substr(0, eq);
             hasValue = true;
         }
-        if (seen(s))
+        if (seen(s) && s != "head") // --head is repeatable: one per head
             throw OptionError("--" + printable(s) +
                               " is given more than once (give each option once)");
         if (std::find(flagNames.begin(), flagNames.end(), s) != flagNames.end()) {
@@ -91,6 +93,13 @@ bool CommandLine::has(const std::string& name) const {
            std::find(flags_.begin(), flags_.end(), name) != flags_.end();
 }
 
+std::optional<std::string> CommandLine::peek(const std::string& name) const {
+    for (const auto& [k, v] : options_)
+        if (k == name)
+            return v;
+    return std::nullopt;
+}
+
 void CommandLine::expectEmpty() const {
     if (!options_.empty())
         throw OptionError("unknown option --" + printable(options_.front().first) +
@@ -103,7 +112,20 @@ void CommandLine::expectEmpty() const {
 bool CommandLine::applyRunOptions(NetworkSpec& spec, std::vector<SpecError>& errors) {
     const std::size_t before = errors.size();
     FieldLayer layer;
+    std::vector<HeadSpec> heads;
+    bool headsGiven = false;
     for (auto it = options_.begin(); it != options_.end();) {
+        if (it->first == "head") { // one head per --head, in the order given
+            HeadSpec h;
+            std::string err;
+            if (parseHeadOption(it->second, h, err))
+                heads.push_back(std::move(h));
+            else
+                errors.push_back({"head", err});
+            headsGiven = true;
+            it = options_.erase(it);
+            continue;
+        }
         const std::string field = snake(it->first);
         if (field != "sigma_w2" && !fieldInfo(field)) {
             ++it;
@@ -119,6 +141,8 @@ bool CommandLine::applyRunOptions(NetworkSpec& spec, std::vector<SpecError>& err
     }
     if (errors.size() == before)
         applyFields(spec, layer, errors);
+    if (headsGiven && errors.size() == before) // the options' heads replace a preset's
+        spec.heads = std::move(heads);
     return errors.size() == before;
 }
 
@@ -132,7 +156,8 @@ std::string withOptionNames(const std::string& message) {
     std::size_t i = 0;
     while (i < message.size()) {
         bool replaced = false;
-        if (i == 0 || !isWordChar(message[i - 1])) {
+        // not after '.': "heads[0].widths" names a head's key, not the option --widths
+        if (i == 0 || (!isWordChar(message[i - 1]) && message[i - 1] != '.')) {
             for (const std::string& n : names) {
                 const std::size_t end = i + n.size();
                 if (message.compare(i, n.size(), n) == 0 &&
@@ -197,6 +222,11 @@ std::string runOptionsHelp() {
     }
     o << "  --sigma-w2 S\n      the effective sigma_w^2 = Var(W) fanIn of the chosen init (sets "
          "its gain; not with --gain, and not for zeros, constant, normal, uniform)\n";
+    o << "  --head NAME:W1,W2,..:SCHEME[:gain=G][:bias=V][:weight=w]   (repeatable)\n      a "
+         "head on the last activation: dense layers W1.. (the last = outputs, linear), each "
+         "initialised by SCHEME at its own fans times gain G [1] (normal/uniform: variance G), "
+         "output biases V [0], loss weight w [1] (training; never the init); draws keyed by "
+         "NAME; the options' heads replace a preset's\n";
     return o.str();
 }
 

@@ -33,6 +33,8 @@ public:
     /// True if the flag --name was given (removed from the list).
     bool flag(const std::string& name);
     bool has(const std::string& name) const;
+    /// The value of --name without taking it (the first, for --head).
+    std::optional<std::string> peek(const std::string& name) const;
     const std::vector<std::string>& positional() const { return positional_; }
     /// Throws OptionError naming the first option nobody took.
     void expectEmpty() const;

@@ -145,9 +145,9 @@ json rlSettingsJson(const RlSpec& r) {
 
 const std::vector<std::string>& presetViews() {
     static const std::vector<std::string> v{
-        "signal",       "gradients", "correlation", "distribution", "activations", "phase",
-        "jacobian",     "ntk",       "sweep",       "statistic",    "pinn",        "maml",
-        "trainability", "rl"};
+        "signal",   "gradients", "correlation", "distribution", "activations",
+        "phase",    "jacobian",  "ntk",         "sweep",        "statistic",
+        "training", "pinn",      "maml",        "trainability", "rl"};
     return v;
 }
 
@@ -259,13 +259,14 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
     if (duplicates > 0)
         return r;
     Preset p;
-    static const std::vector<std::string> known{
-        "format", "version", "name", "title", "note", "view", "view_settings", "statistic", "spec"};
+    static const std::vector<std::string> known{"format", "version", "name",          "title",
+                                                "note",   "view",    "view_settings", "statistic",
+                                                "spec",   "train"};
     for (const auto& [k, v] : doc.items())
         if (std::find(known.begin(), known.end(), k) == known.end())
             r.errors.push_back({k, printable(k) + ": unknown key (a preset has format, version, "
                                                   "name, title, note, view, view_settings, "
-                                                  "statistic, spec)"});
+                                                  "statistic, spec, train)"});
     if (!doc.contains("format") || doc["format"] != "initscope-preset")
         fail("format", "must be \"initscope-preset\"");
     if (!doc.contains("version") || !doc["version"].is_number_integer())
@@ -368,6 +369,22 @@ PresetParse parsePreset(std::string_view text, const std::string& baseDir) {
     if (r.errors.empty() && p.view == "pinn") // the network the pinn view needs: u(t, x)
         for (SpecError& e : validatePinn(p.spec, p.pinn.value_or(PinnSpec{})))
             r.errors.push_back(std::move(e));
+    if (doc.contains("train") && r.errors.empty()) {
+        TrainSpec t;
+        if (trainSpecFromJson(doc["train"], t, r.errors)) {
+            for (SpecError& e : validateTraining(p.spec, t)) {
+                // the block's own settings are named "train.KEY"; the spec's keep their names
+                const bool own = e.field != "data" && e.field != "arch" && e.field != "heads";
+                if (own) {
+                    e.field = "train." + e.field;
+                    e.message = "train." + e.message;
+                }
+                r.errors.push_back(std::move(e));
+            }
+            if (r.errors.empty())
+                p.train = t;
+        }
+    }
     if (r.errors.empty() && p.viewInputs > p.spec.batch)
         fail("view_settings.inputs", std::to_string(p.viewInputs) + " is above the batch of " +
                                          std::to_string(p.spec.batch) +
@@ -447,6 +464,8 @@ std::string presetToJson(const Preset& p) {
     if (!p.statistic.empty()) // a v1 preset without it is written as it was read
         doc["statistic"] = p.statistic;
     doc["spec"] = specToJson(p.spec);
+    if (p.train)
+        doc["train"] = trainSpecToJson(*p.train);
     return doc.dump(2) + "\n";
 }
 

@@ -1,7 +1,9 @@
 // Presets: a versioned JSON form of an experiment (a spec plus its lecture text).
 //
 //   {"format": "initscope-preset", "version": 1, "name": "he-relu", "title": "...",
-//    "note": "...", "view": "signal", "view_settings": {...}, "spec": {"depth": 50, ...}}
+//    "note": "...", "view": "signal", "view_settings": {...}, "spec": {"depth": 50, ...},
+//    "train": {"steps": 200, ...}}
+// "train" is optional: the training settings (train.h) of a lesson that trains.
 // "view_settings" is optional: the settings of the view the preset opens (see Preset).
 #pragma once
 
@@ -9,6 +11,7 @@
 #include "pinn.h"
 #include "rl.h"
 #include "spec.h"
+#include "train.h"
 #include "trainability.h"
 
 #include <cstddef>
@@ -52,6 +55,9 @@ struct Preset {
     /// The rl view's settings (view "rl" only): "view_settings": {"q_opt", "episodes",
     /// "actions", "states", "large_gain", "learning_rate"}, each optional (RlSpec's defaults).
     std::optional<RlSpec> rl;
+    /// Optional "train" block (train.h trainSpecFromJson): the training the preset sets up (the
+    /// Training view's controls; its view is usually "training").
+    std::optional<TrainSpec> train;
     bool operator==(const Preset&) const = default;
 };
 

@@ -101,6 +101,21 @@ json resultToJson(const RunResult& r, bool withHistograms) {
     o["first_nonfinite_layer"] = r.firstNonfiniteLayer;
     o["message"] = nonfiniteMessage(r);
     o["seconds"] = r.seconds;
+    if (!r.heads.empty()) { // only with heads: every run without them prints as before
+        json heads = json::array();
+        for (const HeadStats& h : r.heads) {
+            json ho;
+            ho["name"] = h.name;
+            ho["out_mean"] = jsonNumber(h.outMean);
+            ho["out_std"] = jsonNumber(h.outStd);
+            json hl = json::array();
+            for (const LayerStats& s : h.layers)
+                hl.push_back(layerToJson(s, withHistograms));
+            ho["layers"] = hl;
+            heads.push_back(std::move(ho));
+        }
+        o["heads"] = heads;
+    }
     return o;
 }
 

@@ -19,6 +19,8 @@ enum class Stream : std::uint64_t {
     Probe = 6,
     Recurrent = 7,      // rnn parameters: index 1 the stacked [W U], 2 a W of its own, 3 b
     SequenceInputs = 8, // rnn inputs x_t of steps t >= 2 (index t; x_1 is Inputs' index 0)
+    HeadWeights = 9,    // a head's layer j (index j), seed keyed by the head's name (heads.h)
+    HeadBiases = 10,    // a head's hidden-layer biases (index j), same seed
 };
 
 /// SplitMix64 finaliser (Steele et al. 2014): a bijective 64-bit mixer.

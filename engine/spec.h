@@ -99,6 +99,24 @@ struct Limits {
     static constexpr int kMaxImage = 256;
 };
 
+/// A head (THEORY.md, "Heads"): a dense chain on the trunk's last activation a^L, phi between
+/// its layers and none after the last (widths.back() outputs). Each layer is initialised by the
+/// head's scheme at its own fans (fanIn = the layer's input: N_L for the first), times gain (the
+/// variance; naive normal / uniform: N(0, gain) / variance gain, constant: every weight
+/// sqrt(gain)); hidden layers take the spec's bias init, the output layer's biases are all
+/// `bias`. Its draws come from streams keyed by the head's name (heads.h), so adding, removing
+/// or reweighting a head never moves the trunk's or another head's draws. `weight` is the head's
+/// loss weight in training (total loss = sum_h weight_h loss_h); it never enters the init.
+struct HeadSpec {
+    std::string name;                            // [a-z0-9_-], 1..32 characters, unique
+    std::vector<int> widths;                     // the chain's layer widths; the last = outputs
+    InitScheme scheme = InitScheme::LecunNormal; //
+    double gain = 1.0;                           // multiplies the weight variance
+    double bias = 0.0;                           // every output-layer bias
+    double weight = 1.0;                         // loss weight (training only)
+    bool operator==(const HeadSpec&) const = default;
+};
+
 struct NetworkSpec {
     // ---- architecture ----
     Arch arch = Arch::Mlp; // mlp: depth = weight layers; resnet: depth = residual blocks
@@ -151,6 +169,9 @@ struct NetworkSpec {
         4.0;         // histogram covers [-histRange, histRange]; outliers go to the edge bins
     int threads = 0; // worker threads; 0 = all cores. Never changes the results.
     double memoryBudgetGiB = 4.0;
+
+    // ---- heads (heads.h): none by default; serialised only when there are some ----
+    std::vector<HeadSpec> heads;
 
     int widthOf(int layer) const; // N_l for l = 0..depth (0 = inputDim; cnn: C S^2)
     bool operator==(const NetworkSpec&) const = default;

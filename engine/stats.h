@@ -66,9 +66,20 @@ struct TheoryCurves {
     std::string phase;
 };
 
+/// A head's statistics at init (heads.h): the forward statistics of each of its layers on the
+/// run's batch (pre-activations h; the last layer's h is the head's output), no gradients (the
+/// run's loss is on a^L).
+struct HeadStats {
+    std::string name;
+    double outMean = kNaN; // mean of the output over units and inputs
+    double outStd = kNaN;  // its spread: the square root of the centred variance
+    std::vector<LayerStats> layers;
+};
+
 struct RunResult {
     NetworkSpec spec;
     std::vector<LayerStats> layers;
+    std::vector<HeadStats> heads; // one per spec.heads, in order (empty without heads)
     TheoryCurves theory;
     double inputGrad2 = kNaN; // mean over inputs of ||dLoss_b/dx_b||^2
     /// Scenario 9: the input scale s at which layer 1's relative update reaches 1, from this

@@ -5,6 +5,7 @@
 #include "data.h"
 #include "engine.h"
 #include "fields.h"
+#include "heads.h"
 #include "network.h"
 #include "parallel.h"
 #include "report.h"
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <set>
 #include <stdexcept>
 
 namespace initscope {
@@ -67,6 +69,198 @@ double TrainSpec::eta() const {
     }
 }
 
+int TrainSpec::classCount() const {
+    if (task == TrainTask::Teacher)
+        return outputs;
+    return classes.empty() ? 10 : static_cast<int>(classes.size());
+}
+
+bool TrainSpec::operator==(const TrainSpec& o) const {
+    const bool eta =
+        learningRate == o.learningRate || (std::isnan(learningRate) && std::isnan(o.learningRate));
+    return eta && steps == o.steps && task == o.task && optimizer == o.optimizer &&
+           momentum == o.momentum && beta1 == o.beta1 && beta2 == o.beta2 && epsilon == o.epsilon &&
+           freezeTrunk == o.freezeTrunk && recordEvery == o.recordEvery && outputs == o.outputs &&
+           testExamples == o.testExamples && classes == o.classes &&
+           pretrainSteps == o.pretrainSteps && pretrainClasses == o.pretrainClasses;
+}
+
+bool trainSpecFromJson(const nlohmann::json& block, TrainSpec& out,
+                       std::vector<SpecError>& errors) {
+    const std::size_t before = errors.size();
+    if (!block.is_object()) {
+        errors.push_back({"train", "train: must be an object of training settings, e.g. "
+                                   "{\"steps\": 200}"});
+        return false;
+    }
+    TrainSpec t;
+    const auto err = [&](const std::string& key, const std::string& what) {
+        errors.push_back({"train." + key, "train." + key + ": " + what});
+    };
+    const auto integer = [&](const std::string& key, const nlohmann::json& v, int& to) {
+        if (!v.is_number_integer() || v.get<std::int64_t>() < -1000000000 ||
+            v.get<std::int64_t>() > 1000000000)
+            err(key, "must be an integer");
+        else
+            to = v.get<int>();
+    };
+    const auto number = [&](const std::string& key, const nlohmann::json& v, double& to) {
+        if (!v.is_number() || !std::isfinite(v.get<double>()))
+            err(key, "must be a number");
+        else
+            to = v.get<double>();
+    };
+    const auto classes = [&](const std::string& key, const nlohmann::json& v,
+                             std::vector<int>& to) {
+        bool ok = v.is_array() && v.size() <= 10;
+        if (ok)
+            for (const auto& x : v)
+                ok = ok && x.is_number_integer();
+        if (!ok)
+            err(key, "must be a list of Fashion-MNIST classes 0..9, e.g. [5, 6, 7, 8, 9]");
+        else
+            to = v.get<std::vector<int>>();
+    };
+    bool outputsGiven = false;
+    for (const auto& [key, v] : block.items()) {
+        if (key == "steps")
+            integer(key, v, t.steps);
+        else if (key == "pretrain_steps")
+            integer(key, v, t.pretrainSteps);
+        else if (key == "record_every")
+            integer(key, v, t.recordEvery);
+        else if (key == "test_examples")
+            integer(key, v, t.testExamples);
+        else if (key == "outputs") {
+            integer(key, v, t.outputs);
+            outputsGiven = true;
+        } else if (key == "learning_rate")
+            number(key, v, t.learningRate);
+        else if (key == "momentum")
+            number(key, v, t.momentum);
+        else if (key == "beta1")
+            number(key, v, t.beta1);
+        else if (key == "beta2")
+            number(key, v, t.beta2);
+        else if (key == "epsilon")
+            number(key, v, t.epsilon);
+        else if (key == "classes")
+            classes(key, v, t.classes);
+        else if (key == "pretrain_classes")
+            classes(key, v, t.pretrainClasses);
+        else if (key == "freeze_trunk") {
+            if (!v.is_boolean())
+                err(key, "must be true or false");
+            else
+                t.freezeTrunk = v.get<bool>();
+        } else if (key == "task") {
+            if (!v.is_string() || !parseTrainTask(v.get<std::string>(), t.task))
+                err(key, "must be fashion-mnist or teacher");
+        } else if (key == "optimizer") {
+            if (!v.is_string() || !parseOptimizer(v.get<std::string>(), t.optimizer))
+                err(key, "must be sgd, momentum or adam");
+        } else {
+            err(printable(key), "unknown key (train takes steps, task, optimizer, learning_rate, "
+                                "momentum, beta1, beta2, epsilon, freeze_trunk, record_every, "
+                                "outputs, test_examples, classes, pretrain_steps, "
+                                "pretrain_classes)");
+        }
+    }
+    if (!outputsGiven && t.task == TrainTask::FashionMnist && !t.classes.empty())
+        t.outputs = static_cast<int>(t.classes.size());
+    if (errors.size() != before)
+        return false;
+    out = t;
+    return true;
+}
+
+nlohmann::json trainSpecToJson(const TrainSpec& t) {
+    const TrainSpec d;
+    nlohmann::json o;
+    o["steps"] = t.steps;
+    if (t.task != d.task)
+        o["task"] = trainTaskName(t.task);
+    if (t.optimizer != d.optimizer)
+        o["optimizer"] = optimizerName(t.optimizer);
+    if (!std::isnan(t.learningRate))
+        o["learning_rate"] = t.learningRate;
+    if (t.momentum != d.momentum)
+        o["momentum"] = t.momentum;
+    if (t.beta1 != d.beta1)
+        o["beta1"] = t.beta1;
+    if (t.beta2 != d.beta2)
+        o["beta2"] = t.beta2;
+    if (t.epsilon != d.epsilon)
+        o["epsilon"] = t.epsilon;
+    if (t.freezeTrunk)
+        o["freeze_trunk"] = true;
+    if (t.recordEvery != d.recordEvery)
+        o["record_every"] = t.recordEvery;
+    if (t.outputs != d.outputs && !(t.task == TrainTask::FashionMnist && !t.classes.empty()))
+        o["outputs"] = t.outputs;
+    if (t.testExamples != d.testExamples)
+        o["test_examples"] = t.testExamples;
+    if (!t.classes.empty())
+        o["classes"] = t.classes;
+    if (t.pretrainSteps != 0)
+        o["pretrain_steps"] = t.pretrainSteps;
+    if (!t.pretrainClasses.empty())
+        o["pretrain_classes"] = t.pretrainClasses;
+    return o;
+}
+
+bool parseClassList(const std::string& text, std::vector<int>& out, std::string& error) {
+    std::vector<int> v;
+    std::set<int> seen;
+    std::size_t i = 0;
+    const auto bad = [&](const std::string& why) {
+        error = "must be Fashion-MNIST classes 0..9 as ranges and commas, e.g. 0-4 or 0,2,7 (" +
+                why + ": '" + text.substr(0, 40) + "')";
+        return false;
+    };
+    while (i <= text.size()) {
+        const std::size_t end = std::min(text.find(',', i), text.size());
+        const std::string part = text.substr(i, end - i);
+        const std::size_t dash = part.find('-');
+        const auto digit = [](const std::string& d, int& x) {
+            if (d.size() != 1 || d[0] < '0' || d[0] > '9')
+                return false;
+            x = d[0] - '0';
+            return true;
+        };
+        int a = 0, b = 0;
+        if (dash == std::string::npos) {
+            if (!digit(part, a))
+                return bad("not a class");
+            b = a;
+        } else if (!digit(part.substr(0, dash), a) || !digit(part.substr(dash + 1), b) || b < a) {
+            return bad("not a range");
+        }
+        for (int c = a; c <= b; ++c) {
+            if (!seen.insert(c).second)
+                return bad("class " + std::to_string(c) + " twice");
+            v.push_back(c);
+        }
+        i = end + 1;
+    }
+    out = std::move(v);
+    return true;
+}
+
+std::string classListText(const std::vector<int>& classes) {
+    std::string s;
+    for (std::size_t i = 0; i < classes.size();) {
+        std::size_t j = i;
+        while (j + 1 < classes.size() && classes[j + 1] == classes[j] + 1)
+            ++j;
+        s += (s.empty() ? "" : ",") + std::to_string(classes[i]);
+        if (j > i)
+            s += "-" + std::to_string(classes[j]);
+        i = j + 1;
+    }
+    return s;
+}
+
 std::vector<SpecError> validateTraining(const NetworkSpec& spec, const TrainSpec& t) {
     std::vector<SpecError> e;
     const auto num = [](double v) {
@@ -105,9 +299,13 @@ std::vector<SpecError> validateTraining(const NetworkSpec& spec, const TrainSpec
             e.push_back({"data", "data: task fashion-mnist trains on the Fashion-MNIST images, "
                                  "and data is '" +
                                      spec.data + "' (set data fashion-mnist)"});
-        if (t.outputs != 10)
-            e.push_back({"outputs", "outputs: task fashion-mnist has its 10 classes (got " +
-                                        std::to_string(t.outputs) + ")"});
+        if (t.outputs != t.classCount())
+            e.push_back(
+                {"outputs", "outputs: task fashion-mnist has " +
+                                (t.classes.empty() ? std::string("its 10 classes")
+                                                   : std::to_string(t.classCount()) + " classes (" +
+                                                         classListText(t.classes) + ")") +
+                                " (got " + std::to_string(t.outputs) + ")"});
     } else {
         if (spec.data != "gaussian")
             e.push_back({"data", "data: task teacher draws Gaussian inputs, and data is '" +
@@ -115,7 +313,43 @@ std::vector<SpecError> validateTraining(const NetworkSpec& spec, const TrainSpec
         if (t.outputs < 1 || t.outputs > TrainSpec::kMaxOutputs)
             e.push_back({"outputs", "outputs: must be an integer from 1 to " +
                                         std::to_string(TrainSpec::kMaxOutputs)});
+        if (!t.classes.empty())
+            e.push_back({"classes", "classes: apply to task fashion-mnist only, and task is "
+                                    "teacher (leave classes out)"});
     }
+    const auto checkClasses = [&](const std::vector<int>& c, const char* field) {
+        std::set<int> u(c.begin(), c.end());
+        if (u.size() != c.size() || (!c.empty() && (*u.begin() < 0 || *u.rbegin() > 9)) ||
+            c.size() == 1)
+            e.push_back({field, std::string(field) +
+                                    ": must be 2 to 10 distinct Fashion-MNIST classes 0..9 (got " +
+                                    classListText(c) + ")"});
+    };
+    checkClasses(t.classes, "classes");
+    checkClasses(t.pretrainClasses, "pretrain_classes");
+    if (t.pretrainSteps < 0 || t.pretrainSteps > TrainSpec::kMaxSteps)
+        e.push_back({"pretrain_steps", "pretrain_steps: must be an integer from 0 to " +
+                                           std::to_string(TrainSpec::kMaxSteps) + " (got " +
+                                           std::to_string(t.pretrainSteps) + ")"});
+    if (t.pretrainSteps > 0 && t.task != TrainTask::FashionMnist)
+        e.push_back({"pretrain_steps", "pretrain_steps: the transfer pre-trains on Fashion-MNIST "
+                                       "classes, and task is teacher (set task fashion-mnist)"});
+    if (t.pretrainSteps > 0 && t.pretrainClasses.empty())
+        e.push_back({"pretrain_classes", "pretrain_classes: pretrain_steps " +
+                                             std::to_string(t.pretrainSteps) +
+                                             " needs the classes to pre-train on (e.g. 0-4)"});
+    if (t.pretrainSteps == 0 && !t.pretrainClasses.empty())
+        e.push_back({"pretrain_classes", "pretrain_classes: are ignored without pretrain_steps "
+                                         "(set pretrain_steps or leave pretrain_classes out)"});
+    // every head is a chain of the task: its last width is the task's outputs
+    if (t.task == TrainTask::FashionMnist)
+        for (std::size_t i = 0; i < spec.heads.size(); ++i)
+            if (!spec.heads[i].widths.empty() && spec.heads[i].widths.back() != t.classCount())
+                e.push_back({"heads", "heads[" + std::to_string(i) +
+                                          "].widths: its last entry is the head's outputs, and "
+                                          "task fashion-mnist has " +
+                                          std::to_string(t.classCount()) + " classes (got " +
+                                          std::to_string(spec.heads[i].widths.back()) + ")"});
     return e;
 }
 
@@ -131,7 +365,7 @@ constexpr int kChunkRows = 128;
 std::uint64_t streamSeed(std::uint64_t seed, std::uint64_t tag) {
     return mix64(seed ^ mix64(tag * 0x9e3779b97f4a7c15ULL + 0x7472616eULL));
 }
-constexpr std::uint64_t kReadoutTag = 1, kTeacherTag = 2, kBatchTag = 3;
+constexpr std::uint64_t kReadoutTag = 1, kTeacherTag = 2, kBatchTag = 3, kPretrainTag = 4;
 
 template <class M> bool rowsEqual(const M& m) {
     for (Eigen::Index j = 0; j < m.cols(); ++j)
@@ -337,8 +571,24 @@ struct Trainer::Impl {
     Targets testY;
     mutable int permEpoch = -1;
     mutable std::vector<int> perm;
+    std::vector<float> chainWeight;     // loss weight of each output chain (the readout: 1)
+    std::vector<std::string> headNames; // the spec's heads (empty: the chain is the readout)
+    std::vector<int> classIndex;        // label 0..9 -> 0..K-1, or -1 outside TrainSpec::classes
+    std::vector<int> pool;              // training images of those classes (empty: all)
+    bool trunkGiven = false;            // setTrunk: the probe measures given weights
+    MatrixF probeX;                     // the run's inputs (headDiagnostics)
+    std::vector<Evaluation> lastPerChain;
+    Work probeWork;
 
-    Evaluation evaluate(const MatrixF& x, const Targets& y, TrainParams* grads, Work& w);
+    /// Loss and accuracy (and `grads` of the weighted total loss) of every chain on (x, y);
+    /// `perChain` receives each chain's own (unweighted) loss and accuracy. With onlyChain >= 0
+    /// only that chain's loss, with weight 1, reaches the gradients; forceTrunk computes the
+    /// trunk's gradient even when it is frozen.
+    Evaluation evaluate(const MatrixF& x, const Targets& y, TrainParams* grads, Work& w,
+                        std::vector<Evaluation>* perChain = nullptr, int onlyChain = -1,
+                        bool forceTrunk = false);
+    /// test(), with each chain's loss and accuracy in `perChain` (may be null).
+    Evaluation testAll(std::vector<Evaluation>* perChain);
 };
 
 Trainer::Trainer(const NetworkSpec& spec, const TrainSpec& train) : d_(std::make_unique<Impl>()) {
@@ -357,10 +607,35 @@ Trainer::Trainer(const NetworkSpec& spec, const TrainSpec& train) : d_(std::make
     for (int l = 1; l <= L; ++l)
         d_->params.trunk.push_back(
             {dw.w[static_cast<std::size_t>(l)], dw.b[static_cast<std::size_t>(l)]});
-    // the readout: its own stream, the spec's scheme with its own fans
     const int nL = spec.widthOf(L), K = train.outputs;
-    d_->params.outputs.push_back(
-        {initLayer(spec, spec.init, spec.gain, streamSeed(spec.seed, kReadoutTag), 1, nL, K)});
+    if (spec.heads.empty()) {
+        // the readout: its own stream, the spec's scheme with its own fans (after a transfer's
+        // pre-training a fresh one, on a stream the pre-training's readout does not use)
+        const std::uint64_t tag = train.pretrainSteps > 0 ? kPretrainTag : kReadoutTag;
+        d_->params.outputs.push_back(
+            {initLayer(spec, spec.init, spec.gain, streamSeed(spec.seed, tag), 1, nL, K)});
+        d_->chainWeight.push_back(1.0f);
+    } else {
+        // the heads: exactly the weights `run` draws for them (network.cpp, buildHeads)
+        for (const HeadPlan& h : net.heads) {
+            std::vector<DenseLayer> chain;
+            for (const DenseStage& st : h.layers) {
+                const auto w = static_cast<std::size_t>(st.weight);
+                const auto b = static_cast<std::size_t>(st.bias);
+                chain.push_back(
+                    {materialize(net.params[w], *draws[w]), materialize(net.params[b], *draws[b])});
+            }
+            d_->params.outputs.push_back(std::move(chain));
+            d_->chainWeight.push_back(static_cast<float>(h.lossWeight));
+            d_->headNames.push_back(h.name);
+        }
+    }
+    d_->classIndex.assign(10, -1);
+    for (int c = 0; c < 10; ++c)
+        if (train.classes.empty())
+            d_->classIndex[static_cast<std::size_t>(c)] = c;
+    for (std::size_t i = 0; i < train.classes.size(); ++i)
+        d_->classIndex[static_cast<std::size_t>(train.classes[i])] = static_cast<int>(i);
     d_->m1 = zerosLike(d_->params);
     d_->m2 = zerosLike(d_->params);
     if (train.task == TrainTask::FashionMnist) {
@@ -377,8 +652,25 @@ Trainer::Trainer(const NetworkSpec& spec, const TrainSpec& train) : d_(std::make
         for (int l = 1; l <= L; ++l)
             d_->teacher.trunk.push_back(
                 initLayer(ts, scheme, gain, seed, l, spec.widthOf(l - 1), spec.widthOf(l)));
-        d_->teacher.outputs.push_back(
-            {initLayer(ts, InitScheme::LecunNormal, 1.0, seed, L + 1, nL, K)});
+        if (spec.heads.empty())
+            d_->teacher.outputs.push_back(
+                {initLayer(ts, InitScheme::LecunNormal, 1.0, seed, L + 1, nL, K)});
+        for (const HeadSpec& h : spec.heads) // each head regresses onto a readout of its own
+            d_->teacher.outputs.push_back(
+                {initLayer(ts, InitScheme::LecunNormal, 1.0,
+                           streamSeed(headStreamSeed(spec.seed, h.name), kTeacherTag), 1, nL,
+                           h.widths.back())});
+    }
+    if (train.task == TrainTask::FashionMnist && !train.classes.empty()) {
+        const Dataset& data = *d_->data;
+        for (int i = 0; i < data.trainCount; ++i)
+            if (d_->classIndex[data.trainLabels[static_cast<std::size_t>(i)]] >= 0)
+                d_->pool.push_back(i);
+        if (static_cast<int>(d_->pool.size()) < spec.batch)
+            throw SpecInvalid(
+                {{"batch", "batch: " + std::to_string(spec.batch) + " is more than the " +
+                               std::to_string(d_->pool.size()) + " training images of classes " +
+                               classListText(train.classes)}});
     }
 }
 
@@ -404,24 +696,28 @@ void Trainer::batch(int step, MatrixF& x, Targets& y) const {
     y.labels.clear();
     if (d_->train.task == TrainTask::FashionMnist) {
         const Dataset& data = *d_->data;
-        const int perEpoch = std::max(1, data.trainCount / B);
+        // all images, or the pool of the chosen classes (a permutation of the pool per epoch)
+        const bool pooled = !d_->pool.empty();
+        const int count = pooled ? static_cast<int>(d_->pool.size()) : data.trainCount;
+        const int perEpoch = std::max(1, count / B);
         const int epoch = step / perEpoch, k = step % perEpoch;
         if (epoch != d_->permEpoch) {
             d_->perm = dataPermutationPrefix(
-                streamSeed(s.seed, kBatchTag + 16 * static_cast<std::uint64_t>(epoch)),
-                data.trainCount, data.trainCount);
+                streamSeed(s.seed, kBatchTag + 16 * static_cast<std::uint64_t>(epoch)), count,
+                count);
             d_->permEpoch = epoch;
         }
         const auto scale = static_cast<float>(s.inputScale);
         for (int b = 0; b < B; ++b) {
-            const int i = d_->perm[static_cast<std::size_t>(k * B + b)];
+            const int p = d_->perm[static_cast<std::size_t>(k * B + b)];
+            const int i = pooled ? d_->pool[static_cast<std::size_t>(p)] : p;
             float* col = x.col(b).data();
             if (s.standardize)
                 data.standardizedExample(i, col);
             else
                 data.rawExample(i, col);
             x.col(b) *= scale;
-            y.labels.push_back(data.trainLabels[static_cast<std::size_t>(i)]);
+            y.labels.push_back(d_->classIndex[data.trainLabels[static_cast<std::size_t>(i)]]);
         }
         return;
     }
@@ -438,65 +734,96 @@ void Trainer::batch(int step, MatrixF& x, Targets& y) const {
         });
     });
     y.values = w.out[0];
+    y.moreValues.assign(w.out.begin() + 1, w.out.end());
 }
 
 Trainer::Evaluation Trainer::Impl::evaluate(const MatrixF& x, const Targets& y, TrainParams* grads,
-                                            Work& w) {
+                                            Work& w, std::vector<Evaluation>* perChain,
+                                            int onlyChain, bool forceTrunk) {
     const int B = static_cast<int>(x.cols());
     const bool classify = train.task == TrainTask::FashionMnist;
-    const bool trunkGrads = grads && !train.freezeTrunk;
+    const bool trunkGrads = grads && (!train.freezeTrunk || forceTrunk);
     resizeWork(params, B, w);
     const int chunks = (B + kChunkCols - 1) / kChunkCols;
-    std::vector<double> loss(static_cast<std::size_t>(chunks), 0.0);
-    std::vector<int> correct(static_cast<std::size_t>(chunks), 0);
     const std::size_t L = params.trunk.size();
-    const auto& chain = params.outputs[0];
+    const std::size_t C = params.outputs.size();
+    // per (chunk, chain): the summed loss and the hits, combined in a fixed order below
+    std::vector<double> loss(static_cast<std::size_t>(chunks) * C, 0.0);
+    std::vector<int> correct(static_cast<std::size_t>(chunks) * C, 0);
     const float invB = 1.0f / static_cast<float>(B);
+    const auto scaleOf = [&](std::size_t c) {
+        if (onlyChain >= 0)
+            return static_cast<int>(c) == onlyChain ? invB : 0.0f;
+        return chainWeight[c] == 1.0f ? invB : invB * chainWeight[c];
+    };
+    const auto targetsOf = [&](std::size_t c) -> const MatrixF& {
+        return c == 0 ? y.values : y.moreValues[c - 1];
+    };
 
-    detail::forEachIndex(chunks, [&](int c) {
-        const int c0 = c * kChunkCols, m = std::min(kChunkCols, B - c0);
+    detail::forEachIndex(chunks, [&](int ci) {
+        const int c0 = ci * kChunkCols, m = std::min(kChunkCols, B - c0);
         forwardChunk(act, params, x, c0, m, w);
-        // the loss and dLoss/d(output) of every column
-        MatrixF& out = w.out[0];
-        MatrixF& g = w.cg[0].back();
-        double lsum = 0;
-        int hits = 0;
-        for (int b = c0; b < c0 + m; ++b) {
-            auto z = out.col(b);
-            if (classify) {
-                const int label = y.labels[static_cast<std::size_t>(b)];
-                Eigen::Index arg = 0;
-                const float zmax = z.maxCoeff(&arg);
-                hits += arg == label ? 1 : 0;
-                const Eigen::VectorXf e = (z.array() - zmax).exp().matrix();
-                const double sum = e.cast<double>().sum();
-                lsum += std::log(sum) + zmax - z(label);
-                if (grads) {
-                    g.col(b) = (e.array() * static_cast<float>(1.0 / sum)).matrix();
-                    g(label, b) -= 1.0f;
-                    g.col(b) *= invB;
+        for (std::size_t c = 0; c < C; ++c) {
+            // the loss and dLoss/d(output) of every column
+            MatrixF& out = w.out[c];
+            MatrixF& g = w.cg[c].back();
+            const float gs = scaleOf(c);
+            double lsum = 0;
+            int hits = 0;
+            for (int b = c0; b < c0 + m; ++b) {
+                auto z = out.col(b);
+                if (classify) {
+                    const int label = y.labels[static_cast<std::size_t>(b)];
+                    Eigen::Index arg = 0;
+                    const float zmax = z.maxCoeff(&arg);
+                    hits += arg == label ? 1 : 0;
+                    const Eigen::VectorXf e = (z.array() - zmax).exp().matrix();
+                    const double sum = e.cast<double>().sum();
+                    lsum += std::log(sum) + zmax - z(label);
+                    if (grads) {
+                        g.col(b) = (e.array() * static_cast<float>(1.0 / sum)).matrix();
+                        g(label, b) -= 1.0f;
+                        g.col(b) *= gs;
+                    }
+                } else {
+                    const auto diff = z - targetsOf(c).col(b);
+                    lsum += 0.5 * diff.cast<double>().squaredNorm();
+                    if (grads)
+                        g.col(b) = diff * gs;
                 }
-            } else {
-                const auto diff = z - y.values.col(b);
-                lsum += 0.5 * diff.cast<double>().squaredNorm();
-                if (grads)
-                    g.col(b) = diff * invB;
             }
+            loss[static_cast<std::size_t>(ci) * C + c] = lsum;
+            correct[static_cast<std::size_t>(ci) * C + c] = hits;
         }
-        loss[static_cast<std::size_t>(c)] = lsum;
-        correct[static_cast<std::size_t>(c)] = hits;
         if (!grads)
             return;
-        // back through the chain to a^L, then through the trunk
-        for (std::size_t j = chain.size() - 1; j-- > 0;) {
-            auto gj = w.cg[0][j].middleCols(c0, m);
-            product(chain[j + 1].w.transpose(), w.cg[0][j + 1].middleCols(c0, m), gj);
-            gj.array() *= w.cd[0][j].middleCols(c0, m).array();
+        // back through each chain to its first layer, then (summed over the chains, in their
+        // order) into a^L and through the trunk
+        for (std::size_t c = 0; c < C; ++c) {
+            const auto& chain = params.outputs[c];
+            for (std::size_t j = chain.size() - 1; j-- > 0;) {
+                auto gj = w.cg[c][j].middleCols(c0, m);
+                product(chain[j + 1].w.transpose(), w.cg[c][j + 1].middleCols(c0, m), gj);
+                gj.array() *= w.cd[c][j].middleCols(c0, m).array();
+            }
         }
         if (!trunkGrads)
             return;
         auto top = w.g[L - 1].middleCols(c0, m);
-        product(chain[0].w.transpose(), w.cg[0][0].middleCols(c0, m), top);
+        bool first = true;
+        for (std::size_t c = 0; c < C; ++c) {
+            if (onlyChain >= 0 && static_cast<int>(c) != onlyChain)
+                continue;
+            const auto& chain = params.outputs[c];
+            if (first) {
+                product(chain[0].w.transpose(), w.cg[c][0].middleCols(c0, m), top);
+                first = false;
+            } else {
+                MatrixF more(top.rows(), m);
+                product(chain[0].w.transpose(), w.cg[c][0].middleCols(c0, m), more);
+                top += more;
+            }
+        }
         top.array() *= w.d[L - 1].middleCols(c0, m).array();
         for (std::size_t l = L - 1; l > 0; --l) {
             auto gl = w.g[l - 1].middleCols(c0, m);
@@ -505,14 +832,24 @@ Trainer::Evaluation Trainer::Impl::evaluate(const MatrixF& x, const Targets& y, 
         }
     });
     Evaluation ev;
-    double lsum = 0;
-    int hits = 0;
-    for (int c = 0; c < chunks; ++c) {
-        lsum += loss[static_cast<std::size_t>(c)];
-        hits += correct[static_cast<std::size_t>(c)];
+    ev.loss = 0;
+    if (perChain)
+        perChain->assign(C, Evaluation{});
+    for (std::size_t c = 0; c < C; ++c) {
+        double lsum = 0;
+        int hits = 0;
+        for (int ci = 0; ci < chunks; ++ci) {
+            lsum += loss[static_cast<std::size_t>(ci) * C + c];
+            hits += correct[static_cast<std::size_t>(ci) * C + c];
+        }
+        const double lc = lsum / B, ac = classify ? static_cast<double>(hits) / B : kNaN;
+        // the total: sum_h weight_h loss_h (the readout alone: its loss)
+        ev.loss += C == 1 && chainWeight[0] == 1.0f ? lc : chainWeight[c] * lc;
+        if (c == 0)
+            ev.accuracy = ac; // the first chain's (the readout's, or head 0's)
+        if (perChain)
+            (*perChain)[c] = {lc, ac};
     }
-    ev.loss = lsum / B;
-    ev.accuracy = classify ? static_cast<double>(hits) / B : kNaN;
     if (!grads)
         return ev;
 
@@ -533,8 +870,9 @@ Trainer::Evaluation Trainer::Impl::evaluate(const MatrixF& x, const Targets& y, 
     if (trunkGrads)
         for (std::size_t l = 0; l < L; ++l)
             add(w.g[l], l == 0 ? x : w.a[l - 1], grads->trunk[l]);
-    for (std::size_t j = 0; j < chain.size(); ++j)
-        add(w.cg[0][j], j == 0 ? w.a[L - 1] : w.ca[0][j - 1], grads->outputs[0][j]);
+    for (std::size_t c = 0; c < C; ++c)
+        for (std::size_t j = 0; j < params.outputs[c].size(); ++j)
+            add(w.cg[c][j], j == 0 ? w.a[L - 1] : w.ca[c][j - 1], grads->outputs[c][j]);
     detail::forEachIndex(static_cast<int>(jobs.size()), [&](int i) {
         const Job& jb = jobs[static_cast<std::size_t>(i)];
         const auto gr = jb.g->middleRows(jb.r0, jb.rows);
@@ -555,8 +893,19 @@ Trainer::Evaluation Trainer::lossAndGradients(const MatrixF& x, const Targets& y
                   grads->outputs.size() != d_->params.outputs.size()))
         *grads = zerosLike(d_->params);
     Evaluation ev;
-    detail::inArena(d_->spec.threads, [&] { ev = d_->evaluate(x, y, grads, d_->work); });
+    detail::inArena(d_->spec.threads,
+                    [&] { ev = d_->evaluate(x, y, grads, d_->work, &d_->lastPerChain); });
     return ev;
+}
+
+const std::vector<Trainer::Evaluation>& Trainer::chainEvaluations() const {
+    return d_->lastPerChain;
+}
+
+std::vector<Trainer::Evaluation> Trainer::testChains() {
+    std::vector<Evaluation> per;
+    d_->testAll(&per);
+    return per;
 }
 
 void Trainer::apply(const TrainParams& g) {
@@ -610,42 +959,118 @@ void Trainer::apply(const TrainParams& g) {
 }
 
 Trainer::Evaluation Trainer::test() {
-    Impl& s = *d_;
+    return d_->testAll(nullptr);
+}
+
+Trainer::Evaluation Trainer::Impl::testAll(std::vector<Evaluation>* perChain) {
+    Impl& s = *this;
     if (s.train.task != TrainTask::FashionMnist)
         return {};
-    const Dataset& data = *s.data;
-    const int T = std::min(s.train.testExamples, data.testCount);
-    if (s.testX.cols() != T) {
-        s.testX.resize(data.dim, T);
+    const Dataset& ds = *s.data;
+    if (s.testX.cols() == 0) {
+        // the first testExamples held-out images of the trained classes, in file order
+        std::vector<int> chosen;
+        for (int i = 0; i < ds.testCount && static_cast<int>(chosen.size()) < s.train.testExamples;
+             ++i)
+            if (s.classIndex[ds.testLabels[static_cast<std::size_t>(i)]] >= 0)
+                chosen.push_back(i);
+        const int T = static_cast<int>(chosen.size());
+        s.testX.resize(ds.dim, T);
         s.testY.labels.assign(static_cast<std::size_t>(T), 0);
-        const auto dim = static_cast<std::size_t>(data.dim);
+        const auto dim = static_cast<std::size_t>(ds.dim);
         const auto scale = static_cast<float>(s.spec.inputScale);
-        for (int i = 0; i < T; ++i) {
+        for (int k = 0; k < T; ++k) {
+            const int i = chosen[static_cast<std::size_t>(k)];
             // the training set's standardisation (Dataset::standardizedExample's arithmetic)
             const std::size_t off = static_cast<std::size_t>(i) * dim;
             for (std::size_t j = 0; j < dim; ++j) {
-                const float raw = static_cast<float>(data.testPixels[off + j]);
+                const float raw = static_cast<float>(ds.testPixels[off + j]);
                 float v = raw;
                 if (s.spec.standardize) {
-                    const double c = raw - data.mean[j];
-                    v = static_cast<float>(data.stddev[j] > 0 ? c / data.stddev[j] : c);
+                    const double c = raw - ds.mean[j];
+                    v = static_cast<float>(ds.stddev[j] > 0 ? c / ds.stddev[j] : c);
                 }
-                s.testX(static_cast<Eigen::Index>(j), i) = v * scale;
+                s.testX(static_cast<Eigen::Index>(j), k) = v * scale;
             }
-            s.testY.labels[static_cast<std::size_t>(i)] =
-                data.testLabels[static_cast<std::size_t>(i)];
+            s.testY.labels[static_cast<std::size_t>(k)] =
+                s.classIndex[ds.testLabels[static_cast<std::size_t>(i)]];
         }
     }
     Evaluation ev;
     detail::inArena(s.spec.threads,
-                    [&] { ev = s.evaluate(s.testX, s.testY, nullptr, s.testWork); });
+                    [&] { ev = s.evaluate(s.testX, s.testY, nullptr, s.testWork, perChain); });
     return ev;
+}
+
+void Trainer::setTrunk(const std::vector<DenseLayer>& trunk) {
+    auto& mine = d_->params.trunk;
+    if (trunk.size() != mine.size())
+        throw std::invalid_argument("setTrunk: " + std::to_string(mine.size()) + " layers needed");
+    for (std::size_t l = 0; l < trunk.size(); ++l)
+        if (trunk[l].w.rows() != mine[l].w.rows() || trunk[l].w.cols() != mine[l].w.cols() ||
+            trunk[l].b.rows() != mine[l].b.rows())
+            throw std::invalid_argument("setTrunk: layer " + std::to_string(l + 1) +
+                                        " has the wrong shape");
+    mine = trunk;
+    d_->trunkGiven = true;
+}
+
+std::vector<HeadStep> Trainer::headDiagnostics(const MatrixF& x, const Targets& y) {
+    Impl& s = *d_;
+    std::vector<HeadStep> out;
+    if (s.headNames.empty())
+        return out;
+    const std::size_t C = s.params.outputs.size();
+    out.resize(C);
+    std::vector<Evaluation> per;
+    TrainParams g;
+    double total = 0;
+    for (std::size_t c = 0; c < C; ++c) {
+        HeadStep& h = out[c];
+        h.name = s.headNames[c];
+        g = zerosLike(s.params);
+        detail::inArena(s.spec.threads,
+                        [&] { s.evaluate(x, y, &g, s.work, &per, static_cast<int>(c), true); });
+        h.loss = per[c].loss;
+        h.accuracy = per[c].accuracy;
+        double gw = 0, gt = 0;
+        for (const DenseLayer& l : g.outputs[c])
+            gw += l.w.cast<double>().squaredNorm();
+        for (const DenseLayer& l : g.trunk)
+            gt += l.w.cast<double>().squaredNorm() + l.b.cast<double>().squaredNorm();
+        const double wt = s.chainWeight[c];
+        h.gradW2 = gw;
+        h.trunkGrad2 = wt * wt * gt;
+        total += h.trunkGrad2;
+    }
+    for (HeadStep& h : out)
+        h.trunkShare = total > 0 ? h.trunkGrad2 / total : kNaN;
+    // each head's output on the probe batch (the run's inputs)
+    if (s.probeX.cols() == 0)
+        s.probeX = drawInputs(s.spec, s.spec.batch);
+    resizeWork(s.params, static_cast<int>(s.probeX.cols()), s.probeWork);
+    const int B = static_cast<int>(s.probeX.cols());
+    const int chunks = (B + kChunkCols - 1) / kChunkCols;
+    detail::inArena(s.spec.threads, [&] {
+        detail::forEachIndex(chunks, [&](int ci) {
+            const int c0 = ci * kChunkCols, m = std::min(kChunkCols, B - c0);
+            forwardChunk(s.act, s.params, s.probeX, c0, m, s.probeWork);
+        });
+    });
+    for (std::size_t c = 0; c < C; ++c) {
+        const Eigen::MatrixXd o = s.probeWork.out[c].cast<double>();
+        const double mean = o.mean();
+        out[c].outMean = mean;
+        out[c].outStd = std::sqrt((o.array() - mean).square().mean());
+    }
+    return out;
 }
 
 RunResult Trainer::probe(const std::atomic<bool>* cancel) {
     NetworkSpec ps = d_->spec;
-    ps.learningRate = d_->train.eta();             // relative_update of the training step size
-    if (d_->updates == 0 || d_->train.freezeTrunk) // the run's own weights: exactly `run`
+    ps.learningRate = d_->train.eta(); // relative_update of the training step size
+    // the run's own weights: exactly `run`
+    if (!d_->trunkGiven && (d_->updates == 0 || d_->train.freezeTrunk))
         return d_->engine.run(ps, nullptr, cancel);
     DenseWeights w;
     w.w.resize(d_->params.trunk.size() + 1);
@@ -659,24 +1084,23 @@ RunResult Trainer::probe(const std::atomic<bool>* cancel) {
 
 // ---- the loop -----------------------------------------------------------------------------
 
-TrainResult trainNetwork(const NetworkSpec& spec, const TrainSpec& train, TrainSink* sink,
-                         const std::atomic<bool>* cancel) {
-    const auto t0 = std::chrono::steady_clock::now();
-    Trainer trainer(spec, train);
-    TrainResult r;
-    r.spec = spec;
-    r.train = train;
+namespace {
+
+/// The loop of one phase: `train.steps` updates of `trainer`, each step streamed to `sink`
+/// (marked `pretraining`) and kept in `out`. Returns false when cancelled.
+bool trainLoop(Trainer& trainer, const TrainSpec& train, bool pretraining, TrainSink* sink,
+               const std::atomic<bool>* cancel, std::vector<TrainStep>& out, int& firstNonfinite) {
     const bool classify = train.task == TrainTask::FashionMnist;
+    const bool heads = !trainer.spec().heads.empty();
     MatrixF x;
     Targets y;
     TrainParams grads;
     for (int step = 0; step <= train.steps; ++step) {
-        if (detail::isCancelled(cancel)) {
-            r.cancelled = true;
-            break;
-        }
+        if (detail::isCancelled(cancel))
+            return false;
         TrainStep st;
         st.step = step;
+        st.pretraining = pretraining;
         trainer.batch(step, x, y);
         const bool last = step == train.steps;
         const auto ev = trainer.lossAndGradients(x, y, last ? nullptr : &grads);
@@ -684,31 +1108,99 @@ TrainResult trainNetwork(const NetworkSpec& spec, const TrainSpec& train, TrainS
         st.accuracy = ev.accuracy;
         st.recorded = step == 0 || last || (train.recordEvery > 0 && step % train.recordEvery == 0);
         const bool finite = std::isfinite(st.loss);
-        if (!finite && r.firstNonfiniteStep < 0) {
-            r.firstNonfiniteStep = step;
+        if (!finite && firstNonfinite < 0) {
+            firstNonfinite = step;
             st.recorded = true; // show the network where it broke
+        }
+        if (heads) {
+            const auto& per = trainer.chainEvaluations();
+            for (std::size_t c = 0; c < per.size(); ++c) {
+                HeadStep h;
+                h.name = trainer.spec().heads[c].name;
+                h.loss = per[c].loss;
+                h.accuracy = per[c].accuracy;
+                st.heads.push_back(std::move(h));
+            }
         }
         if (st.recorded) {
             RunResult pr = trainer.probe(cancel);
-            if (pr.cancelled) {
-                r.cancelled = true;
-                break;
-            }
+            if (pr.cancelled)
+                return false;
             st.layers = std::move(pr.layers);
+            if (heads) {
+                const auto diag = trainer.headDiagnostics(x, y);
+                for (std::size_t c = 0; c < diag.size(); ++c) {
+                    st.heads[c].outMean = diag[c].outMean;
+                    st.heads[c].outStd = diag[c].outStd;
+                    st.heads[c].gradW2 = diag[c].gradW2;
+                    st.heads[c].trunkGrad2 = diag[c].trunkGrad2;
+                    st.heads[c].trunkShare = diag[c].trunkShare;
+                }
+            }
             if (classify) {
-                const auto te = trainer.test();
-                st.testAccuracy = te.accuracy;
-                st.testLoss = te.loss;
+                const auto per = trainer.testChains();
+                double tl = 0;
+                for (std::size_t c = 0; c < per.size(); ++c) {
+                    const double w = heads ? trainer.spec().heads[c].weight : 1.0;
+                    tl += per.size() == 1 && w == 1.0 ? per[c].loss : w * per[c].loss;
+                    if (heads) {
+                        st.heads[c].testAccuracy = per[c].accuracy;
+                        st.heads[c].testLoss = per[c].loss;
+                    }
+                }
+                st.testAccuracy = per.empty() ? kNaN : per[0].accuracy;
+                st.testLoss = tl;
             }
         }
         if (sink)
             sink->step(st);
-        r.steps.push_back(std::move(st));
+        out.push_back(std::move(st));
         if (!finite)
-            break;
+            return true;
         if (!last)
             trainer.apply(grads);
     }
+    return true;
+}
+
+} // namespace
+
+TrainResult trainNetwork(const NetworkSpec& spec, const TrainSpec& train, TrainSink* sink,
+                         const std::atomic<bool>* cancel) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Trainer trainer(spec, train); // validates everything before any pre-training
+    TrainResult r;
+    r.spec = spec;
+    r.train = train;
+    if (train.pretrainSteps > 0) {
+        // transfer, phase 1: the trunk with a readout of its own on the pre-training classes
+        NetworkSpec ps = spec;
+        ps.heads.clear();
+        TrainSpec pt = train;
+        pt.steps = train.pretrainSteps;
+        pt.classes = train.pretrainClasses;
+        pt.outputs = static_cast<int>(pt.classes.size());
+        pt.pretrainSteps = 0;
+        pt.pretrainClasses.clear();
+        pt.freezeTrunk = false;
+        Trainer pre(ps, pt);
+        int nonfinite = -1;
+        if (!trainLoop(pre, pt, true, sink, cancel, r.pretrainSteps, nonfinite)) {
+            r.cancelled = true;
+        } else if (nonfinite >= 0) {
+            r.firstNonfiniteStep = nonfinite; // nothing to transfer
+        } else {
+            r.pretrainTestAccuracy = r.pretrainSteps.back().testAccuracy;
+            trainer.setTrunk(pre.params().trunk); // phase 2 from the pretrained trunk
+        }
+        if (r.cancelled || nonfinite >= 0) {
+            r.seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            return r;
+        }
+    }
+    if (!trainLoop(trainer, train, false, sink, cancel, r.steps, r.firstNonfiniteStep))
+        r.cancelled = true;
     if (!r.steps.empty() && r.steps.back().step == train.steps)
         r.testAccuracy = r.steps.back().testAccuracy;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -736,25 +1228,58 @@ nlohmann::json trainResultToJson(const TrainResult& r) {
     t["outputs"] = r.train.outputs;
     if (classify)
         t["test_examples"] = r.train.testExamples;
-    json steps = json::array();
-    for (const TrainStep& s : r.steps) {
-        json o;
-        o["step"] = s.step;
-        o["loss"] = jsonNumber(s.loss);
-        if (classify)
-            o["accuracy"] = jsonNumber(s.accuracy);
-        if (s.recorded) {
-            if (classify) {
-                o["test_accuracy"] = jsonNumber(s.testAccuracy);
-                o["test_loss"] = jsonNumber(s.testLoss);
-            }
-            json layers = json::array();
-            for (const LayerStats& l : s.layers)
-                layers.push_back(layerToJson(l, false));
-            o["layers"] = layers;
-        }
-        steps.push_back(o);
+    if (!r.train.classes.empty()) // extra keys only when used: plain runs print as before
+        t["classes"] = r.train.classes;
+    if (r.train.pretrainSteps > 0) {
+        t["pretrain_steps"] = r.train.pretrainSteps;
+        t["pretrain_classes"] = r.train.pretrainClasses;
     }
+    const auto stepsJson = [&](const std::vector<TrainStep>& list) {
+        json steps = json::array();
+        for (const TrainStep& s : list) {
+            json o;
+            o["step"] = s.step;
+            o["loss"] = jsonNumber(s.loss);
+            if (classify)
+                o["accuracy"] = jsonNumber(s.accuracy);
+            if (s.recorded) {
+                if (classify) {
+                    o["test_accuracy"] = jsonNumber(s.testAccuracy);
+                    o["test_loss"] = jsonNumber(s.testLoss);
+                }
+                json layers = json::array();
+                for (const LayerStats& l : s.layers)
+                    layers.push_back(layerToJson(l, false));
+                o["layers"] = layers;
+            }
+            if (!s.heads.empty()) {
+                json hs = json::array();
+                for (const HeadStep& h : s.heads) {
+                    json ho;
+                    ho["name"] = h.name;
+                    ho["loss"] = jsonNumber(h.loss);
+                    if (classify)
+                        ho["accuracy"] = jsonNumber(h.accuracy);
+                    if (s.recorded) {
+                        if (classify) {
+                            ho["test_accuracy"] = jsonNumber(h.testAccuracy);
+                            ho["test_loss"] = jsonNumber(h.testLoss);
+                        }
+                        ho["out_mean"] = jsonNumber(h.outMean);
+                        ho["out_std"] = jsonNumber(h.outStd);
+                        ho["grad_w2"] = jsonNumber(h.gradW2);
+                        ho["trunk_grad2"] = jsonNumber(h.trunkGrad2);
+                        ho["trunk_share"] = jsonNumber(h.trunkShare);
+                    }
+                    hs.push_back(std::move(ho));
+                }
+                o["heads"] = hs;
+            }
+            steps.push_back(o);
+        }
+        return steps;
+    };
+    const json steps = stepsJson(r.steps);
     json o;
     o["spec"] = specToJson(r.spec);
     o["train"] = t;
@@ -763,6 +1288,13 @@ nlohmann::json trainResultToJson(const TrainResult& r) {
     o["steps"] = steps;
     if (classify)
         o["test_accuracy"] = jsonNumber(r.testAccuracy);
+    if (r.train.pretrainSteps > 0) {
+        json p;
+        p["classes"] = r.train.pretrainClasses;
+        p["steps"] = stepsJson(r.pretrainSteps);
+        p["test_accuracy"] = jsonNumber(r.pretrainTestAccuracy);
+        o["pretrain"] = p;
+    }
     o["first_nonfinite_step"] =
         r.firstNonfiniteStep >= 0 ? json(r.firstNonfiniteStep) : json(nullptr);
     o["message"] = r.firstNonfiniteStep >= 0
@@ -779,7 +1311,18 @@ double estimateTrainSeconds(const NetworkSpec& spec, const TrainSpec& train) {
     double weights = 0;
     for (int l = 1; l <= spec.depth; ++l)
         weights += static_cast<double>(spec.widthOf(l)) * spec.widthOf(l - 1);
-    weights += static_cast<double>(spec.widthOf(spec.depth)) * train.outputs;
+    double readout = static_cast<double>(spec.widthOf(spec.depth)) * train.outputs;
+    if (!spec.heads.empty()) { // the heads replace the readout
+        readout = 0;
+        for (const HeadSpec& h : spec.heads) {
+            double in = spec.widthOf(spec.depth);
+            for (int w : h.widths) {
+                readout += in * w;
+                in = w;
+            }
+        }
+    }
+    weights += readout;
     const double chunks = std::ceil(spec.batch / 64.0);
     const double perStep = 6.0 * weights * spec.batch / rates.floatGemmFlops /
                            std::min<double>(cores, std::max(chunks, 2.0));
@@ -787,7 +1330,10 @@ double estimateTrainSeconds(const NetworkSpec& spec, const TrainSpec& train) {
     const double test = train.task == TrainTask::FashionMnist
                             ? 2.0 * weights * train.testExamples / rates.floatGemmFlops / cores
                             : 0.0;
-    return (train.steps + 1) * perStep + recorded * (estimateRunSeconds(spec) + test);
+    // with heads every recorded step also runs one backward pass per head (headDiagnostics)
+    const double diag = static_cast<double>(spec.heads.size()) * perStep;
+    return (train.steps + train.pretrainSteps + 1) * perStep +
+           recorded * (estimateRunSeconds(spec) + test + diag);
 }
 
 } // namespace initscope

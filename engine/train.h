@@ -55,12 +55,42 @@ struct TrainSpec {
     double epsilon = 1e-8;                    // Adam
     bool freezeTrunk = false;                 // only the output chains learn
     int recordEvery = 0;                      // layer statistics at 0, every k, last (0: 0, last)
-    int outputs = 10;                         // teacher outputs (fashion-mnist: its 10 classes)
+    int outputs = 10;                         // teacher outputs (fashion-mnist: its classes)
     int testExamples = kMaxTestExamples;      // the first n of the held-out t10k images
+    // Fashion-MNIST classes trained on (empty: all 10): mini-batches and test images are drawn
+    // from these classes only, labels numbered 0..K-1 in the list's order, and every output
+    // chain (the readout, or each head) has K outputs.
+    std::vector<int> classes;
+    // Transfer (THEORY.md scenario 12): first `pretrainSteps` updates of the trunk with a
+    // readout of its own (streams of their own) on `pretrainClasses`, with the same optimizer
+    // settings; then that readout is dropped and training goes on from the pretrained trunk with
+    // the spec's heads (or a fresh readout) on `classes` (freeze_trunk: the heads alone learn).
+    int pretrainSteps = 0;
+    std::vector<int> pretrainClasses;
 
     /// eta actually used: learningRate, or 0.05 (sgd), 0.01 (momentum), 0.001 (adam).
     double eta() const;
+    /// K of the task: classes.size() (or 10) for fashion-mnist, outputs for the teacher.
+    int classCount() const;
+    /// Equal settings (a NaN learning rate, the default, equals a NaN).
+    bool operator==(const TrainSpec& o) const;
 };
+
+/// The "train" block of a preset: {"steps", "task", "optimizer", "learning_rate", "momentum",
+/// "beta1", "beta2", "epsilon", "freeze_trunk", "record_every", "outputs", "test_examples",
+/// "classes": [..], "pretrain_steps", "pretrain_classes": [..]}, every key optional over the
+/// defaults (learning_rate left out: the optimizer's default; outputs left out with classes:
+/// their count). Strict: unknown keys and wrong types are errors naming "train.KEY"; the ranges
+/// are validateTraining's, reported as "train.KEY" too.
+bool trainSpecFromJson(const nlohmann::json& block, TrainSpec& out, std::vector<SpecError>& errors);
+/// The block of a TrainSpec: the keys that differ from the defaults, and always "steps".
+nlohmann::json trainSpecToJson(const TrainSpec& t);
+
+/// "0-4", "5-9", "0,2,7": a list of distinct Fashion-MNIST classes 0..9 (ranges and commas);
+/// false with a message otherwise.
+bool parseClassList(const std::string& text, std::vector<int>& out, std::string& error);
+/// The shortest text of a class list ("0-4", "0,2,7").
+std::string classListText(const std::vector<int>& classes);
 
 /// Every problem of the pair (fields named as in the CLI without dashes: steps, learning_rate,
 /// momentum, ...): ranges, and settings another setting makes meaningless (a teacher on real
@@ -81,8 +111,22 @@ struct TrainParams {
 
 /// Targets of one batch: class labels (classification) or teacher outputs (regression).
 struct Targets {
-    std::vector<int> labels; // one per column
-    MatrixF values;          // outputs x B
+    std::vector<int> labels;         // one per column (0..K-1: the index in TrainSpec::classes)
+    MatrixF values;                  // outputs x B (the first chain's: the readout or head 0)
+    std::vector<MatrixF> moreValues; // the teacher targets of heads 1.. (each head its own)
+};
+
+/// A head's part of one step (TrainStep::heads, one per spec head).
+struct HeadStep {
+    std::string name;
+    double loss = kNaN;     // its own loss on the mini-batch (unweighted)
+    double accuracy = kNaN; // classification
+    // at recorded steps:
+    double testAccuracy = kNaN, testLoss = kNaN; // held-out images (classification)
+    double outMean = kNaN, outStd = kNaN;        // its output on the probe batch
+    double gradW2 = kNaN;     // ||d loss_h / d W||_F^2 over the head's weights (its own loss)
+    double trunkGrad2 = kNaN; // ||weight_h d loss_h / d theta_trunk||^2: its push on the trunk
+    double trunkShare = kNaN; // trunkGrad2 over the sum of every head's
 };
 
 /// One entry of the training curve: the network after `step` updates, measured on mini-batch
@@ -95,14 +139,18 @@ struct TrainStep {
     double testAccuracy = kNaN;     // on the held-out images (classification)
     double testLoss = kNaN;         // mean loss on the held-out images (classification)
     std::vector<LayerStats> layers; // the run's statistics of the trained trunk, probe batch
+    std::vector<HeadStep> heads;    // with heads: each head's loss (loss = sum weight_h loss_h)
+    bool pretraining = false;       // a step of the transfer's pre-training phase
 };
 
 struct TrainResult {
     NetworkSpec spec;
     TrainSpec train;
-    std::vector<TrainStep> steps; // 0..N (fewer when stopped)
-    double testAccuracy = kNaN;   // after the last update (classification)
-    int firstNonfiniteStep = -1;  // first step whose loss was not finite (training stops there)
+    std::vector<TrainStep> steps;         // 0..N (fewer when stopped)
+    std::vector<TrainStep> pretrainSteps; // transfer: the pre-training phase's 0..P
+    double pretrainTestAccuracy = kNaN;   // after pre-training, on its classes
+    double testAccuracy = kNaN;           // after the last update (classification)
+    int firstNonfiniteStep = -1; // first step whose loss was not finite (training stops there)
     bool cancelled = false;
     double seconds = 0;
 };
@@ -154,6 +202,19 @@ public:
     /// frozen), Engine::runWithWeights after.
     RunResult probe(const std::atomic<bool>* cancel);
 
+    /// Replaces the trunk's weights (transfer: a pretrained trunk); shapes must match. From then
+    /// on the probe measures the given trunk (Engine::runWithWeights).
+    void setTrunk(const std::vector<DenseLayer>& trunk);
+
+    /// Per head (spec heads, in order) on (x, y): its own loss's gradient norms (HeadStep's
+    /// gradW2, trunkGrad2 and trunkShare) and, on the probe batch, its output's mean and spread.
+    /// Empty without heads. The trunk's gradient is measured even when the trunk is frozen.
+    std::vector<HeadStep> headDiagnostics(const MatrixF& x, const Targets& y);
+    /// Each output chain's own (unweighted) loss and accuracy in the last lossAndGradients.
+    const std::vector<Evaluation>& chainEvaluations() const;
+    /// test(), per output chain.
+    std::vector<Evaluation> testChains();
+
 private:
     struct Impl;
     std::unique_ptr<Impl> d_;
@@ -167,7 +228,10 @@ TrainResult trainNetwork(const NetworkSpec& spec, const TrainSpec& train, TrainS
 /// The CLI's JSON of a training run (DESIGN.md, `initscope-cli train`): {"spec", "train",
 /// "arch", "stage", "steps": [{"step", "loss", "accuracy" (classification), and at recorded steps
 /// "test_accuracy", "test_loss" (classification) and "layers"}], "test_accuracy",
-/// "first_nonfinite_step", "message", "seconds"}.
+/// "first_nonfinite_step", "message", "seconds"}; with heads each step adds "heads": [{"name",
+/// "loss", "accuracy", at recorded steps "test_accuracy", "test_loss", "out_mean", "out_std",
+/// "grad_w2", "trunk_grad2", "trunk_share"}], and a transfer adds "pretrain": {"classes",
+/// "steps", "test_accuracy"}.
 nlohmann::json trainResultToJson(const TrainResult& r);
 
 /// Estimated seconds of trainNetwork (cost.h's model: the GEMM flops of every step, the test

@@ -3,6 +3,7 @@
 #include "activation.h"
 #include "data.h"
 #include "fields.h"
+#include "headseditor.h"
 #include "meanfield.h"
 #include "networkdiagram.h"
 
@@ -652,6 +653,17 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     ipf->addRow(label(tr("Seed"), seed_->toolTip()), seed_);
     root->addWidget(inputs);
 
+    // ---- heads on the trunk's last activation (each initialised by its own fans)
+    auto* headsBox = new QGroupBox(tr("Heads"));
+    headsBox->setToolTip(tr("Dense heads on the trunk's last activation: each initialised by its "
+                            "own fan-in and fan-out, with its own output bias and loss weight "
+                            "(training). run reports each head's output mean and spread."));
+    auto* hl = new QVBoxLayout(headsBox);
+    heads_ = new HeadsEditor;
+    hl->addWidget(heads_);
+    connect(heads_, &HeadsEditor::edited, this, &ControlPanel::edited);
+    root->addWidget(headsBox);
+
     // ---- advanced: fields presets set that change results or whether a run is allowed
     auto* adv = new QGroupBox(tr("Advanced"));
     auto* avf = new QFormLayout(adv);
@@ -831,6 +843,7 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
 
 NetworkSpec ControlPanel::spec() const {
     NetworkSpec s = base_;
+    s.heads = heads_->heads();
     // A spin box that rounds to its decimals would change a loaded value; while a box still
     // shows the value setSpec gave it, the spec keeps that value exactly (a preset's gain
     // 1.7609546396067193 must not become 1.76095464 by being loaded, nor per-layer widths be
@@ -955,6 +968,7 @@ void ControlPanel::setSpec(const NetworkSpec& s) {
     recurrentInit_->setCurrentIndex(recurrentInit_->findData(
         QString::fromStdString(recurrentInitName(s.recurrentInit, s.recurrentScheme))));
     rnnInput_->setCurrentIndex(rnnInput_->findData(static_cast<int>(s.rnnInput)));
+    heads_->setHeads(s.heads);
     blockers.clear();
     updating_ = false;
     held_.clear(); // the spec's own values stand, not those held from before

@@ -14,8 +14,9 @@
 
 class QCheckBox;
 namespace initscope::ui {
+class HeadsEditor;
 class NetworkDiagram;
-}
+} // namespace initscope::ui
 class QComboBox;
 class QFormLayout;
 class QLabel;
@@ -168,6 +169,8 @@ public:
     /// The data chooser (gaussian / Fashion-MNIST / a CSV file / "CSV file..." opening a dialog).
     QComboBox* dataCombo() const { return data_; }
     QCheckBox* standardizeBox() const { return standardize_; }
+    /// The heads editor (spec.heads).
+    HeadsEditor* headsEditor() const { return heads_; }
     /// Uses the CSV file `path` as the inputs (what the file dialog does): the file is read on a
     /// worker thread (a large file takes seconds to parse), then input_dim becomes its column
     /// count and csvFileRead(path, true) follows; if it cannot be read, a message names the path
@@ -210,6 +213,7 @@ private:
     FieldIntSpinBox* batch_;
     QComboBox* data_;
     QCheckBox* standardize_;
+    HeadsEditor* heads_;
     int dataIndex_ = 0; // the data item in use (restored when the file dialog is cancelled)
     JobWorker* csvReader_;
     QDoubleSpinBox* inputMean_;

@@ -106,6 +106,21 @@ NetworkDiagram::NetworkDiagram(QWidget* parent) : QWidget(parent) {
 }
 
 QString NetworkDiagram::describe(const NetworkSpec& s) {
+    const QString trunk = describeTrunk(s);
+    if (s.heads.empty())
+        return trunk;
+    QStringList heads;
+    for (const HeadSpec& h : s.heads) {
+        QStringList w;
+        for (int x : h.widths)
+            w << QString::number(x);
+        heads << QStringLiteral("%1 %2").arg(QString::fromStdString(h.name),
+                                             w.join(QLatin1Char(',')));
+    }
+    return tr("%1; heads: %2").arg(trunk, heads.join(QStringLiteral("; ")));
+}
+
+QString NetworkDiagram::describeTrunk(const NetworkSpec& s) {
     const QString act = QString::fromStdString(activationName(s.activation));
     if (s.arch == Arch::Resnet)
         return tr("resnet: %1 blocks of x + %2\u00b7F(x)%3, branch %4 layers of %5, %6")
@@ -165,16 +180,54 @@ void NetworkDiagram::paintEvent(QPaintEvent*) {
     p.setBrush(pal.color(QPalette::Base));
     p.drawRoundedRect(all, 4, 4);
     p.setFont(scaled(font(), 0.85));
+    // heads: a column of their own at the right, fed by the trunk's last activation
+    const double headsW = spec_.heads.empty() ? 0.0 : std::min(120.0, area.width() * 0.32);
+    const QRectF trunkArea = area.adjusted(0, 0, -headsW, 0);
     if (spec_.arch == Arch::Resnet)
-        paintResnet(p, area.adjusted(6, 5, -6, 0));
+        paintResnet(p, trunkArea.adjusted(6, 5, -6, 0));
     else if (spec_.arch == Arch::Rnn)
-        paintRnn(p, area.adjusted(6, 3, -6, 0));
+        paintRnn(p, trunkArea.adjusted(6, 3, -6, 0));
     else
-        paintMlp(p, area.adjusted(6, 3, -6, 0));
+        paintMlp(p, trunkArea.adjusted(6, 3, -6, 0));
+    if (headsW > 0)
+        paintHeads(p, QRectF(trunkArea.right() - 4, area.top() + 2, headsW, area.height() - 2));
     p.setFont(caption);
     p.setPen(pal.color(QPalette::Text));
     const QRectF line(all.left() + 6, area.bottom(), all.width() - 12, cm.height() + 1);
     p.drawText(line, Qt::AlignCenter, cm.elidedText(description_, Qt::ElideRight, line.width()));
+}
+
+void NetworkDiagram::paintHeads(QPainter& p, const QRectF& area) const {
+    const QPalette pal = palette();
+    QColor fill = pal.color(QPalette::Link);
+    fill.setAlpha(40);
+    p.save();
+    p.setFont(scaled(p.font(), 0.85));
+    const QFontMetricsF fm(p.font());
+    const int shown = std::min<int>(static_cast<int>(spec_.heads.size()), 4);
+    const double rowH = area.height() / shown;
+    const double boxH = std::min(rowH - 3, fm.height() + 4);
+    const QPointF from(area.left(), area.center().y());
+    p.setPen(pal.color(QPalette::Text));
+    for (int i = 0; i < shown; ++i) {
+        const HeadSpec& h = spec_.heads[static_cast<std::size_t>(i)];
+        const double cy = area.top() + rowH * (i + 0.5);
+        const QRectF box(area.left() + 18, cy - boxH / 2, area.width() - 20, boxH);
+        arrow(p, from, QPointF(box.left() - 1, cy));
+        p.setBrush(fill);
+        p.drawRoundedRect(box, 3, 3);
+        p.setBrush(Qt::NoBrush);
+        QStringList w;
+        for (int x : h.widths)
+            w << QString::number(x);
+        QString text =
+            QString::fromStdString(h.name) + QStringLiteral(" ") + w.join(QLatin1Char(','));
+        if (i == shown - 1 && static_cast<int>(spec_.heads.size()) > shown)
+            text = tr("+%1 more heads").arg(static_cast<int>(spec_.heads.size()) - shown + 1);
+        p.drawText(box.adjusted(2, 0, -2, 0), Qt::AlignCenter,
+                   fm.elidedText(text, Qt::ElideRight, box.width() - 4));
+    }
+    p.restore();
 }
 
 void NetworkDiagram::paintMlp(QPainter& p, const QRectF& area) const {

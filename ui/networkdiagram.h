@@ -22,6 +22,8 @@ public:
     /// 256, relu"); also the widget's tooltip and accessible description.
     QString description() const { return description_; }
     static QString describe(const NetworkSpec& spec);
+    /// describe() without the heads.
+    static QString describeTrunk(const NetworkSpec& spec);
 
     QSize sizeHint() const override { return {300, 74}; }
     QSize minimumSizeHint() const override { return {200, 74}; }
@@ -33,6 +35,8 @@ private:
     void paintMlp(QPainter& p, const QRectF& area) const;
     void paintResnet(QPainter& p, const QRectF& area) const;
     void paintRnn(QPainter& p, const QRectF& area) const;
+    /// The heads as boxes "name widths" in a column fed by a^L (at most 4 drawn).
+    void paintHeads(QPainter& p, const QRectF& area) const;
     NetworkSpec spec_;
     QString description_;
 };

@@ -19,6 +19,7 @@
 #include "settings.h"
 #include "specdiff.h"
 #include "tourcontroller.h"
+#include "trainview.h"
 
 #include <QAction>
 #include <QApplication>
@@ -325,6 +326,8 @@ void PresetDocument::showPreset(const Preset& preset) {
         window_->analysisViews()->rl()->setRlSpec(*preset.rl);
     window_->setSpec(preset.spec);
     savedSpec_ = window_->controls()->spec();
+    if (preset.train) // a lesson that trains: the Training view's controls
+        window_->analysisViews()->training()->setTrainSpec(*preset.train);
     if (!preset.statistic.empty())
         window_->showStatistic(QString::fromStdString(preset.statistic));
     if (!window_->showView(QString::fromStdString(preset.view)))

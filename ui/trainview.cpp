@@ -288,6 +288,10 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
     top->addLayout(buttons);
     top->addWidget(status_);
     top->addWidget(problems_);
+    extraLabel_ = new QLabel; // settings a preset gave that have no control here
+    extraLabel_->setWordWrap(true);
+    extraLabel_->setVisible(false);
+    top->addWidget(extraLabel_);
     top->addLayout(statBar);
     top->addLayout(grid, 1);
 
@@ -342,7 +346,44 @@ TrainSpec TrainView::trainSpec() const {
     t.learningRate = lr_->value();
     t.recordEvery = record_->value();
     t.freezeTrunk = freeze_->isChecked();
+    t.classes = extra_.classes;
+    t.outputs = extra_.outputs;
+    t.pretrainSteps = extra_.pretrainSteps;
+    t.pretrainClasses = extra_.pretrainClasses;
+    t.momentum = extra_.momentum;
+    t.beta1 = extra_.beta1;
+    t.beta2 = extra_.beta2;
+    t.epsilon = extra_.epsilon;
+    t.testExamples = extra_.testExamples;
+    if (t.task == TrainTask::FashionMnist)
+        t.outputs = t.classCount();
     return t;
+}
+
+void TrainView::setTrainSpec(const TrainSpec& t) {
+    extra_ = t;
+    steps_box_->setValue(t.steps);
+    if (const int i = task_->findData(QString::fromStdString(trainTaskName(t.task))); i >= 0)
+        task_->setCurrentIndex(i);
+    if (const int i = optimizer_->findData(QString::fromStdString(optimizerName(t.optimizer)));
+        i >= 0)
+        optimizer_->setCurrentIndex(i);
+    lr_->setValue(t.eta());
+    record_->setValue(t.recordEvery);
+    freeze_->setChecked(t.freezeTrunk);
+    QString extra;
+    if (!t.classes.empty())
+        extra = tr("classes %1").arg(QString::fromStdString(classListText(t.classes)));
+    if (t.pretrainSteps > 0)
+        extra += (extra.isEmpty() ? QString() : QStringLiteral("; ")) +
+                 tr("first pre-trains %1 steps on classes %2 (transfer)")
+                     .arg(t.pretrainSteps)
+                     .arg(QString::fromStdString(classListText(t.pretrainClasses)));
+    if (extraLabel_) {
+        extraLabel_->setText(extra);
+        extraLabel_->setVisible(!extra.isEmpty());
+    }
+    updateProblems();
 }
 
 QString TrainView::problems() const {
@@ -484,6 +525,11 @@ void TrainView::stop() {
 }
 
 void TrainView::received(const TrainStep& s) {
+    if (s.pretraining) { // the transfer's first phase: progress only, the curves are phase 2's
+        progress_->setFormat(
+            tr("pre-training: step %1 of %2").arg(s.step).arg(trainedTrain_.pretrainSteps));
+        return;
+    }
     steps_.push_back(s);
     if (s.recorded)
         recorded_.push_back(static_cast<int>(steps_.size()) - 1);

@@ -45,8 +45,12 @@ public:
     /// The settings of the main controls: what Start trains next (a training in progress goes on
     /// with the network it started with).
     void setSpec(const NetworkSpec& spec);
-    /// The training settings of the view's own controls.
+    /// The training settings of the view's own controls (and those without a control: classes,
+    /// the transfer's pre-training, outputs, as the last setTrainSpec gave them).
     TrainSpec trainSpec() const;
+    /// Sets the controls to `t` (a preset's "train" block); a training in progress goes on.
+    void setTrainSpec(const TrainSpec& t);
+    QCheckBox* freezeBox() const { return freeze_; }
     /// Problems of (spec, trainSpec()), one per line, naming the fields; empty when Start can run.
     QString problems() const;
 
@@ -99,6 +103,8 @@ private:
     NetworkSpec spec_;        // of the controls
     NetworkSpec trainedSpec_; // of the training shown
     TrainSpec trainedTrain_;
+    TrainSpec extra_; // the settings without a control (setTrainSpec)
+    QLabel* extraLabel_ = nullptr;
     std::vector<TrainStep> steps_;
     std::vector<int> recorded_; // indices into steps_ with layers
     bool training_ = false;

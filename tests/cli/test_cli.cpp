@@ -1029,3 +1029,42 @@ TEST(Cli, RlShapeAndErrors) {
     expectError("rl --arch cnn", "--arch: the Q-network's trunk is an mlp");
     expectError("rl --bogus 1", "--bogus");
 }
+
+// Heads (issue 12): --head is repeatable; run reports every head's output mean and spread and
+// its layers, and nothing about heads without them; bad heads exit 2 naming the head's field.
+TEST(Cli, HeadsInRunAndTrain) {
+    const std::string net = " --depth 3 --width 64 --input-dim 16 --batch 32 --activation tanh";
+    const json j = okJson(
+        "run" + net + " --head cls:10:lecun-normal:bias=0.5 --head deep:128,4:he-normal:weight=3");
+    ASSERT_TRUE(j.contains("heads"));
+    ASSERT_EQ(j["heads"].size(), 2u);
+    EXPECT_EQ(j["heads"][0]["name"], "cls");
+    EXPECT_EQ(j["heads"][1]["layers"].size(), 2u);
+    EXPECT_NEAR(j["heads"][0]["out_mean"].get<double>(), 0.5, 0.2);
+    EXPECT_GT(j["heads"][0]["out_std"].get<double>(), 0.0);
+    EXPECT_EQ(j["spec"]["heads"].size(), 2u);
+    EXPECT_EQ(j["spec"]["heads"][1]["weight"], 3.0);
+    // the trunk is the same with or without heads
+    const json plain = okJson("run" + net);
+    EXPECT_FALSE(plain.contains("heads"));
+    EXPECT_FALSE(plain["spec"].contains("heads"));
+    EXPECT_EQ(plain["layers"].dump(), j["layers"].dump());
+    expectError("run --head cls:10", "--head 'cls:10': needs NAME:W1,W2");
+    expectError("run --head cls:0:lecun-normal", "heads[0].widths[0]: must be an integer from 1");
+    expectError("run --head a:4:lecun-normal --head a:4:he-normal",
+                "heads[1].name: 'a' is the name");
+    // train: the heads replace the readout, each step lists them
+    const json t = okJson("train --task teacher --steps 4 --record-every 2" + net +
+                          " --head a:3:lecun-normal --head b:32,2:xavier-normal:weight=0.5");
+    ASSERT_EQ(t["steps"][0]["heads"].size(), 2u);
+    EXPECT_TRUE(t["steps"][2]["heads"][1].contains("trunk_share"));
+    EXPECT_FALSE(t["steps"][1]["heads"][1].contains("trunk_share"));
+    const double total = t["steps"][1]["loss"].get<double>();
+    const double sum = t["steps"][1]["heads"][0]["loss"].get<double>() +
+                       0.5 * t["steps"][1]["heads"][1]["loss"].get<double>();
+    EXPECT_NEAR(total, sum, 1e-12 * (1 + total));
+    expectError("train --steps 4 --classes 0-4 --head a:10:lecun-normal",
+                "heads[0].widths: its last entry is the head's outputs");
+    expectError("train --steps 4 --classes 7-3", "--classes: must be Fashion-MNIST classes");
+    expectError("train --steps 4 --pretrain-steps 5", "--pretrain-classes: pretrain_steps 5 needs");
+}
