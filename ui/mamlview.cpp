@@ -18,7 +18,9 @@
 #include <QShowEvent>
 #include <QSpinBox>
 #include <QVBoxLayout>
+
 #include <QValueAxis>
+#include <initializer_list>
 
 #include <algorithm>
 #include <cmath>
@@ -173,6 +175,10 @@ MamlView::MamlView(QWidget* parent) : QWidget(parent) {
         familyChart(tr("Query loss after adaptation"), QStringLiteral("post_adaptation_loss"),
                     tr("MSE (log)"), true, lossX_, nullptr, &lossY_, lossSeries_);
 
+    // an explicit minimum: the charts' own hints (title, axes, a legend in a column) would keep
+    // the window from fitting a 1280 x 720 projector
+    for (QWidget* v : std::initializer_list<QWidget*>{sigmaView_, satView_, gradView_, lossView_})
+        v->setMinimumSize(200, 130);
     auto* grid = new QGridLayout;
     grid->addWidget(sigmaView_, 0, 0);
     grid->addWidget(satView_, 0, 1);

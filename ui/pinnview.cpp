@@ -129,9 +129,11 @@ PinnView::PinnView(QWidget* parent) : QWidget(parent) {
     row2->addWidget(small_);
     row2->addWidget(new QLabel(tr("and large c")));
     row2->addWidget(large_);
-    row2->addWidget(start_);
-    row2->addWidget(stop_);
-    row2->addWidget(progress_, 1);
+    row2->addStretch(1);
+    auto* row3 = new QHBoxLayout; // a row of its own: the window must fit a 1280 x 720 projector
+    row3->addWidget(start_);
+    row3->addWidget(stop_);
+    row3->addWidget(progress_, 1);
 
     lawView_ = charts::makeView(tr("At init against the wave speed c"));
     lawView_->setObjectName(QStringLiteral("pinnLaw"));
@@ -179,6 +181,7 @@ PinnView::PinnView(QWidget* parent) : QWidget(parent) {
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(row1);
     layout->addLayout(row2);
+    layout->addLayout(row3);
     layout->addWidget(summary_);
     layout->addLayout(grid, 1);
 

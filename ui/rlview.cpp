@@ -193,20 +193,26 @@ RlView::RlView(QWidget* parent)
     for (QChartView* v : {histView_, regretView_, triedView_, qView_})
         charts::lineLegend(v->chart());
 
-    auto* controls = new QHBoxLayout;
-    const auto add = [&](const QString& label, QWidget* w) {
-        controls->addWidget(new QLabel(label));
-        controls->addWidget(w);
+    // two rows, so that the window still fits a 1280 x 720 projector
+    auto* controls = new QVBoxLayout;
+    auto* row1 = new QHBoxLayout;
+    auto* row2 = new QHBoxLayout;
+    controls->addLayout(row1);
+    controls->addLayout(row2);
+    const auto add = [](QHBoxLayout* row, const QString& label, QWidget* w) {
+        row->addWidget(new QLabel(label));
+        row->addWidget(w);
     };
-    add(tr("Q_opt (reward units):"), qOpt_);
-    add(tr("Episodes:"), episodes_);
-    add(tr("Actions K:"), actions_);
-    add(tr("States S:"), states_);
-    add(tr("Large-weight variance x:"), largeGain_);
-    add(tr("SGD rate:"), lr_);
-    controls->addWidget(run_);
-    controls->addWidget(cancel_);
-    controls->addWidget(progress_, 1);
+    add(row1, tr("Q_opt (reward units):"), qOpt_);
+    add(row1, tr("Episodes:"), episodes_);
+    add(row1, tr("Actions K:"), actions_);
+    add(row1, tr("States S:"), states_);
+    row1->addStretch(1);
+    add(row2, tr("Large-weight variance x:"), largeGain_);
+    add(row2, tr("SGD rate:"), lr_);
+    row2->addWidget(run_);
+    row2->addWidget(cancel_);
+    row2->addWidget(progress_, 1);
     auto* grid = new QGridLayout;
     grid->addWidget(histView_, 0, 0);
     grid->addWidget(regretView_, 0, 1);

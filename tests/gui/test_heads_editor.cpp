@@ -70,7 +70,9 @@ void TestHeadsEditor::addingAHeadReachesSpecDiagramAndRun() {
              qPrintable(QString::number(r.heads[0].outMean)));
     QVERIFY(r.heads[0].outStd > 0);
 
-    // a width that is not a number is refused by validation, naming the head's field
+    // a width that is not a number is refused by validation, naming the head's field (a step
+    // of its own: edits of one field closer than kMergeMs merge into one undo step)
+    QTest::qWait(PresetDocument::kMergeMs + 200);
     t->item(0, HeadsEditor::Widths)->setText(QStringLiteral("x"));
     QTRY_VERIFY_WITH_TIMEOUT(panel->errorText().contains(QStringLiteral("heads[0].widths")),
                              kTimeoutMs);
