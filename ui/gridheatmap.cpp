@@ -61,6 +61,11 @@ void GridHeatmap::setGrid(const GridImage& grid) {
     update();
 }
 
+void GridHeatmap::setEmptyText(const QString& text) {
+    emptyText_ = text;
+    update();
+}
+
 void GridHeatmap::setTitle(const QString& title) {
     title_ = title;
     update();
@@ -178,7 +183,8 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
     const GridImage& g = grid_;
     if (g.isNull()) {
         painter.setPen(text);
-        painter.drawText(plot, Qt::AlignCenter, tr("computing..."));
+        painter.drawText(plot, Qt::AlignCenter | Qt::TextWordWrap,
+                         emptyText_.isEmpty() ? tr("computing...") : emptyText_);
         return;
     }
     painter.setRenderHint(QPainter::SmoothPixmapTransform, false);

@@ -49,6 +49,8 @@ public:
 
     void setGrid(const GridImage& grid);
     void setTitle(const QString& title);
+    /// What the plot says while it has no grid (default "computing...").
+    void setEmptyText(const QString& text);
     QString title() const { return title_; }
     const GridImage& grid() const { return grid_; }
     /// A curve in data coordinates (NaN points break it), drawn over the image.
@@ -95,6 +97,7 @@ private:
     bool hasLegend() const;
 
     QString title_;
+    QString emptyText_;
     GridImage grid_;
     QPolygonF overlay_;
     QString overlayLegend_, markerLegend_;

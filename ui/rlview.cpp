@@ -30,14 +30,16 @@ QString num(double v) {
 
 const char* const kInitKeys[] = {"zero", "optimistic", "optimistic_large"};
 
-QString initLabel(int i, const RlSpec& rl) {
+/// The inits by their CLI/JSON names (short, so that four legend entries fit a chart; what each
+/// one is, with its Q_opt and weight variance, is in the summary line and the controls).
+QString initLabel(int i) {
     switch (i) {
     case 0:
-        return QObject::tr("zero bias");
+        return QObject::tr("zero");
     case 1:
-        return QObject::tr("optimistic bias %1").arg(rl.qOpt);
+        return QObject::tr("optimistic");
     default:
-        return QObject::tr("optimistic %1, weights x%2 var").arg(rl.qOpt).arg(rl.largeGain);
+        return QObject::tr("optimistic-large");
     }
 }
 
@@ -140,7 +142,7 @@ RlView::RlView(QWidget* parent)
     histY_ = charts::valueAxis(hc, tr("(state, action) pairs per bin"), Qt::AlignLeft,
                                QStringLiteral("%d"));
     for (int i = 0; i < 3; ++i) {
-        QLineSeries* s = charts::addLine(hc, initLabel(i, defaults),
+        QLineSeries* s = charts::addLine(hc, initLabel(i),
                                          charts::color(i == 0   ? 0
                                                        : i == 1 ? 1
                                                                 : 2),
@@ -165,8 +167,7 @@ RlView::RlView(QWidget* parent)
         x = charts::valueAxis(c, tr("episode"), Qt::AlignBottom, QStringLiteral("%d"));
         y = charts::valueAxis(c, yTitle, Qt::AlignLeft);
         for (int i = 0; i < 3; ++i) {
-            QLineSeries* s =
-                charts::addLine(c, initLabel(i, defaults), charts::color(i), false, x, y, 2.0);
+            QLineSeries* s = charts::addLine(c, initLabel(i), charts::color(i), false, x, y, 2.0);
             s->setObjectName(QStringLiteral("%1_%2").arg(key, kInitKeys[i]));
             series.push_back(s);
         }
@@ -367,7 +368,7 @@ void RlView::display(const RlResult& r) {
             }
             pts.append(QPointF(r.histEdges.back(), 0));
         }
-        hist_[i]->setName(initLabel(static_cast<int>(i), r.rl));
+        hist_[i]->setName(initLabel(static_cast<int>(i)));
         charts::setPoints(hist_[i], pts);
     }
     if (bins > 0)
@@ -393,7 +394,7 @@ void RlView::display(const RlResult& r) {
                         hi = std::max(hi, v[k]);
                     }
             }
-            series[i]->setName(initLabel(static_cast<int>(i), r.rl));
+            series[i]->setName(initLabel(static_cast<int>(i)));
             charts::setPoints(series[i], pts);
         }
         charts::integerTicks(x, 0, last, 6);

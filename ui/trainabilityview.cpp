@@ -71,6 +71,8 @@ QDoubleSpinBox* sigmaBox(double value, const QString& tip) {
 
 TrainabilityView::TrainabilityView(QWidget* parent)
     : QWidget(parent), heatmap_(new GridHeatmap(tr("Trainability map"))) {
+    heatmap_->setEmptyText(tr("Start trains one network per (depth, \u03c3_w\u00b2) cell; the "
+                              "map fills cell by cell"));
     heatmap_->setObjectName(QStringLiteral("trainabilityMap"));
     heatmap_->setOverlayKeys(QStringLiteral("six_xi_c"), QStringLiteral("xi_c"));
     const TrainabilitySettings d;

@@ -262,6 +262,8 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
     statNow_->setObjectName(QStringLiteral("chosen_step"));
     charts::restyle(statView_);
     heatmap_ = new GridHeatmap(tr("Layer statistic against training step"));
+    heatmap_->setEmptyText(tr("Start trains the network; the layer x step map fills at the "
+                              "recorded steps"));
     heatmap_->setObjectName(QStringLiteral("statistic_by_step"));
 
     auto* statBar = new QHBoxLayout;
@@ -448,6 +450,7 @@ void TrainView::start() {
                          .arg(trainedTrain_.eta()));
     drawCurves();
     drawStatistic();
+    heatmap_->setEmptyText(tr("training: the map fills at the recorded steps"));
     heatmap_->setGrid(GridImage{});
     updateButtons();
 
