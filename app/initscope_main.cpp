@@ -1,16 +1,16 @@
 // The desktop application: reads its options, then hands over to ui::MainWindow.
-#include "analysisviews.h"
-#include "controlpanel.h"
-#include "mainwindow.h"
-#include "presentation.h"
-#include "presetdocument.h"
-#include "tourcontroller.h"
+#include "model/presetdocument.h"
+#include "views/analysisviews.h"
+#include "window/controlpanel.h"
+#include "window/mainwindow.h"
+#include "window/presentation.h"
+#include "work/tourcontroller.h"
 
 #include <QApplication>
 #include <QMessageBox>
 #include <QTimer>
 
-#include "options.h"
+#include "spec/options.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
         (initscope::ui::MainWindow::viewNames() + initscope::ui::AnalysisViews::viewNames())
             .join(QStringLiteral(", "));
 
-    // The same option syntax and run options as initscope-cli (engine/options.h), so that
+    // The same option syntax and run options as initscope-cli (engine/spec/options.h), so that
     // "--width 64" means one thing in both programs.
     auto fail = [](const QString& m) {
         std::fprintf(stderr, "initscope: %s\n", qPrintable(m));

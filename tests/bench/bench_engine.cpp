@@ -1,10 +1,10 @@
 // Engine benchmark (issue 2): the sweep job against this machine's SGEMM rate measured in the
 // same run, and the latency of one slider update. Medians over repetitions; ratios, not
 // absolute times, are the figures to compare across (noisy, shared) machines.
-#include "conv.h"
-#include "engine.h"
-#include "sweep.h"
-#include "weights.h"
+#include "analysis/sweep.h"
+#include "network/conv.h"
+#include "network/engine.h"
+#include "network/weights.h"
 
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/parallel_for.h>

@@ -5,10 +5,10 @@
 //
 //   bench_gui_drag [seconds=10] [depth=50] [width=256] [batch=128] [activation=tanh]
 //                  [view=signal]
-#include "controlpanel.h"
-#include "mainwindow.h"
-#include "perfmonitor.h"
-#include "runcontroller.h"
+#include "window/controlpanel.h"
+#include "window/mainwindow.h"
+#include "window/perfmonitor.h"
+#include "work/runcontroller.h"
 
 #include <QApplication>
 #include <QElapsedTimer>

@@ -2,10 +2,10 @@
 // depth 50, width 512, K = 64 (with the condition number at every depth and the analytic kernel)
 // in under one second on 2 cores. Prints the median of the repetitions.
 //   build/release/tests/bench/bench_ntk [threads] [repetitions]
-#include "jacobian.h"
-#include "meanfield.h"
-#include "ntk.h"
-#include "phase.h"
+#include "analysis/jacobian.h"
+#include "analysis/ntk.h"
+#include "theory/meanfield.h"
+#include "theory/phase.h"
 
 #include <algorithm>
 #include <chrono>

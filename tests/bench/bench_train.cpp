@@ -5,8 +5,8 @@
 // steps 0 and 300 on the probe batch and the test accuracy at step 0). The data set is read once
 // before the timings, as the peer script does. Prints the median of the repetitions.
 //   build/release/tests/bench/bench_train [threads] [repetitions]
-#include "data.h"
-#include "train.h"
+#include "core/data.h"
+#include "train/train.h"
 
 #include <algorithm>
 #include <chrono>

@@ -4,8 +4,8 @@
 // --steps 200 --width 128 --sigma-b2 0.05` computes it. Prints every cell's time, the map's
 // total, the median over the repetitions and the cost model's estimate.
 //   build/release/tests/bench/bench_trainability [threads] [repetitions]
-#include "data.h"
-#include "trainability.h"
+#include "core/data.h"
+#include "train/trainability.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,6 +1,6 @@
 // Activations: the derivatives are the derivatives, and the float batch path equals the scalar
 // definition.
-#include "activation.h"
+#include "core/activation.h"
 
 #include <gtest/gtest.h>
 

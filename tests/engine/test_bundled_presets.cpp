@@ -3,10 +3,10 @@
 // float32 rounding; statistical claims get a multiple of the finite-width fluctuation (Hanin &
 // Rolnick 2018: log q of a ReLU net does a random walk of variance about 5/N per layer; about 2/N
 // for a linear or near-linear layer).
-#include "engine.h"
-#include "jacobian.h"
-#include "preset.h"
-#include "report.h"
+#include "analysis/jacobian.h"
+#include "network/engine.h"
+#include "spec/preset.h"
+#include "stats/report.h"
 
 #include <gtest/gtest.h>
 

@@ -4,12 +4,12 @@
 // a run whose weights are already drawn (cached) while it multiplies them (forward and backward),
 // an NTK in its forward products and the analytic NTK inside one layer's pair expectations. Also:
 // drawing in cancellable blocks gives the very stream one uninterrupted fill gives.
-#include "drawcache.h"
-#include "engine.h"
-#include "jacobian.h"
-#include "ntk.h"
-#include "rng.h"
-#include "weights.h"
+#include "analysis/jacobian.h"
+#include "analysis/ntk.h"
+#include "core/rng.h"
+#include "network/drawcache.h"
+#include "network/engine.h"
+#include "network/weights.h"
 
 #include <Eigen/Core>
 

@@ -2,16 +2,16 @@
 // measured on real networks: the kernels against a direct convolution, the gradients against
 // finite differences, q against the length map with sigma_w^2 = Var(W) k^2 C_in (and k^2 times
 // that when the fan-in forgets k^2), and the Jacobian of delta-orthogonal kernels.
-#include "conv.h"
-#include "data.h"
-#include "engine.h"
-#include "familytheory.h"
-#include "fields.h"
-#include "jacobian.h"
-#include "network.h"
-#include "ntk.h"
-#include "rng.h"
-#include "weights.h"
+#include "analysis/jacobian.h"
+#include "analysis/ntk.h"
+#include "core/data.h"
+#include "core/rng.h"
+#include "network/conv.h"
+#include "network/engine.h"
+#include "network/network.h"
+#include "network/weights.h"
+#include "spec/fields.h"
+#include "theory/familytheory.h"
 
 #include <gtest/gtest.h>
 

@@ -3,9 +3,9 @@
 // about 9 h; a 500 x 500 phase grid, 205 s on 2 cores) are estimated at that order or above, so
 // that the default limit refuses them. Everything here is arithmetic on the model: exact or
 // with a relative tolerance of 1e-12 (the sum is the same additions in another order).
-#include "cost.h"
-#include "ntk.h"
-#include "sweep.h"
+#include "analysis/ntk.h"
+#include "analysis/sweep.h"
+#include "core/cost.h"
 
 #include <gtest/gtest.h>
 

@@ -2,11 +2,11 @@
 // training-set standardisation), CSV files the test writes (good, header, every error with its
 // exact message), the rules of the data field, the seeded permutation prefix, and runs on real
 // images raw vs standardised (scenario 9's preprocessing error) and across thread counts.
-#include "data.h"
-#include "engine.h"
-#include "fields.h"
-#include "preset.h"
-#include "weights.h"
+#include "core/data.h"
+#include "network/engine.h"
+#include "network/weights.h"
+#include "spec/fields.h"
+#include "spec/preset.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Seed ensembles: each run is the single run of its seed, bands contain the mean and are
 // deterministic, and the scalar summaries for sweeps mean what their names say.
-#include "ensemble.h"
-#include "parallel.h"
+#include "analysis/ensemble.h"
+#include "core/parallel.h"
 
 #include <gtest/gtest.h>
 

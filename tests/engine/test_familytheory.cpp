@@ -10,9 +10,9 @@
 // 2018). Errors made at one stage are carried into the next through the map's slope; where the
 // slope exceeds 1 (q growing) the relative error is carried at most unchanged, because the maps
 // tested there are homogeneous (relu, linear) or contracting in relative terms.
-#include "familytheory.h"
-#include "meanfield.h"
-#include "rng.h"
+#include "core/rng.h"
+#include "theory/familytheory.h"
+#include "theory/meanfield.h"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
 // The field table's one meaning per setting: ranges, settings that others make meaningless,
 // the implications of a layer of settings, sigma_w2 for the chosen scheme, and the command-line
 // parser shared by initscope-cli and the GUI.
-#include "fields.h"
-#include "options.h"
-#include "preset.h"
-#include "sweep.h"
+#include "analysis/sweep.h"
+#include "spec/fields.h"
+#include "spec/options.h"
+#include "spec/preset.h"
 
 #include <gtest/gtest.h>
 

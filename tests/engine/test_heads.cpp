@@ -3,14 +3,14 @@
 // by its own fan-in as the theory says, exact gradients of the weighted total loss, the loss
 // weight as an exact factor on a head's push into the trunk, a frozen trunk untouched, the
 // command-line and JSON forms, and transfer (pre-training, then a new head on the frozen trunk).
-#include "data.h"
-#include "engine.h"
-#include "fields.h"
-#include "heads.h"
-#include "network.h"
-#include "options.h"
-#include "preset.h"
-#include "train.h"
+#include "core/data.h"
+#include "network/engine.h"
+#include "network/heads.h"
+#include "network/network.h"
+#include "spec/fields.h"
+#include "spec/options.h"
+#include "spec/preset.h"
+#include "train/train.h"
 
 #include <gtest/gtest.h>
 

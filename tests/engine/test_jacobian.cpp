@@ -1,8 +1,8 @@
 // The input-output Jacobian: dynamical isometry of orthogonal linear networks, the spread of
 // Gaussian ones, the mean squared singular value against its mean-field product, overflow.
-#include "jacobian.h"
-#include "meanfield.h"
-#include "weights.h"
+#include "analysis/jacobian.h"
+#include "network/weights.h"
+#include "theory/meanfield.h"
 
 #include <gtest/gtest.h>
 

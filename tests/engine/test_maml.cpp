@@ -1,12 +1,12 @@
-// MAML (engine/maml.h; THEORY.md scenario 18): the loss gradient, the exact Hessian-vector product
-// and the second-order meta-gradient against brute-force finite differences on a tiny network,
-// the start is the trainer's draw, tasks are a pure function of the seed, results are
+// MAML (engine/apps/maml.h; THEORY.md scenario 18): the loss gradient, the exact Hessian-vector
+// product and the second-order meta-gradient against brute-force finite differences on a tiny
+// network, the start is the trainer's draw, tasks are a pure function of the seed, results are
 // bit-identical across thread counts, and meta-learning really lowers the adapted loss.
-#include "maml.h"
+#include "apps/maml.h"
 
-#include "engine.h"
-#include "preset.h"
-#include "train.h"
+#include "network/engine.h"
+#include "spec/preset.h"
+#include "train/train.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Mean-field theory: exact special cases, quadrature against closed forms and against an
 // independent integration, critical points, fixed points and depth scales, the per-layer
 // prediction, and the edge cases (q = 0, c = +-1, huge q).
-#include "meanfield.h"
+#include "theory/meanfield.h"
 
 #include <Eigen/Eigenvalues>
 #include <gtest/gtest.h>

@@ -2,9 +2,9 @@
 // per-parameter gradients; the empirical kernel approaches the analytic one as the width grows;
 // the pair expectations of the analytic recursion agree with meanfield.h; the condition number
 // grows with depth in the ordered phase faster than near criticality.
-#include "meanfield.h"
-#include "ntk.h"
-#include "weights.h"
+#include "analysis/ntk.h"
+#include "network/weights.h"
+#include "theory/meanfield.h"
 
 #include <gtest/gtest.h>
 

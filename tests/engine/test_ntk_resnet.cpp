@@ -2,9 +2,9 @@
 // per-parameter gradients on a tiny network; zero gamma leaves exactly the readout's kernel of
 // the inputs; the empirical kernel approaches the analytic recursion as the width grows; the
 // by-block curve is the condition of the network of m blocks; results do not depend on threads.
-#include "network.h"
-#include "ntk.h"
-#include "weights.h"
+#include "analysis/ntk.h"
+#include "network/network.h"
+#include "network/weights.h"
 
 #include <gtest/gtest.h>
 

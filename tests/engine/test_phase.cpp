@@ -1,8 +1,8 @@
 // The phase diagram: its critical line is meanfield::criticalSigmaW2 (what `initscope-cli
 // critical` prints), chi1 is below 1 left of it and above 1 right of it, and the grid is the same
 // whatever the thread count.
-#include "meanfield.h"
-#include "phase.h"
+#include "theory/meanfield.h"
+#include "theory/phase.h"
 
 #include <gtest/gtest.h>
 

@@ -7,9 +7,9 @@
 // error ~ e^2 |f'''| / 6 and rounding error ~ 1e-16 |f| / e; with e = 1e-5 and O(1) derivatives
 // both are below 1e-9, so a relative agreement of 1e-6 leaves a margin of 1000 and would still
 // catch any wrong term (a missing phi'' term changes the gradients at the 1e-1 level).
-#include "engine.h"
-#include "pinn.h"
-#include "train.h"
+#include "apps/pinn.h"
+#include "network/engine.h"
+#include "train/train.h"
 
 #include <gtest/gtest.h>
 

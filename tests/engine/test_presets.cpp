@@ -1,6 +1,6 @@
 // Presets: exact round trip, every bundled preset valid, and bad input named precisely.
-#include "fields.h"
-#include "preset.h"
+#include "spec/fields.h"
+#include "spec/preset.h"
 
 #include <gtest/gtest.h>
 

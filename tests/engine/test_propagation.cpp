@@ -1,11 +1,11 @@
 // Propagation: statistics as THEORY.md defines them (checked against a brute-force double
 // computation), agreement with the mean-field theory on real networks, symmetry, overflow,
 // determinism, streaming and cancellation.
-#include "engine.h"
-#include "meanfield.h"
-#include "report.h"
-#include "rng.h"
-#include "weights.h"
+#include "core/rng.h"
+#include "network/engine.h"
+#include "network/weights.h"
+#include "stats/report.h"
+#include "theory/meanfield.h"
 
 #include <gtest/gtest.h>
 

@@ -1,12 +1,12 @@
 // Residual networks (THEORY.md, ResNet; scenario 14): x^l = x^{l-1} + gamma F(x^{l-1}) with a
 // pre-activation branch of m dense layers, measured on real networks against
 // q^l = q^{l-1} + gamma^2 q_F(q^{l-1}) and the Jacobian's (1 + gamma^2 chi_F) per block.
-#include "engine.h"
-#include "familytheory.h"
-#include "fields.h"
-#include "jacobian.h"
-#include "ntk.h"
-#include "report.h"
+#include "analysis/jacobian.h"
+#include "analysis/ntk.h"
+#include "network/engine.h"
+#include "spec/fields.h"
+#include "stats/report.h"
+#include "theory/familytheory.h"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
-// The RL experiment's mechanics (engine/rl.h): the readout bias sets the initial Q mean (exactly
-// with zero readout weights; within the theory's sd otherwise), the spread follows the readout
-// weights' scale (exactly sqrt(gain) between the shared draws; the variance's expectation given
-// the trunk features), the masked TD update touches only the taken action's readout row, and
+// The RL experiment's mechanics (engine/apps/rl.h): the readout bias sets the initial Q mean
+// (exactly with zero readout weights; within the theory's sd otherwise), the spread follows the
+// readout weights' scale (exactly sqrt(gain) between the shared draws; the variance's expectation
+// given the trunk features), the masked TD update touches only the taken action's readout row, and
 // results are identical whatever the thread count.
-#include "rl.h"
+#include "apps/rl.h"
 
-#include "engine.h"
+#include "network/engine.h"
 
 #include <gtest/gtest.h>
 

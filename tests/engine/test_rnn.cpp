@@ -3,13 +3,13 @@
 // gradient's per-step rate back in time), plus the exact cases (orthogonal or identity W of a
 // linear network keeps every length), the input schedules, thread-count determinism and the
 // field rules of the family.
-#include "engine.h"
-#include "familytheory.h"
-#include "fields.h"
-#include "jacobian.h"
-#include "network.h"
-#include "ntk.h"
-#include "report.h"
+#include "analysis/jacobian.h"
+#include "analysis/ntk.h"
+#include "network/engine.h"
+#include "network/network.h"
+#include "spec/fields.h"
+#include "stats/report.h"
+#include "theory/familytheory.h"
 
 #include <gtest/gtest.h>
 

@@ -5,9 +5,9 @@
 // chunks of 64 inputs, BLAS products, per-chunk partial sums) must give the same statistics.
 // Batches of 150 inputs make three chunks, the last one short, so the chunking and the reduction
 // are what is checked, on 1 and 2 threads.
-#include "engine.h"
-#include "network.h"
-#include "weights.h"
+#include "network/engine.h"
+#include "network/network.h"
+#include "network/weights.h"
 
 #include <gtest/gtest.h>
 

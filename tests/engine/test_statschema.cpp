@@ -1,10 +1,10 @@
 // The statistics schema (statschema.h) is the one list every output iterates: its rows must be
 // unique, read the member they name, and be exactly what the run JSON, the ensemble bands, the
 // preset's statistic list and the GUI merge carry.
-#include "ensemble.h"
-#include "preset.h"
-#include "report.h"
-#include "statschema.h"
+#include "analysis/ensemble.h"
+#include "spec/preset.h"
+#include "stats/report.h"
+#include "stats/statschema.h"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
-// Tours (engine/tour.h): the bundled lesson tour names only bundled presets, views and settings
-// that exist; a tour written and read again is the same tour; every malformed tour is refused with
-// an error naming the step and the field; steps resolve bundled presets, preset files relative to
-// the tour's folder and inline presets.
-#include "fields.h"
-#include "preset.h"
-#include "tour.h"
+// Tours (engine/spec/tour.h): the bundled lesson tour names only bundled presets, views and
+// settings that exist; a tour written and read again is the same tour; every malformed tour is
+// refused with an error naming the step and the field; steps resolve bundled presets, preset files
+// relative to the tour's folder and inline presets.
+#include "spec/fields.h"
+#include "spec/preset.h"
+#include "spec/tour.h"
 
 #include <gtest/gtest.h>
 

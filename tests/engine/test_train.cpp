@@ -1,11 +1,11 @@
 // The trainer (THEORY.md "Training"): exact gradients, the optimizers' formulas, symmetry kept to
 // the bit, a frozen trunk untouched, determinism across thread counts, step 0 = run, and real
 // learning on Fashion-MNIST and on a teacher.
-#include "data.h"
-#include "engine.h"
-#include "network.h"
-#include "statschema.h"
-#include "train.h"
+#include "core/data.h"
+#include "network/engine.h"
+#include "network/network.h"
+#include "stats/statschema.h"
+#include "train/train.h"
 
 #include <gtest/gtest.h>
 

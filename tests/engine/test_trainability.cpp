@@ -2,10 +2,10 @@
 // thread counts, xi_c against an independent computation, strict grid checks, cancellation, and
 // the property the map exists to show: far beyond 6 xi_c a deep network stays at chance while
 // the same depth near the critical line learns.
-#include "data.h"
-#include "meanfield.h"
-#include "preset.h"
-#include "trainability.h"
+#include "core/data.h"
+#include "spec/preset.h"
+#include "theory/meanfield.h"
+#include "train/trainability.h"
 
 #include <gtest/gtest.h>
 

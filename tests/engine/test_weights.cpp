@@ -1,7 +1,7 @@
 // Initialization schemes: each scheme's sample variance and mean against its formula, orthogonal
 // matrices orthogonal, and the draws a pure function of (seed, layer) that the gain only rescales.
-#include "rng.h"
-#include "weights.h"
+#include "core/rng.h"
+#include "network/weights.h"
 
 #include <gtest/gtest.h>
 

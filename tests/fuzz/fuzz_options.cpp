@@ -1,9 +1,9 @@
 // libFuzzer target: the command-line parser shared by initscope-cli and the GUI
-// (engine/options.h) and the run options it applies through the field table. The input is split
-// on NUL bytes (or newlines) into arguments. Properties checked: parsing either throws
+// (engine/spec/options.h) and the run options it applies through the field table. The input is
+// split on NUL bytes (or newlines) into arguments. Properties checked: parsing either throws
 // OptionError or yields options that, applied to a default spec, either give errors or a spec
 // that validateFields accepts; every message is bounded and free of raw control characters.
-#include "options.h"
+#include "spec/options.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,8 +1,8 @@
-// Fuzz target for the preset reader (engine/preset.h parsePreset): any bytes must give either a
-// preset or errors, never a crash, a hang, undefined behaviour or an exception. A preset that
+// Fuzz target for the preset reader (engine/spec/preset.h parsePreset): any bytes must give either
+// a preset or errors, never a crash, a hang, undefined behaviour or an exception. A preset that
 // parses must also survive its own round trip: presetToJson, parsed again, is the same preset
 // (what the GUI's Save followed by Open relies on).
-#include "preset.h"
+#include "spec/preset.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,9 +1,9 @@
 // Waiting for the main window to show a finished run, shared by the GUI tests.
 #pragma once
 
-#include "controlpanel.h"
-#include "mainwindow.h"
-#include "runcontroller.h"
+#include "window/controlpanel.h"
+#include "window/mainwindow.h"
+#include "work/runcontroller.h"
 
 #include <QTest>
 

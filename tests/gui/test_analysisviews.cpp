@@ -2,17 +2,17 @@
 // both controls; the Jacobian and NTK views draw the engine's numbers for the spec; sweeps are
 // deterministic and stream every point; ensemble bands contain their mean; destroying a view or
 // the window mid-computation cancels and joins its worker promptly.
-#include "analysisviews.h"
-#include "controlpanel.h"
-#include "ensembleview.h"
+#include "charts/layercharts.h"
 #include "guitestmain.h"
-#include "jacobianview.h"
-#include "layercharts.h"
-#include "mainwindow.h"
-#include "meanfield.h"
-#include "ntkview.h"
-#include "phaseview.h"
-#include "sweepview.h"
+#include "theory/meanfield.h"
+#include "views/analysisviews.h"
+#include "views/ensembleview.h"
+#include "views/jacobianview.h"
+#include "views/ntkview.h"
+#include "views/phaseview.h"
+#include "views/sweepview.h"
+#include "window/controlpanel.h"
+#include "window/mainwindow.h"
 
 #include <QChart>
 #include <QChartView>

@@ -5,20 +5,20 @@
 // diagonal with its range in the title, square; a log sweep sampled evenly on its axis; every
 // view exported in every format at the requested size; one CSV header per chart from every
 // export path; lecture titles that wrap instead of being cut.
-#include "ensembleview.h"
-#include "exportdialog.h"
-#include "figure.h"
-#include "gridheatmap.h"
+#include "analysis/sweep.h"
+#include "charts/gridheatmap.h"
+#include "charts/layercharts.h"
+#include "charts/viewcharts.h"
+#include "export/exportdialog.h"
+#include "export/figure.h"
 #include "guitestmain.h"
-#include "layercharts.h"
-#include "mainwindow.h"
-#include "ntkview.h"
-#include "phaseview.h"
-#include "preset.h"
 #include "settle.h"
-#include "sweep.h"
-#include "sweepview.h"
-#include "viewcharts.h"
+#include "spec/preset.h"
+#include "views/ensembleview.h"
+#include "views/ntkview.h"
+#include "views/phaseview.h"
+#include "views/sweepview.h"
+#include "window/mainwindow.h"
 
 #include <QChart>
 #include <QChartView>

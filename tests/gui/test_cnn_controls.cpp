@@ -1,12 +1,12 @@
 // The cnn family's controls (issue 11, CNN): channels, input channels, kernel, image size and
 // conv fan are shown for arch cnn only, round-trip the spec, make a cnn's width and input dim
 // follow the family (C S^2 units, C0 S^2 inputs), and a cnn run fills the window's charts.
-#include "controlpanel.h"
+#include "charts/layercharts.h"
+#include "charts/networkdiagram.h"
 #include "guitestmain.h"
-#include "layercharts.h"
-#include "mainwindow.h"
-#include "networkdiagram.h"
 #include "settle.h"
+#include "window/controlpanel.h"
+#include "window/mainwindow.h"
 
 #include <QComboBox>
 #include <QSignalSpy>

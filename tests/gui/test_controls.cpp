@@ -2,9 +2,9 @@
 // control it passes over, typed numbers are taken exactly as the engine's parser takes them or
 // refused visibly with the field's range, the gain lands on the edge of chaos in fine steps,
 // and every spec field has a control with the engine's range.
-#include "controlpanel.h"
-#include "fields.h"
 #include "guitestmain.h"
+#include "spec/fields.h"
+#include "window/controlpanel.h"
 
 #include <QApplication>
 #include <QCheckBox>

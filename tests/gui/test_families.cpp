@@ -3,20 +3,20 @@
 // the NTK view computes a resnet's kernel, its by-depth axis counting blocks; the phase view
 // says whose mean field it draws; the ensemble and sweep views run a resnet; the control
 // panel's diagram describes the network and follows the controls.
-#include "analysisviews.h"
-#include "controlpanel.h"
-#include "ensembleview.h"
-#include "figure.h"
+#include "charts/heatmapwidget.h"
+#include "charts/layercharts.h"
+#include "charts/networkdiagram.h"
+#include "export/figure.h"
 #include "guitestmain.h"
-#include "heatmapwidget.h"
-#include "jacobianview.h"
-#include "layercharts.h"
-#include "mainwindow.h"
-#include "networkdiagram.h"
-#include "ntkview.h"
-#include "phaseview.h"
 #include "settle.h"
-#include "sweepview.h"
+#include "views/analysisviews.h"
+#include "views/ensembleview.h"
+#include "views/jacobianview.h"
+#include "views/ntkview.h"
+#include "views/phaseview.h"
+#include "views/sweepview.h"
+#include "window/controlpanel.h"
+#include "window/mainwindow.h"
 
 #include <QComboBox>
 #include <QLabel>

@@ -2,12 +2,12 @@
 // a CSV export and a settings change, each on a tmpfs filled to its last byte (fulldisk.h). The
 // old file must read back byte for byte, the error must give the system's reason, and no
 // temporary file may be left behind. Without root (no mount) these tests are skipped, saying so.
-#include "export.h"
-#include "filewrite.h"
+#include "export/export.h"
+#include "export/filewrite.h"
 #include "fulldisk.h"
 #include "guitestmain.h"
-#include "presetio.h"
-#include "settings.h"
+#include "model/presetio.h"
+#include "window/settings.h"
 
 #include <QDir>
 #include <QFile>

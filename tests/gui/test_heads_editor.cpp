@@ -1,14 +1,14 @@
 // The heads editor (issue 12): adding a head in the control panel's Heads table reaches the spec,
 // the network diagram and the run (whose result carries the head's output statistics), is one
 // undo step, and a bad cell is refused by validation naming the head's field.
-#include "controlpanel.h"
+#include "charts/networkdiagram.h"
 #include "guitestmain.h"
-#include "headseditor.h"
-#include "mainwindow.h"
-#include "networkdiagram.h"
-#include "presetdocument.h"
-#include "runcontroller.h"
+#include "model/presetdocument.h"
 #include "settle.h"
+#include "window/controlpanel.h"
+#include "window/headseditor.h"
+#include "window/mainwindow.h"
+#include "work/runcontroller.h"
 
 #include <QPushButton>
 #include <QSignalSpy>

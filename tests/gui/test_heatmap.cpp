@@ -1,9 +1,9 @@
 // Heatmap rendering: colour map, what each cell of the distribution and activation maps means,
 // non-finite layers never drawn as values.
-#include "colormap.h"
+#include "charts/colormap.h"
+#include "charts/heatmap.h"
+#include "charts/heatmapwidget.h"
 #include "guitestmain.h"
-#include "heatmap.h"
-#include "heatmapwidget.h"
 
 #include <QSet>
 

@@ -1,10 +1,10 @@
 // The data chooser of the control panel sets the spec's data, standardize and input_dim and
 // disables what real data makes meaningless; the Inputs view shows the first inputs of the
 // batch as the network sees them (images for Fashion-MNIST, a heatmap otherwise).
-#include "controlpanel.h"
-#include "data.h"
+#include "core/data.h"
 #include "guitestmain.h"
-#include "inputsview.h"
+#include "views/inputsview.h"
+#include "window/controlpanel.h"
 
 #include <QCheckBox>
 #include <QComboBox>

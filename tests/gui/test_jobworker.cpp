@@ -3,7 +3,7 @@
 // finish and shows its results; a job can give way to the waiting one; cancel() drops
 // everything in flight; the destructor joins a running job.
 #include "guitestmain.h"
-#include "jobworker.h"
+#include "work/jobworker.h"
 
 #include <QSignalSpy>
 #include <QTest>

@@ -1,15 +1,15 @@
 // The main window end to end: a control change starts a run whose drawn values are the
 // engine's; rapid changes settle on the final settings; the critical button reaches chi1 = 1;
 // invalid input is reported, not crashed on; closing mid-run joins the worker.
-#include "controlpanel.h"
-#include "engine.h"
+#include "charts/heatmapwidget.h"
+#include "charts/layercharts.h"
 #include "guitestmain.h"
-#include "heatmapwidget.h"
-#include "layercharts.h"
-#include "mainwindow.h"
-#include "meanfield.h"
-#include "runcontroller.h"
+#include "network/engine.h"
 #include "settle.h"
+#include "theory/meanfield.h"
+#include "window/controlpanel.h"
+#include "window/mainwindow.h"
+#include "work/runcontroller.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>

@@ -2,14 +2,14 @@
 // into the four charts (per-layer sigma_w^2 for steep and gentle, saturation, inner gradient
 // norm, adapted loss), can be stopped, export as PNG and CSV, and "load learned init" hands the
 // main window the learned spec; the tab is in the main window and a maml preset opens it.
-#include "analysisviews.h"
-#include "controlpanel.h"
-#include "figure.h"
+#include "export/figure.h"
 #include "guitestmain.h"
-#include "mainwindow.h"
-#include "mamlview.h"
-#include "preset.h"
-#include "presetdocument.h"
+#include "model/presetdocument.h"
+#include "spec/preset.h"
+#include "views/analysisviews.h"
+#include "views/mamlview.h"
+#include "window/controlpanel.h"
+#include "window/mainwindow.h"
 
 #include <QChart>
 #include <QChartView>

@@ -2,13 +2,13 @@
 // three curves against c with their slopes in the legend, the two training curves, three
 // non-uniform u heatmaps), cancels mid-computation, exports every format with its CSV, and the
 // bundled preset opens it in the main window with the preset's settings.
-#include "analysisviews.h"
-#include "figure.h"
+#include "apps/pinn.h"
+#include "export/figure.h"
 #include "guitestmain.h"
-#include "mainwindow.h"
-#include "pinn.h"
-#include "pinnview.h"
-#include "preset.h"
+#include "spec/preset.h"
+#include "views/analysisviews.h"
+#include "views/pinnview.h"
+#include "window/mainwindow.h"
 
 #include <QChart>
 #include <QChartView>

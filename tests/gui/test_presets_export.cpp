@@ -3,19 +3,19 @@
 // is refused with a message naming the field and changes nothing; exported PNG / SVG / PDF / CSV
 // files are valid and of the requested size, and the experiment they carry restores the spec;
 // the CLI's figure data path gives the window's values.
-#include "analysisviews.h"
-#include "controlpanel.h"
-#include "exportdialog.h"
-#include "figure.h"
+#include "charts/layercharts.h"
+#include "export/exportdialog.h"
+#include "export/figure.h"
 #include "guitestmain.h"
-#include "jacobianview.h"
-#include "layercharts.h"
-#include "mainwindow.h"
-#include "presetbrowser.h"
-#include "presetdocument.h"
-#include "presetio.h"
-#include "runcontroller.h"
+#include "model/presetbrowser.h"
+#include "model/presetdocument.h"
+#include "model/presetio.h"
 #include "settle.h"
+#include "views/analysisviews.h"
+#include "views/jacobianview.h"
+#include "window/controlpanel.h"
+#include "window/mainwindow.h"
+#include "work/runcontroller.h"
 
 #include <QDir>
 #include <QDragEnterEvent>

@@ -2,13 +2,13 @@
 // progress, and draws the initial-Q histograms (every (state, action) pair counted once per
 // init) and the curves the engine measured; Cancel stops a long run and leaves the view usable;
 // the view exports as PNG, SVG, PDF and CSV; the bundled preset opens it with its settings.
-#include "analysisviews.h"
-#include "figure.h"
+#include "export/figure.h"
 #include "guitestmain.h"
-#include "mainwindow.h"
-#include "preset.h"
-#include "presetdocument.h"
-#include "rlview.h"
+#include "model/presetdocument.h"
+#include "spec/preset.h"
+#include "views/analysisviews.h"
+#include "views/rlview.h"
+#include "window/mainwindow.h"
 
 #include <QChart>
 #include <QChartView>

@@ -1,7 +1,7 @@
 // The run controller: results arrive on the GUI thread in order, only for the latest request,
 // equal to a direct engine run; cancellation and shutdown join the worker.
 #include "guitestmain.h"
-#include "runcontroller.h"
+#include "work/runcontroller.h"
 
 #include <QElapsedTimer>
 #include <QSignalSpy>

@@ -4,17 +4,17 @@
 // still live) and Esc leaves it with everything back in place; a tour file saved and opened is
 // the same tour, and a bad one is refused naming the step and field, changing nothing; an exported
 // tour is a folder of figures of the requested size with an index listing every step.
-#include "controlpanel.h"
-#include "figure.h"
+#include "charts/layercharts.h"
+#include "export/figure.h"
+#include "export/tourexport.h"
 #include "guitestmain.h"
-#include "layercharts.h"
-#include "mainwindow.h"
-#include "presentation.h"
-#include "presetdocument.h"
-#include "runcontroller.h"
+#include "model/presetdocument.h"
 #include "settle.h"
-#include "tourcontroller.h"
-#include "tourexport.h"
+#include "window/controlpanel.h"
+#include "window/mainwindow.h"
+#include "window/presentation.h"
+#include "work/runcontroller.h"
+#include "work/tourcontroller.h"
 
 #include <QDockWidget>
 #include <QFile>

@@ -2,11 +2,11 @@
 // mean-field curves over it, Stop cancels it between or inside cells, a click on a cell emits
 // that cell's network, settings that cannot train say why, and the view exports (PNG and CSV with
 // the accuracy of every cell and the 6 xi_c curve).
-#include "data.h"
-#include "figure.h"
-#include "gridheatmap.h"
+#include "charts/gridheatmap.h"
+#include "core/data.h"
+#include "export/figure.h"
 #include "guitestmain.h"
-#include "trainabilityview.h"
+#include "views/trainabilityview.h"
 
 #include <QFile>
 #include <QMouseEvent>

@@ -2,11 +2,11 @@
 // accuracy charts, records the layer statistics at the chosen steps (chart and heatmap), and
 // learns; pause holds the training between two steps and resume goes on; stop ends it; settings
 // that cannot train say why by field; the view exports as a figure and as CSV.
-#include "data.h"
-#include "figure.h"
-#include "gridheatmap.h"
+#include "charts/gridheatmap.h"
+#include "core/data.h"
+#include "export/figure.h"
 #include "guitestmain.h"
-#include "trainview.h"
+#include "views/trainview.h"
 
 #include <QChart>
 #include <QChartView>

@@ -3,17 +3,17 @@
 // reruns, the title's modified mark follows the saved state, a preset load undoes as one step;
 // a pinned run is drawn faded on every layer chart, labelled with what differs, over its own
 // layers, and exports (figure and CSV) keep it.
-#include "controlpanel.h"
-#include "exportdialog.h"
-#include "figure.h"
+#include "charts/layercharts.h"
+#include "export/exportdialog.h"
+#include "export/figure.h"
 #include "guitestmain.h"
-#include "layercharts.h"
-#include "mainwindow.h"
-#include "preset.h"
-#include "presetdocument.h"
-#include "presetio.h"
+#include "model/presetdocument.h"
+#include "model/presetio.h"
 #include "settle.h"
-#include "spec.h"
+#include "spec/preset.h"
+#include "spec/spec.h"
+#include "window/controlpanel.h"
+#include "window/mainwindow.h"
 
 #include <QAction>
 #include <QComboBox>

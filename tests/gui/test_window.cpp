@@ -1,19 +1,19 @@
 // The window on a lecture projector and the honesty of what it shows: it fits 1280x720 with
 // usable charts; the charts, status and progress name the run they show and mark it stale,
 // partial or failed.
-#include "controlpanel.h"
-#include "engine.h"
-#include "figure.h"
+#include "charts/heatmapwidget.h"
+#include "charts/layercharts.h"
+#include "export/figure.h"
 #include "guitestmain.h"
-#include "heatmapwidget.h"
-#include "layercharts.h"
-#include "mainwindow.h"
-#include "preset.h"
-#include "presetdocument.h"
-#include "runcontroller.h"
-#include "settings.h"
+#include "model/presetdocument.h"
+#include "network/engine.h"
 #include "settle.h"
-#include "spec.h"
+#include "spec/preset.h"
+#include "spec/spec.h"
+#include "window/controlpanel.h"
+#include "window/mainwindow.h"
+#include "window/settings.h"
+#include "work/runcontroller.h"
 
 #include <QDockWidget>
 #include <QFile>
