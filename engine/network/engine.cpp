@@ -88,41 +88,28 @@ SpecInvalid::SpecInvalid(std::vector<SpecError> errors)
 
 namespace {
 
-/// Residual blocks (THEORY.md, ResNet): the stream's length and covariance add the branch's,
-/// q^l = q^{l-1} + gamma^2 q_F(q^{l-1}) (the skip and the zero-mean branch are uncorrelated), and
-/// the gradient grows by 1 + gamma^2 chi_F per block going down, chi_F = prod_j sigma_w,j^2
-/// E[phi'(h_{j-1})^2] over the branch's layers.
+/// Residual blocks (THEORY.md, ResNet; familytheory.h resnetTheory): q^l = q^{l-1} +
+/// gamma^2 q_F(q^{l-1}), and the gradient grows by 1 + gamma^2 chi_F per block going down. The
+/// branch's sigma_w^2 are the compiled network's (Fixup's rescaling already in them), the same in
+/// every block, so the theory gets them with gamma as a value.
 void predictResnet(const NetworkSpec& spec, const Activation& act, TheoryCurves& t) {
     const Network net = buildNetwork(spec);
-    const double sb2 = effectiveSigmaB2(spec);
     const auto L = static_cast<std::size_t>(spec.depth);
-    t.q.assign(L, kNaN);
-    t.c.assign(L, kNaN);
+    const auto& first = std::get<ResidualStage>(net.stages[0]);
+    std::vector<double> branch;
+    for (int w : first.weights)
+        branch.push_back(net.params[static_cast<std::size_t>(w)].sigmaW2);
+    const meanfield::ResNetTheory r = meanfield::resnetTheory(
+        act, branch, effectiveSigmaB2(spec), spec.depth, meanfield::ResidualScale::Value,
+        first.gamma, std::isfinite(t.q0) ? std::max(0.0, t.q0) : 0.0,
+        std::isfinite(t.c0) ? std::clamp(t.c0, -1.0, 1.0) : 1.0);
+    t.q = r.q;
+    t.c = r.c;
     t.gradH2.assign(L, kNaN);
     t.gradRatio.assign(L, kNaN);
-    std::vector<double> chiF(L, kNaN);
-    double q = t.q0, k = t.q0 * t.c0;
-    for (std::size_t l = 0; l < L; ++l) {
-        const auto& st = std::get<ResidualStage>(net.stages[l]);
-        double qq = q, cc = q > 0 ? std::clamp(k / q, -1.0, 1.0) : 1.0, chi = 1.0;
-        for (int w : st.weights) {
-            const double sw2 = net.params[static_cast<std::size_t>(w)].sigmaW2;
-            chi *= sw2 * meanfield::expectDphi2(act, qq);
-            const double cn = meanfield::correlationMap(act, sw2, sb2, qq, cc);
-            qq = meanfield::lengthMap(act, sw2, sb2, qq);
-            cc = cn;
-        }
-        const double g2 = st.gamma * st.gamma;
-        q += g2 * qq;
-        k += g2 * qq * cc;
-        t.q[l] = q;
-        t.c[l] = q > 0 ? k / q : kNaN;
-        chiF[l] = chi;
-    }
     t.gradH2[L - 1] = spec.width; // delta^L = g ~ N(0, I_N) on the stream x^L
     for (std::size_t l = L - 1; l-- > 0;) {
-        const double gamma = std::get<ResidualStage>(net.stages[l + 1]).gamma;
-        t.gradRatio[l] = 1.0 + gamma * gamma * chiF[l + 1];
+        t.gradRatio[l] = r.jacobianMeanSq[l + 1];
         t.gradH2[l] = t.gradRatio[l] * t.gradH2[l + 1];
     }
     if (spec.loss == Loss::Mse) // the scale of |x^L - y|^2 is not modelled (as for an mlp): only
