@@ -212,22 +212,47 @@ double requiredNumber(Args& a, const std::string& name, double lo, double hi) {
     return x;
 }
 
-/// A spec from --preset (if any) with every run option applied on top as one layer, then
-/// validated whole (the memory budget too: a preset's budget can be raised by an option).
+/// --preset NAME|FILE, loaded, or nothing when the option is absent; a preset that cannot be read
+/// fails with its errors.
+std::optional<Preset> takePreset(Args& a) {
+    const auto p = a.take("preset");
+    if (!p)
+        return std::nullopt;
+    PresetParse r = loadPreset(*p);
+    if (!r.preset)
+        fail("--preset " + printable(*p, 200) + ":" + describeErrors(r.errors, false));
+    return std::move(r.preset);
+}
+
+/// The options a command implies unless the user gives them (e.g. --data fashion-mnist for
+/// training), applied to `spec` before the preset and the user's options.
+void applyImplied(NetworkSpec& spec, const std::vector<std::string>& implied) {
+    if (implied.empty())
+        return;
+    Args extra(implied, {});
+    std::vector<SpecError> errors;
+    if (!extra.applyRunOptions(spec, errors))
+        fail("invalid network:" + describeErrors(errors, true));
+}
+
+/// Every run option of `a` applied on top of `spec` as one layer, then (with `validateWhole`)
+/// the spec validated whole (the memory budget too: a preset's budget can be raised by an option).
+void applyRunOptions(Args& a, NetworkSpec& spec, bool validateWhole = true) {
+    std::vector<SpecError> errors;
+    if (!a.applyRunOptions(spec, errors) || (validateWhole && !(errors = validate(spec)).empty()))
+        fail("invalid network:" + describeErrors(errors, true));
+}
+
+/// A spec from --preset (if any) with every run option applied on top, validated whole.
 /// With `view`, a preset that opens that view also gives its probe count (`viewInputs`).
 NetworkSpec specFromArgs(Args& a, const std::string& view = {}, int* viewInputs = nullptr) {
     NetworkSpec spec;
-    if (auto p = a.take("preset")) {
-        PresetParse r = loadPreset(*p);
-        if (!r.preset)
-            fail("--preset " + printable(*p, 200) + ":" + describeErrors(r.errors, false));
-        spec = r.preset->spec;
-        if (viewInputs && r.preset->view == view && r.preset->viewInputs > 0)
-            *viewInputs = r.preset->viewInputs;
+    if (const auto preset = takePreset(a)) {
+        spec = preset->spec;
+        if (viewInputs && preset->view == view && preset->viewInputs > 0)
+            *viewInputs = preset->viewInputs;
     }
-    std::vector<SpecError> errors;
-    if (!a.applyRunOptions(spec, errors) || !(errors = validate(spec)).empty())
-        fail("invalid network:" + describeErrors(errors, true));
+    applyRunOptions(a, spec);
     return spec;
 }
 
@@ -520,21 +545,10 @@ json cmdTrain(Args& a) {
         implied = {"--data", "fashion-mnist"};
     }
     NetworkSpec spec;
-    if (!implied.empty()) {
-        Args extra(implied, {});
-        std::vector<SpecError> errors;
-        if (!extra.applyRunOptions(spec, errors))
-            fail("invalid network:" + describeErrors(errors, true));
-    }
-    if (auto p = a.take("preset")) {
-        PresetParse r = loadPreset(*p);
-        if (!r.preset)
-            fail("--preset " + printable(*p, 200) + ":" + describeErrors(r.errors, false));
-        spec = r.preset->spec;
-    }
-    std::vector<SpecError> errors;
-    if (!a.applyRunOptions(spec, errors) || !(errors = validate(spec)).empty())
-        fail("invalid network:" + describeErrors(errors, true));
+    applyImplied(spec, implied);
+    if (const auto preset = takePreset(a))
+        spec = preset->spec;
+    applyRunOptions(a, spec);
     a.expectEmpty();
     if (learningRateOption)
         t.learningRate = spec.learningRate;
@@ -576,13 +590,7 @@ std::string commandErrors(const std::string& title, const std::vector<SpecError>
 
 json cmdPinn(Args& a) {
     // a preset that opens the pinn view brings its settings; the options override them
-    std::optional<Preset> preset;
-    if (auto pr = a.take("preset")) {
-        PresetParse r = loadPreset(*pr);
-        if (!r.preset)
-            fail("--preset " + printable(*pr, 200) + ":" + describeErrors(r.errors, false));
-        preset = std::move(r.preset);
-    }
+    const std::optional<Preset> preset = takePreset(a);
     PinnSpec p = preset && preset->pinn ? *preset->pinn : PinnSpec{};
     if (!a.has("wave-speed-range") && !(preset && preset->pinn))
         fail("--wave-speed-range FROM:TO:STEPS is required (a log grid of wave speeds c, "
@@ -643,17 +651,10 @@ json cmdPinn(Args& a) {
             implied.insert(implied.end(), {"--init", "he-normal"});
     }
     NetworkSpec spec;
-    if (!implied.empty()) {
-        Args extra(implied, {});
-        std::vector<SpecError> errors;
-        if (!extra.applyRunOptions(spec, errors))
-            fail("invalid network:" + describeErrors(errors, true));
-    }
+    applyImplied(spec, implied);
     if (preset)
         spec = preset->spec;
-    std::vector<SpecError> errors;
-    if (!a.applyRunOptions(spec, errors) || !(errors = validate(spec)).empty())
-        fail("invalid network:" + describeErrors(errors, true));
+    applyRunOptions(a, spec);
     a.expectEmpty();
     if (auto e = validatePinn(spec, p); !e.empty())
         fail(commandErrors("invalid pinn:", e));
@@ -688,15 +689,9 @@ json cmdMaml(Args& a) {
     m.firstOrder = a.flag("first-order");
     const double maxSeconds = maxSecondsOption(a);
     NetworkSpec spec = mamlDefaultSpec();
-    if (auto p = a.take("preset")) {
-        PresetParse r = loadPreset(*p);
-        if (!r.preset)
-            fail("--preset " + printable(*p, 200) + ":" + describeErrors(r.errors, false));
-        spec = r.preset->spec;
-    }
-    std::vector<SpecError> errors;
-    if (!a.applyRunOptions(spec, errors) || !(errors = validate(spec)).empty())
-        fail("invalid network:" + describeErrors(errors, true));
+    if (const auto preset = takePreset(a))
+        spec = preset->spec;
+    applyRunOptions(a, spec);
     a.expectEmpty();
     if (auto e = validateMaml(spec, m); !e.empty())
         fail(commandErrors("invalid options:", e));
@@ -733,15 +728,9 @@ json cmdRl(Args& a) {
     const bool learningRateOption = a.has("learning-rate");
     const double maxSeconds = maxSecondsOption(a);
     NetworkSpec spec = rlDefaultSpec();
-    if (auto p = a.take("preset")) {
-        PresetParse pr = loadPreset(*p);
-        if (!pr.preset)
-            fail("--preset " + printable(*p, 200) + ":" + describeErrors(pr.errors, false));
-        spec = pr.preset->spec;
-    }
-    std::vector<SpecError> errors;
-    if (!a.applyRunOptions(spec, errors) || !(errors = validate(spec)).empty())
-        fail("invalid network:" + describeErrors(errors, true));
+    if (const auto preset = takePreset(a))
+        spec = preset->spec;
+    applyRunOptions(a, spec);
     a.expectEmpty();
     if (learningRateOption)
         r.learningRate = spec.learningRate;
@@ -798,21 +787,11 @@ json cmdTrainability(Args& a) {
         if (a.has("input-dim"))
             fail("--input-dim: the trainability map reads 784-pixel Fashion-MNIST images, so "
                  "the input dimension is theirs");
-        const std::vector<std::string> implied = {"--data", "fashion-mnist"};
-        Args extra(implied, {});
-        std::vector<SpecError> errors;
-        if (!extra.applyRunOptions(spec, errors))
-            fail("invalid network:" + describeErrors(errors, true));
+        applyImplied(spec, {"--data", "fashion-mnist"});
     }
-    if (auto p = a.take("preset")) {
-        PresetParse r = loadPreset(*p);
-        if (!r.preset)
-            fail("--preset " + printable(*p, 200) + ":" + describeErrors(r.errors, false));
-        spec = r.preset->spec;
-    }
-    std::vector<SpecError> errors;
-    if (!a.applyRunOptions(spec, errors))
-        fail("invalid network:" + describeErrors(errors, true));
+    if (const auto preset = takePreset(a))
+        spec = preset->spec;
+    applyRunOptions(a, spec, false);
     a.expectEmpty();
     if (learningRateOption)
         t.learningRate = spec.learningRate;
