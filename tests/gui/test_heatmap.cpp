@@ -136,6 +136,12 @@ private slots:
         QVERIFY(t.front() >= 1 && t.back() <= 50);
         QCOMPARE(t[1] - t[0], 10.0);
         QVERIFY(niceTicks(2, 1, 5).empty());
+        // a narrow plot (2 ticks) over cell edges half a cell beyond [0, 1]: step 2 would leave
+        // the lone tick 0; the axis gets 0 and 1
+        const auto edges = niceTicks(-1.0 / 62, 1 + 1.0 / 62, 2);
+        QCOMPARE(edges.size(), std::size_t(2));
+        QCOMPARE(edges[0], 0.0);
+        QCOMPARE(edges[1], 1.0);
     }
 };
 

@@ -18,15 +18,23 @@ std::vector<double> niceTicks(double lo, double hi, int maxTicks) {
         return ticks;
     const double raw = (hi - lo) / (maxTicks - 1);
     const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-    double step = mag;
-    for (double m : {1.0, 2.0, 5.0, 10.0}) {
-        step = m * mag;
-        if (step >= raw)
-            break;
-    }
-    const double first = std::ceil(lo / step - 1e-9) * step;
-    for (double t = first; t <= hi + step * 1e-9; t += step)
-        ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+    // the nice steps around raw: 0.5, 1, 2, 5, 10 times its decade
+    const double steps[] = {0.5 * mag, mag, 2 * mag, 5 * mag, 10 * mag};
+    int k = 1;
+    while (k < 4 && steps[k] < raw)
+        ++k;
+    auto ticksOf = [&](double step) {
+        std::vector<double> out;
+        const double first = std::ceil(lo / step - 1e-9) * step;
+        for (double t = first; t <= hi + step * 1e-9; t += step)
+            out.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+        return out;
+    };
+    ticks = ticksOf(steps[k]);
+    // a range a little wider than a nice step (cell edges half a cell beyond 0 and 1) would
+    // get one tick: the next smaller step gives two, one more than maxTicks asks
+    if (ticks.size() < 2)
+        ticks = ticksOf(steps[k - 1]);
     return ticks;
 }
 
