@@ -979,71 +979,52 @@ int main(int argc, char** argv) {
     const std::vector<std::string> rest(argv + 2, argv + argc);
     const std::string cmd = argv[1];
     try {
-        json out;
-        if (cmd == "theory") {
-            Args a(rest, {});
-            out = cmdTheory(a);
-        } else if (cmd == "critical") {
-            Args a(rest, {});
-            out = cmdCritical(a);
-        } else if (cmd == "run") {
-            Args a(rest, {"histograms"});
-            out = cmdRun(a);
-        } else if (cmd == "sweep") {
-            Args a(rest, {"histograms"});
-            out = cmdSweep(a);
-        } else if (cmd == "jacobian") {
-            Args a(rest, {});
-            out = cmdJacobian(a);
-        } else if (cmd == "ntk") {
-            Args a(rest, {"no-by-depth", "no-analytic"});
-            out = cmdNtk(a);
-        } else if (cmd == "phase") {
-            Args a(rest, {});
-            out = cmdPhase(a);
-        } else if (cmd == "ensemble") {
-            Args a(rest, {});
-            out = cmdEnsemble(a);
-        } else if (cmd == "train") {
-            Args a(rest, {"freeze-trunk"});
-            out = cmdTrain(a);
-        } else if (cmd == "trainability") {
-            Args a(rest, {});
-            out = cmdTrainability(a);
-        } else if (cmd == "pinn") {
-            Args a(rest, {});
-            out = cmdPinn(a);
-        } else if (cmd == "maml") {
-            Args a(rest, {"first-order"});
-            out = cmdMaml(a);
-        } else if (cmd == "rl") {
-            Args a(rest, {});
-            out = cmdRl(a);
-        } else if (cmd == "presets") {
-            Args a(rest, {});
-            out = cmdPresets(a);
-        } else if (cmd == "export") {
+        // every command: its name, its flags (options without a value) and its function
+        struct Command {
+            const char* name;
+            std::vector<std::string> flags;
+            json (*run)(Args&);
+        };
 #ifdef INITSCOPE_CLI_EXPORT
-            Args a(rest, {});
-            out = cmdExport(a);
+        json (*const exportCmd)(Args&) = cmdExport;
+        json (*const exportTourCmd)(Args&) = cmdExportTour;
 #else
-            fail("this initscope-cli was built without the GUI (INITSCOPE_BUILD_GUI=OFF), so it "
-                 "cannot draw charts");
+        json (*const exportCmd)(Args&) = nullptr; // built without the GUI
+        json (*const exportTourCmd)(Args&) = nullptr;
 #endif
-        } else if (cmd == "export-tour") {
-#ifdef INITSCOPE_CLI_EXPORT
-            Args a(rest, {});
-            out = cmdExportTour(a);
-#else
-            fail("this initscope-cli was built without the GUI (INITSCOPE_BUILD_GUI=OFF), so it "
-                 "cannot draw charts");
-#endif
-        } else {
-            fail("unknown command '" + cmd +
-                 "' (commands: theory, critical, run, sweep, jacobian, ntk, phase, ensemble, "
-                 "train, trainability, pinn, maml, rl, presets, export, export-tour; see "
-                 "--help)");
+        const Command commands[] = {
+            {"theory", {}, cmdTheory},
+            {"critical", {}, cmdCritical},
+            {"run", {"histograms"}, cmdRun},
+            {"sweep", {"histograms"}, cmdSweep},
+            {"jacobian", {}, cmdJacobian},
+            {"ntk", {"no-by-depth", "no-analytic"}, cmdNtk},
+            {"phase", {}, cmdPhase},
+            {"ensemble", {}, cmdEnsemble},
+            {"train", {"freeze-trunk"}, cmdTrain},
+            {"trainability", {}, cmdTrainability},
+            {"pinn", {}, cmdPinn},
+            {"maml", {"first-order"}, cmdMaml},
+            {"rl", {}, cmdRl},
+            {"presets", {}, cmdPresets},
+            {"export", {}, exportCmd},
+            {"export-tour", {}, exportTourCmd},
+        };
+        const Command* command = nullptr;
+        std::string names;
+        for (const Command& c : commands) {
+            names += (names.empty() ? "" : ", ") + std::string(c.name);
+            if (cmd == c.name)
+                command = &c;
         }
+        if (!command)
+            fail("unknown command '" + printable(cmd, 100) + "' (commands: " + names +
+                 "; see --help)");
+        if (!command->run)
+            fail("this initscope-cli was built without the GUI (INITSCOPE_BUILD_GUI=OFF), so it "
+                 "cannot draw charts");
+        Args a(rest, command->flags);
+        const json out = command->run(a);
         std::cout << out.dump() << "\n";
         return 0;
     } catch (const CliError& e) {
