@@ -243,6 +243,18 @@ void applyRunOptions(Args& a, NetworkSpec& spec, bool validateWhole = true) {
         fail("invalid network:" + describeErrors(errors, true));
 }
 
+/// Run options a command does not read, each with what takes its place: given, they fail
+/// (nothing a user sets is silently ignored).
+struct Unused {
+    const char* option;
+    const char* instead;
+};
+void refuseUnused(const Args& a, const std::string& command, std::initializer_list<Unused> unused) {
+    for (const Unused& u : unused)
+        if (a.has(u.option))
+            fail("--" + std::string(u.option) + ": " + command + " does not use it: " + u.instead);
+}
+
 /// A spec from --preset (if any) with every run option applied on top, validated whole.
 /// With `view`, a preset that opens that view also gives its probe count (`viewInputs`).
 NetworkSpec specFromArgs(Args& a, const std::string& view = {}, int* viewInputs = nullptr) {
@@ -589,6 +601,14 @@ std::string commandErrors(const std::string& title, const std::vector<SpecError>
 }
 
 json cmdPinn(Args& a) {
+    refuseUnused(a, "pinn",
+                 {{"batch", "its inputs are the --collocation M points"},
+                  {"input-mean", "the collocation points are uniform in [0, 1]^2"},
+                  {"input-scale", "the collocation points are uniform in [0, 1]^2"},
+                  {"loss", "its loss is mean r^2 plus --ic-weight times the initial condition"},
+                  {"learning-rate", "its training rate is --lr"},
+                  {"hist-bins", "it draws no histogram of the layers"},
+                  {"hist-range", "it draws no histogram of the layers"}});
     // a preset that opens the pinn view brings its settings; the options override them
     const std::optional<Preset> preset = takePreset(a);
     PinnSpec p = preset && preset->pinn ? *preset->pinn : PinnSpec{};
@@ -663,6 +683,14 @@ json cmdPinn(Args& a) {
 }
 
 json cmdMaml(Args& a) {
+    refuseUnused(a, "maml",
+                 {{"batch", "its points are the --support K and --query Q points of each task"},
+                  {"input-mean", "x is uniform in [-5, 5]"},
+                  {"input-scale", "x is uniform in [-5, 5]"},
+                  {"loss", "its loss is the tasks' mean squared error"},
+                  {"learning-rate", "its rates are --inner-lr and --meta-lr"},
+                  {"hist-bins", "it draws no histogram of the layers"},
+                  {"hist-range", "it draws no histogram of the layers"}});
     MamlSpec m;
     const auto tasks = a.take("tasks");
     if (!tasks)
@@ -700,6 +728,13 @@ json cmdMaml(Args& a) {
 }
 
 json cmdRl(Args& a) {
+    refuseUnused(a, "rl",
+                 {{"batch", "each episode updates the Q-value of one state and action"},
+                  {"loss", "its loss is the squared TD error of the action taken"},
+                  {"hist-bins", "it draws no layer histogram (the initial Q-values' histogram "
+                                "has 40 bins over a range common to the inits)"},
+                  {"hist-range", "it draws no layer histogram (the initial Q-values' histogram "
+                                 "has 40 bins over a range common to the inits)"}});
     RlSpec r;
     const auto real = [&](const char* name, double lo, double hi, double fallback) {
         const auto v = a.take(name);
@@ -743,6 +778,10 @@ json cmdRl(Args& a) {
 /// The trainability map (trainability.h): the grid's axes, the training's options and the run
 /// options of the network every cell shares.
 json cmdTrainability(Args& a) {
+    refuseUnused(a, "trainability",
+                 {{"loss", "every cell trains on the softmax cross-entropy of Fashion-MNIST"},
+                  {"hist-bins", "it draws no histogram of the layers"},
+                  {"hist-range", "it draws no histogram of the layers"}});
     const auto depthText = a.take("depth-range");
     if (!depthText)
         fail("--depth-range FROM:TO:STEPS is required (integer depths, e.g. 10:100:4)");

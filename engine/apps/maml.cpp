@@ -325,6 +325,11 @@ std::vector<SpecError> validateMaml(const NetworkSpec& spec, const MamlSpec& m) 
     if (spec.data != "gaussian")
         e.push_back({"data", "data: maml draws its own sine tasks, and data is '" + spec.data +
                                  "' (set data gaussian)"});
+    if (!spec.heads.empty())
+        e.push_back({"heads", "heads: a sine task's output is the one-unit readout y, and the "
+                              "spec has " +
+                                  std::to_string(spec.heads.size()) +
+                                  " head(s) (remove the heads)"});
     // the double-precision network is small by design: its loops are not the trainer's kernels
     long params = 0;
     if (spec.depth >= 1 && spec.depth <= Limits::kMaxDepth)

@@ -89,6 +89,11 @@ std::vector<SpecError> validatePinn(const NetworkSpec& spec, const PinnSpec& p) 
     if (spec.data != "gaussian")
         e.push_back({"data", "data: the PINN's inputs are its collocation points, and data is '" +
                                  spec.data + "' (set data gaussian)"});
+    if (!spec.heads.empty())
+        e.push_back({"heads", "heads: the PINN's output is the one-unit readout u(t, x), and the "
+                              "spec has " +
+                                  std::to_string(spec.heads.size()) +
+                                  " head(s) (remove the heads)"});
     return e;
 }
 

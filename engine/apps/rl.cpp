@@ -102,6 +102,11 @@ std::vector<SpecError> validateRl(const NetworkSpec& spec, const RlSpec& rl) {
           "an integer from 1 to " + std::to_string(RlSpec::kMaxEpisodes), rl.recordEvery);
     range("hist_bins", rl.histBins >= 2 && rl.histBins <= 1000, "an integer from 2 to 1000",
           rl.histBins);
+    if (!spec.heads.empty())
+        e.push_back({"heads", "heads: the Q-network's head is its readout of one output per "
+                              "action (actions), and the spec has " +
+                                  std::to_string(spec.heads.size()) +
+                                  " head(s) (remove the heads)"});
     if (spec.arch != Arch::Mlp)
         e.push_back(
             {"arch", "arch: the Q-network's trunk is an mlp (got " + archName(spec.arch) + ")"});

@@ -1068,3 +1068,26 @@ TEST(Cli, HeadsInRunAndTrain) {
     expectError("train --steps 4 --classes 7-3", "--classes: must be Fashion-MNIST classes");
     expectError("train --steps 4 --pretrain-steps 5", "--pretrain-classes: pretrain_steps 5 needs");
 }
+
+// Nothing set is silently ignored: the applications refuse heads (their readout is fixed by the
+// task: u(t, x), y, one Q-value per action; a head used to reach the PINN's products with the
+// wrong shapes), and every command refuses the run options it does not read, saying what takes
+// their place.
+TEST(Cli, ApplicationsRefuseWhatTheyDoNotUse) {
+    const std::string head = " --head a:8:he-normal";
+    expectError("pinn --wave-speed-range 1:10:2" + head,
+                "--heads: the PINN's output is the one-unit readout u(t, x)");
+    expectError("maml --tasks steep --meta-steps 2" + head,
+                "--heads: a sine task's output is the one-unit readout y");
+    expectError("rl --episodes 10" + head, "--heads: the Q-network's head is its readout");
+    expectError("pinn --wave-speed-range 1:10:2 --batch 64",
+                "--batch: pinn does not use it: its inputs are the --collocation M points");
+    expectError("pinn --wave-speed-range 1:10:2 --learning-rate 0.1",
+                "--learning-rate: pinn does not use it: its training rate is --lr");
+    expectError("maml --tasks steep --input-scale 2", "--input-scale: maml does not use it");
+    expectError("maml --tasks steep --learning-rate 0.1",
+                "its rates are --inner-lr and --meta-lr");
+    expectError("rl --batch 8", "--batch: rl does not use it");
+    expectError("rl --hist-bins 8", "--hist-bins: rl does not use it");
+    expectError("trainability --loss mse", "--loss: trainability does not use it");
+}

@@ -246,6 +246,12 @@ TEST(Maml, ValidationNamesTheField) {
     ASSERT_EQ(e.size(), 1u);
     EXPECT_EQ(e.front().field, "inner_steps");
     EXPECT_THROW(runMaml(spec, m), SpecInvalid);
+    // a head would replace the one-unit readout the tasks fit: refused, not taken as the readout
+    spec = mamlDefaultSpec();
+    spec.heads.push_back({"a", {8}});
+    e = validateMaml(spec, MamlSpec{});
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_EQ(e.front().field, "heads");
 }
 
 TEST(Maml, CancelStopsBetweenMetaSteps) {

@@ -254,4 +254,11 @@ TEST(Pinn, ValidationNamesTheField) {
     EXPECT_EQ(e[0].field, "wave_speed_range");
     EXPECT_EQ(e[1].field, "input_dim");
     EXPECT_THROW(runPinn(s, p), SpecInvalid);
+    // a head is refused (it once reached the products with the head's shapes: an illegal GEMM)
+    NetworkSpec h = pinnSpec(ActivationKind::Tanh);
+    h.heads.push_back({"a", {8}});
+    const auto he = validatePinn(h, PinnSpec{});
+    ASSERT_EQ(he.size(), 1u);
+    EXPECT_EQ(he[0].field, "heads");
+    EXPECT_THROW(runPinn(h, PinnSpec{}), SpecInvalid);
 }

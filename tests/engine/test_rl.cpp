@@ -208,6 +208,11 @@ TEST(Rl, InvalidSettingsNameTheirField) {
     ASSERT_EQ(f.size(), 1u);
     EXPECT_EQ(f[0].field, "arch");
     EXPECT_THROW(runRl(cnn, RlSpec{}), SpecInvalid);
+    NetworkSpec headed = rlDefaultSpec();
+    headed.heads.push_back({"a", {8}});
+    const auto g = validateRl(headed, RlSpec{});
+    ASSERT_EQ(g.size(), 1u);
+    EXPECT_EQ(g[0].field, "heads");
 }
 
 // What was measured (README, the rl-optimistic-init preset): over 5000 episodes of the default
