@@ -359,6 +359,8 @@ namespace {
 // thread count, so that every product has the same shape (and rounding) whatever the threads.
 constexpr int kChunkCols = 64;
 constexpr int kChunkRows = 128;
+/// Columns per block of an evaluation without gradients (a multiple of kChunkCols).
+constexpr int kEvalBlock = 16 * kChunkCols;
 
 /// Seeds of the trainer's own streams: derived from the spec's seed by a tag, so that they never
 /// coincide with the trunk's (seed, layer) streams nor with each other.
@@ -405,7 +407,8 @@ void product(const Eigen::MatrixBase<L>& l, const Eigen::MatrixBase<R>& r,
 }
 
 /// Activations of one forward pass over a batch: trunk a^l, phi'(h^l), and every chain's
-/// intermediate activations and its output (no phi after a chain's last layer).
+/// intermediate activations and its output (no phi after a chain's last layer); the gradients
+/// only when a backward pass follows.
 struct Work {
     std::vector<MatrixF> a, d;                // trunk layers
     std::vector<std::vector<MatrixF>> ca, cd; // chains: layers but the last
@@ -414,66 +417,84 @@ struct Work {
     std::vector<std::vector<MatrixF>> cg;     // chains: dLoss/dh of each layer
 };
 
-void resizeWork(const TrainParams& p, int B, Work& w) {
+/// Sizes `w` for B columns (a no-op when it already has them: the buffers live across steps).
+void resizeWork(const TrainParams& p, int B, Work& w, bool grads = true) {
+    const auto fit = [&](MatrixF& m, Eigen::Index n) {
+        if (m.rows() != n || m.cols() != B)
+            m.resize(n, B);
+    };
     const std::size_t L = p.trunk.size();
     w.a.resize(L);
     w.d.resize(L);
-    w.g.resize(L);
+    if (grads)
+        w.g.resize(L);
     for (std::size_t l = 0; l < L; ++l) {
         const auto n = p.trunk[l].w.rows();
-        w.a[l].resize(n, B);
-        w.d[l].resize(n, B);
-        w.g[l].resize(n, B);
+        fit(w.a[l], n);
+        fit(w.d[l], n);
+        if (grads)
+            fit(w.g[l], n);
     }
     const std::size_t C = p.outputs.size();
     w.ca.resize(C);
     w.cd.resize(C);
-    w.cg.resize(C);
+    if (grads)
+        w.cg.resize(C);
     w.out.resize(C);
     for (std::size_t c = 0; c < C; ++c) {
         const auto& chain = p.outputs[c];
         w.ca[c].resize(chain.size() - 1);
         w.cd[c].resize(chain.size() - 1);
-        w.cg[c].resize(chain.size());
+        if (grads)
+            w.cg[c].resize(chain.size());
         for (std::size_t j = 0; j < chain.size(); ++j) {
             const auto n = chain[j].w.rows();
             if (j + 1 < chain.size()) {
-                w.ca[c][j].resize(n, B);
-                w.cd[c][j].resize(n, B);
+                fit(w.ca[c][j], n);
+                fit(w.cd[c][j], n);
             }
-            w.cg[c][j].resize(n, B);
+            if (grads)
+                fit(w.cg[c][j], n);
         }
-        w.out[c].resize(chain.back().w.rows(), B);
+        fit(w.out[c], chain.back().w.rows());
     }
 }
 
-/// h = W u + b for columns [c0, c0 + m), then a = phi(h), d = phi'(h) (or the bare h).
-void denseChunk(const Activation& act, const DenseLayer& layer, const MatrixF& u, int c0, int m,
-                MatrixF* a, MatrixF* d, MatrixF* linearOut) {
-    MatrixF h(layer.w.rows(), m);
-    product(layer.w, u.middleCols(c0, m), h);
-    h.colwise() += layer.b.col(0);
+/// h = W u + b for u's columns [uc0, uc0 + m) into columns [oc0, oc0 + m) of the outputs, then
+/// a = phi(h), d = phi'(h) (or the bare h). h lives in a per-thread buffer (no allocation per
+/// step).
+void denseChunk(const Activation& act, const DenseLayer& layer, const MatrixF& u, int uc0, int m,
+                int oc0, MatrixF* a, MatrixF* d, MatrixF* linearOut) {
+    const auto n = layer.w.rows();
     if (linearOut) {
-        linearOut->middleCols(c0, m) = h;
+        auto h = linearOut->middleCols(oc0, m);
+        product(layer.w, u.middleCols(uc0, m), h);
+        h.colwise() += layer.b.col(0);
         return;
     }
-    act.apply(h.data(), a->col(c0).data(), d->col(c0).data(), static_cast<std::size_t>(h.size()));
+    thread_local MatrixF h;
+    if (h.rows() != n || h.cols() != m)
+        h.resize(n, m);
+    product(layer.w, u.middleCols(uc0, m), h);
+    h.colwise() += layer.b.col(0);
+    act.apply(h.data(), a->col(oc0).data(), d->col(oc0).data(), static_cast<std::size_t>(h.size()));
 }
 
-/// The forward pass of columns [c0, c0 + m) of x.
-void forwardChunk(const Activation& act, const TrainParams& p, const MatrixF& x, int c0, int m,
-                  Work& w) {
+/// The forward pass of x's columns [xc0, xc0 + m) into the work's columns [wc0, wc0 + m).
+void forwardChunk(const Activation& act, const TrainParams& p, const MatrixF& x, int xc0, int wc0,
+                  int m, Work& w) {
     const std::size_t L = p.trunk.size();
     for (std::size_t l = 0; l < L; ++l)
-        denseChunk(act, p.trunk[l], l == 0 ? x : w.a[l - 1], c0, m, &w.a[l], &w.d[l], nullptr);
+        denseChunk(act, p.trunk[l], l == 0 ? x : w.a[l - 1], l == 0 ? xc0 : wc0, m, wc0, &w.a[l],
+                   &w.d[l], nullptr);
     for (std::size_t c = 0; c < p.outputs.size(); ++c) {
         const auto& chain = p.outputs[c];
         for (std::size_t j = 0; j < chain.size(); ++j) {
             const MatrixF& u = j == 0 ? w.a[L - 1] : w.ca[c][j - 1];
             if (j + 1 < chain.size())
-                denseChunk(act, chain[j], u, c0, m, &w.ca[c][j], &w.cd[c][j], nullptr);
+                denseChunk(act, chain[j], u, wc0, m, wc0, &w.ca[c][j], &w.cd[c][j], nullptr);
             else
-                denseChunk(act, chain[j], u, c0, m, nullptr, nullptr, &w.out[c]);
+                denseChunk(act, chain[j], u, wc0, m, wc0, nullptr, nullptr, &w.out[c]);
         }
     }
 }
@@ -514,11 +535,17 @@ template <class P> auto tensors(P& p, bool trunk) {
 /// Each row's sum over the columns, in column order (the same additions for every row, so equal
 /// rows give equal sums; Eigen's vectorised row sums treat their tail rows differently).
 void rowSums(const Eigen::Ref<const MatrixF>& g, Eigen::Ref<MatrixF> out) {
-    for (Eigen::Index i = 0; i < g.rows(); ++i) {
-        float s = 0;
-        for (Eigen::Index b = 0; b < g.cols(); ++b)
-            s += g(i, b);
-        out(i, 0) = s;
+    // column by column into every row's sum: each row still adds its entries in column order,
+    // and the inner loop runs down a contiguous column (vectorised, no tail rows treated apart:
+    // the additions are elementwise)
+    const Eigen::Index n = g.rows();
+    float* s = out.data();
+    for (Eigen::Index i = 0; i < n; ++i)
+        s[i] = 0;
+    for (Eigen::Index b = 0; b < g.cols(); ++b) {
+        const float* col = g.col(b).data();
+        for (Eigen::Index i = 0; i < n; ++i)
+            s[i] += col[i];
     }
 }
 
@@ -579,6 +606,11 @@ struct Trainer::Impl {
     MatrixF probeX;                     // the run's inputs (headDiagnostics)
     std::vector<Evaluation> lastPerChain;
     Work probeWork;
+    std::vector<double> pixelMean, pixelStd; // the standardisation (0 and 1 without)
+
+    /// One image's input: Dataset::standardizedExample's arithmetic (or the raw pixels), times
+    /// the input scale, in one vectorised pass.
+    void inputOf(const std::uint8_t* px, float* out);
 
     /// Loss and accuracy (and `grads` of the weighted total loss) of every chain on (x, y);
     /// `perChain` receives each chain's own (unweighted) loss and accuracy. With onlyChain >= 0
@@ -676,6 +708,29 @@ Trainer::Trainer(const NetworkSpec& spec, const TrainSpec& train) : d_(std::make
 
 Trainer::~Trainer() = default;
 
+void Trainer::Impl::inputOf(const std::uint8_t* px, float* out) {
+    const Dataset& ds = *data;
+    const auto dim = static_cast<std::size_t>(ds.dim);
+    if (pixelMean.empty()) {
+        // (raw - mean) / std, or raw - mean where std = 0: a division by 1 is exact, so one
+        // branch-free (vectorised) loop does both
+        pixelMean.assign(dim, 0.0);
+        pixelStd.assign(dim, 1.0);
+        if (spec.standardize)
+            for (std::size_t j = 0; j < dim; ++j) {
+                pixelMean[j] = ds.mean[j];
+                pixelStd[j] = ds.stddev[j] > 0 ? ds.stddev[j] : 1.0;
+            }
+    }
+    const double* mean = pixelMean.data();
+    const double* sd = pixelStd.data();
+    const auto scale = static_cast<float>(spec.inputScale);
+    for (std::size_t j = 0; j < dim; ++j) {
+        const auto raw = static_cast<float>(px[j]);
+        out[j] = static_cast<float>((static_cast<double>(raw) - mean[j]) / sd[j]) * scale;
+    }
+}
+
 const NetworkSpec& Trainer::spec() const {
     return d_->spec;
 }
@@ -707,16 +762,12 @@ void Trainer::batch(int step, MatrixF& x, Targets& y) const {
                 count);
             d_->permEpoch = epoch;
         }
-        const auto scale = static_cast<float>(s.inputScale);
+        const auto dim = static_cast<std::size_t>(data.dim);
         for (int b = 0; b < B; ++b) {
             const int p = d_->perm[static_cast<std::size_t>(k * B + b)];
             const int i = pooled ? d_->pool[static_cast<std::size_t>(p)] : p;
-            float* col = x.col(b).data();
-            if (s.standardize)
-                data.standardizedExample(i, col);
-            else
-                data.rawExample(i, col);
-            x.col(b) *= scale;
+            d_->inputOf(data.trainPixels.data() + static_cast<std::size_t>(i) * dim,
+                        x.col(b).data());
             y.labels.push_back(d_->classIndex[data.trainLabels[static_cast<std::size_t>(i)]]);
         }
         return;
@@ -725,12 +776,12 @@ void Trainer::batch(int step, MatrixF& x, Targets& y) const {
     rng.fillNormal(x.data(), static_cast<std::size_t>(x.size()));
     x = (static_cast<float>(s.inputScale) * x.array() + static_cast<float>(s.inputMean)).matrix();
     Work& w = d_->teacherWork;
-    resizeWork(d_->teacher, B, w);
+    resizeWork(d_->teacher, B, w, false);
     const int chunks = (B + kChunkCols - 1) / kChunkCols;
     detail::inArena(s.threads, [&] {
         detail::forEachIndex(chunks, [&](int c) {
             const int c0 = c * kChunkCols, m = std::min(kChunkCols, B - c0);
-            forwardChunk(d_->act, d_->teacher, x, c0, m, w);
+            forwardChunk(d_->act, d_->teacher, x, c0, c0, m, w);
         });
     });
     y.values = w.out[0];
@@ -743,7 +794,6 @@ Trainer::Evaluation Trainer::Impl::evaluate(const MatrixF& x, const Targets& y, 
     const int B = static_cast<int>(x.cols());
     const bool classify = train.task == TrainTask::FashionMnist;
     const bool trunkGrads = grads && (!train.freezeTrunk || forceTrunk);
-    resizeWork(params, B, w);
     const int chunks = (B + kChunkCols - 1) / kChunkCols;
     const std::size_t L = params.trunk.size();
     const std::size_t C = params.outputs.size();
@@ -760,77 +810,87 @@ Trainer::Evaluation Trainer::Impl::evaluate(const MatrixF& x, const Targets& y, 
         return c == 0 ? y.values : y.moreValues[c - 1];
     };
 
-    detail::forEachIndex(chunks, [&](int ci) {
-        const int c0 = ci * kChunkCols, m = std::min(kChunkCols, B - c0);
-        forwardChunk(act, params, x, c0, m, w);
-        for (std::size_t c = 0; c < C; ++c) {
-            // the loss and dLoss/d(output) of every column
-            MatrixF& out = w.out[c];
-            MatrixF& g = w.cg[c].back();
-            const float gs = scaleOf(c);
-            double lsum = 0;
-            int hits = 0;
-            for (int b = c0; b < c0 + m; ++b) {
-                auto z = out.col(b);
-                if (classify) {
-                    const int label = y.labels[static_cast<std::size_t>(b)];
-                    Eigen::Index arg = 0;
-                    const float zmax = z.maxCoeff(&arg);
-                    hits += arg == label ? 1 : 0;
-                    const Eigen::VectorXf e = (z.array() - zmax).exp().matrix();
-                    const double sum = e.cast<double>().sum();
-                    lsum += std::log(sum) + zmax - z(label);
-                    if (grads) {
-                        g.col(b) = (e.array() * static_cast<float>(1.0 / sum)).matrix();
-                        g(label, b) -= 1.0f;
-                        g.col(b) *= gs;
+    // without a backward pass (the test set) the columns go through in blocks of a small work,
+    // chunk by chunk exactly as one batch would
+    const int block = grads ? B : std::min(B, kEvalBlock);
+    resizeWork(params, block, w, grads != nullptr);
+    for (int b0 = 0; b0 < B; b0 += block) {
+        const int nb = std::min(block, B - b0);
+        detail::forEachIndex((nb + kChunkCols - 1) / kChunkCols, [&](int k) {
+            const int c0 = k * kChunkCols, m = std::min(kChunkCols, nb - c0);
+            const int xc0 = b0 + c0, ci = xc0 / kChunkCols;
+            forwardChunk(act, params, x, xc0, c0, m, w);
+            for (std::size_t c = 0; c < C; ++c) {
+                // the loss and dLoss/d(output) of every column
+                MatrixF& out = w.out[c];
+                MatrixF* g = grads ? &w.cg[c].back() : nullptr;
+                const float gs = scaleOf(c);
+                double lsum = 0;
+                int hits = 0;
+                thread_local Eigen::VectorXf e;
+                for (int b = c0; b < c0 + m; ++b) {
+                    const int bx = b0 + b; // the column of x and y
+                    auto z = out.col(b);
+                    if (classify) {
+                        const int label = y.labels[static_cast<std::size_t>(bx)];
+                        Eigen::Index arg = 0;
+                        const float zmax = z.maxCoeff(&arg);
+                        hits += arg == label ? 1 : 0;
+                        e = (z.array() - zmax).exp().matrix();
+                        const double sum = e.cast<double>().sum();
+                        lsum += std::log(sum) + zmax - z(label);
+                        if (grads) {
+                            g->col(b) = (e.array() * static_cast<float>(1.0 / sum)).matrix();
+                            (*g)(label, b) -= 1.0f;
+                            g->col(b) *= gs;
+                        }
+                    } else {
+                        const auto diff = z - targetsOf(c).col(bx);
+                        lsum += 0.5 * diff.cast<double>().squaredNorm();
+                        if (grads)
+                            g->col(b) = diff * gs;
                     }
-                } else {
-                    const auto diff = z - targetsOf(c).col(b);
-                    lsum += 0.5 * diff.cast<double>().squaredNorm();
-                    if (grads)
-                        g.col(b) = diff * gs;
+                }
+                loss[static_cast<std::size_t>(ci) * C + c] = lsum;
+                correct[static_cast<std::size_t>(ci) * C + c] = hits;
+            }
+            if (!grads)
+                return;
+            // back through each chain to its first layer, then (summed over the chains, in their
+            // order) into a^L and through the trunk
+            for (std::size_t c = 0; c < C; ++c) {
+                const auto& chain = params.outputs[c];
+                for (std::size_t j = chain.size() - 1; j-- > 0;) {
+                    auto gj = w.cg[c][j].middleCols(c0, m);
+                    product(chain[j + 1].w.transpose(), w.cg[c][j + 1].middleCols(c0, m), gj);
+                    gj.array() *= w.cd[c][j].middleCols(c0, m).array();
                 }
             }
-            loss[static_cast<std::size_t>(ci) * C + c] = lsum;
-            correct[static_cast<std::size_t>(ci) * C + c] = hits;
-        }
-        if (!grads)
-            return;
-        // back through each chain to its first layer, then (summed over the chains, in their
-        // order) into a^L and through the trunk
-        for (std::size_t c = 0; c < C; ++c) {
-            const auto& chain = params.outputs[c];
-            for (std::size_t j = chain.size() - 1; j-- > 0;) {
-                auto gj = w.cg[c][j].middleCols(c0, m);
-                product(chain[j + 1].w.transpose(), w.cg[c][j + 1].middleCols(c0, m), gj);
-                gj.array() *= w.cd[c][j].middleCols(c0, m).array();
+            if (!trunkGrads)
+                return;
+            auto top = w.g[L - 1].middleCols(c0, m);
+            bool first = true;
+            for (std::size_t c = 0; c < C; ++c) {
+                if (onlyChain >= 0 && static_cast<int>(c) != onlyChain)
+                    continue;
+                const auto& chain = params.outputs[c];
+                if (first) {
+                    product(chain[0].w.transpose(), w.cg[c][0].middleCols(c0, m), top);
+                    first = false;
+                } else {
+                    MatrixF more(top.rows(), m);
+                    product(chain[0].w.transpose(), w.cg[c][0].middleCols(c0, m), more);
+                    top += more;
+                }
             }
-        }
-        if (!trunkGrads)
-            return;
-        auto top = w.g[L - 1].middleCols(c0, m);
-        bool first = true;
-        for (std::size_t c = 0; c < C; ++c) {
-            if (onlyChain >= 0 && static_cast<int>(c) != onlyChain)
-                continue;
-            const auto& chain = params.outputs[c];
-            if (first) {
-                product(chain[0].w.transpose(), w.cg[c][0].middleCols(c0, m), top);
-                first = false;
-            } else {
-                MatrixF more(top.rows(), m);
-                product(chain[0].w.transpose(), w.cg[c][0].middleCols(c0, m), more);
-                top += more;
+            top.array() *= w.d[L - 1].middleCols(c0, m).array();
+            for (std::size_t l = L - 1; l > 0; --l) {
+                auto gl = w.g[l - 1].middleCols(c0, m);
+                product(params.trunk[l].w.transpose(), w.g[l].middleCols(c0, m), gl);
+                gl.array() *= w.d[l - 1].middleCols(c0, m).array();
             }
-        }
-        top.array() *= w.d[L - 1].middleCols(c0, m).array();
-        for (std::size_t l = L - 1; l > 0; --l) {
-            auto gl = w.g[l - 1].middleCols(c0, m);
-            product(params.trunk[l].w.transpose(), w.g[l].middleCols(c0, m), gl);
-            gl.array() *= w.d[l - 1].middleCols(c0, m).array();
-        }
-    });
+        });
+    }
     Evaluation ev;
     ev.loss = 0;
     if (perChain)
@@ -978,20 +1038,11 @@ Trainer::Evaluation Trainer::Impl::testAll(std::vector<Evaluation>* perChain) {
         s.testX.resize(ds.dim, T);
         s.testY.labels.assign(static_cast<std::size_t>(T), 0);
         const auto dim = static_cast<std::size_t>(ds.dim);
-        const auto scale = static_cast<float>(s.spec.inputScale);
         for (int k = 0; k < T; ++k) {
             const int i = chosen[static_cast<std::size_t>(k)];
-            // the training set's standardisation (Dataset::standardizedExample's arithmetic)
-            const std::size_t off = static_cast<std::size_t>(i) * dim;
-            for (std::size_t j = 0; j < dim; ++j) {
-                const float raw = static_cast<float>(ds.testPixels[off + j]);
-                float v = raw;
-                if (s.spec.standardize) {
-                    const double c = raw - ds.mean[j];
-                    v = static_cast<float>(ds.stddev[j] > 0 ? c / ds.stddev[j] : c);
-                }
-                s.testX(static_cast<Eigen::Index>(j), k) = v * scale;
-            }
+            // the training set's standardisation
+            s.inputOf(ds.testPixels.data() + static_cast<std::size_t>(i) * dim,
+                      s.testX.col(k).data());
             s.testY.labels[static_cast<std::size_t>(k)] =
                 s.classIndex[ds.testLabels[static_cast<std::size_t>(i)]];
         }
@@ -1048,13 +1099,13 @@ std::vector<HeadStep> Trainer::headDiagnostics(const MatrixF& x, const Targets& 
     // each head's output on the probe batch (the run's inputs)
     if (s.probeX.cols() == 0)
         s.probeX = drawInputs(s.spec, s.spec.batch);
-    resizeWork(s.params, static_cast<int>(s.probeX.cols()), s.probeWork);
+    resizeWork(s.params, static_cast<int>(s.probeX.cols()), s.probeWork, false);
     const int B = static_cast<int>(s.probeX.cols());
     const int chunks = (B + kChunkCols - 1) / kChunkCols;
     detail::inArena(s.spec.threads, [&] {
         detail::forEachIndex(chunks, [&](int ci) {
             const int c0 = ci * kChunkCols, m = std::min(kChunkCols, B - c0);
-            forwardChunk(s.act, s.params, s.probeX, c0, m, s.probeWork);
+            forwardChunk(s.act, s.params, s.probeX, c0, c0, m, s.probeWork);
         });
     });
     for (std::size_t c = 0; c < C; ++c) {

@@ -5,6 +5,13 @@
 // steps 0 and 300 on the probe batch and the test accuracy at step 0). The data set is read once
 // before the timings, as the peer script does. Prints the median of the repetitions.
 //   build/release/tests/bench/bench_train [threads] [repetitions]
+// Measured (2-core AMD EPYC VM shared with other builds, load 6-9; 4 launches of 2 repetitions,
+// alternating with the peer; medians of the launches' medians): 1 thread 3.55 s wall, 1.72 s
+// CPU, accuracy 0.8416, against PyTorch 1.13 5.04 s wall, 2.41 s CPU, accuracy 0.8409 (seeds 1,
+// 2): 0.70x the wall time, 0.71x the CPU time. 2 threads: 3.97 s against 55.0 s (torch's
+// threads spin on shared cores): 0.07x. Half PyTorch's time is not reached: 63% of the CPU time
+// is OpenBLAS's sgemm kernel (the one torch calls too, at 85 GFLOP/s), 15% its packing of the
+// operands and 4% zeroing the products' outputs; the rest is under 4% each.
 #include "core/data.h"
 #include "train/train.h"
 
