@@ -170,7 +170,7 @@ std::string usage() {
     charts += line + "\n";
     std::string u = kUsage;
     const std::string marker = "@CHARTS@";
-    u.replace(u.find(marker), marker.size() + 1, charts);
+    u.replace(u.find(marker), marker.size(), charts);
     return u;
 }
 
