@@ -25,6 +25,7 @@
 #include "export/figure.h"
 #include "export/tourexport.h"
 #include "model/presetio.h"
+#include "views/viewregistry.h"
 
 #include <QApplication>
 #include <QDir>
@@ -141,10 +142,9 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
   presets  list the bundled presets
   export   --preset NAME|FILE --chart NAME --out FILE.(png|svg|pdf|csv) [--width W [1200]]
            [--height H [750]] [--scale S [2]] [--style lecture|plain [lecture]]
-           the chart (signal gradients correlation distribution activations, or the analysis
-           views phase jacobian ntk sweep as .png/.svg/.pdf) of the preset, drawn by the same
-           widgets as the GUI; FILE may also be a figure initscope exported (.png, .svg)
-  export-tour --tour FILE|lessons --out DIR [--format png|svg|pdf [png]] [--width W]
+           the chart of the preset, drawn by the same widgets as the GUI; FILE may also be a
+           figure initscope exported (.png, .svg); NAME is one of
+@CHARTS@  export-tour --tour FILE|lessons --out DIR [--format png|svg|pdf [png]] [--width W]
            [--height H] [--scale S] [--style lecture|plain]
            a tour as a slide deck: one figure per step (the view it opens) in DIR, named
            01-PRESET.png ..., and index.md / index.html listing step, title, note and file;
@@ -156,6 +156,23 @@ Usage: initscope-cli COMMAND [OPTIONS]   (every command prints one JSON document
 
 Run options (defaults in brackets; --name value or --name=value, each at most once):
 )";
+
+/// kUsage with the charts export can draw (the ui's view registry) in place of @CHARTS@.
+std::string usage() {
+    std::string charts, line = "          ";
+    for (const QString& name : ui::exportableViewNames()) {
+        if (line.size() + 1 + static_cast<std::size_t>(name.size()) > 94) {
+            charts += line + "\n";
+            line = "          ";
+        }
+        line += " " + name.toStdString();
+    }
+    charts += line + "\n";
+    std::string u = kUsage;
+    const std::string marker = "@CHARTS@";
+    u.replace(u.find(marker), marker.size(), charts);
+    return u;
+}
 
 /// The per-layer statistics of "layers" (run, sweep) and the run scalars of the ensemble, from
 /// the engine's one schema.
@@ -1007,12 +1024,12 @@ json cmdExportTour(Args& a) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::cerr << kUsage << runOptionsHelp() << statisticsHelp();
+        std::cerr << usage() << runOptionsHelp() << statisticsHelp();
         return 2;
     }
     if (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
         std::string(argv[1]) == "help") {
-        std::cout << kUsage << runOptionsHelp() << statisticsHelp();
+        std::cout << usage() << runOptionsHelp() << statisticsHelp();
         return 0;
     }
     const std::vector<std::string> rest(argv + 2, argv + argc);

@@ -1,6 +1,6 @@
 // The desktop application: reads its options, then hands over to ui::MainWindow.
 #include "model/presetdocument.h"
-#include "views/analysisviews.h"
+#include "views/viewregistry.h"
 #include "window/controlpanel.h"
 #include "window/mainwindow.h"
 #include "window/presentation.h"
@@ -23,9 +23,18 @@ int main(int argc, char** argv) {
     QApplication::setApplicationName(QStringLiteral("initscope"));
     QApplication::setApplicationVersion(QStringLiteral(INITSCOPE_VERSION));
     QApplication::setOrganizationName(QStringLiteral("initscope"));
-    const QString viewList =
-        (initscope::ui::MainWindow::viewNames() + initscope::ui::AnalysisViews::viewNames())
-            .join(QStringLiteral(", "));
+    const QString viewList = initscope::ui::viewNames().join(QStringLiteral(", "));
+    // the same list for --help, wrapped under its option
+    QString wrappedViews, line;
+    for (const QString& name : initscope::ui::viewNames()) {
+        const QString item = name + QStringLiteral(",");
+        if (!line.isEmpty() && 20 + line.size() + 1 + item.size() > 80) {
+            wrappedViews += line + QStringLiteral("\n") + QString(20, QLatin1Char(' '));
+            line.clear();
+        }
+        line += (line.isEmpty() ? QString() : QStringLiteral(" ")) + item;
+    }
+    wrappedViews += line.chopped(1);
 
     // The same option syntax and run options as initscope-cli (engine/spec/options.h), so that
     // "--width 64" means one thing in both programs.
@@ -44,7 +53,8 @@ int main(int argc, char** argv) {
             "See, live, what initialization does to a deep network.\n\n"
             "  file              a preset (.json) or a figure exported by initscope (.png,\n"
             "                    .svg) to open; run options change it\n"
-            "  --view NAME       view shown at start: %s\n"
+            "  --view NAME       view shown at start, one of\n"
+            "                    %s\n"
             "                    (inputs: the Inputs dock, the first inputs of the batch)\n"
             "  --theme T         system (default), light or dark\n"
             "  --export FILE     save the --view of the first finished run to FILE (.png,\n"
@@ -57,7 +67,7 @@ int main(int argc, char** argv) {
             "                    second (also INITSCOPE_PERF_LOG=1)\n"
             "  --version         print the version\n\n"
             "Run options (as in initscope-cli):\n%s",
-            qPrintable(viewList), initscope::runOptionsHelp().c_str());
+            qPrintable(wrappedViews), initscope::runOptionsHelp().c_str());
         return 0;
     }
     if (std::find(args.begin(), args.end(), "--version") != args.end()) {

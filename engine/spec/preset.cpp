@@ -145,9 +145,9 @@ json rlSettingsJson(const RlSpec& r) {
 
 const std::vector<std::string>& presetViews() {
     static const std::vector<std::string> v{
-        "signal",   "gradients", "correlation", "distribution", "activations",
-        "phase",    "jacobian",  "ntk",         "sweep",        "statistic",
-        "training", "pinn",      "maml",        "trainability", "rl"};
+        "signal",   "gradients",    "correlation", "distribution", "activations", "phase",
+        "jacobian", "ntk",          "sweep",       "statistic",    "training",    "pinn",
+        "maml",     "trainability", "rl",          "ensemble"};
     return v;
 }
 

@@ -61,7 +61,8 @@ struct Preset {
     bool operator==(const Preset&) const = default;
 };
 
-/// Views a preset may open first.
+/// Views a preset may open first: every tab of the window (the ui's view registry,
+/// ui/views/viewregistry.h, has exactly these; a GUI test holds the two equal).
 const std::vector<std::string>& presetViews();
 /// The per-layer statistics (LayerStats, by their CSV keys) the "statistic" view can draw:
 /// every row of statschema.h layerStatistics(), in its order.

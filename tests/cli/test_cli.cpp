@@ -12,8 +12,11 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <set>
 #include <spawn.h>
+#include <sstream>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
@@ -234,6 +237,22 @@ TEST(Cli, DataOptionNamesTheFile) {
     const Result help = cli("--help");
     EXPECT_NE(help.out.find("--data [gaussian]"), std::string::npos) << help.out;
     EXPECT_NE(help.out.find("--standardize [yes]"), std::string::npos);
+}
+
+// The export line of --help lists the charts from the ui's view registry: every preset view but
+// training (it waits for its Start in the window), the newer views too.
+TEST(Cli, HelpListsEveryExportableChart) {
+    const Result help = cli("--help");
+    const auto at = help.out.find("NAME is one of");
+    ASSERT_NE(at, std::string::npos) << help.out;
+    const std::string list = help.out.substr(at, help.out.find("export-tour", at) - at);
+    std::istringstream words(list);
+    std::set<std::string> named{std::istream_iterator<std::string>(words), {}};
+    for (const char* chart :
+         {"signal", "gradients", "correlation", "distribution", "activations", "statistic", "phase",
+          "jacobian", "ntk", "ensemble", "sweep", "pinn", "maml", "trainability", "rl"})
+        EXPECT_EQ(named.count(chart), 1u) << chart << " in\n" << list;
+    EXPECT_EQ(list.find("training"), std::string::npos) << list;
 }
 
 TEST(Cli, MalformedPresetFilesExitTwoNamingTheField) {

@@ -257,6 +257,10 @@ private slots:
             // grid in test_trainability_view
             if (view == QLatin1String("trainability"))
                 continue;
+            // MAML meta-learns for seconds with its default settings: test_viewregistry exports
+            // it through this path with a preset's quick settings
+            if (view == QLatin1String("maml"))
+                continue;
             for (const char* suffix : {"png", "svg", "pdf", "csv"}) {
                 const QString path = dir.filePath(view + QLatin1Char('.') + suffix);
                 QString error;

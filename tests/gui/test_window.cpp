@@ -10,6 +10,7 @@
 #include "settle.h"
 #include "spec/preset.h"
 #include "spec/spec.h"
+#include "views/viewregistry.h"
 #include "window/controlpanel.h"
 #include "window/mainwindow.h"
 #include "window/settings.h"
@@ -71,13 +72,11 @@ private slots:
         // 150 % scaling on a 1600 x 1000 screen leaves 1067 x 667 logical pixels
         QVERIFY(min.width() <= 1060 && min.height() <= 600);
         QCOMPARE(w.size(), QSize(1280, 720));
-        auto* tabs = w.findChild<QTabWidget*>(QStringLiteral("views"));
-        QVERIFY(tabs);
-        for (int i = 0; i < tabs->count(); ++i) {
-            tabs->setCurrentIndex(i);
+        for (const QString& view : viewNames()) { // every tab, by its registry name
+            QVERIFY(w.showView(view));
             QCoreApplication::processEvents();
-            QWidget* page = tabs->widget(i);
-            QVERIFY2(page->width() >= 600 && page->height() >= 450, qPrintable(tabs->tabText(i)));
+            QWidget* page = w.viewPage(view);
+            QVERIFY2(page->width() >= 600 && page->height() >= 450, qPrintable(view));
             QVERIFY(page->mapTo(&w, QPoint(page->width(), page->height())).x() <= w.width());
         }
         for (LayerChart* c : {w.signalChart(), w.gradientChart(), w.correlationChart()}) {

@@ -1,5 +1,6 @@
 #include "export/figure.h"
 
+#include "charts/gridheatmap.h"
 #include "charts/heatmapwidget.h"
 #include "charts/layercharts.h"
 #include "charts/viewcharts.h"
@@ -8,16 +9,7 @@
 #include "network/engine.h"
 #include "spec/preset.h"
 #include "stats/statschema.h"
-#include "views/ensembleview.h"
-#include "views/jacobianview.h"
-#include "views/mamlview.h"
-#include "views/ntkview.h"
-#include "views/phaseview.h"
-#include "views/pinnview.h"
-#include "views/rlview.h"
-#include "views/sweepview.h"
-#include "views/trainabilityview.h"
-#include "views/trainview.h"
+#include "views/viewregistry.h"
 
 #include <QApplication>
 #include <QChart>
@@ -127,15 +119,15 @@ QPalette paperPalette() {
 } // namespace
 
 QStringList figureNames() {
-    return {QStringLiteral("signal"),      QStringLiteral("gradients"),
-            QStringLiteral("correlation"), QStringLiteral("distribution"),
-            QStringLiteral("activations"), QStringLiteral("statistic")};
+    return layerViewNames();
 }
 
 QStringList analysisFigureNames() {
-    return {QStringLiteral("phase"),        QStringLiteral("jacobian"), QStringLiteral("ntk"),
-            QStringLiteral("ensemble"),     QStringLiteral("sweep"),    QStringLiteral("pinn"),
-            QStringLiteral("trainability"), QStringLiteral("rl")};
+    QStringList out;
+    for (const QString& name : exportableViewNames())
+        if (!findView(name)->isLayerView())
+            out << name;
+    return out;
 }
 
 FigureData figureDataFromResult(const RunResult& result) {
@@ -445,65 +437,15 @@ void feedStatistic(LayerChart* chart, const RunView& r, const QString& key) {
 }
 
 std::unique_ptr<QWidget> makeFigure(const QString& name, const FigureData& data) {
-    const QString n = name.toLower();
-    if (n == QLatin1String("signal") || n == QLatin1String("gradients") ||
-        n == QLatin1String("correlation")) {
-        LayerChart* c = n == QLatin1String("signal")      ? makeSignalChart()
-                        : n == QLatin1String("gradients") ? makeGradientChart()
-                                                          : makeCorrelationChart();
-        std::unique_ptr<QWidget> owner(c);
-        if (n == QLatin1String("signal"))
-            feedSignal(c, data.view());
-        else if (n == QLatin1String("gradients"))
-            feedGradients(c, data.view());
-        else
-            feedCorrelation(c, data.view());
-        return owner;
-    }
-    if (n == QLatin1String("statistic")) {
-        LayerChart* c = makeStatisticChart(data.statistic);
-        std::unique_ptr<QWidget> owner(c);
-        feedStatistic(c, data.view(), c->property("initscopeStatistic").toString());
-        return owner;
-    }
-    if (n == QLatin1String("distribution")) {
-        HeatmapWidget* h = makeDistributionView();
-        showHeatmap(h, data.distribution, data.spec);
-        return std::unique_ptr<QWidget>(h);
-    }
-    if (n == QLatin1String("activations")) {
-        HeatmapWidget* h = makeActivationView();
-        showHeatmap(h, data.perLayerActivations ? data.activationsPerLayer : data.activations,
-                    data.spec);
-        return std::unique_ptr<QWidget>(h);
-    }
-    return nullptr;
+    const ViewInfo* v = findView(name);
+    return v && v->makeFigure ? v->makeFigure(data) : nullptr;
 }
 
 namespace {
 /// The figure inside an analysis view, without its combo boxes and buttons (empty: not one).
 std::vector<QWidget*> figureParts(QWidget* view) {
-    if (auto* v = qobject_cast<PhaseView*>(view))
-        return {v->heatmap()};
-    if (auto* v = qobject_cast<JacobianView*>(view))
-        return {v->chartView()};
-    if (auto* v = qobject_cast<NtkView*>(view))
-        return {v->spectrumChart(), v->conditionChart(), v->kernelMap()};
-    if (auto* v = qobject_cast<EnsembleView*>(view))
-        return {v->signalChart(), v->gradientChart(), v->correlationChart()};
-    if (auto* v = qobject_cast<SweepView*>(view))
-        return {v->chartView()};
-    if (auto* v = qobject_cast<TrainView*>(view))
-        return {v->lossChart(), v->accuracyChart(), v->statisticChart(), v->heatmap()};
-    if (auto* v = qobject_cast<PinnView*>(view))
-        return {v->lawChart(), v->trainingChart(), v->initMap(), v->smallMap(), v->largeMap()};
-    if (auto* v = qobject_cast<MamlView*>(view))
-        return {v->sigmaChart(), v->saturationChart(), v->gradientChart(), v->lossChart()};
-    if (auto* v = qobject_cast<TrainabilityView*>(view))
-        return {v->heatmap()};
-    if (auto* v = qobject_cast<RlView*>(view))
-        return {v->histogramChart(), v->regretChart(), v->triedChart(), v->qChart()};
-    return {};
+    const ViewInfo* v = findView(view);
+    return v && v->figureParts ? v->figureParts(view) : std::vector<QWidget*>{};
 }
 } // namespace
 
@@ -806,57 +748,8 @@ bool exportFigure(const QString& name, const FigureData& data, const QString& pa
 }
 
 std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view) {
-    if (auto* v = qobject_cast<const PhaseView*>(view)) {
-        auto copy = std::make_unique<PhaseView>();
-        copy->showSameAs(*v);
-        return copy;
-    }
-    if (auto* v = qobject_cast<const JacobianView*>(view)) {
-        auto copy = std::make_unique<JacobianView>();
-        copy->showSameAs(*v);
-        return copy;
-    }
-    if (auto* v = qobject_cast<const NtkView*>(view)) {
-        auto copy = std::make_unique<NtkView>();
-        copy->showSameAs(*v);
-        return copy;
-    }
-    if (auto* v = qobject_cast<const EnsembleView*>(view)) {
-        auto copy = std::make_unique<EnsembleView>();
-        copy->showSameAs(*v);
-        return copy;
-    }
-    if (auto* v = qobject_cast<const SweepView*>(view)) {
-        auto copy = std::make_unique<SweepView>();
-        copy->showSameAs(*v);
-        return copy;
-    }
-    if (auto* v = qobject_cast<const TrainabilityView*>(view)) {
-        auto copy = std::make_unique<TrainabilityView>();
-        copy->showSameAs(*v);
-        return copy;
-    }
-    if (auto* v = qobject_cast<const TrainView*>(view)) {
-        auto copy = std::make_unique<TrainView>();
-        copy->showSameAs(*v);
-        return copy;
-    }
-    if (auto* v = qobject_cast<const PinnView*>(view)) {
-        auto copy = std::make_unique<PinnView>();
-        copy->showSameAs(*v);
-        return copy;
-    }
-    if (auto* v = qobject_cast<const RlView*>(view)) {
-        auto copy = std::make_unique<RlView>();
-        copy->showSameAs(*v);
-        return copy;
-    }
-    if (auto* v = qobject_cast<const MamlView*>(view)) {
-        auto copy = std::make_unique<MamlView>();
-        copy->showSameAs(*v);
-        return copy;
-    }
-    return nullptr;
+    const ViewInfo* v = findView(view);
+    return v && v->copy ? v->copy(view) : nullptr;
 }
 
 QRect figureRect(QWidget* view) {
@@ -866,100 +759,34 @@ QRect figureRect(QWidget* view) {
     return r.isEmpty() ? view->rect() : r;
 }
 
-std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkSpec& spec,
-                                             int viewInputs, QSize size,
-                                             const std::function<void()>& done,
-                                             const Preset* settings) {
-    std::unique_ptr<QWidget> view;
-    if (name == QLatin1String("phase")) {
-        auto* v = new PhaseView;
-        view.reset(v);
-        QObject::connect(v, &PhaseView::diagramComplete, v, done);
-        v->setSpec(spec);
-    } else if (name == QLatin1String("jacobian")) {
-        auto* v = new JacobianView;
-        view.reset(v);
-        QObject::connect(v, &JacobianView::resultShown, v, done);
-        if (viewInputs > 0)
-            v->setInputs(viewInputs);
-        v->setSpec(spec);
-    } else if (name == QLatin1String("ntk")) {
-        auto* v = new NtkView;
-        view.reset(v);
-        QObject::connect(v, &NtkView::resultShown, v, done);
-        if (viewInputs > 0)
-            v->setInputs(viewInputs);
-        v->setSpec(spec);
-    } else if (name == QLatin1String("ensemble")) {
-        auto* v = new EnsembleView;
-        view.reset(v);
-        QObject::connect(v, &EnsembleView::resultShown, v, done);
-        v->setSpec(spec);
-    } else if (name == QLatin1String("sweep")) {
-        auto* v = new SweepView;
-        view.reset(v);
-        QObject::connect(v, &SweepView::sweepFinished, v, done);
-        v->setSpec(spec);
-    } else if (name == QLatin1String("pinn")) {
-        auto* v = new PinnView;
-        view.reset(v);
-        QObject::connect(v, &PinnView::finished, v, done);
-        if (settings && settings->pinn)
-            v->setSettings(*settings->pinn);
-        v->setSpec(spec);
-    } else if (name == QLatin1String("trainability")) {
-        auto* v = new TrainabilityView;
-        view.reset(v);
-        QObject::connect(v, &TrainabilityView::mapComplete, v, done);
-        v->setSpec(spec);
-        if (settings && settings->trainability)
-            v->setSettings(*settings->trainability);
-        v->start(); // the window waits for Start; an export draws the whole map
-    } else if (name == QLatin1String("rl")) {
-        auto* v = new RlView;
-        view.reset(v);
-        QObject::connect(v, &RlView::resultShown, v, done);
-        if (settings && settings->rl)
-            v->setRlSpec(*settings->rl);
-        v->setSpec(spec);
-    } else {
+std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const Preset& preset, QSize size,
+                                             const std::function<void()>& done) {
+    const ViewInfo* v = findView(name);
+    if (!v || !v->startFigure)
         return nullptr;
-    }
+    std::unique_ptr<QWidget> view(v->make());
+    if (v->applyPreset)
+        v->applyPreset(view.get(), preset);
+    v->setSpec(view.get(), preset.spec);
+    v->startFigure(view.get(), done);
     view->setAttribute(Qt::WA_DontShowOnScreen);
     view->resize(size);
     view->show(); // offscreen: starts the computation, as selecting the tab does
     return view;
 }
 
-std::unique_ptr<QWidget> startMamlFigure(const Preset& preset, QSize size,
-                                         const std::function<void()>& done) {
-    auto view = std::make_unique<MamlView>();
-    QObject::connect(view.get(), &MamlView::resultShown, view.get(), done);
-    view->setSpec(preset.spec);
-    if (preset.maml)
-        view->setSettings(*preset.maml);
-    view->setAttribute(Qt::WA_DontShowOnScreen);
-    view->resize(size);
-    view->show(); // offscreen: the first show starts the meta-learning
-    return view;
-}
-
 namespace {
 /// Shows a fresh analysis view offscreen with `spec`, waits (event loop) until its worker's
 /// result is drawn, and exports it through exportFigureWidget: the GUI tab's widget and code.
-bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, int viewInputs,
-                          const QString& path, const FigureOptions& options, QString* error,
-                          const Preset* settings = nullptr) {
+bool exportAnalysisFigure(const QString& name, const Preset& preset, const QString& path,
+                          const FigureOptions& options, QString* error) {
     constexpr int kTimeoutMs = 3600000; // a trainability map takes minutes
     QEventLoop loop;
     bool done = false;
-    const std::unique_ptr<QWidget> view = startAnalysisFigure(
-        name, spec, viewInputs, options.size,
-        [&] {
-            done = true;
-            loop.quit();
-        },
-        settings);
+    const std::unique_ptr<QWidget> view = startAnalysisFigure(name, preset, options.size, [&] {
+        done = true;
+        loop.quit();
+    });
     QTimer::singleShot(kTimeoutMs, &loop, &QEventLoop::quit);
     if (!done)
         loop.exec();
@@ -978,35 +805,6 @@ bool exportAnalysisFigure(const QString& name, const NetworkSpec& spec, int view
     }
     return true;
 }
-
-/// exportAnalysisFigure for the maml view, with the preset's view settings.
-bool exportMamlFigure(const Preset& preset, const QString& path, const FigureOptions& options,
-                      QString* error) {
-    constexpr int kTimeoutMs = 300000;
-    QEventLoop loop;
-    bool done = false;
-    const std::unique_ptr<QWidget> view = startMamlFigure(preset, options.size, [&] {
-        done = true;
-        loop.quit();
-    });
-    QTimer::singleShot(kTimeoutMs, &loop, &QEventLoop::quit);
-    if (!done)
-        loop.exec();
-    if (!done) {
-        if (error)
-            *error = tr("--chart maml: no result within %1 s").arg(kTimeoutMs / 1000);
-        return false;
-    }
-    QCoreApplication::sendPostedEvents();
-    QCoreApplication::processEvents();
-    QString message;
-    if (!exportFigureWidget(view.get(), QStringLiteral("maml"), path, options, &message)) {
-        if (error)
-            *error = tr("--out: %1").arg(message);
-        return false;
-    }
-    return true;
-}
 } // namespace
 
 bool exportPresetFigure(const Preset& preset, const QString& chart, const QString& path,
@@ -1016,8 +814,7 @@ bool exportPresetFigure(const Preset& preset, const QString& chart, const QStrin
             *error = m;
         return false;
     };
-    const QStringList all =
-        figureNames() + analysisFigureNames() + QStringList{QStringLiteral("maml")};
+    const QStringList all = exportableViewNames();
     if (!all.contains(chart.toLower()))
         return fail(tr("--chart: unknown chart '%1' (one of: %2)")
                         .arg(chart, all.join(QStringLiteral(", "))));
@@ -1026,15 +823,8 @@ bool exportPresetFigure(const Preset& preset, const QString& chart, const QStrin
                      QStringLiteral("csv")}
              .contains(suffix))
         return fail(tr("--out %1: the file name must end in .png, .svg, .pdf or .csv").arg(path));
-    if (chart.toLower() == QLatin1String("maml"))
-        return exportMamlFigure(preset, path, options, error);
-    if (analysisFigureNames().contains(chart.toLower())) {
-        // the preset's view settings belong to the view it opens
-        const int inputs =
-            QString::fromStdString(preset.view) == chart.toLower() ? preset.viewInputs : 0;
-        return exportAnalysisFigure(chart.toLower(), preset.spec, inputs, path, options, error,
-                                    &preset);
-    }
+    if (!findView(chart)->isLayerView())
+        return exportAnalysisFigure(chart.toLower(), preset, path, options, error);
     Engine engine;
     const RunResult result = engine.run(preset.spec); // throws SpecInvalid for a bad spec
     FigureData data = figureDataFromResult(result);

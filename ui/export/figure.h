@@ -65,11 +65,12 @@ struct FigureData {
 /// heatmap rendering the run controller does on its worker.
 FigureData figureDataFromResult(const RunResult& result);
 
-/// Views that have a figure, in tab order: signal, gradients, correlation, distribution,
-/// activations, statistic.
+/// The layer views (viewregistry.h layerViewNames()): signal, gradients, correlation,
+/// distribution, activations, statistic.
 QStringList figureNames();
-/// The analysis views (phase, jacobian, ntk, ensemble, sweep): computed on their own workers;
-/// an export draws a copy of the view's figure (without its controls) in the same way.
+/// The analysis views a figure can be exported of without the window (viewregistry.h: those
+/// with a startFigure): computed on their own workers; an export draws the view's figure
+/// (without its controls) in the same way.
 QStringList analysisFigureNames();
 
 /// What one step of the x axis of a per-layer view is, by the family: "layer" for an mlp,
@@ -149,25 +150,19 @@ bool exportFigureWidget(QWidget* figure, const QString& name, const QString& pat
 bool exportFigure(const QString& name, const FigureData& data, const QString& path,
                   const FigureOptions& options, QString* error);
 
-/// A fresh, unshown analysis view showing what `view` (a phase, Jacobian, NTK, ensemble or sweep
-/// view) shows: its settings and its last result, copied, not computed again. Null for another
+/// A fresh, unshown analysis view showing what `view` (any analysis view, viewregistry.h)
+/// shows: its settings and its last result, copied, not computed again. Null for another
 /// widget.
 std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view);
 
-/// startAnalysisFigure for the maml view (it is not one of analysisFigureNames(): its figure
-/// meta-learns for seconds): the preset's view settings, `done` once every run is drawn.
-std::unique_ptr<QWidget> startMamlFigure(const Preset& preset, QSize size,
-                                         const std::function<void()>& done);
-
-/// A fresh analysis view `name` (analysisFigureNames()) of `spec`, shown offscreen at `size`, its
+/// A fresh analysis view `name` (analysisFigureNames()) of `preset`: the view's settings the
+/// preset carries (its row's applyPreset), then its spec; shown offscreen at `size`, its
 /// computation started on the view's own worker; `done` is called (on the GUI thread) once its
 /// result is drawn, and the view is then ready for exportFigureWidget. Null for another name.
-/// `settings`: the preset whose view settings the view takes (pinn, trainability; null: the
-/// view's defaults). The trainability view starts training at once (it takes minutes).
-std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const NetworkSpec& spec,
-                                             int viewInputs, QSize size,
-                                             const std::function<void()>& done,
-                                             const Preset* settings = nullptr);
+/// The one path of initscope-cli export and the tour export. The trainability view starts
+/// training at once (it takes minutes).
+std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const Preset& preset, QSize size,
+                                             const std::function<void()>& done);
 
 /// Runs `preset` on the calling thread and exports its view `chart`: initscope-cli export.
 /// Needs a QApplication. On failure returns false and sets `error` (naming the option).

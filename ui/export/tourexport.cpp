@@ -2,6 +2,7 @@
 
 #include "export/export.h"
 #include "network/engine.h"
+#include "views/viewregistry.h"
 #include "work/jobworker.h"
 
 #include <QCoreApplication>
@@ -90,25 +91,22 @@ void TourExporter::nextStep() {
     }
     const TourStop& stop = stops_[static_cast<std::size_t>(step_)];
     const QString view = QString::fromStdString(stop.preset.view);
-    if (analysisFigureNames().contains(view) || view == QLatin1String("maml")) {
+    const ViewInfo* info = findView(view);
+    if (!info || !exportableViewNames().contains(info->name)) {
+        finish(false, tr("step %1: the %2 view has no figure (one of: %3)")
+                          .arg(step_ + 1)
+                          .arg(view, exportableViewNames().join(QStringLiteral(", "))));
+        return;
+    }
+    if (!info->isLayerView()) {
         // the view computes on its own worker; it is drawn here once its result is shown
-        const auto drawn = [this] {
+        analysis_ = startAnalysisFigure(view, stop.preset, options_.size, [this] {
             // let the last streamed values arrive first
             QTimer::singleShot(0, this, [this] {
                 if (analysis_)
                     writeFigure(analysis_.get());
             });
-        };
-        analysis_ = view == QLatin1String("maml")
-                        ? startMamlFigure(stop.preset, options_.size, drawn)
-                        : startAnalysisFigure(view, stop.preset.spec, stop.preset.viewInputs,
-                                              options_.size, drawn, &stop.preset);
-        if (!analysis_)
-            finish(false, tr("step %1: the %2 view has no figure").arg(step_ + 1).arg(view));
-        return;
-    }
-    if (!figureNames().contains(view)) {
-        finish(false, tr("step %1: the %2 view has no figure").arg(step_ + 1).arg(view));
+        });
         return;
     }
     const NetworkSpec spec = stop.preset.spec;

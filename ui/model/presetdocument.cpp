@@ -16,6 +16,7 @@
 #include "model/specdiff.h"
 #include "views/rlview.h"
 #include "views/trainview.h"
+#include "views/viewregistry.h"
 #include "window/controlpanel.h"
 #include "window/mainwindow.h"
 #include "window/settings.h"
@@ -217,7 +218,7 @@ void PresetDocument::addFileActions(QMenu* file) {
 Preset PresetDocument::currentPreset() const {
     Preset p = base_;
     p.spec = window_->controls()->spec();
-    // the visible view, if a preset can name it (the ensemble view is not a preset view)
+    // the visible view, if a preset can name it (every tab can: viewregistry.h)
     const std::string view = window_->currentView().toStdString();
     if (std::find(presetViews().begin(), presetViews().end(), view) != presetViews().end())
         p.view = view;
@@ -312,18 +313,11 @@ void PresetDocument::applyPreset(const Preset& preset) {
 
 void PresetDocument::showPreset(const Preset& preset) {
     base_ = preset;
-    if (preset.viewInputs > 0 && preset.view == "ntk")
-        window_->analysisViews()->ntk()->setInputs(preset.viewInputs);
-    if (preset.viewInputs > 0 && preset.view == "jacobian")
-        window_->analysisViews()->jacobian()->setInputs(preset.viewInputs);
-    if (preset.view == "pinn")
-        window_->analysisViews()->pinn()->setSettings(preset.pinn.value_or(PinnSpec{}));
-    if (preset.maml && preset.view == "maml")
-        window_->analysisViews()->maml()->setSettings(*preset.maml);
-    if (preset.trainability && preset.view == "trainability")
-        window_->analysisViews()->trainability()->setSettings(*preset.trainability);
-    if (preset.rl && preset.view == "rl")
-        window_->analysisViews()->rl()->setRlSpec(*preset.rl);
+    // the settings of the view it opens (the probe count, "view_settings"), as an export of
+    // that view takes them (viewregistry.h)
+    const QString view = QString::fromStdString(preset.view);
+    if (const ViewInfo* v = findView(view); v && v->applyPreset)
+        v->applyPreset(window_->analysisViews()->widget(view), preset);
     window_->setSpec(preset.spec);
     savedSpec_ = window_->controls()->spec();
     if (preset.train) // a lesson that trains: the Training view's controls

@@ -10,50 +10,27 @@
 #include "views/sweepview.h"
 #include "views/trainabilityview.h"
 #include "views/trainview.h"
+#include "views/viewregistry.h"
 #include "window/controlpanel.h"
 #include "work/runcontroller.h"
-
-#include <QKeySequence>
-#include <QShortcut>
-#include <QTabWidget>
 
 #include <cmath>
 
 namespace initscope::ui {
 
-AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunController* controller,
-                             QObject* parent)
-    : QObject(parent), tabs_(tabs), controls_(controls), phase_(new PhaseView),
-      jacobian_(new JacobianView), ntk_(new NtkView), ensemble_(new EnsembleView),
-      sweep_(new SweepView), train_(new TrainView), pinn_(new PinnView), maml_(new MamlView),
-      trainability_(new TrainabilityView), rl_(new RlView) {
-    phase_->setObjectName(QStringLiteral("phase"));
-    jacobian_->setObjectName(QStringLiteral("jacobian"));
-    ntk_->setObjectName(QStringLiteral("ntk"));
-    ensemble_->setObjectName(QStringLiteral("ensemble"));
-    sweep_->setObjectName(QStringLiteral("sweep"));
-    train_->setObjectName(QStringLiteral("training"));
-    rl_->setObjectName(QStringLiteral("rl"));
-    tabs->addTab(phase_, tr("&Phase"));
-    tabs->addTab(jacobian_, tr("&Jacobian"));
-    tabs->addTab(ntk_, tr("&NTK"));
-    tabs->addTab(ensemble_, tr("&Ensemble"));
-    tabs->addTab(sweep_, tr("S&weep"));
-    tabs->addTab(train_, tr("T&raining"));
-    pinn_->setObjectName(QStringLiteral("pinn"));
-    tabs->addTab(pinn_, tr("P&INN"));
-    maml_->setObjectName(QStringLiteral("maml"));
-    tabs->addTab(maml_, tr("&MAML"));
-    connect(maml_, &MamlView::specRequested, this, [this](const NetworkSpec& s) {
+AnalysisViews::AnalysisViews(ControlPanel* controls, RunController* controller, QObject* parent)
+    : QObject(parent), controls_(controls) {
+    for (const ViewInfo& v : viewRegistry())
+        if (!v.isLayerView())
+            views_.emplace_back(v.name, v.make());
+    connect(maml(), &MamlView::specRequested, this, [this](const NetworkSpec& s) {
         emit message(tr("MAML: the learned init as a spec (lecun-normal, gain %1 = the learned "
                         "sigma_w^2 of the hidden layers; sigma_b^2 %2).")
                          .arg(s.gain, 0, 'g', 4)
                          .arg(s.sigmaB2, 0, 'g', 3));
         emit specRequested(s);
     });
-    trainability_->setObjectName(QStringLiteral("trainability"));
-    tabs->addTab(trainability_, tr("Trainabilit&y"));
-    connect(trainability_, &TrainabilityView::cellChosen, this, [this](const NetworkSpec& cell) {
+    connect(trainability(), &TrainabilityView::cellChosen, this, [this](const NetworkSpec& cell) {
         // the cell's network: depth, lecun-normal with gain sigma_w^2, on Fashion-MNIST
         NetworkSpec s = controls_->spec();
         s.depth = cell.depth;
@@ -66,10 +43,9 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
                          .arg(cell.gain, 0, 'g', 4));
         emit specRequested(s);
     });
-    tabs->addTab(rl_, tr("R&L"));
     connect(controller, &RunController::runStarted, this,
             [this](quint64, const NetworkSpec& spec, const TheoryCurves&) { setSpec(spec); });
-    connect(phase_, &PhaseView::pointChosen, this, [this](double sw2, double sb2) {
+    connect(phase(), &PhaseView::pointChosen, this, [this](double sw2, double sb2) {
         // sigma_w^2 through the gain of the current scheme (as the Critical button does), and
         // sigma_b^2 with normal biases
         NetworkSpec s = controls_->spec();
@@ -89,45 +65,55 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
                          .arg(sb2));
         emit specRequested(s);
     });
-    // Ctrl+6 .. Ctrl+0 beside the main window's Ctrl+1 .. Ctrl+5 for the layer views
-    const Qt::Key keys[] = {Qt::Key_6, Qt::Key_7, Qt::Key_8, Qt::Key_9, Qt::Key_0};
-    QWidget* views[] = {phase_, jacobian_, ntk_, ensemble_, sweep_};
-    for (int i = 0; i < 5; ++i) {
-        auto* shortcut = new QShortcut(QKeySequence(Qt::CTRL | keys[i]), tabs);
-        connect(shortcut, &QShortcut::activated, this,
-                [this, w = views[i]] { tabs_->setCurrentWidget(w); });
-    }
     setSpec(controls->spec());
 }
 
 QStringList AnalysisViews::viewNames() {
-    return {QStringLiteral("phase"),    QStringLiteral("jacobian"), QStringLiteral("ntk"),
-            QStringLiteral("ensemble"), QStringLiteral("sweep"),    QStringLiteral("training"),
-            QStringLiteral("pinn"),     QStringLiteral("maml"),     QStringLiteral("trainability"),
-            QStringLiteral("rl")};
+    return analysisViewNames();
 }
 
-bool AnalysisViews::showView(const QString& name) {
-    QWidget* views[] = {phase_, jacobian_, ntk_,  ensemble_,     sweep_,
-                        train_, pinn_,     maml_, trainability_, rl_};
-    const auto i = viewNames().indexOf(name.toLower());
-    if (i < 0)
-        return false;
-    tabs_->setCurrentWidget(views[i]);
-    return true;
+QWidget* AnalysisViews::widget(const QString& name) const {
+    const QString n = name.toLower();
+    for (const auto& [viewName, w] : views_)
+        if (viewName == n)
+            return w;
+    return nullptr;
 }
 
 void AnalysisViews::setSpec(const NetworkSpec& spec) {
-    phase_->setSpec(spec);
-    jacobian_->setSpec(spec);
-    ntk_->setSpec(spec);
-    ensemble_->setSpec(spec);
-    sweep_->setSpec(spec);
-    train_->setSpec(spec);
-    pinn_->setSpec(spec);
-    maml_->setSpec(spec);
-    trainability_->setSpec(spec);
-    rl_->setSpec(spec);
+    for (const auto& [name, w] : views_)
+        findView(name)->setSpec(w, spec);
+}
+
+PhaseView* AnalysisViews::phase() const {
+    return qobject_cast<PhaseView*>(widget(QStringLiteral("phase")));
+}
+JacobianView* AnalysisViews::jacobian() const {
+    return qobject_cast<JacobianView*>(widget(QStringLiteral("jacobian")));
+}
+NtkView* AnalysisViews::ntk() const {
+    return qobject_cast<NtkView*>(widget(QStringLiteral("ntk")));
+}
+EnsembleView* AnalysisViews::ensemble() const {
+    return qobject_cast<EnsembleView*>(widget(QStringLiteral("ensemble")));
+}
+SweepView* AnalysisViews::sweep() const {
+    return qobject_cast<SweepView*>(widget(QStringLiteral("sweep")));
+}
+TrainView* AnalysisViews::training() const {
+    return qobject_cast<TrainView*>(widget(QStringLiteral("training")));
+}
+PinnView* AnalysisViews::pinn() const {
+    return qobject_cast<PinnView*>(widget(QStringLiteral("pinn")));
+}
+MamlView* AnalysisViews::maml() const {
+    return qobject_cast<MamlView*>(widget(QStringLiteral("maml")));
+}
+TrainabilityView* AnalysisViews::trainability() const {
+    return qobject_cast<TrainabilityView*>(widget(QStringLiteral("trainability")));
+}
+RlView* AnalysisViews::rl() const {
+    return qobject_cast<RlView*>(widget(QStringLiteral("rl")));
 }
 
 } // namespace initscope::ui

@@ -1,7 +1,9 @@
-// The analysis tabs of issue 5 (phase diagram, Jacobian spectrum, NTK, seed ensemble, sweep)
-// added to the main window's view tabs. Each view follows the spec of the runs the RunController
-// starts (so presets, controls and buttons all reach it) and computes on its own JobWorker;
-// a click in the phase diagram comes back as a spec for the main window to apply.
+// The analysis views (every row of viewregistry.h that is not a layer view: phase diagram,
+// Jacobian spectrum, NTK, seed ensemble, sweep, training, PINN, MAML, trainability, RL), made
+// from their registry rows for the main window to put in its tabs. Each view follows the spec
+// of the runs the RunController starts (so presets, controls and buttons all reach it) and
+// computes on its own JobWorker; a click in the phase diagram comes back as a spec for the
+// main window to apply.
 #pragma once
 
 #include "spec/spec.h"
@@ -10,7 +12,10 @@
 #include <QObject>
 #include <QStringList>
 
-class QTabWidget;
+#include <utility>
+#include <vector>
+
+class QWidget;
 
 namespace initscope::ui {
 
@@ -30,27 +35,26 @@ class TrainabilityView;
 class AnalysisViews : public QObject {
     Q_OBJECT
 public:
-    /// Appends the six tabs to `tabs` in the order of viewNames().
-    AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunController* controller,
-                  QObject* parent = nullptr);
+    AnalysisViews(ControlPanel* controls, RunController* controller, QObject* parent = nullptr);
 
-    /// phase, jacobian, ntk, ensemble, sweep, training, pinn, maml, trainability, rl
+    /// The analysis views' names in tab order (viewregistry.h analysisViewNames()).
     static QStringList viewNames();
-    /// Selects the view `name` (one of viewNames()); false for another name.
-    bool showView(const QString& name);
+    /// The view `name` (one of viewNames(), case-insensitive), or null. Not yet parented: the
+    /// main window puts every view in its tabs.
+    QWidget* widget(const QString& name) const;
     /// Passes `spec` to every view (each decides whether and when to recompute).
     void setSpec(const NetworkSpec& spec);
 
-    PhaseView* phase() const { return phase_; }
-    JacobianView* jacobian() const { return jacobian_; }
-    NtkView* ntk() const { return ntk_; }
-    EnsembleView* ensemble() const { return ensemble_; }
-    SweepView* sweep() const { return sweep_; }
-    TrainView* training() const { return train_; }
-    PinnView* pinn() const { return pinn_; }
-    MamlView* maml() const { return maml_; }
-    TrainabilityView* trainability() const { return trainability_; }
-    RlView* rl() const { return rl_; }
+    PhaseView* phase() const;
+    JacobianView* jacobian() const;
+    NtkView* ntk() const;
+    EnsembleView* ensemble() const;
+    SweepView* sweep() const;
+    TrainView* training() const;
+    PinnView* pinn() const;
+    MamlView* maml() const;
+    TrainabilityView* trainability() const;
+    RlView* rl() const;
 
 signals:
     /// The user chose new settings in a view (a click in the phase diagram).
@@ -59,18 +63,8 @@ signals:
     void message(const QString& text);
 
 private:
-    QTabWidget* tabs_;
     ControlPanel* controls_;
-    PhaseView* phase_;
-    JacobianView* jacobian_;
-    NtkView* ntk_;
-    EnsembleView* ensemble_;
-    SweepView* sweep_;
-    TrainView* train_;
-    PinnView* pinn_;
-    MamlView* maml_;
-    TrainabilityView* trainability_;
-    RlView* rl_;
+    std::vector<std::pair<QString, QWidget*>> views_; // by registry name, in tab order
 };
 
 } // namespace initscope::ui

@@ -10,6 +10,7 @@
 #include "stats/statschema.h"
 #include "views/analysisviews.h"
 #include "views/inputsview.h"
+#include "views/viewregistry.h"
 #include "window/controlpanel.h"
 #include "window/perfmonitor.h"
 #include "window/presentation.h"
@@ -96,10 +97,6 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     correlation_ = makeCorrelationChart();
     distribution_ = makeDistributionView();
     activations_ = makeActivationView();
-    tabs_->addTab(signal_, tr("&Signal"));
-    tabs_->addTab(gradients_, tr("&Gradients"));
-    tabs_->addTab(correlation_, tr("C&orrelation"));
-    tabs_->addTab(distribution_, tr("&Distribution"));
     auto* activationsPage = new QWidget;
     auto* activationsLayout = new QVBoxLayout(activationsPage);
     activationsLayout->setContentsMargins(0, 4, 0, 0);
@@ -109,7 +106,6 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     connect(perLayer_, &QCheckBox::toggled, this, [this] { pushHeatmaps(); });
     activationsLayout->addWidget(perLayer_);
     activationsLayout->addWidget(activations_, 1);
-    tabs_->addTab(activationsPage, tr("&Activations"));
     // any per-layer statistic, chosen (the notes cite unit_spread, dead_fraction, ...)
     statisticPage_ = new QWidget;
     auto* statisticLayout = new QVBoxLayout(statisticPage_);
@@ -138,13 +134,26 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
             pushStatistic();
         markViews();
     });
-    tabs_->addTab(statisticPage_, tr("S&tatistic"));
+    // the window's part of each layer view (viewregistry.h): its page, the figure an export
+    // sizes itself by, and how the shown run reaches it
+    layerViews_ = {
+        {QStringLiteral("signal"), {signal_, [this] { return signal_; }, &MainWindow::pushSignal}},
+        {QStringLiteral("gradients"),
+         {gradients_, [this] { return gradients_; }, &MainWindow::pushGradients}},
+        {QStringLiteral("correlation"),
+         {correlation_, [this] { return correlation_; }, &MainWindow::pushCorrelation}},
+        {QStringLiteral("distribution"),
+         {distribution_, [this] { return distribution_; }, &MainWindow::pushHeatmaps}},
+        {QStringLiteral("activations"),
+         {activationsPage, [this] { return activations_; }, &MainWindow::pushHeatmaps}},
+        {QStringLiteral("statistic"),
+         {statisticPage_, [this] { return statistic_; }, &MainWindow::pushStatistic}},
+    };
     setCentralWidget(tabs_);
-    controller_->setGradientsWanted(gradientsVisible());
-    connect(tabs_, &QTabWidget::currentChanged, this, [this](int i) {
+    connect(tabs_, &QTabWidget::currentChanged, this, [this] {
         controller_->setGradientsWanted(gradientsVisible());
-        if (displayedGen_ != 0 && viewStale_[static_cast<std::size_t>(i)])
-            pushView(i);
+        if (displayedGen_ != 0)
+            pushView(tabs_->currentWidget());
     });
 
     // ---- controls dock (scrollable: it is taller than a laptop screen)
@@ -176,8 +185,15 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
         [this](quint64, const NetworkSpec& spec, const TheoryCurves&) { inputs_->setSpec(spec); });
 
     // ---- analysis views: tabs after the layer views, each with its own worker thread
-    analysis_ = new AnalysisViews(tabs_, controls_, controller_, this);
-    viewStale_.resize(static_cast<std::size_t>(tabs_->count()), false);
+    analysis_ = new AnalysisViews(controls_, controller_, this);
+    // the tabs: every view of the registry, in its order, with its title and tooltip
+    for (const ViewInfo& v : viewRegistry()) {
+        QWidget* page = v.isLayerView() ? layerViews_.at(v.name).page : analysis_->widget(v.name);
+        Q_ASSERT(page);
+        const int i = tabs_->addTab(page, v.tabTitle());
+        tabs_->setTabToolTip(i, v.toolTipText());
+    }
+    controller_->setGradientsWanted(gradientsVisible());
     connect(analysis_, &AnalysisViews::specRequested, this, &MainWindow::setSpec);
     connect(analysis_, &AnalysisViews::message, this,
             [this](const QString& m) { statusBar()->showMessage(m, 6000); });
@@ -267,9 +283,7 @@ MainWindow::~MainWindow() {
 }
 
 QStringList MainWindow::viewNames() {
-    return {QStringLiteral("signal"),      QStringLiteral("gradients"),
-            QStringLiteral("correlation"), QStringLiteral("distribution"),
-            QStringLiteral("activations"), QStringLiteral("statistic")};
+    return layerViewNames();
 }
 
 bool MainWindow::showStatistic(const QString& key) {
@@ -284,15 +298,22 @@ QString MainWindow::currentStatistic() const {
     return statisticChoice_->currentData().toString();
 }
 
+QWidget* MainWindow::viewPage(const QString& name) const {
+    const ViewInfo* v = findView(name);
+    if (!v)
+        return nullptr;
+    return v->isLayerView() ? layerViews_.at(v->name).page : analysis_->widget(v->name);
+}
+
 bool MainWindow::showView(const QString& name) {
     if (name.toLower() == QLatin1String("inputs")) { // a dock beside the views, not a tab
         showInputs();
         return true;
     }
-    const int i = static_cast<int>(viewNames().indexOf(name.toLower()));
-    if (i < 0)
-        return analysis_->showView(name);
-    tabs_->setCurrentIndex(i);
+    QWidget* page = viewPage(name);
+    if (!page)
+        return false;
+    tabs_->setCurrentWidget(page);
     return true;
 }
 
@@ -344,13 +365,21 @@ void MainWindow::buildMenus() {
                    [scaleGain] { scaleGain(1.0 / 1.05); });
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    const QStringList names = {tr("Signal"),       tr("Gradients"),   tr("Correlation"),
-                               tr("Distribution"), tr("Activations"), tr("Statistic")};
-    for (int i = 0; i < names.size(); ++i) {
-        QAction* a = view->addAction(names[i], this, [this, i] { tabs_->setCurrentIndex(i); });
-        // Ctrl+6 .. Ctrl+0 are the analysis views'
-        a->setShortcut(i < 5 ? QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i))
-                             : QKeySequence(Qt::CTRL | Qt::Key_T));
+    // every view of the registry with its shortcut (Ctrl+1 .. Ctrl+0, Ctrl+T): the layer views
+    // as ever, then a submenu per group (Analysis, Training, Applications), each in tab order
+    for (const ViewGroup group :
+         {ViewGroup::Layers, ViewGroup::Analysis, ViewGroup::Training, ViewGroup::Applications}) {
+        QMenu* menu = group == ViewGroup::Layers ? view : view->addMenu(viewGroupTitle(group));
+        for (const ViewInfo& v : viewRegistry()) {
+            if (v.group != group)
+                continue;
+            QString text = v.tabTitle();
+            text.remove(QLatin1Char('&'));
+            QAction* a = menu->addAction(text, this, [this, n = v.name] { showView(n); });
+            a->setObjectName(QStringLiteral("view-") + v.name);
+            a->setShortcut(v.shortcut);
+            a->setToolTip(v.toolTipText());
+        }
     }
     view->addSeparator();
     QAction* toggle = dock_->toggleViewAction();
@@ -462,22 +491,24 @@ void MainWindow::showAbout() {
 }
 
 bool MainWindow::exportView(const QString& path, QString* error) {
-    QWidget* views[] = {signal_, gradients_, correlation_, distribution_, activations_, statistic_};
-    const int i = tabs_->currentIndex();
     ExportRequest request;
     request.view = currentView(); // a layer view or an analysis view
     request.path = path;
-    request.options.size = (i < std::ssize(views) ? views[i] : tabs_->currentWidget())->size();
+    const auto layer = layerViews_.find(request.view);
+    // a layer view's figure (its chart, without the page's chooser); an analysis view's page
+    request.options.size =
+        (layer != layerViews_.end() ? layer->second.figure() : tabs_->currentWidget())->size();
     request.options.lecture = false;
     return exportFigures(request, error);
 }
 
 QString MainWindow::currentView() const {
-    const int i = tabs_->currentIndex();
-    const QStringList layerViews = viewNames();
-    if (i < layerViews.size())
-        return layerViews.value(i);
-    return AnalysisViews::viewNames().value(i - static_cast<int>(layerViews.size()));
+    QWidget* page = tabs_->currentWidget();
+    for (const auto& [name, v] : layerViews_)
+        if (v.page == page)
+            return name;
+    const ViewInfo* v = findView(page);
+    return v ? v->name : QString();
 }
 
 FigureData MainWindow::figureData() const {
@@ -503,9 +534,10 @@ bool MainWindow::exportFigures(const ExportRequest& request, QString* error) {
         return false;
     }
     const QString experiment = QString::fromStdString(presetToJson(presets_->currentPreset()));
-    if (!request.everyView && !figureNames().contains(request.view)) {
+    const ViewInfo* info = findView(request.view);
+    if (!request.everyView && info && !info->isLayerView()) {
         // an analysis view: a copy of what it shows, through the one export path (figure.h)
-        const std::unique_ptr<QWidget> figure = copyAnalysisFigure(tabs_->currentWidget());
+        const std::unique_ptr<QWidget> figure = info->copy(analysis_->widget(info->name));
         if (!figure) {
             if (error)
                 *error = tr("The %1 view has no figure to export.").arg(request.view);
@@ -643,9 +675,10 @@ void MainWindow::clearReference() {
 void MainWindow::refreshViews() {
     if (shown_->generation == 0)
         return;
-    for (int i : {0, 1, 2, 5}) // the layer charts; the heatmaps draw no reference
-        viewStale_[static_cast<std::size_t>(i)] = true;
-    pushView(tabs_->currentIndex());
+    for (auto& [name, v] : layerViews_) // the layer charts; the heatmaps draw no reference
+        if (v.push != &MainWindow::pushHeatmaps)
+            v.stale = true;
+    pushView(tabs_->currentWidget());
 }
 
 void MainWindow::stopRun() {
@@ -848,8 +881,9 @@ void MainWindow::frame() {
     cost.start();
     shown_ = next;
     // Only the visible view is updated; the others are marked and catch up when selected.
-    std::fill(viewStale_.begin(), viewStale_.end(), true);
-    pushView(tabs_->currentIndex());
+    for (auto& [name, v] : layerViews_)
+        v.stale = true;
+    pushView(tabs_->currentWidget());
     next->dirty = false;
     displayedGen_ = next->generation;
     displayedComplete_ = next->finished;
@@ -874,36 +908,24 @@ bool MainWindow::ready(const LiveRun& run) const {
 }
 
 void MainWindow::syncAllViews() {
-    for (int i = 0; i < tabs_->count(); ++i)
-        if (viewStale_[static_cast<std::size_t>(i)])
-            pushView(i);
+    for (const auto& [name, v] : layerViews_)
+        if (v.stale)
+            pushView(v.page);
 }
 
-void MainWindow::pushView(int index) {
-    if (index < 0 || index >= static_cast<int>(viewStale_.size()) || shown_->generation == 0)
+void MainWindow::pushView(QWidget* page) {
+    if (shown_->generation == 0)
         return;
-    switch (index) {
-    case 0:
-        pushSignal();
-        break;
-    case 1:
-        pushGradients();
-        break;
-    case 2:
-        pushCorrelation();
-        break;
-    case 3:
-    case 4:
-        pushHeatmaps();
-        viewStale_[3] = viewStale_[4] = false;
-        break;
-    case 5:
-        pushStatistic();
-        break;
-    default:
-        break;
+    for (auto& [name, v] : layerViews_) {
+        if (v.page != page || !v.stale)
+            continue;
+        (this->*v.push)();
+        // the views drawn by the same push (distribution and activations) are current too
+        for (auto& [other, w] : layerViews_)
+            if (w.push == v.push)
+                w.stale = false;
+        return;
     }
-    viewStale_[static_cast<std::size_t>(index)] = false;
 }
 
 void MainWindow::pushSignal() {

@@ -13,6 +13,8 @@
 #include <QMainWindow>
 #include <QTimer>
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -53,12 +55,15 @@ public:
 
     /// Sets every control from `spec` and starts a run.
     void setSpec(const NetworkSpec& spec);
-    /// Selects a view by name: signal, gradients, correlation, distribution, activations,
-    /// statistic, or an analysis view.
+    /// Selects a view by its name in the registry (viewregistry.h viewNames(): a layer view or
+    /// an analysis view), or "inputs" (the Inputs dock); false for another name.
     bool showView(const QString& name);
+    /// The layer views (viewregistry.h layerViewNames()): what "every view" exports.
     static QStringList viewNames();
-    /// Name of the visible view (one of viewNames()).
+    /// Name of the visible view (one of viewregistry.h viewNames()).
     QString currentView() const;
+    /// The tab page of view `name`, or null.
+    QWidget* viewPage(const QString& name) const;
     /// Presets: open, save, recent files, the browser dock, drag and drop.
     PresetDocument* presetDocument() const { return presets_; }
     /// The tour (Tour menu, PageDown / PageUp) and presentation mode (F5, Esc leaves).
@@ -169,7 +174,8 @@ private:
     void scheduleRun();
     void submitNow();
     void frame();
-    void pushView(int index);
+    /// Brings the layer view on `page` up to the run shown if it is stale (else nothing).
+    void pushView(QWidget* page);
     void pushSignal();
     void pushGradients();
     void pushCorrelation();
@@ -209,6 +215,15 @@ private:
     QCheckBox* perLayer_;
     QWidget* statisticPage_;
     QComboBox* statisticChoice_;
+    /// The window's part of a layer view of the registry: its tab page, the chart an export of
+    /// it is sized by, how the shown run reaches it, and whether it shows an older run.
+    struct LayerView {
+        QWidget* page;
+        std::function<QWidget*()> figure;
+        void (MainWindow::*push)();
+        bool stale = true;
+    };
+    std::map<QString, LayerView> layerViews_; // by registry name
     LayerChart* statistic_;
     QProgressBar* progress_;
     QLabel* status_;
@@ -235,7 +250,6 @@ private:
     quint64 requestedGen_ = 0;
     quint64 displayedGen_ = 0;
     quint64 completeCounted_ = 0;
-    std::vector<bool> viewStale_ = std::vector<bool>(6, true);
     bool displayedComplete_ = false;
     NetworkSpec displayedSpec_;
     NetworkSpec submittedSpec_; // the spec of the latest request (valid or not)
