@@ -44,13 +44,8 @@ AnalysisViews::AnalysisViews(QTabWidget* tabs, ControlPanel* controls, RunContro
     tabs->addTab(pinn_, tr("P&INN"));
     maml_->setObjectName(QStringLiteral("maml"));
     tabs->addTab(maml_, tr("&MAML"));
-    connect(maml_, &MamlView::specRequested, this, [this](const NetworkSpec& s) {
-        emit message(tr("MAML: the learned init as a spec (lecun-normal, gain %1 = the learned "
-                        "sigma_w^2 of the hidden layers; sigma_b^2 %2).")
-                         .arg(s.gain, 0, 'g', 4)
-                         .arg(s.sigmaB2, 0, 'g', 3));
-        emit specRequested(s);
-    });
+    // ---- work-W: MAML's learned weights go to the main window (MainWindow::loadWeights)
+    connect(maml_, &MamlView::weightsRequested, this, &AnalysisViews::weightsRequested);
     trainability_->setObjectName(QStringLiteral("trainability"));
     tabs->addTab(trainability_, tr("Trainabilit&y"));
     connect(trainability_, &TrainabilityView::cellChosen, this, [this](const NetworkSpec& cell) {
@@ -115,6 +110,13 @@ bool AnalysisViews::showView(const QString& name) {
         return false;
     tabs_->setCurrentWidget(views[i]);
     return true;
+}
+
+// ---- work-W: the views that compute on the spec's own draws say so while the main views run
+// on loaded weights
+void AnalysisViews::setWeightsNote(const QString& note) {
+    jacobian_->setWeightsNote(note);
+    ntk_->setWeightsNote(note);
 }
 
 void AnalysisViews::setSpec(const NetworkSpec& spec) {
