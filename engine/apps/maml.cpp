@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numbers>
+#include <stdexcept>
 
 namespace initscope {
 
@@ -660,6 +661,53 @@ NetworkSpec mamlLearnedSpec(const NetworkSpec& spec, const MamlRecord& learned) 
     out.gain = std::clamp(gain, 1e-6, Limits::kMaxGain);
     out.biasInit = BiasInit::Normal;
     out.sigmaB2 = std::clamp(sb2, 0.0, Limits::kMaxSigmaB2);
+    return out;
+}
+
+std::vector<double> mamlForward(const MamlShape& s, const std::vector<double>& theta,
+                                const std::vector<double>& x) {
+    const int L = s.layers();
+    std::vector<double> act = x; // N_{l-1} x K, row-major (row = unit)
+    const auto K = x.size();
+    for (int l = 1; l <= L; ++l) {
+        const int n = s.widths[std::size_t(l)], m = s.widths[std::size_t(l - 1)];
+        std::vector<double> out(std::size_t(n) * K);
+        for (int o = 0; o < n; ++o)
+            for (std::size_t k = 0; k < K; ++k) {
+                double h = theta[std::size_t(s.biasOffset(l) + o)];
+                for (int i = 0; i < m; ++i)
+                    h += theta[std::size_t(s.weightOffset(l) + o * m + i)] *
+                         act[std::size_t(i) * K + k];
+                out[std::size_t(o) * K + k] = l < L ? std::tanh(h) : h;
+            }
+        act = std::move(out);
+    }
+    return act;
+}
+
+MamlWeights mamlWeights(const NetworkSpec& spec, const std::vector<double>& theta) {
+    const MamlShape s = mamlShape(spec);
+    if (static_cast<int>(theta.size()) != s.parameters())
+        throw std::invalid_argument("mamlWeights: " + std::to_string(theta.size()) +
+                                    " parameters, the spec's network has " +
+                                    std::to_string(s.parameters()));
+    const auto layer = [&](int l, MatrixF& w, MatrixF& b) {
+        const int n = s.widths[std::size_t(l)], m = s.widths[std::size_t(l - 1)];
+        w.resize(n, m);
+        b.resize(n, 1);
+        for (int o = 0; o < n; ++o) {
+            for (int i = 0; i < m; ++i)
+                w(o, i) = static_cast<float>(theta[std::size_t(s.weightOffset(l) + o * m + i)]);
+            b(o, 0) = static_cast<float>(theta[std::size_t(s.biasOffset(l) + o)]);
+        }
+    };
+    MamlWeights out;
+    const auto L = static_cast<std::size_t>(spec.depth);
+    out.trunk.w.resize(L + 1);
+    out.trunk.b.resize(L + 1);
+    for (int l = 1; l <= spec.depth; ++l)
+        layer(l, out.trunk.w[std::size_t(l)], out.trunk.b[std::size_t(l)]);
+    layer(spec.depth + 1, out.readoutW, out.readoutB);
     return out;
 }
 

@@ -22,6 +22,7 @@
 // whatever the thread count.
 #pragma once
 
+#include "network/network.h"
 #include "spec/spec.h"
 
 #include <nlohmann/json.hpp>
@@ -181,6 +182,22 @@ nlohmann::json mamlResultToJson(const MamlResult& r);
 /// the trunk layers 2..L (layer 1 alone when L = 1), biases normal with sigma_b^2 = the mean
 /// learned Var(b) of the trunk.
 NetworkSpec mamlLearnedSpec(const NetworkSpec& spec, const MamlRecord& learned);
+
+/// f(x) of the double-precision network with parameters theta, one value per input x.
+std::vector<double> mamlForward(const MamlShape& s, const std::vector<double>& theta,
+                                const std::vector<double>& x);
+
+/// The learned parameters as the engine's float weights of the same network: the trunk's W^l
+/// (N_l x N_{l-1}) and b^l (N_l x 1) for l = 1..L ([0] empty), what Engine::runWithWeights takes
+/// for a spec of the same shape (mamlLearnedSpec keeps depth, widths, input_dim 1 and tanh), and
+/// the readout (layer L + 1: 1 x N_L and 1 x 1), which the main views' run has no place for (its
+/// loss reads a^L). Each entry is the double rounded once to float.
+struct MamlWeights {
+    DenseWeights trunk;
+    MatrixF readoutW, readoutB;
+};
+/// Throws std::invalid_argument when theta is not of the spec's shape.
+MamlWeights mamlWeights(const NetworkSpec& spec, const std::vector<double>& theta);
 
 /// Estimated seconds of runMaml (a flop count of every meta-step and record).
 double estimateMamlSeconds(const NetworkSpec& spec, const MamlSpec& maml);

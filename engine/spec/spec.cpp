@@ -338,7 +338,39 @@ double effectiveSigmaB2(const NetworkSpec& spec) {
     return spec.biasInit == BiasInit::Normal ? spec.sigmaB2 : 0.0;
 }
 
+namespace {
+std::uint64_t trunkMemoryBytes(const NetworkSpec& spec);
+
+/// The heads' part (THEORY.md, "Heads"): per head layer its weights (draws + scaled copy), its
+/// biases (draws + values) and, over the batch, its pre-activations and activations (the run's
+/// forward statistics of every head layer), plus the head's copy of the trunk's last activation
+/// a^L it starts from. The run has no backward pass through the heads, and training's own state
+/// (gradients, optimizer moments) is not counted for the trunk either: neither for the heads.
+std::uint64_t headMemoryBytes(const NetworkSpec& spec) {
+    std::uint64_t bytes = 0;
+    const std::uint64_t B = static_cast<std::uint64_t>(std::max(spec.batch, 0));
+    const std::uint64_t nL =
+        spec.depth >= 1 ? static_cast<std::uint64_t>(std::max(spec.widthOf(spec.depth), 0)) : 0;
+    for (const HeadSpec& h : spec.heads) {
+        std::uint64_t in = nL;
+        bytes += nL * B * sizeof(float);
+        for (int w : h.widths) {
+            const std::uint64_t out = static_cast<std::uint64_t>(std::max(w, 0));
+            bytes += 2 * in * out * sizeof(float) + 2 * out * sizeof(float) +
+                     2 * out * B * sizeof(float);
+            in = out;
+        }
+    }
+    return bytes;
+}
+} // namespace
+
 std::uint64_t estimateMemoryBytes(const NetworkSpec& spec) {
+    return trunkMemoryBytes(spec) + headMemoryBytes(spec);
+}
+
+namespace {
+std::uint64_t trunkMemoryBytes(const NetworkSpec& spec) {
     // Per layer: weights (float) plus their cached standard draws, biases, pre-activations and
     // phi' kept for the backward pass, activations; plus the backward buffers and dW scratch.
     std::uint64_t bytes = 0;
@@ -406,6 +438,7 @@ std::uint64_t estimateMemoryBytes(const NetworkSpec& spec) {
     bytes += maxN * maxN * sizeof(float);           // dW scratch
     return bytes;
 }
+} // namespace
 
 std::vector<SpecError> validateMemory(const NetworkSpec& s) {
     std::vector<SpecError> e;

@@ -189,7 +189,8 @@ std::vector<SpecError> validate(const NetworkSpec& spec);
 std::vector<SpecError> validateMemory(const NetworkSpec& spec);
 
 /// Bytes a run of this spec allocates (weights, activations kept for the backward pass,
-/// per-thread scratch); checked against memoryBudgetGiB before anything is allocated.
+/// per-thread scratch; and each head's weights, biases and activations over the batch);
+/// checked against memoryBudgetGiB before anything is allocated.
 std::uint64_t estimateMemoryBytes(const NetworkSpec& spec);
 
 /// Var(W^l_ij) / gain for layer l (base variance of the scheme; 0 for zeros/constant).

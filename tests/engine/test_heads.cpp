@@ -557,3 +557,44 @@ TEST(Heads, PresetTrainBlock) {
     EXPECT_EQ(findBundledPreset("transfer")->spec.heads.size(), 3u);
     EXPECT_EQ(findBundledPreset("transfer")->train->pretrainSteps, 300);
 }
+
+// The memory estimate counts the heads (issue 12): a small trunk under the budget is refused once
+// a head of 16384 x 16384 (2 GiB of weights and their draws) is attached, with the estimate in the
+// message; the heads' share is exactly their weights, biases, activations and the copy of a^L; a
+// spec without heads estimates by the trunk's formula alone (the mlp terms written out here).
+TEST(Heads, MemoryEstimateCountsTheHeads) {
+    NetworkSpec s;
+    s.depth = 2;
+    s.width = 64;
+    s.inputDim = 32;
+    s.batch = 128;
+    s.memoryBudgetGiB = 1.0;
+    const std::uint64_t B = 128, f = sizeof(float);
+    // the trunk alone: 2 layers of (draws + weights, bias draws + biases, a and phi' over B),
+    // the input and delta buffers and the dW scratch of the widest layer
+    const std::uint64_t trunk = (2 * 32 * 64 + 2 * 64 + 2 * 64 * B) * f +
+                                (2 * 64 * 64 + 2 * 64 + 2 * 64 * B) * f + 2 * 64 * B * f +
+                                64 * 64 * f;
+    EXPECT_EQ(estimateMemoryBytes(s), trunk);
+    EXPECT_TRUE(validate(s).empty());
+
+    s.heads = {head("big", {16384, 16384}, InitScheme::LecunNormal)};
+    const std::uint64_t big = 64 * B * f + (2 * 64 * 16384 + 2 * 16384 + 2 * 16384 * B) * f +
+                              (2 * 16384ull * 16384 + 2 * 16384 + 2 * 16384 * B) * f;
+    EXPECT_EQ(estimateMemoryBytes(s), trunk + big);
+    const std::vector<SpecError> e = validate(s);
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_EQ(e.front().field, "memory_budget_gib");
+    EXPECT_NE(e.front().message.find("needs about 2"), std::string::npos) << e.front().message;
+    // Engine::run refuses it before allocating anything
+    Engine engine;
+    EXPECT_THROW(engine.run(s), SpecInvalid);
+    // two small heads: each adds its own share, independent of the other
+    s.heads = {head("a", {10}, InitScheme::LecunNormal),
+               head("b", {8, 3}, InitScheme::XavierNormal)};
+    const std::uint64_t a = 64 * B * f + (2 * 64 * 10 + 2 * 10 + 2 * 10 * B) * f;
+    const std::uint64_t b =
+        64 * B * f + (2 * 64 * 8 + 2 * 8 + 2 * 8 * B) * f + (2 * 8 * 3 + 2 * 3 + 2 * 3 * B) * f;
+    EXPECT_EQ(estimateMemoryBytes(s), trunk + a + b);
+    EXPECT_TRUE(validate(s).empty());
+}

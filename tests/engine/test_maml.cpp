@@ -288,3 +288,114 @@ TEST(Maml, PresetClaimSteepFallsGentleRises) {
     EXPECT_LT(s1.saturatedFraction, 0.01);
     EXPECT_LT(s1.innerGradNorm, 0.8 * s0.innerGradNorm); // damped: the readout shrinks
 }
+
+// The learned init loaded into the main views (issue 13): mamlWeights turns the double parameters
+// into the engine's float trunk and readout. Through the trainer's float forward pass (the same
+// network: mlp, tanh, readout of one unit, its parameters replaced by the converted ones) the
+// output must be the double network's: with targets y = f_double(x) the trainer's loss
+// 0.5 mean (f_float - y)^2 is half the mean squared difference. Float rounds each weight once
+// (relative 6e-8) and each of the <= 41-term sums of a layer; with |h| = O(10) after 20 meta-steps
+// on steep tasks the output error is O(1e-6); 1e-4 rms is two orders above that and far below what
+// a wrong layout (a transposed W, a swapped bias) gives, which is O(1).
+TEST(Maml, LearnedWeightsReproduceTheDoubleNetwork) {
+    NetworkSpec spec = mamlDefaultSpec();
+    spec.width = 16;
+    spec.depth = 3;
+    spec.seed = 4;
+    MamlSpec m;
+    m.metaSteps = 20;
+    m.recordEvery = 20;
+    m.evalTasks = 2;
+    const MamlResult r = runMaml(spec, m);
+    ASSERT_EQ(r.records.back().metaStep, 20);
+    const MamlWeights w = mamlWeights(spec, r.learned);
+    ASSERT_EQ(w.trunk.w.size(), 4u);
+    EXPECT_EQ(w.trunk.w[1].rows(), 16);
+    EXPECT_EQ(w.trunk.w[1].cols(), 1);
+    EXPECT_EQ(w.readoutW.rows(), 1);
+    EXPECT_EQ(w.readoutW.cols(), 16);
+    // the meta-learning moved them: these are not the start's weights
+    EXPECT_NE(r.learned, mamlInitialParameters(spec));
+
+    constexpr int B = 64;
+    std::vector<double> xs(B);
+    for (int b = 0; b < B; ++b)
+        xs[std::size_t(b)] = -5.0 + 10.0 * b / (B - 1);
+    const std::vector<double> f = mamlForward(mamlShape(spec), r.learned, xs);
+    ASSERT_EQ(f.size(), std::size_t(B));
+    double rmsF = 0;
+    for (double v : f)
+        rmsF += v * v / B;
+    rmsF = std::sqrt(rmsF);
+
+    TrainSpec t;
+    t.task = TrainTask::Teacher;
+    t.outputs = 1;
+    t.steps = 1;
+    Trainer trainer(spec, t);
+    TrainParams& p = trainer.params();
+    for (int l = 1; l <= spec.depth; ++l) {
+        p.trunk[std::size_t(l - 1)].w = w.trunk.w[std::size_t(l)];
+        p.trunk[std::size_t(l - 1)].b = w.trunk.b[std::size_t(l)];
+    }
+    p.outputs.at(0).at(0).w = w.readoutW;
+    p.outputs.at(0).at(0).b = w.readoutB;
+    MatrixF x(1, B);
+    Targets y;
+    y.values.resize(1, B);
+    for (int b = 0; b < B; ++b) {
+        x(0, b) = static_cast<float>(xs[std::size_t(b)]);
+        y.values(0, b) = static_cast<float>(f[std::size_t(b)]);
+    }
+    const double rmsDiff = std::sqrt(2.0 * trainer.lossAndGradients(x, y, nullptr).loss);
+    EXPECT_LT(rmsDiff, 1e-4 * std::max(1.0, rmsF)) << "rms f " << rmsF;
+    // and a wrong layout is caught by the same measure: the transposed hidden layer
+    p.trunk[1].w.transposeInPlace();
+    EXPECT_GT(std::sqrt(2.0 * trainer.lossAndGradients(x, y, nullptr).loss), 1e-2 * rmsF);
+}
+
+// Engine::runWithWeights on the converted trunk measures the learned network: its layer q (mean
+// of h^2 over units and inputs) equals the double network's on the run's very inputs (drawInputs),
+// within float rounding (relative 1e-4: the sums are over <= 16 terms of O(1) values, float's
+// relative error per layer is ~1e-6, and q is a mean of squares).
+TEST(Maml, RunWithLearnedWeightsMeasuresThem) {
+    NetworkSpec spec = mamlDefaultSpec();
+    spec.width = 16;
+    spec.depth = 3;
+    spec.seed = 4;
+    MamlSpec m;
+    m.metaSteps = 20;
+    m.recordEvery = 20;
+    m.evalTasks = 2;
+    const MamlResult r = runMaml(spec, m);
+    const NetworkSpec learned = mamlLearnedSpec(spec, r.records.back());
+    const MamlWeights w = mamlWeights(learned, r.learned);
+    Engine engine;
+    const RunResult run = engine.runWithWeights(learned, w.trunk);
+    ASSERT_EQ(run.layers.size(), 3u);
+    const MatrixF x = drawInputs(learned, learned.batch);
+    const MamlShape s = mamlShape(spec);
+    const int B = static_cast<int>(x.cols());
+    std::vector<double> act(static_cast<std::size_t>(B));
+    for (int b = 0; b < B; ++b)
+        act[std::size_t(b)] = x(0, b);
+    for (int l = 1; l <= spec.depth; ++l) {
+        const int n = s.widths[std::size_t(l)], mIn = s.widths[std::size_t(l - 1)];
+        std::vector<double> out(std::size_t(n) * std::size_t(B));
+        double q = 0;
+        for (int o = 0; o < n; ++o)
+            for (int b = 0; b < B; ++b) {
+                double h = r.learned[std::size_t(s.biasOffset(l) + o)];
+                for (int i = 0; i < mIn; ++i)
+                    h += r.learned[std::size_t(s.weightOffset(l) + o * mIn + i)] *
+                         act[std::size_t(i) * std::size_t(B) + std::size_t(b)];
+                q += h * h / (double(n) * B);
+                out[std::size_t(o) * std::size_t(B) + std::size_t(b)] = std::tanh(h);
+            }
+        EXPECT_NEAR(run.layers[std::size_t(l - 1)].q, q, 1e-4 * q) << "layer " << l;
+        act = std::move(out);
+    }
+    // a drawn network of the same spec is another network
+    EXPECT_GT(std::abs(engine.run(learned).layers.back().q - run.layers.back().q),
+              1e-3 * run.layers.back().q);
+}

@@ -5,9 +5,12 @@
 #include "export/figure.h"
 #include "guitestmain.h"
 #include "model/presetdocument.h"
+#include "network/engine.h"
 #include "spec/preset.h"
 #include "views/analysisviews.h"
+#include "views/jacobianview.h"
 #include "views/mamlview.h"
+#include "views/ntkview.h"
 #include "window/controlpanel.h"
 #include "window/mainwindow.h"
 
@@ -15,11 +18,13 @@
 #include <QChartView>
 #include <QComboBox>
 #include <QFile>
+#include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTemporaryDir>
+#include <QToolButton>
 #include <QXYSeries>
 
 using namespace initscope;
@@ -91,8 +96,25 @@ private slots:
         QCOMPARE(learned->biasInit, BiasInit::Normal);
         QCOMPARE(learned->gain, mean); // depth 2: layer 2 alone is the hidden-to-hidden layer
         QCOMPARE(learned->width, 12);
-        QVERIFY(v.loadText().contains(QStringLiteral("not the learned weights")));
-        QSignalSpy requested(&v, &MamlView::specRequested);
+        QVERIFY(v.loadText().contains(QStringLiteral("learned weights themselves")));
+        // the learned weights: the first steep seed's own theta_0, as the engine's trunk
+        const LoadedWeightsPtr lw = v.learnedWeights(MamlTasks::Steep);
+        QVERIFY(lw);
+        const MamlView::Run* first = nullptr;
+        for (const MamlView::Run& r : v.runs())
+            if (!first && r.tasks == MamlTasks::Steep)
+                first = &r;
+        QVERIFY(first && !first->learned.empty());
+        QCOMPARE(lw->spec.seed, first->seed);
+        QCOMPARE(lw->weights.w.size(), std::size_t(3)); // [0] empty, layers 1 and 2
+        QCOMPARE(lw->weights.w[2].rows(), 12);
+        const MamlShape shape = mamlShape(v.networkSpec());
+        QCOMPARE(double(lw->weights.w[2](3, 5)),
+                 double(float(first->learned[std::size_t(shape.weightOffset(2) + 3 * 12 + 5)])));
+        QCOMPARE(lw->sigmaW2.size(), std::size_t(2));
+        QCOMPARE(lw->sigmaW2[1], first->records.back().sigmaW2[1]);
+        QVERIFY(lw->source.contains(QStringLiteral("meta-step 40, steep family, seed")));
+        QSignalSpy requested(&v, &MamlView::weightsRequested);
         v.loadButton()->click();
         QCOMPARE(requested.count(), 1);
         // export: PNG and the CSV of the four panels
@@ -149,10 +171,128 @@ private slots:
         QVERIFY(done.wait(kTimeoutMs));         // shown: it computes
         v->loadFamilyBox()->setCurrentIndex(1); // gentle
         v->loadButton()->click();
-        const NetworkSpec learned = *v->learnedSpec(MamlTasks::Gentle);
-        QTRY_COMPARE_WITH_TIMEOUT(w.controls()->spec().gain, learned.gain, 10000);
+        const LoadedWeightsPtr learned = v->learnedWeights(MamlTasks::Gentle);
+        QVERIFY(learned);
+        QTRY_COMPARE_WITH_TIMEOUT(w.controls()->spec().gain, learned->spec.gain, 10000);
         QCOMPARE(w.controls()->spec().init, InitScheme::LecunNormal);
         QCOMPARE(w.controls()->spec().inputDim, 1);
+        QVERIFY(w.loadedWeights());
+        QVERIFY(w.weightsText().contains(QStringLiteral("gentle family")));
+    }
+
+    // "Load learned init" runs the main views on the learned weights (issue 13): the run shown
+    // is Engine::runWithWeights on them, statistic for statistic; the label says which weights;
+    // an edit that keeps the weights (batch) keeps them, one that redraws them (gain) unloads
+    // them with a message naming the field, and "Use drawn weights" goes back.
+    void loadedWeightsRunTheMainViews() {
+        MainWindow w;
+        Preset small = *findBundledPreset("maml-learned-init");
+        small.maml = quick();
+        w.presetDocument()->applyPreset(small);
+        MamlView* v = w.analysisViews()->maml();
+        w.show();
+        QSignalSpy done(v, &MamlView::resultShown);
+        QVERIFY(done.wait(kTimeoutMs));
+        v->loadFamilyBox()->setCurrentIndex(0); // steep
+        v->loadButton()->click();
+        const LoadedWeights* lw = w.loadedWeights();
+        QVERIFY(lw);
+        QVERIFY2(w.weightsText().startsWith(
+                     QStringLiteral("weights: MAML learned init, meta-step 40, steep family")),
+                 qPrintable(w.weightsText()));
+        QVERIFY(w.findChild<QWidget*>(QStringLiteral("weightsBox"))->isVisible());
+        QVERIFY(w.analysisViews()->jacobian()->weightsNote().contains(QStringLiteral("drawn")));
+        QVERIFY(w.analysisViews()->ntk()->weightsNote().contains(QStringLiteral("drawn")));
+        // every other view that builds a network says it too (the phase diagram is theory)
+        const auto viewNote = [&](const char* view) {
+            auto* l = w.analysisViews()
+                          ->widget(QString::fromLatin1(view))
+                          ->findChild<QLabel*>(QStringLiteral("weightsNote"));
+            return l && l->isVisibleTo(l->parentWidget()) ? l->text() : QString();
+        };
+        for (const char* view : {"ensemble", "sweep", "training", "trainability", "pinn", "rl"})
+            QVERIFY2(viewNote(view).contains(QStringLiteral("drawn")), view);
+        QVERIFY(viewNote("phase").isEmpty());
+        w.showView(QStringLiteral("signal"));
+
+        // the run shown is the weights' run
+        // an edit reaches the controller after the window's debounce: wait for a run newer than
+        // `after` (the generation before the edit), complete and shown
+        quint64 after = 0;
+        const auto waitShown = [&](bool withWeights) {
+            return QTest::qWaitFor(
+                [&] {
+                    return w.controller()->generation() > after && w.displayedComplete() &&
+                           w.displayedGeneration() == w.controller()->generation() &&
+                           (w.shownWeights() != nullptr) == withWeights;
+                },
+                kTimeoutMs);
+        };
+        const auto sameRun = [&](const RunResult& ref, const std::vector<double>* sigmaW2) {
+            const FigureData d = w.figureData();
+            if (d.layers.size() != ref.layers.size())
+                return false;
+            for (std::size_t l = 0; l < ref.layers.size(); ++l) {
+                const LayerStats &a = d.layers[l], &b = ref.layers[l];
+                if (a.q != b.q || a.mean != b.mean || a.var != b.var ||
+                    a.correlation != b.correlation || a.saturatedFraction != b.saturatedFraction ||
+                    a.unitSpread != b.unitSpread || a.gradH2 != b.gradH2 || a.gradW2 != b.gradW2)
+                    return false;
+                if (a.sigmaW2 != (sigmaW2 ? (*sigmaW2)[l] : b.sigmaW2))
+                    return false;
+            }
+            return true;
+        };
+        QVERIFY(waitShown(true));
+        Engine engine;
+        const RunResult ref = engine.runWithWeights(lw->spec, lw->weights);
+        QVERIFY(sameRun(ref, &lw->sigmaW2));
+        // not the drawn network of the same spec
+        QVERIFY(!sameRun(engine.run(lw->spec), nullptr));
+        QVERIFY(w.statusText().contains(QStringLiteral("weights: MAML learned init")));
+        if (const QByteArray shot = qgetenv("INITSCOPE_WEIGHTS_SHOT"); !shot.isEmpty()) {
+            w.resize(1280, 720);
+            QTest::qWait(200);
+            w.grab().save(QString::fromLocal8Bit(shot));
+        }
+
+        // batch keeps the weights: the run is on them, with the new batch
+        NetworkSpec s = w.controls()->spec();
+        s.batch = 64;
+        after = w.controller()->generation();
+        w.setSpec(s);
+        QVERIFY(w.loadedWeights());
+        QVERIFY(waitShown(true));
+        QCOMPARE(w.displayedSpec().batch, 64);
+        NetworkSpec s64 = w.loadedWeights()->spec;
+        s64.batch = 64;
+        QVERIFY(sameRun(engine.runWithWeights(s64, w.loadedWeights()->weights),
+                        &w.loadedWeights()->sigmaW2));
+
+        // gain redraws them: unloaded, said with the field's name, and the run is on draws
+        s = w.controls()->spec();
+        s.gain *= 1.1;
+        after = w.controller()->generation();
+        w.setSpec(s);
+        // the edit is submitted at once or, inside the debounce window, a moment later
+        QTRY_VERIFY_WITH_TIMEOUT(!w.loadedWeights(), kTimeoutMs);
+        QVERIFY2(w.weightsMessage().contains(QStringLiteral("you changed gain")),
+                 qPrintable(w.weightsMessage()));
+        QVERIFY(w.weightsText().isEmpty());
+        QVERIFY(!w.findChild<QWidget*>(QStringLiteral("weightsBox"))->isVisible());
+        QVERIFY(w.analysisViews()->jacobian()->weightsNote().isEmpty());
+        QVERIFY(viewNote("ensemble").isEmpty());
+        QVERIFY(waitShown(false));
+        QVERIFY(sameRun(engine.run(w.controls()->spec()), nullptr));
+
+        // loaded again, then "Use drawn weights"
+        v->loadButton()->click();
+        QVERIFY(w.loadedWeights());
+        after = w.controller()->generation();
+        w.findChild<QToolButton*>(QStringLiteral("useDrawnWeights"))->click();
+        QVERIFY(!w.loadedWeights());
+        QVERIFY(w.weightsMessage().contains(QStringLiteral("drawn weights")));
+        QVERIFY(waitShown(false));
     }
 };
 

@@ -6,6 +6,7 @@
 #include "core/data.h"
 #include "export/figure.h"
 #include "guitestmain.h"
+#include "spec/preset.h"
 #include "views/trainview.h"
 
 #include <QChart>
@@ -125,6 +126,56 @@ private slots:
         const QString text = QString::fromUtf8(f.readAll());
         QCOMPARE(text.count(QStringLiteral("loss,train_loss,")), 61);
         QCOMPARE(text.count(QStringLiteral("accuracy,test_accuracy,")), 4);
+    }
+
+    // Per-head loss curves (issue 12): the multi-task preset's two heads each get a curve
+    // labelled with the head's name beside the total loss, and its points are the engine's
+    // per-head losses of the same training (trainNetwork run here on its own: deterministic,
+    // so equal to the bit).
+    void drawsOneLossCurvePerHead() {
+        const Preset* p = findBundledPreset("multi-task");
+        QVERIFY(p && p->train);
+        TrainSpec t = *p->train;
+        t.steps = 12;
+        t.recordEvery = 6;
+        TrainView v;
+        v.resize(1200, 800);
+        v.show();
+        v.setSpec(p->spec);
+        v.setTrainSpec(t);
+        QVERIFY2(v.problems().isEmpty(), qPrintable(v.problems()));
+        QSignalSpy ended(&v, &TrainView::trainingEnded);
+        v.start();
+        QTRY_COMPARE_WITH_TIMEOUT(ended.count(), 1, kTimeoutMs);
+        QCOMPARE(v.steps().size(), std::size_t{13});
+        const auto& series = v.headLossSeries();
+        QCOMPARE(series.size(), std::size_t{2});
+        QCOMPARE(series[0]->name(), QStringLiteral("head narrow loss"));
+        QCOMPARE(series[1]->name(), QStringLiteral("head wide loss"));
+        QCOMPARE(pointsOf(v.lossChart(), QStringLiteral("head_loss_narrow")), 13);
+        QCOMPARE(pointsOf(v.lossChart(), QStringLiteral("head_loss_wide")), 13);
+        QVERIFY(pointsOf(v.lossChart(), QStringLiteral("train_loss")) == 13);
+        const TrainResult engine = trainNetwork(p->spec, v.trainSpec());
+        QCOMPARE(engine.steps.size(), std::size_t{13});
+        for (std::size_t h = 0; h < 2; ++h) {
+            const QList<QPointF> pts = series[h]->points();
+            for (std::size_t k = 0; k < engine.steps.size(); ++k) {
+                QCOMPARE(pts[qsizetype(k)].x(), double(engine.steps[k].step));
+                QCOMPARE(pts[qsizetype(k)].y(), engine.steps[k].heads[h].loss);
+            }
+        }
+        // the two heads really are two curves (different fan-in, different teachers)
+        QVERIFY(series[0]->points().back().y() != series[1]->points().back().y());
+        if (const QByteArray shot = qgetenv("INITSCOPE_HEADS_SHOT"); !shot.isEmpty())
+            v.grab().save(QString::fromLocal8Bit(shot));
+        // a spec without heads: the head curves go away
+        NetworkSpec plain = p->spec;
+        plain.heads.clear();
+        v.setSpec(plain);
+        v.start();
+        QTRY_COMPARE_WITH_TIMEOUT(ended.count(), 2, kTimeoutMs);
+        QVERIFY(v.headLossSeries().empty());
+        QCOMPARE(pointsOf(v.lossChart(), QStringLiteral("head_loss_narrow")), -1);
     }
 
     void pauseHoldsAndStopEnds() {

@@ -14,6 +14,9 @@
 #include "window/controlpanel.h"
 #include "work/runcontroller.h"
 
+#include <QBoxLayout>
+#include <QLabel>
+
 #include <cmath>
 
 namespace initscope::ui {
@@ -23,13 +26,8 @@ AnalysisViews::AnalysisViews(ControlPanel* controls, RunController* controller, 
     for (const ViewInfo& v : viewRegistry())
         if (!v.isLayerView())
             views_.emplace_back(v.name, v.make());
-    connect(maml(), &MamlView::specRequested, this, [this](const NetworkSpec& s) {
-        emit message(tr("MAML: the learned init as a spec (lecun-normal, gain %1 = the learned "
-                        "sigma_w^2 of the hidden layers; sigma_b^2 %2).")
-                         .arg(s.gain, 0, 'g', 4)
-                         .arg(s.sigmaB2, 0, 'g', 3));
-        emit specRequested(s);
-    });
+    // MAML's learned weights go to the main window (MainWindow::loadWeights)
+    connect(maml(), &MamlView::weightsRequested, this, &AnalysisViews::weightsRequested);
     connect(trainability(), &TrainabilityView::cellChosen, this, [this](const NetworkSpec& cell) {
         // the cell's network: depth, lecun-normal with gain sigma_w^2, on Fashion-MNIST
         NetworkSpec s = controls_->spec();
@@ -78,6 +76,32 @@ QWidget* AnalysisViews::widget(const QString& name) const {
         if (viewName == n)
             return w;
     return nullptr;
+}
+
+// The views that compute on the spec's own draws say so while the main views run on loaded
+// weights: the Jacobian and NTK in a line of their own, every other view that builds a network
+// (ensemble, sweep, training, trainability, pinn, maml, rl; not the phase diagram, which is
+// theory only) in a line added above its contents.
+void AnalysisViews::setWeightsNote(const QString& note) {
+    jacobian()->setWeightsNote(note);
+    ntk()->setWeightsNote(note);
+    for (const auto& [name, w] : views_) {
+        if (name == QLatin1String("jacobian") || name == QLatin1String("ntk") ||
+            name == QLatin1String("phase"))
+            continue;
+        auto* label = w->findChild<QLabel*>(QStringLiteral("weightsNote"));
+        if (!label) {
+            auto* box = qobject_cast<QBoxLayout*>(w->layout());
+            if (!box)
+                continue;
+            label = new QLabel;
+            label->setObjectName(QStringLiteral("weightsNote"));
+            label->setWordWrap(true);
+            box->insertWidget(0, label);
+        }
+        label->setText(note);
+        label->setVisible(!note.isEmpty());
+    }
 }
 
 void AnalysisViews::setSpec(const NetworkSpec& spec) {

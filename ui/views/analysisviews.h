@@ -44,6 +44,9 @@ public:
     QWidget* widget(const QString& name) const;
     /// Passes `spec` to every view (each decides whether and when to recompute).
     void setSpec(const NetworkSpec& spec);
+    /// work-W: a note shown by the Jacobian and NTK views while the main views run on loaded
+    /// weights (they compute on the spec's drawn weights); empty: none.
+    void setWeightsNote(const QString& note);
 
     PhaseView* phase() const;
     JacobianView* jacobian() const;
@@ -59,6 +62,8 @@ public:
 signals:
     /// The user chose new settings in a view (a click in the phase diagram).
     void specRequested(const initscope::NetworkSpec& spec);
+    /// work-W: "Load learned init" in the MAML view: run the main views on these weights.
+    void weightsRequested(const initscope::ui::LoadedWeightsPtr& weights);
     /// A status-bar message.
     void message(const QString& text);
 

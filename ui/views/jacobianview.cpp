@@ -70,6 +70,11 @@ JacobianView::JacobianView(QWidget* parent)
     top->addWidget(summary_, 1);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
+    weightsNote_ = new QLabel;
+    weightsNote_->setObjectName(QStringLiteral("weightsNote"));
+    weightsNote_->setWordWrap(true);
+    weightsNote_->setVisible(false);
+    layout->addWidget(weightsNote_);
     layout->addLayout(top);
     layout->addWidget(view_, 1);
 
@@ -77,6 +82,15 @@ JacobianView::JacobianView(QWidget* parent)
 }
 
 JacobianView::~JacobianView() = default;
+
+void JacobianView::setWeightsNote(const QString& note) {
+    weightsNote_->setText(note);
+    weightsNote_->setVisible(!note.isEmpty());
+}
+
+QString JacobianView::weightsNote() const {
+    return weightsNote_->text();
+}
 
 void JacobianView::setSpec(const NetworkSpec& spec) {
     refresh_.setSpec(spec);

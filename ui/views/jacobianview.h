@@ -29,6 +29,10 @@ public:
     static constexpr int kMaxInputs = kJacobianViewMaxInputs;
 
     explicit JacobianView(QWidget* parent = nullptr);
+    /// While the main views run on loaded weights (MAML's learned init): a note that this view
+    /// computes on the spec's drawn weights; empty hides it.
+    void setWeightsNote(const QString& note);
+    QString weightsNote() const;
     ~JacobianView() override;
 
     void setSpec(const NetworkSpec& spec);
@@ -62,6 +66,7 @@ private:
     std::vector<QLineSeries*> series_;
     QLineSeries* measuredRms_;
     QLineSeries* theoryRms_;
+    QLabel* weightsNote_;
     QLabel* summary_;
     QSpinBox* inputs_;
     ViewRefresh refresh_;

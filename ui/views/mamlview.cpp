@@ -196,8 +196,8 @@ MamlView::MamlView(QWidget* parent) : QWidget(parent) {
     connect(load_, &QPushButton::clicked, this, [this] {
         MamlTasks t = MamlTasks::Steep;
         parseMamlTasks(loadFamily_->currentData().toString().toStdString(), t);
-        if (auto s = learnedSpec(t))
-            emit specRequested(*s);
+        if (LoadedWeightsPtr w = learnedWeights(t))
+            emit weightsRequested(w);
     });
     connect(loadFamily_, &QComboBox::currentIndexChanged, this, [this] { updateLoadText(); });
     status_->setText(tr("Meta-learns the init of a tanh net on sine tasks y = A sin(\u03c9x + p), "
@@ -306,6 +306,27 @@ std::optional<NetworkSpec> MamlView::learnedSpec(MamlTasks tasks) const {
     return mamlLearnedSpec(shownNet_, mean);
 }
 
+LoadedWeightsPtr MamlView::learnedWeights(MamlTasks tasks) const {
+    for (const Run& r : runs_) {
+        if (r.tasks != tasks || !r.done || r.records.empty() || r.learned.empty())
+            continue;
+        NetworkSpec net = shownNet_;
+        net.seed = r.seed;
+        auto w = std::make_shared<LoadedWeights>();
+        w->spec = mamlLearnedSpec(net, r.records.back());
+        w->weights = mamlWeights(net, r.learned).trunk;
+        // the trunk's layers 1..L (the record's last entry is the readout's)
+        w->sigmaW2.assign(r.records.back().sigmaW2.begin(),
+                          r.records.back().sigmaW2.begin() + net.depth);
+        w->source = tr("MAML learned init, meta-step %1, %2 family, seed %3")
+                        .arg(r.records.back().metaStep)
+                        .arg(familyName(tasks))
+                        .arg(r.seed);
+        return w;
+    }
+    return nullptr;
+}
+
 void MamlView::updateLoadText() {
     MamlTasks t = MamlTasks::Steep;
     parseMamlTasks(loadFamily_->currentData().toString().toStdString(), t);
@@ -315,21 +336,23 @@ void MamlView::updateLoadText() {
             tr("Load learned init: available once a %1 run has finished.").arg(familyName(t)));
         return;
     }
+    const LoadedWeightsPtr w = learnedWeights(t);
     const int L = s->depth;
     loadLabel_->setText(
-        tr("Load learned init (%1) sets the main views to depth %2, width %3, input_dim 1, tanh, "
-           "lecun-normal with gain %4 = the learned mean \u03c3_w\u00b2 of layer%5, and normal "
-           "biases with \u03c3_b\u00b2 = %6 (the mean learned Var(b)). A spec carries one gain "
-           "for every layer, not the learned weights: layer 1 and the readout are not loaded "
-           "as learned.")
+        tr("Load learned init (%1, seed %2) runs the main views on the learned weights "
+           "themselves: depth %3, width %4, input_dim 1, tanh, every W and b of the trunk as "
+           "meta-learned (the readout is not part of the main run). The controls show the "
+           "closest spec, for the theory curves: lecun-normal with gain %5 = the learned "
+           "\u03c3_w\u00b2 of layer%6, normal biases with \u03c3_b\u00b2 = %7.")
             .arg(familyName(t))
+            .arg(w ? w->spec.seed : s->seed)
             .arg(L)
             .arg(s->width)
-            .arg(s->gain, 0, 'f', 3)
+            .arg(w ? w->spec.gain : s->gain, 0, 'f', 3)
             .arg(L >= 3   ? tr("s 2..%1").arg(L)
                  : L == 2 ? tr(" 2")
                           : tr(" 1"))
-            .arg(s->sigmaB2, 0, 'g', 3));
+            .arg(w ? w->spec.sigmaB2 : s->sigmaB2, 0, 'g', 3));
 }
 
 void MamlView::start() {
@@ -395,14 +418,18 @@ void MamlView::start() {
             s.seed = plan[std::size_t(i)].second;
             Sink sink(this, worker_, gen, i);
             QString error;
+            std::vector<double> learned;
             try {
-                runMaml(s, mamlSpecOf(vs, plan[std::size_t(i)].first), &sink, &cancel);
+                learned =
+                    runMaml(s, mamlSpecOf(vs, plan[std::size_t(i)].first), &sink, &cancel).learned;
             } catch (const std::exception& e) {
                 error = QString::fromUtf8(e.what());
             }
             if (cancel.load())
                 return;
-            worker_.post(gen, [this, i, error] { runDone(i, error); });
+            worker_.post(gen, [this, i, error, l = std::move(learned)]() mutable {
+                runDone(i, error, std::move(l));
+            });
         }
     });
 }
@@ -424,10 +451,11 @@ void MamlView::received(int run, const MamlRecord& r) {
     draw();
 }
 
-void MamlView::runDone(int run, const QString& error) {
+void MamlView::runDone(int run, const QString& error, std::vector<double> learned) {
     if (run < 0 || run >= static_cast<int>(runs_.size()))
         return;
     runs_[std::size_t(run)].done = true;
+    runs_[std::size_t(run)].learned = std::move(learned);
     if (!error.isEmpty()) {
         running_ = false;
         status_->setText(tr("Meta-learning failed: %1").arg(error));

@@ -3,14 +3,16 @@
 // start over several seeds (engine/apps/maml.h's runMaml, on the view's JobWorker, streamed record
 // by record, cancellable): each layer's effective sigma_w^2 = fan_in Var(W) against meta-step, the
 // saturated fraction, the inner-loop gradient norm and the adapted query loss, means over the
-// seeds. "Load learned init" hands the main views the closest spec to a learned init (a spec has
-// one scheme and one gain, not explicit weights): lecun-normal with the learned mean sigma_w^2 of
-// the hidden layers as gain, normal biases with the learned mean Var(b); the label says so.
+// seeds. "Load learned init" hands the main views the learned weights themselves (the family's
+// first seed: engine/apps/maml.h's mamlWeights, the trunk as the engine's float layers) with the
+// closest spec for the controls and the theory curves: lecun-normal with the learned mean
+// sigma_w^2 of the hidden layers as gain, normal biases with the learned mean Var(b).
 #pragma once
 
 #include "apps/maml.h"
 #include "spec/spec.h"
 #include "work/jobworker.h"
+#include "work/runcontroller.h"
 
 #include <QWidget>
 
@@ -56,12 +58,16 @@ public:
         MamlTasks tasks = MamlTasks::Steep;
         std::uint64_t seed = 1;
         std::vector<MamlRecord> records;
+        std::vector<double> learned; // theta_0 after the last meta-step (once done)
         bool done = false;
     };
     const std::vector<Run>& runs() const { return runs_; }
     /// The closest spec to the learned init of `tasks` (means over the finished seeds' last
     /// records); nullopt before one has finished.
     std::optional<NetworkSpec> learnedSpec(MamlTasks tasks) const;
+    /// The learned weights of `tasks`' first seed that has finished (the run's own learned
+    /// theta_0 as the engine's trunk, with mamlLearnedSpec of its last record); null before.
+    LoadedWeightsPtr learnedWeights(MamlTasks tasks) const;
 
     QPushButton* startButton() const { return start_; }
     QPushButton* stopButton() const { return stop_; }
@@ -80,15 +86,15 @@ public:
 signals:
     /// Every run of a start finished and is drawn.
     void resultShown();
-    /// "Load learned init": the spec for the main views.
-    void specRequested(const initscope::NetworkSpec& spec);
+    /// "Load learned init": the learned weights (and their spec) for the main views.
+    void weightsRequested(const initscope::ui::LoadedWeightsPtr& weights);
 
 protected:
     void showEvent(QShowEvent* event) override;
 
 private:
     void received(int run, const MamlRecord& r);
-    void runDone(int run, const QString& error);
+    void runDone(int run, const QString& error, std::vector<double> learned);
     void draw();
     void updateButtons();
     void updateLoadText();

@@ -143,6 +143,11 @@ NtkView::NtkView(QWidget* parent)
     grid->setRowStretch(1, 1);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
+    weightsNote_ = new QLabel;
+    weightsNote_->setObjectName(QStringLiteral("weightsNote"));
+    weightsNote_->setWordWrap(true);
+    weightsNote_->setVisible(false);
+    layout->addWidget(weightsNote_);
     layout->addLayout(top);
     // a spec the NTK is not computed for: its reason in place of the last result's charts,
     // which would otherwise stand there as if they were this network's
@@ -161,6 +166,15 @@ NtkView::NtkView(QWidget* parent)
 }
 
 NtkView::~NtkView() = default;
+
+void NtkView::setWeightsNote(const QString& note) {
+    weightsNote_->setText(note);
+    weightsNote_->setVisible(!note.isEmpty());
+}
+
+QString NtkView::weightsNote() const {
+    return weightsNote_->text();
+}
 
 void NtkView::setSpec(const NetworkSpec& spec) {
     refresh_.setSpec(spec);

@@ -29,6 +29,10 @@ public:
     static constexpr int kDebounceMs = 200;
 
     explicit NtkView(QWidget* parent = nullptr);
+    /// While the main views run on loaded weights (MAML's learned init): a note that this view
+    /// computes on the spec's drawn weights; empty hides it.
+    void setWeightsNote(const QString& note);
+    QString weightsNote() const;
     ~NtkView() override;
 
     void setSpec(const NetworkSpec& spec);
@@ -80,6 +84,7 @@ private:
     GridHeatmap* kernel_;
     QComboBox* kernelChoice_;
     QSpinBox* inputs_;
+    QLabel* weightsNote_;
     QLabel* summary_;
     QStackedWidget* pages_;
     QLabel* refusal_;

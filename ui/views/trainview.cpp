@@ -595,10 +595,48 @@ void TrainView::finished(const TrainResult& r, const QString& error) {
     emit trainingEnded(complete);
 }
 
+void TrainView::ensureHeadSeries(const std::vector<std::string>& names) {
+    bool same = names.size() == headLoss_.size();
+    for (std::size_t i = 0; same && i < names.size(); ++i)
+        same = headLoss_[i]->objectName() ==
+               QStringLiteral("head_loss_") + QString::fromStdString(names[i]);
+    if (same)
+        return;
+    QChart* lc = lossView_->chart();
+    for (QLineSeries* old : headLoss_) {
+        lc->removeSeries(old);
+        delete old;
+    }
+    headLoss_.clear();
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        const QString name = QString::fromStdString(names[i]);
+        // colours after the total (0) and the test points (1)
+        QLineSeries* line =
+            charts::addLine(lc, tr("head %1 loss").arg(name),
+                            charts::color(2 + static_cast<int>(i)), false, lossX_, lossY_, 1.5);
+        line->setObjectName(QStringLiteral("head_loss_") + name);
+        headLoss_.push_back(line);
+    }
+    trainLoss_->setName(names.empty() ? tr("mini-batch loss")
+                                      : tr("total loss (\u03a3 weight \u00b7 head loss)"));
+}
+
 void TrainView::drawCurves() {
     QList<QPointF> loss, acc, tLoss, tAcc;
     std::vector<double> ys;
+    // the heads of the training shown (a transfer's pre-training steps have none)
+    std::vector<std::string> headNames;
+    for (auto it = steps_.rbegin(); it != steps_.rend() && headNames.empty(); ++it)
+        for (const HeadStep& h : it->heads)
+            headNames.push_back(h.name);
+    ensureHeadSeries(headNames);
+    std::vector<QList<QPointF>> headPoints(headNames.size());
     for (const TrainStep& s : steps_) {
+        for (std::size_t i = 0; i < s.heads.size() && i < headPoints.size(); ++i)
+            if (std::isfinite(s.heads[i].loss) && s.heads[i].loss > 0) {
+                headPoints[i].append({double(s.step), s.heads[i].loss});
+                ys.push_back(s.heads[i].loss);
+            }
         if (std::isfinite(s.loss) && s.loss > 0) {
             loss.append({double(s.step), s.loss});
             ys.push_back(s.loss);
@@ -622,6 +660,8 @@ void TrainView::drawCurves() {
     charts::fitLog(lossY_, ys);
     charts::setPoints(trainLoss_, loss);
     charts::setPoints(testLoss_, tLoss, true);
+    for (std::size_t i = 0; i < headLoss_.size(); ++i)
+        charts::setPoints(headLoss_[i], headPoints[i]);
     charts::setPoints(trainAcc_, acc);
     charts::setPoints(testAcc_, tAcc, true);
     const bool classify = trainedTrain_.task == TrainTask::FashionMnist;

@@ -76,6 +76,9 @@ public:
     QComboBox* statisticBox() const { return statistic_; }
     QSlider* stepSlider() const { return stepSlider_; }
     QChartView* lossChart() const { return lossView_; }
+    /// With heads: one loss curve per head (legend = the head's name), in the spec's order,
+    /// beside the total loss (sum of weight_h loss_h); empty without heads.
+    const std::vector<QLineSeries*>& headLossSeries() const { return headLoss_; }
     QChartView* accuracyChart() const { return accView_; }
     QChartView* statisticChart() const { return statView_; }
     GridHeatmap* heatmap() const { return heatmap_; }
@@ -94,6 +97,8 @@ private:
     void updateButtons();
     void updateProblems();
     void drawCurves();
+    /// The head loss series for `names` (made again when the heads changed).
+    void ensureHeadSeries(const std::vector<std::string>& names);
     void drawStatistic();
     void renderHeatmap();
     /// Every chart and the heatmap from steps_ (the heatmap's image rendered on render_).
@@ -131,6 +136,7 @@ private:
     QLogValueAxis* lossY_;
     QLineSeries* trainLoss_;
     QScatterSeries* testLoss_;
+    std::vector<QLineSeries*> headLoss_; // per head (TrainStep::heads), object name head_loss_NAME
     QChartView* accView_;
     QValueAxis* accX_;
     QValueAxis* accY_;

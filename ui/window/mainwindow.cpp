@@ -6,6 +6,7 @@
 #include "export/exportdialog.h"
 #include "export/figure.h"
 #include "model/presetdocument.h"
+#include "model/specdiff.h"
 #include "spec/preset.h"
 #include "stats/statschema.h"
 #include "views/analysisviews.h"
@@ -211,6 +212,24 @@ MainWindow::MainWindow(bool perfLog, QWidget* parent) : QMainWindow(parent) {
     // a long status never widens the window: it is cut, and shown whole as its tooltip
     status_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     statusBar()->addWidget(status_, 1);
+    // ---- work-W: which weights the main views run on, and the way back to drawn ones
+    weightsBox_ = new QWidget;
+    weightsBox_->setObjectName(QStringLiteral("weightsBox"));
+    auto* weightsLayout = new QHBoxLayout(weightsBox_);
+    weightsLayout->setContentsMargins(0, 0, 0, 0);
+    weightsLabel_ = new QLabel;
+    weightsLabel_->setObjectName(QStringLiteral("weightsLabel"));
+    weightsLabel_->setStyleSheet(QStringLiteral("QLabel { font-weight: bold; }"));
+    auto* drawn = new QToolButton;
+    drawn->setObjectName(QStringLiteral("useDrawnWeights"));
+    drawn->setText(tr("Use drawn weights"));
+    drawn->setToolTip(tr("Unload the learned weights: the views show the spec's random draws"));
+    connect(drawn, &QToolButton::clicked, this, [this] { unloadWeights(); });
+    weightsLayout->addWidget(weightsLabel_);
+    weightsLayout->addWidget(drawn);
+    weightsBox_->setVisible(false);
+    statusBar()->addPermanentWidget(weightsBox_);
+    connect(analysis_, &AnalysisViews::weightsRequested, this, &MainWindow::loadWeights);
     statusBar()->addPermanentWidget(progress_);
 
     presets_ = new PresetDocument(this);
@@ -595,6 +614,11 @@ void MainWindow::scheduleRun() {
 void MainWindow::submitNow() {
     submitPending_ = false;
     const NetworkSpec spec = controls_->spec();
+    // work-W: an edit that redraws or reshapes loaded weights unloads them
+    // (MainWindow::loadWeights)
+    if (loaded_)
+        if (const QString field = weightField(loaded_->spec, spec); !field.isEmpty())
+            unloadWeights(tr("you changed %1").arg(field));
     submittedSpec_ = spec;
     const std::vector<SpecError> errors = validate(spec);
     controls_->setErrors(errors);
@@ -618,8 +642,11 @@ void MainWindow::submitNow() {
     // While a slider is held, the run in progress may finish first (bounded wait, see
     // RunController::Supersede); any other edit cancels it at once.
     requestedGen_ =
-        controller_->request(spec, controls_->isDragging() ? RunController::Supersede::AfterCurrent
-                                                           : RunController::Supersede::Cancel);
+        controller_->request(spec, loaded_,
+                             controls_->isDragging() ? RunController::Supersede::AfterCurrent
+                                                     : RunController::Supersede::Cancel);
+    if (loaded_) // work-W
+        runWeights_[requestedGen_] = loaded_;
     perf_->noteRunRequested();
     markViews(); // the charts are stale from this moment, not from the next frame
 }
@@ -732,7 +759,10 @@ void MainWindow::markViews() {
         pinAction_->setEnabled(r.generation != 0 && r.finished);
         clearReferenceAction_->setEnabled(reference_ != nullptr);
     }
-    const QString run = r.generation != 0 ? tr("run #%1").arg(r.generation) : QString();
+    QString run = r.generation != 0 ? tr("run #%1").arg(r.generation) : QString();
+    const LoadedWeightsPtr weights = shownWeights(); // work-W
+    if (weights && !run.isEmpty())
+        run += tr(" \u2014 learned weights");
     const QString state = shownState();
     for (LayerChart* c : {signal_, gradients_, correlation_, statistic_}) {
         c->setRunLabel(run);
@@ -770,6 +800,8 @@ void MainWindow::markViews() {
                        .arg(r.spec.batch);
         if (!state.isEmpty())
             text += QStringLiteral(" \u2014 ") + state;
+        if (weights) // work-W
+            text += tr(" \u2014 weights: %1").arg(weights->source);
     }
     if (text != status_->text()) {
         status_->setText(text);
@@ -787,6 +819,9 @@ void MainWindow::onStarted(quint64 gen, const NetworkSpec& spec, const TheoryCur
     }
     live_ = LiveRun{};
     live_.generation = gen;
+    // work-W: the weights of older runs are no longer shown (the shown run is at most this old)
+    runWeights_.erase(runWeights_.begin(),
+                      runWeights_.lower_bound(std::min(gen, shown_->generation)));
     live_.spec = spec;
     live_.theory = theory;
     live_.layers.resize(static_cast<std::size_t>(spec.depth));
@@ -812,6 +847,91 @@ void MainWindow::onBackward(quint64 gen, const LayerStats& s) {
     copyPass(StatPass::Backward, s, live_.layers[static_cast<std::size_t>(s.index - 1)]);
     ++live_.backwardDone;
     live_.dirty = true;
+}
+
+// ---- work-W: loaded weights --------------------------------------------------------------
+
+QString MainWindow::weightField(const NetworkSpec& loaded, const NetworkSpec& edited) {
+    // the fields that change neither the weights nor their shape: the inputs' batch and
+    // distribution, the loss and its step size, the histogram, threads and the budget
+    static const QStringList keep = {
+        QStringLiteral("batch"),       QStringLiteral("input_mean"),
+        QStringLiteral("input_scale"), QStringLiteral("learning_rate"),
+        QStringLiteral("loss"),        QStringLiteral("hist_bins"),
+        QStringLiteral("threads"),     QStringLiteral("memory_budget_gib")};
+    for (const QString& f : changedFields(loaded, edited))
+        if (!keep.contains(f))
+            return f;
+    if (!(loaded.heads == edited.heads))
+        return QStringLiteral("heads");
+    return {};
+}
+
+void MainWindow::loadWeights(const LoadedWeightsPtr& weights) {
+    if (!weights)
+        return;
+    loaded_.reset(); // the controls' change below is the load, not an edit that unloads
+    controls_->setSpec(weights->spec);
+    const NetworkSpec shown = controls_->spec();
+    if (const QString f = weightField(weights->spec, shown); !f.isEmpty()) {
+        weightsMessage_ = tr("Not loaded: the controls cannot hold the weights' %1.").arg(f);
+        statusBar()->showMessage(weightsMessage_, 10000);
+        showWeightsState();
+        scheduleRun();
+        return;
+    }
+    auto w = std::make_shared<LoadedWeights>(*weights);
+    w->spec = shown; // as the controls hold it (threads, budget: fields that keep the weights)
+    loaded_ = std::move(w);
+    weightsMessage_ =
+        tr("Loaded %1 into the main views. Changing depth, width, init, gain, seed, "
+           "\u03c3_b\u00b2, activation, input dim or any field that redraws or reshapes the "
+           "weights unloads them (batch, input scale and mean, loss keep them).")
+            .arg(loaded_->source);
+    statusBar()->showMessage(weightsMessage_, 10000);
+    showWeightsState();
+    scheduleRun();
+}
+
+void MainWindow::unloadWeights(const QString& why) {
+    if (!loaded_)
+        return;
+    const QString source = loaded_->source;
+    loaded_.reset();
+    weightsMessage_ = why.isEmpty()
+                          ? tr("Unloaded %1: the views show the spec's drawn weights.").arg(source)
+                          : tr("Learned weights unloaded: %1, which redraws the weights; the "
+                               "views show the spec's drawn weights.")
+                                .arg(why);
+    statusBar()->showMessage(weightsMessage_, 10000);
+    showWeightsState();
+    if (why.isEmpty())
+        scheduleRun(); // the button: the same spec on its drawn weights (an edit runs anyway)
+}
+
+LoadedWeightsPtr MainWindow::shownWeights() const {
+    const auto it = runWeights_.find(shown_->generation);
+    return it == runWeights_.end() ? nullptr : it->second;
+}
+
+QString MainWindow::weightsText() const {
+    return loaded_ ? weightsLabel_->text() : QString();
+}
+
+void MainWindow::showWeightsState() {
+    weightsBox_->setVisible(loaded_ != nullptr);
+    weightsLabel_->setText(loaded_ ? tr("weights: %1").arg(loaded_->source) : QString());
+    weightsLabel_->setToolTip(
+        loaded_ ? tr("The main views run on these weights, not on the spec's random draws. The "
+                     "analysis, training and application tabs compute on drawn "
+                     "weights of the spec.")
+                : QString());
+    analysis_->setWeightsNote(
+        loaded_ ? tr("The main views run on loaded weights (%1); this view computes on the "
+                     "spec's drawn weights.")
+                      .arg(loaded_->source)
+                : QString());
+    markViews();
 }
 
 void MainWindow::onHeatmaps(quint64 gen, const HeatmapImage& d, const HeatmapImage& a,

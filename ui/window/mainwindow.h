@@ -41,6 +41,8 @@ class RunController;
 struct ExportRequest;
 struct FigureData;
 struct ReferenceRun;
+struct LoadedWeights;
+using LoadedWeightsPtr = std::shared_ptr<const LoadedWeights>;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -138,6 +140,25 @@ public:
     /// Saves the window size, dock layout, tab, theme and the experiment on screen.
     bool saveSession(QString* error = nullptr);
     QString theme() const { return theme_; }
+
+    // ---- work-W: weights loaded from a view (the MAML view's learned init) instead of draws
+    /// Runs the main views on `weights` (their spec goes into the controls). The rule while they
+    /// are loaded: an edit of a field that would redraw or reshape them (every field but batch,
+    /// input_mean, input_scale, learning_rate, loss, hist_bins, threads, memory_budget_gib)
+    /// unloads them, with a message naming the field; the edit is applied on drawn weights.
+    void loadWeights(const LoadedWeightsPtr& weights);
+    /// Back to the spec's drawn weights (the "Use drawn weights" button); `why` for the message.
+    void unloadWeights(const QString& why = QString());
+    const LoadedWeights* loadedWeights() const { return loaded_.get(); }
+    /// The weights the run shown was computed on (null: the spec's draws).
+    LoadedWeightsPtr shownWeights() const;
+    /// The label beside the progress bar ("weights: MAML learned init, meta-step 500, ...").
+    QString weightsText() const;
+    /// The last message of a load or unload.
+    QString weightsMessage() const { return weightsMessage_; }
+    /// The first field (snake_case) of `edited` that would redraw or reshape the weights loaded
+    /// for `loaded`; empty when none.
+    static QString weightField(const NetworkSpec& loaded, const NetworkSpec& edited);
 
 public slots:
     void rerun();
@@ -257,6 +278,14 @@ private:
     quint64 failedGen_ = 0;     // the latest run that failed, and why
     QString failure_;
     QElapsedTimer sinceDisplay_;
+
+    // ---- work-W: loaded weights
+    void showWeightsState();
+    LoadedWeightsPtr loaded_;                        // null: the spec's draws
+    std::map<quint64, LoadedWeightsPtr> runWeights_; // requested generation -> its weights
+    QWidget* weightsBox_ = nullptr;                  // label + unload button (status bar)
+    QLabel* weightsLabel_ = nullptr;
+    QString weightsMessage_;
 };
 
 } // namespace initscope::ui

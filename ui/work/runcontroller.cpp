@@ -13,6 +13,7 @@ void registerMetaTypes() {
     qRegisterMetaType<initscope::LayerStats>();
     qRegisterMetaType<initscope::RunResult>();
     qRegisterMetaType<initscope::ui::HeatmapImage>();
+    qRegisterMetaType<initscope::ui::LoadedWeightsPtr>();
 }
 } // namespace
 
@@ -26,8 +27,9 @@ template <typename F> void RunController::post(quint64 generation, F&& emitter) 
 /// renders the heatmaps here, on the worker, at most every kHeatmapIntervalMs.
 class RunController::Sink : public RunSink {
 public:
-    Sink(RunController* owner, quint64 generation, std::atomic<bool>& cancel)
-        : owner_(owner), generation_(generation), cancel_(cancel) {}
+    Sink(RunController* owner, quint64 generation, std::atomic<bool>& cancel,
+         const LoadedWeights* weights)
+        : owner_(owner), generation_(generation), cancel_(cancel), weights_(weights) {}
 
     void started(const NetworkSpec& spec, const TheoryCurves& theory) override {
         heatmaps_ = HeatmapAccumulator(spec.depth);
@@ -42,6 +44,7 @@ public:
         owner_->enforceMaxWait(cancel_, doneFraction(), std::chrono::steady_clock::now() - t0_);
         heatmaps_.add(stats);
         LayerStats copy = stats;
+        ownSigmaW2(copy);
         copy.sample.clear();
         copy.sample.shrink_to_fit();
         owner_->post(generation_, [o = owner_, g = generation_, s = std::move(copy)] {
@@ -83,6 +86,7 @@ public:
             renderHeatmaps();
         RunResult copy = result;
         for (auto& l : copy.layers) {
+            ownSigmaW2(l);
             l.sample.clear();
             l.sample.shrink_to_fit();
         }
@@ -92,6 +96,11 @@ public:
     }
 
 private:
+    /// Given weights: the layer's sigma_w2 is theirs (the engine reports the spec's).
+    void ownSigmaW2(LayerStats& s) const {
+        if (weights_ && s.index >= 1 && s.index <= static_cast<int>(weights_->sigmaW2.size()))
+            s.sigmaW2 = weights_->sigmaW2[static_cast<std::size_t>(s.index - 1)];
+    }
     double doneFraction() const {
         return depth_ > 0 ? static_cast<double>(layersDone_) / (2.0 * depth_) : 0.0;
     }
@@ -109,6 +118,7 @@ private:
     RunController* owner_;
     quint64 generation_;
     std::atomic<bool>& cancel_;
+    const LoadedWeights* weights_; // null: the spec's draws
     std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
     int depth_ = 0;
     int layersDone_ = 0; // forward + backward
@@ -125,9 +135,13 @@ RunController::RunController(QObject* parent) : QObject(parent) {
 RunController::~RunController() = default; // the worker cancels the run and joins
 
 quint64 RunController::request(const NetworkSpec& spec, Supersede how) {
+    return request(spec, nullptr, how);
+}
+
+quint64 RunController::request(const NetworkSpec& spec, LoadedWeightsPtr weights, Supersede how) {
     return worker_.submit(
-        [this, spec](quint64 generation, std::atomic<bool>& cancel) {
-            runJob(spec, generation, cancel);
+        [this, spec, w = std::move(weights)](quint64 generation, std::atomic<bool>& cancel) {
+            runJob(spec, w, generation, cancel);
         },
         how);
 }
@@ -155,10 +169,14 @@ bool RunController::busy() const {
     return worker_.busy();
 }
 
-void RunController::runJob(const NetworkSpec& spec, quint64 generation, std::atomic<bool>& cancel) {
-    Sink sink(this, generation, cancel);
+void RunController::runJob(const NetworkSpec& spec, const LoadedWeightsPtr& weights,
+                           quint64 generation, std::atomic<bool>& cancel) {
+    Sink sink(this, generation, cancel, weights.get());
     try {
-        engine_.run(spec, &sink, &cancel);
+        if (weights)
+            engine_.runWithWeights(spec, weights->weights, &sink, &cancel);
+        else
+            engine_.run(spec, &sink, &cancel);
     } catch (const SpecInvalid& e) {
         const auto& errors = e.errors();
         const QString field =

@@ -16,6 +16,7 @@
 
 #include "charts/heatmap.h"
 #include "network/engine.h"
+#include "network/network.h"
 #include "work/jobworker.h"
 
 #include <QMetaType>
@@ -27,6 +28,16 @@
 #include <memory>
 
 namespace initscope::ui {
+
+/// Weights to run instead of the spec's random draws (the MAML view's learned init): an immutable
+/// value, shared by the GUI thread and the worker as a shared_ptr<const LoadedWeights>.
+struct LoadedWeights {
+    NetworkSpec spec;            // the spec they belong to (an mlp of their shape)
+    DenseWeights weights;        // W^l, b^l for l = 1..L ([0] empty): Engine::runWithWeights
+    std::vector<double> sigmaW2; // per layer: fan_in Var(W^l) of these weights
+    QString source;              // "MAML learned init, meta-step 500, steep family, seed 1"
+};
+using LoadedWeightsPtr = std::shared_ptr<const LoadedWeights>;
 
 class RunController : public QObject {
     Q_OBJECT
@@ -41,6 +52,10 @@ public:
 
     /// Queues a run of `spec` (replacing any queued one); returns its generation id.
     quint64 request(const NetworkSpec& spec, Supersede how = Supersede::Cancel);
+    /// The same on `weights` (Engine::runWithWeights) when not null: the layer statistics are
+    /// those of the given weights, each layer's sigma_w2 theirs (LoadedWeights::sigmaW2).
+    quint64 request(const NetworkSpec& spec, LoadedWeightsPtr weights,
+                    Supersede how = Supersede::Cancel);
     /// Cancels the run in progress and any queued request (the latest generation stays current,
     /// so nothing of it arrives any more).
     void cancelAll();
@@ -84,7 +99,8 @@ private:
     friend class Sink;
 
     /// The job of one request, on the worker thread.
-    void runJob(const NetworkSpec& spec, quint64 generation, std::atomic<bool>& cancel);
+    void runJob(const NetworkSpec& spec, const LoadedWeightsPtr& weights, quint64 generation,
+                std::atomic<bool>& cancel);
     // Worker thread, between layers: cancels the run if a waiting request has waited longer than
     // kMaxWaitMs and the run is not about to finish (its estimated remaining time, from the
     // share of layers done in `elapsed`, is over half of kMaxWaitMs).
@@ -104,3 +120,4 @@ Q_DECLARE_METATYPE(initscope::NetworkSpec)
 Q_DECLARE_METATYPE(initscope::TheoryCurves)
 Q_DECLARE_METATYPE(initscope::LayerStats)
 Q_DECLARE_METATYPE(initscope::RunResult)
+Q_DECLARE_METATYPE(initscope::ui::LoadedWeightsPtr)
