@@ -165,9 +165,9 @@ MamlView::MamlView(QWidget* parent) : QWidget(parent) {
         charts::restyle(v);
         return v;
     };
-    satView_ = familyChart(tr("Saturated fraction (|\u03c6'(h)| < 0.05)"),
-                           QStringLiteral("saturated_fraction"), tr("fraction"), false, satX_,
-                           &satY_, nullptr, satSeries_);
+    satView_ =
+        familyChart(tr("Saturated units: |\u03c6'| < 0.05"), QStringLiteral("saturated_fraction"),
+                    tr("fraction"), false, satX_, &satY_, nullptr, satSeries_);
     gradView_ =
         familyChart(tr("Inner gradient norm at the init"), QStringLiteral("inner_grad_norm"),
                     tr("\u2016\u2207L\u2016 (log)"), true, gradX_, nullptr, &gradY_, gradSeries_);
@@ -597,6 +597,7 @@ void MamlView::draw() {
     charts::fitLog(gradY_, gn);
     charts::fitLog(lossY_, ls);
     charts::fitLinear(satY_, 0, std::max(0.05, satHi), 0.05);
+    satY_->setMin(0); // a fraction: the padding below 0 would show an impossible range
     for (int f = 0; f < 2; ++f) {
         for (int l = 0; l < layers && l < 8; ++l)
             charts::setPoints(sigmaSeries_[std::size_t(f * layers + l)], sig[f][l]);
