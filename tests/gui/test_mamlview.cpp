@@ -7,6 +7,7 @@
 #include "model/presetdocument.h"
 #include "network/engine.h"
 #include "spec/preset.h"
+#include "theory/meanfield.h"
 #include "views/analysisviews.h"
 #include "views/jacobianview.h"
 #include "views/mamlview.h"
@@ -194,6 +195,7 @@ private slots:
         QSignalSpy done(v, &MamlView::resultShown);
         QVERIFY(done.wait(kTimeoutMs));
         v->loadFamilyBox()->setCurrentIndex(0); // steep
+        QSignalSpy started(w.controller(), &RunController::runStarted);
         v->loadButton()->click();
         const LoadedWeights* lw = w.loadedWeights();
         QVERIFY(lw);
@@ -247,6 +249,22 @@ private slots:
         Engine engine;
         const RunResult ref = engine.runWithWeights(lw->spec, lw->weights);
         QVERIFY(sameRun(ref, &lw->sigmaW2));
+        // the theory beside them is at the weights' own sigma_w^2 per layer (layer 1's learned
+        // 0.05 is far from the nearest spec's gain), not at the nearest spec's
+        QVERIFY(!started.isEmpty());
+        const auto theory = started.last().at(2).value<TheoryCurves>();
+        std::vector<int> widths;
+        for (int l = 1; l <= lw->spec.depth; ++l)
+            widths.push_back(lw->spec.widthOf(l));
+        const meanfield::LayerTheory lt =
+            meanfield::layerTheory(Activation(lw->spec.activation), lw->sigmaW2,
+                                   effectiveSigmaB2(lw->spec), theory.q0, theory.c0, widths);
+        QCOMPARE(theory.q, lt.q);
+        QVERIFY(theory.note.find("loaded weights") != std::string::npos);
+        const TheoryCurves nearest = predict(lw->spec, theory.q0, theory.c0);
+        QVERIFY(std::abs(nearest.q.front() - theory.q.front()) > 0.1 * nearest.q.front());
+        // and the charts keep it once the run has finished (the result carries it too)
+        QCOMPARE(w.figureData().theory.q, lt.q);
         // not the drawn network of the same spec
         QVERIFY(!sameRun(engine.run(lw->spec), nullptr));
         QVERIFY(w.statusText().contains(QStringLiteral("weights: MAML learned init")));

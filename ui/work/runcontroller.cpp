@@ -1,6 +1,11 @@
 #include "work/runcontroller.h"
 
+#include "theory/meanfield.h"
+
 #include <QMetaObject>
+
+#include <cmath>
+#include <optional>
 
 #include <chrono>
 
@@ -31,9 +36,14 @@ public:
          const LoadedWeights* weights)
         : owner_(owner), generation_(generation), cancel_(cancel), weights_(weights) {}
 
-    void started(const NetworkSpec& spec, const TheoryCurves& theory) override {
+    void started(const NetworkSpec& spec, const TheoryCurves& predicted) override {
         heatmaps_ = HeatmapAccumulator(spec.depth);
         depth_ = spec.depth;
+        TheoryCurves theory = predicted;
+        if (weights_) {
+            theoryOfWeights(spec, theory);
+            weightsTheory_ = theory; // the finished result carries it too
+        }
         owner_->post(generation_, [o = owner_, g = generation_, spec, theory] {
             emit o->runStarted(g, spec, theory);
         });
@@ -85,6 +95,8 @@ public:
         if (heatmaps_.layers() > 0 && !renderedAll_)
             renderHeatmaps();
         RunResult copy = result;
+        if (weightsTheory_)
+            copy.theory = *weightsTheory_;
         for (auto& l : copy.layers) {
             ownSigmaW2(l);
             l.sample.clear();
@@ -96,6 +108,38 @@ public:
     }
 
 private:
+    /// Given weights: the mean-field curves at the weights' own sigma_w^2 per layer (fan_in
+    /// Var(W^l), which a learned init sets layer by layer) instead of the spec's scheme; sigma_b^2
+    /// is the spec's (for a learned init, the learned biases' mean variance). Computed here, on
+    /// the worker thread.
+    void theoryOfWeights(const NetworkSpec& spec, TheoryCurves& t) const {
+        const auto L = static_cast<std::size_t>(spec.depth);
+        if (!t.applicable || spec.arch != Arch::Mlp || weights_->sigmaW2.size() != L || L == 0 ||
+            !std::isfinite(t.q0) || !std::isfinite(t.c0))
+            return;
+        std::vector<int> widths(L);
+        for (std::size_t l = 0; l < L; ++l)
+            widths[l] = spec.widthOf(static_cast<int>(l) + 1);
+        const Activation act(spec.activation, spec.activationSlope);
+        const double sb2 = effectiveSigmaB2(spec);
+        const meanfield::LayerTheory lt =
+            meanfield::layerTheory(act, weights_->sigmaW2, sb2, t.q0, t.c0, widths);
+        t.q = lt.q;
+        t.c = lt.c;
+        t.gradRatio = lt.gradRatio;
+        t.gradH2 = spec.loss == Loss::Mse ? std::vector<double>(L, kNaN) : lt.gradH2;
+        const double q1 = lt.q.front();
+        const meanfield::FixedPoint fp = meanfield::fixedPoint(act, weights_->sigmaW2.back(), sb2,
+                                                               q1 > 0 ? q1 : 1.0, lt.c.front());
+        t.chi1 = fp.chi1;
+        t.qStar = fp.qStar;
+        t.cStar = fp.cStar;
+        t.xiQ = fp.xiQ;
+        t.xiC = fp.xiC;
+        t.phase = meanfield::phaseName(fp.phase);
+        t.note = "loaded weights: the curves are at their own sigma_w^2 = fan_in Var(W^l) per "
+                 "layer, with the spec's sigma_b^2";
+    }
     /// Given weights: the layer's sigma_w2 is theirs (the engine reports the spec's).
     void ownSigmaW2(LayerStats& s) const {
         if (weights_ && s.index >= 1 && s.index <= static_cast<int>(weights_->sigmaW2.size()))
@@ -118,7 +162,8 @@ private:
     RunController* owner_;
     quint64 generation_;
     std::atomic<bool>& cancel_;
-    const LoadedWeights* weights_; // null: the spec's draws
+    const LoadedWeights* weights_;              // null: the spec's draws
+    std::optional<TheoryCurves> weightsTheory_; // with weights: the theory at their variances
     std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
     int depth_ = 0;
     int layersDone_ = 0; // forward + backward
