@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <tuple>
+#include <type_traits>
 
 namespace initscope {
 
@@ -415,6 +416,56 @@ void transposedProduct(const RunContext& ctx, DrawKind kind, const MatrixF& z, f
     }
 }
 
+/// Per column k < G of h (column-major, n rows, G columns from `col`): s1 = sum_i h_ik and
+/// s2 = sum_i h_ik^2 in double, each added in plain order (the first entry, then i = 1..n-1: the
+/// order of Eigen's scalar reduction, so the sums are bit-identical to h.col(k).sum()). One column
+/// is a chain of dependent adds that runs at the adder's latency; G columns side by side are G
+/// independent chains that run at its throughput.
+template <int G> void columnSums(const float* col, Eigen::Index n, double* s1, double* s2) {
+    double a[G], q[G];
+    for (int k = 0; k < G; ++k) {
+        const double x = col[k * n];
+        a[k] = x;
+        q[k] = x * x;
+    }
+    for (Eigen::Index i = 1; i < n; ++i)
+        for (int k = 0; k < G; ++k) {
+            const double x = col[k * n + i];
+            a[k] += x;
+            q[k] += x * x;
+        }
+    for (int k = 0; k < G; ++k) {
+        s1[k] = a[k];
+        s2[k] = q[k];
+    }
+}
+
+/// sum_i (h_ik - mean_k)^2 per column, in the same plain order and G columns side by side.
+template <int G>
+void centredSums(const float* col, Eigen::Index n, const double* mean, double* ss) {
+    double a[G];
+    for (int k = 0; k < G; ++k) {
+        const double d = col[k * n] - mean[k];
+        a[k] = d * d;
+    }
+    for (Eigen::Index i = 1; i < n; ++i)
+        for (int k = 0; k < G; ++k) {
+            const double d = col[k * n + i] - mean[k];
+            a[k] += d * d;
+        }
+    for (int k = 0; k < G; ++k)
+        ss[k] = a[k];
+}
+
+/// Runs f<G>(first column, ...) over the m columns of h in groups of 4, the tail one by one.
+template <class F> void byColumnGroups(Eigen::Index m, F&& f) {
+    Eigen::Index b = 0;
+    for (; b + 4 <= m; b += 4)
+        f(std::integral_constant<int, 4>{}, b);
+    for (; b < m; ++b)
+        f(std::integral_constant<int, 1>{}, b);
+}
+
 /// The forward statistics of one chunk of a stage's pre-activations h (n x m) and phi'(h).
 /// `dphi` holds the phi' of every nonlinearity the stage applies (one for a dense layer, one per
 /// branch layer for a residual block), columns c0..c0+m: dead and saturated units are counted
@@ -427,12 +478,32 @@ void reduceForwardChunk(const MatrixF& h, const std::vector<const MatrixF*>& dph
     p.alive.assign(static_cast<std::size_t>(units), 0);
     p.hist.assign(static_cast<std::size_t>(bins), 0);
     const double binsPerUnit = bins / (2 * R);
+    const double lastBin = bins - 1;
     Eigen::Array<bool, Eigen::Dynamic, 1> alive =
         Eigen::Array<bool, Eigen::Dynamic, 1>::Constant(units, false);
+    // every column's sum and sum of squares first, four columns at a time
+    thread_local std::vector<double> s1v, s2v, meanv, ssv;
+    thread_local std::vector<int> bin;
+    s1v.resize(static_cast<std::size_t>(m));
+    s2v.resize(static_cast<std::size_t>(m));
+    meanv.resize(static_cast<std::size_t>(m));
+    ssv.resize(static_cast<std::size_t>(m));
+    bin.resize(static_cast<std::size_t>(n));
+    byColumnGroups(m, [&](auto g, Eigen::Index b) {
+        columnSums<g()>(h.col(b).data(), n, &s1v[static_cast<std::size_t>(b)],
+                        &s2v[static_cast<std::size_t>(b)]);
+    });
+    // unit spread: the std over units about each column's mean (two passes, so exactly 0 when
+    // every unit holds the same value)
+    for (int b = 0; b < m; ++b)
+        meanv[static_cast<std::size_t>(b)] = s1v[static_cast<std::size_t>(b)] / n;
+    byColumnGroups(m, [&](auto g, Eigen::Index b) {
+        centredSums<g()>(h.col(b).data(), n, &meanv[static_cast<std::size_t>(b)],
+                         &ssv[static_cast<std::size_t>(b)]);
+    });
     for (int b = 0; b < m; ++b) {
-        const auto hb = h.col(b).cast<double>().array();
-        const double s1 = hb.sum();
-        const double s2 = hb.square().sum();
+        const auto ub = static_cast<std::size_t>(b);
+        const double s1 = s1v[ub], s2 = s2v[ub];
         if (!std::isfinite(s2) || !std::isfinite(s1)) {
             // the layer's statistics become NaN; only count what overflowed
             p.nonfinite += (!h.col(b).array().isFinite()).count();
@@ -441,14 +512,20 @@ void reduceForwardChunk(const MatrixF& h, const std::vector<const MatrixF*>& dph
         p.sumH += s1;
         p.sumH2 += s2;
         // outliers are counted in the edge bins (and tallied apart); clamping the bin index
-        // instead of branching keeps this loop short
-        p.below += static_cast<std::uint64_t>((hb < -R).count());
-        p.above += static_cast<std::uint64_t>((hb > R).count());
-        const double lastBin = bins - 1;
+        // instead of branching keeps this loop short (and vectorised: the increments follow)
+        const float* col = h.col(b).data();
+        std::uint64_t below = 0, above = 0;
         for (int i = 0; i < n; ++i) {
-            const double t = std::clamp((h(i, b) + R) * binsPerUnit, 0.0, lastBin);
-            ++p.hist[static_cast<std::size_t>(t)];
+            const double x = col[i];
+            below += x < -R ? 1 : 0;
+            above += x > R ? 1 : 0;
+            bin[static_cast<std::size_t>(i)] =
+                static_cast<int>(std::clamp((x + R) * binsPerUnit, 0.0, lastBin));
         }
+        p.below += below;
+        p.above += above;
+        for (int i = 0; i < n; ++i)
+            ++p.hist[static_cast<std::size_t>(bin[static_cast<std::size_t>(i)])];
         for (std::size_t k = 0; k < dphi.size(); ++k) {
             const auto db = dphi[k]->col(c0 + b).array();
             alive.segment(static_cast<Eigen::Index>(k) * n, n) =
@@ -456,13 +533,11 @@ void reduceForwardChunk(const MatrixF& h, const std::vector<const MatrixF*>& dph
             p.saturated +=
                 static_cast<double>((db.abs() < static_cast<float>(satThreshold)).count());
         }
-        // unit spread of this input: std over units / rms (two passes: exactly 0 when every unit
-        // holds the same value)
-        const double meanB = s1 / n, msB = s2 / n;
+        // unit spread of this input: std over units / rms
+        const double msB = s2 / n;
         if (msB > 0) {
-            const double ss = (hb - meanB).square().sum();
-            p.spreadSum += std::sqrt(ss / n) / std::sqrt(msB);
-            p.unitDirSum += hb.matrix() / std::sqrt(s2);
+            p.spreadSum += std::sqrt(ssv[ub] / n) / std::sqrt(msB);
+            p.unitDirSum += h.col(b).cast<double>() / std::sqrt(s2);
             ++p.validDirs;
         }
     }
