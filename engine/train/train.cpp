@@ -607,6 +607,15 @@ struct Trainer::Impl {
     std::vector<Evaluation> lastPerChain;
     Work probeWork;
     std::vector<double> pixelMean, pixelStd; // the standardisation (0 and 1 without)
+    // One arena for the trainer's life: a step runs three parallel loops, and an arena made per
+    // call has its workers join anew each time
+    std::unique_ptr<tbb::task_arena> arena;
+    template <class F> void parallel(F&& f) {
+        detail::singleThreadedBlas();
+        if (!arena)
+            arena = std::make_unique<tbb::task_arena>(detail::workerCount(spec.threads));
+        arena->execute(f);
+    }
 
     /// One image's input: Dataset::standardizedExample's arithmetic (or the raw pixels), times
     /// the input scale, in one vectorised pass.
@@ -778,7 +787,7 @@ void Trainer::batch(int step, MatrixF& x, Targets& y) const {
     Work& w = d_->teacherWork;
     resizeWork(d_->teacher, B, w, false);
     const int chunks = (B + kChunkCols - 1) / kChunkCols;
-    detail::inArena(s.threads, [&] {
+    d_->parallel([&] {
         detail::forEachIndex(chunks, [&](int c) {
             const int c0 = c * kChunkCols, m = std::min(kChunkCols, B - c0);
             forwardChunk(d_->act, d_->teacher, x, c0, c0, m, w);
@@ -953,8 +962,7 @@ Trainer::Evaluation Trainer::lossAndGradients(const MatrixF& x, const Targets& y
                   grads->outputs.size() != d_->params.outputs.size()))
         *grads = zerosLike(d_->params);
     Evaluation ev;
-    detail::inArena(d_->spec.threads,
-                    [&] { ev = d_->evaluate(x, y, grads, d_->work, &d_->lastPerChain); });
+    d_->parallel([&] { ev = d_->evaluate(x, y, grads, d_->work, &d_->lastPerChain); });
     return ev;
 }
 
@@ -984,7 +992,7 @@ void Trainer::apply(const TrainParams& g) {
     const auto t = static_cast<double>(s.updates);
     const float c1 = static_cast<float>(1.0 - std::pow(s.train.beta1, t));
     const float c2 = static_cast<float>(1.0 - std::pow(s.train.beta2, t));
-    detail::inArena(s.spec.threads, [&] {
+    s.parallel([&] {
         detail::forEachIndex(static_cast<int>(p.size()), [&](int i) {
             const auto k = static_cast<std::size_t>(i);
             // plain loops of exactly rounded operations (no Eigen packet math: its fast float
@@ -1048,8 +1056,7 @@ Trainer::Evaluation Trainer::Impl::testAll(std::vector<Evaluation>* perChain) {
         }
     }
     Evaluation ev;
-    detail::inArena(s.spec.threads,
-                    [&] { ev = s.evaluate(s.testX, s.testY, nullptr, s.testWork, perChain); });
+    s.parallel([&] { ev = s.evaluate(s.testX, s.testY, nullptr, s.testWork, perChain); });
     return ev;
 }
 
@@ -1080,8 +1087,7 @@ std::vector<HeadStep> Trainer::headDiagnostics(const MatrixF& x, const Targets& 
         HeadStep& h = out[c];
         h.name = s.headNames[c];
         g = zerosLike(s.params);
-        detail::inArena(s.spec.threads,
-                        [&] { s.evaluate(x, y, &g, s.work, &per, static_cast<int>(c), true); });
+        s.parallel([&] { s.evaluate(x, y, &g, s.work, &per, static_cast<int>(c), true); });
         h.loss = per[c].loss;
         h.accuracy = per[c].accuracy;
         double gw = 0, gt = 0;
@@ -1102,7 +1108,7 @@ std::vector<HeadStep> Trainer::headDiagnostics(const MatrixF& x, const Targets& 
     resizeWork(s.params, static_cast<int>(s.probeX.cols()), s.probeWork, false);
     const int B = static_cast<int>(s.probeX.cols());
     const int chunks = (B + kChunkCols - 1) / kChunkCols;
-    detail::inArena(s.spec.threads, [&] {
+    s.parallel([&] {
         detail::forEachIndex(chunks, [&](int ci) {
             const int c0 = ci * kChunkCols, m = std::min(kChunkCols, B - c0);
             forwardChunk(s.act, s.params, s.probeX, c0, c0, m, s.probeWork);
