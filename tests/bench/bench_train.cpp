@@ -5,6 +5,10 @@
 // steps 0 and 300 on the probe batch and the test accuracy at step 0). The data set is read once
 // before the timings, as the peer script does. Prints the median of the repetitions.
 //   build/release/tests/bench/bench_train [threads] [repetitions]
+// It also prints the job's SGEMM bound: its products' FLOPs at the rate of products of its shapes
+// on the same threads, measured in the same run. No trainer (nor PyTorch) can beat that bound, so
+// "half PyTorch's time" is reachable only where it lies above the bound.
+//
 // Measured (2-core AMD EPYC VM shared with other builds, load 6-9; 4 launches of 2 repetitions,
 // alternating with the peer; medians of the launches' medians): 1 thread 3.55 s wall, 1.72 s
 // CPU, accuracy 0.8416, against PyTorch 1.13 5.04 s wall, 2.41 s CPU, accuracy 0.8409 (seeds 1,
@@ -13,6 +17,8 @@
 // is OpenBLAS's sgemm kernel (the one torch calls too, at 85 GFLOP/s), 15% its packing of the
 // operands and 4% zeroing the products' outputs; the rest is under 4% each.
 #include "core/data.h"
+#include "core/parallel.h"
+#include "network/weights.h"
 #include "train/train.h"
 
 #include <algorithm>
@@ -29,6 +35,46 @@ namespace {
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
+}
+
+/// FLOPs of the job's matrix products: per step the forward products W a of every layer, the
+/// backward products W^T delta of every layer above the first, and dW = delta a^T of every layer;
+/// then the forward products of the test evaluation.
+double jobFlops(int inputDim, int depth, int width, int classes, int batch, int steps, int test) {
+    double layer = 0, above = 0; // sum of fanIn * fanOut: all layers, and all but the first
+    int in = inputDim;
+    for (int l = 0; l <= depth; ++l) {
+        const int out = l < depth ? width : classes;
+        layer += double(in) * out;
+        if (l > 0)
+            above += double(in) * out;
+        in = out;
+    }
+    return 2.0 * batch * steps * (2 * layer + above) + 2.0 * test * layer;
+}
+
+/// GFLOP/s of float products of the job's shapes (width x width times width x 64 column blocks,
+/// the trainer's chunk), as many in parallel as there are threads. Median of the repetitions.
+double sgemmRate(int width, int threads, int reps) {
+    const int cols = 64, tasks = 2 * detail::workerCount(threads);
+    const MatrixF w = drawStandard(DrawKind::Normal, 1, 1, width, width);
+    const MatrixF a = drawStandard(DrawKind::Normal, 1, 2, width, cols * tasks);
+    MatrixF h(width, cols * tasks);
+    std::vector<double> rates;
+    for (int r = 0; r < reps; ++r) {
+        const int inner = 200;
+        const auto t0 = std::chrono::steady_clock::now();
+        detail::inArena(threads, [&] {
+            for (int i = 0; i < inner; ++i)
+                detail::forEachIndex(tasks, [&](int t) {
+                    h.middleCols(t * cols, cols).noalias() = w * a.middleCols(t * cols, cols);
+                });
+        });
+        const double sec =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        rates.push_back(2.0 * width * width * cols * tasks * inner / sec / 1e9);
+    }
+    return median(rates);
 }
 
 } // namespace
@@ -87,5 +133,11 @@ int main(int argc, char** argv) {
     std::printf("trainNetwork (+ 2 probes, 2 tests): median %.3f s  (min %.3f, %d runs)  test "
                 "accuracy %.4f\n",
                 median(full), *std::min_element(full.begin(), full.end()), reps, accFull);
+    const double flops = jobFlops(s.inputDim, s.depth, s.width, 10, s.batch, t.steps, 10000);
+    const double rate = sgemmRate(s.width, threads, 5);
+    std::printf("SGEMM bound: %.1f GFLOP of products at %.1f GFLOP/s (%d threads) = %.3f s; bare "
+                "loop / bound = %.2f\n",
+                flops / 1e9, rate, detail::workerCount(threads), flops / (rate * 1e9),
+                median(bare) / (flops / (rate * 1e9)));
     return 0;
 }
