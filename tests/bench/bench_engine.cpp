@@ -130,10 +130,17 @@ int main() {
     const auto c0 = Clock::now();
     cold.run(u);
     const double coldMs = seconds(c0, Clock::now()) * 1e3;
+    // the same three products per layer as the sweep, at the rate of this run's shapes: a figure
+    // that compares across machines, where the milliseconds do not
+    const double uflops = u.depth * 3.0 * 2.0 * u.width * u.width * u.batch;
+    const double urate = sgemmRate(u.width, u.batch, threads, 5);
     std::printf("single update (depth 50, width 256, batch 128, forward + backward + stats):\n");
     std::printf("  median %.1f ms, max %.1f ms over %zu gain steps (target <= 30 ms); first run "
                 "with drawing %.1f ms\n",
                 median(lat), *std::max_element(lat.begin(), lat.end()), lat.size(), coldMs);
+    std::printf("  %.2f GFLOP of products; SGEMM rate of the same shapes %.1f GFLOP/s: bound "
+                "%.1f ms, ratio %.2f\n",
+                uflops / 1e9, urate, uflops / urate / 1e6, median(lat) / (uflops / urate / 1e6));
 
     // 3. A cnn run (im2col + GEMM): three products per layer of C_out x k^2 C_in x S^2 B
     // (forward, W^T delta, dW), against the SGEMM rate of the same product shapes.
