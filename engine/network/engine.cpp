@@ -597,6 +597,28 @@ void finishForward(const NetworkSpec& spec, const std::vector<ForwardPartial>& p
     st.sample.assign(sample, sample + n);
 }
 
+/// ||m||_F^2 in double of a float block, for the gradient statistics. Four accumulators side by
+/// side (entry i of a column into accumulator i mod 4), summed at the end: one accumulator is a
+/// chain of dependent adds that runs at the adder's latency, and a backward pass sums millions
+/// of entries (every delta and every dW); four run at its throughput, and are as accurate.
+double squaredNormD(const Eigen::Ref<const MatrixF>& m) {
+    double acc[4] = {0, 0, 0, 0};
+    const Eigen::Index n = m.rows(), n4 = n - n % 4;
+    for (Eigen::Index j = 0; j < m.cols(); ++j) {
+        const float* col = m.col(j).data();
+        for (Eigen::Index i = 0; i < n4; i += 4)
+            for (int k = 0; k < 4; ++k) {
+                const double x = col[i + k];
+                acc[k] += x * x;
+            }
+        for (Eigen::Index i = n4; i < n; ++i) {
+            const double x = col[i];
+            acc[i - n4] += x * x;
+        }
+    }
+    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
 /// The per-chunk sums of a stage's backward pass, kept per chunk and added in the chunks' fixed
 /// order (so that the result does not depend on the thread count).
 struct BackwardSums {
@@ -607,7 +629,7 @@ struct BackwardSums {
           nonfinite(static_cast<std::size_t>(chunks), 0) {}
     /// ||delta||^2 over chunk c's columns, and its nonfinite entries when it overflowed.
     void delta(int c, const Eigen::Ref<const MatrixF>& dl) {
-        const double acc = dl.cast<double>().squaredNorm();
+        const double acc = squaredNormD(dl);
         gradH[static_cast<std::size_t>(c)] = acc;
         nonfinite[static_cast<std::size_t>(c)] =
             std::isfinite(acc) ? 0 : (!dl.array().isFinite()).count();
@@ -616,7 +638,7 @@ struct BackwardSums {
     void inputGradient(int c, const Eigen::Ref<const MatrixF>& dx) {
         double g2 = 0;
         for (Eigen::Index b = 0; b < dx.cols(); ++b)
-            g2 += dx.col(b).cast<double>().squaredNorm();
+            g2 += squaredNormD(dx.col(b));
         input[static_cast<std::size_t>(c)] = g2;
     }
 };
@@ -754,7 +776,7 @@ bool backwardDense(const RunContext& ctx, const DenseStage& stage, const MatrixF
         MatrixF dw(rows.len(r), nIn);
         const auto dr = delta.middleRows(rows.begin(r), rows.len(r));
         dw.noalias() = dr * prev.transpose();
-        gw[static_cast<std::size_t>(r)] = dw.cast<double>().squaredNorm();
+        gw[static_cast<std::size_t>(r)] = squaredNormD(dw);
         // identical rows subtract to exactly 0 in float too
         rowDev[static_cast<std::size_t>(r)] =
             (dr.rowwise() - delta0f).rowwise().squaredNorm().maxCoeff();
@@ -883,7 +905,7 @@ bool backwardResidual(const RunContext& ctx, const ResidualStage& stage, const B
         const int r = t % rows.count();
         MatrixF dw(rows.len(r), n);
         dw.noalias() = g[j].middleRows(rows.begin(r), rows.len(r)) * branch.a[j].transpose();
-        gw[static_cast<std::size_t>(t)] = dw.cast<double>().squaredNorm();
+        gw[static_cast<std::size_t>(t)] = squaredNormD(dw);
     });
     if (ctx.cancelled())
         return false;
@@ -1144,8 +1166,8 @@ bool backwardRecurrent(const RunContext& ctx, const RecurrentStage& stage,
         if (x) {
             MatrixF dx(nx, m);
             setTransposedBlockProduct(rw.uKind, rw.uz->rightCols(nx), rw.us, dl, dx);
-            // the whole chunk's sum at once (not input by input): the recorded goldens' order
-            sums.input[static_cast<std::size_t>(c)] = dx.cast<double>().squaredNorm();
+            // the whole chunk's sum at once (not input by input)
+            sums.input[static_cast<std::size_t>(c)] = squaredNormD(dx);
         }
         if (dPrev) {
             MatrixF back(n, m);
@@ -1167,12 +1189,12 @@ bool backwardRecurrent(const RunContext& ctx, const RecurrentStage& stage,
         if (prev) {
             MatrixF dw(rows.len(r), n);
             dw.noalias() = dr * prev->transpose();
-            g += dw.cast<double>().squaredNorm();
+            g += squaredNormD(dw);
         }
         if (x) {
             MatrixF du(rows.len(r), nx);
             du.noalias() = dr * x->transpose();
-            g += du.cast<double>().squaredNorm();
+            g += squaredNormD(du);
         }
         gw[static_cast<std::size_t>(r)] = g;
         rowDev[static_cast<std::size_t>(r)] =
