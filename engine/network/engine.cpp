@@ -178,7 +178,8 @@ void predictRnn(const NetworkSpec& spec, const Activation& act, TheoryCurves& t)
 
 } // namespace
 
-TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
+TheoryCurves predict(const NetworkSpec& spec, double q0, double c0,
+                     const std::vector<double>* layerSigmaW2) {
     TheoryCurves t;
     t.q0 = q0;
     t.c0 = c0;
@@ -216,8 +217,9 @@ TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
     }
     std::vector<double> sw2(L);
     std::vector<int> widths(L);
+    const bool given = layerSigmaW2 && spec.arch == Arch::Mlp && layerSigmaW2->size() == L;
     for (std::size_t l = 0; l < L; ++l) {
-        sw2[l] = effectiveSigmaW2(spec, static_cast<int>(l) + 1);
+        sw2[l] = given ? (*layerSigmaW2)[l] : effectiveSigmaW2(spec, static_cast<int>(l) + 1);
         widths[l] = spec.widthOf(static_cast<int>(l) + 1);
     }
     const meanfield::LayerTheory lt = meanfield::layerTheory(act, sw2, sb2, q0, c0, widths);
@@ -241,6 +243,10 @@ TheoryCurves predict(const NetworkSpec& spec, double q0, double c0) {
     t.phase = meanfield::phaseName(fp.phase);
     if (spec.arch == Arch::Cnn)
         t.note = cnnTheoryNote(spec);
+    if (given)
+        t.note = "given weights: the curves are at their own sigma_w^2 = fan_in Var(W^l) per "
+                 "layer, with the spec's sigma_b^2; trained or learned weights are not the "
+                 "independent draws the theory assumes";
     return t;
 }
 
@@ -1343,6 +1349,15 @@ void runRecurrent(const RunContext& ctx, RunSink* sink, RunResult& result) {
 
 namespace {
 
+/// The effective sigma_w^2 of a given weight matrix (fan_in x fan_out entries): fan_in times the
+/// centred variance of its entries, in double; 0 for a constant matrix.
+double givenSigmaW2(const MatrixF& w) {
+    const double count = static_cast<double>(w.size());
+    const double mean = w.cast<double>().sum() / count;
+    const double var = (w.cast<double>().array() - mean).square().sum() / count;
+    return static_cast<double>(w.cols()) * var;
+}
+
 /// The network and draws of `spec` with `given` weights in place of its random ones: each given
 /// matrix becomes its parameter's Z with scale 1 (entries used as they are), or, when all its
 /// entries are one value c, a constant parameter (DrawKind::Ones, scale c) so that its units get
@@ -1373,6 +1388,8 @@ void useGivenWeights(const DenseWeights& given, Network& net,
                 d->z = *m;
                 d->z2 = m->cast<double>().squaredNorm();
             }
+            if (!p.isBias) // what the run reports and predicts from: the weights' own variance
+                p.sigmaW2 = givenSigmaW2(*m);
             draws[static_cast<std::size_t>(index)] = std::move(d);
         }
     }
@@ -1433,7 +1450,13 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
     }
     {
         const auto [q0, c0] = inputMoments(x);
-        result.theory = predict(spec, q0, c0);
+        std::vector<double> givenSw2; // given weights: each layer's own sigma_w^2
+        if (given)
+            for (const Stage& stage : net.stages)
+                givenSw2.push_back(
+                    net.params[static_cast<std::size_t>(std::get<DenseStage>(stage).weight)]
+                        .sigmaW2);
+        result.theory = predict(spec, q0, c0, given ? &givenSw2 : nullptr);
     }
     if (sink)
         sink->started(spec, result.theory);

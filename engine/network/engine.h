@@ -27,7 +27,10 @@ private:
 };
 
 /// The mean-field prediction for a spec, from the measured input length q0 and correlation c0.
-TheoryCurves predict(const NetworkSpec& spec, double q0, double c0);
+/// With `layerSigmaW2` (an mlp's given weights, per layer 1..L: their own fan_in Var(W^l)), the
+/// curves are at those variances instead of the spec's scheme.
+TheoryCurves predict(const NetworkSpec& spec, double q0, double c0,
+                     const std::vector<double>* layerSigmaW2 = nullptr);
 
 /// The input scale s_c at which layer 1's relative update eta ||dW^1|| / ||W^1|| reaches 1,
 /// from the update measured at the spec's scale s. A positively homogeneous network without

@@ -62,7 +62,10 @@ const std::array<LayerStatistic, 14> kRows{{
      "how many values of delta^l are not finite (float32 overflow in the backward pass)"},
     {"sigma_w2", P::Forward, K::Setting, &LayerStats::sigmaW2, nullptr, nullptr,
      "effective \u03c3_w\u00b2 = Var(W)\u00b7fan-in", "\u03c3_w\u00b2 of layer l", false, 0, kInf,
-     0.5, "the effective sigma_w^2 = Var(W^l) fanIn that the layer's weights are drawn with"},
+     0.5,
+     "the effective sigma_w^2 = Var(W^l) fanIn that the layer's weights are drawn with; for "
+     "given weights (trained, or a learned init) their own fanIn times the variance of their "
+     "entries"},
 }};
 
 double inputGrad2(const RunResult& r) {

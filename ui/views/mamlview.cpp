@@ -315,9 +315,6 @@ LoadedWeightsPtr MamlView::learnedWeights(MamlTasks tasks) const {
         auto w = std::make_shared<LoadedWeights>();
         w->spec = mamlLearnedSpec(net, r.records.back());
         w->weights = mamlWeights(net, r.learned).trunk;
-        // the trunk's layers 1..L (the record's last entry is the readout's)
-        w->sigmaW2.assign(r.records.back().sigmaW2.begin(),
-                          r.records.back().sigmaW2.begin() + net.depth);
         w->source = tr("MAML learned init, meta-step %1, %2 family, seed %3")
                         .arg(r.records.back().metaStep)
                         .arg(familyName(tasks))

@@ -1,11 +1,8 @@
 #include "work/runcontroller.h"
 
-#include "theory/meanfield.h"
-
 #include <QMetaObject>
 
 #include <cmath>
-#include <optional>
 
 #include <chrono>
 
@@ -32,18 +29,12 @@ template <typename F> void RunController::post(quint64 generation, F&& emitter) 
 /// renders the heatmaps here, on the worker, at most every kHeatmapIntervalMs.
 class RunController::Sink : public RunSink {
 public:
-    Sink(RunController* owner, quint64 generation, std::atomic<bool>& cancel,
-         const LoadedWeights* weights)
-        : owner_(owner), generation_(generation), cancel_(cancel), weights_(weights) {}
+    Sink(RunController* owner, quint64 generation, std::atomic<bool>& cancel)
+        : owner_(owner), generation_(generation), cancel_(cancel) {}
 
-    void started(const NetworkSpec& spec, const TheoryCurves& predicted) override {
+    void started(const NetworkSpec& spec, const TheoryCurves& theory) override {
         heatmaps_ = HeatmapAccumulator(spec.depth);
         depth_ = spec.depth;
-        TheoryCurves theory = predicted;
-        if (weights_) {
-            theoryOfWeights(spec, theory);
-            weightsTheory_ = theory; // the finished result carries it too
-        }
         owner_->post(generation_, [o = owner_, g = generation_, spec, theory] {
             emit o->runStarted(g, spec, theory);
         });
@@ -54,7 +45,6 @@ public:
         owner_->enforceMaxWait(cancel_, doneFraction(), std::chrono::steady_clock::now() - t0_);
         heatmaps_.add(stats);
         LayerStats copy = stats;
-        ownSigmaW2(copy);
         copy.sample.clear();
         copy.sample.shrink_to_fit();
         owner_->post(generation_, [o = owner_, g = generation_, s = std::move(copy)] {
@@ -95,10 +85,7 @@ public:
         if (heatmaps_.layers() > 0 && !renderedAll_)
             renderHeatmaps();
         RunResult copy = result;
-        if (weightsTheory_)
-            copy.theory = *weightsTheory_;
         for (auto& l : copy.layers) {
-            ownSigmaW2(l);
             l.sample.clear();
             l.sample.shrink_to_fit();
         }
@@ -108,43 +95,6 @@ public:
     }
 
 private:
-    /// Given weights: the mean-field curves at the weights' own sigma_w^2 per layer (fan_in
-    /// Var(W^l), which a learned init sets layer by layer) instead of the spec's scheme; sigma_b^2
-    /// is the spec's (for a learned init, the learned biases' mean variance). Computed here, on
-    /// the worker thread.
-    void theoryOfWeights(const NetworkSpec& spec, TheoryCurves& t) const {
-        const auto L = static_cast<std::size_t>(spec.depth);
-        if (!t.applicable || spec.arch != Arch::Mlp || weights_->sigmaW2.size() != L || L == 0 ||
-            !std::isfinite(t.q0) || !std::isfinite(t.c0))
-            return;
-        std::vector<int> widths(L);
-        for (std::size_t l = 0; l < L; ++l)
-            widths[l] = spec.widthOf(static_cast<int>(l) + 1);
-        const Activation act(spec.activation, spec.activationSlope);
-        const double sb2 = effectiveSigmaB2(spec);
-        const meanfield::LayerTheory lt =
-            meanfield::layerTheory(act, weights_->sigmaW2, sb2, t.q0, t.c0, widths);
-        t.q = lt.q;
-        t.c = lt.c;
-        t.gradRatio = lt.gradRatio;
-        t.gradH2 = spec.loss == Loss::Mse ? std::vector<double>(L, kNaN) : lt.gradH2;
-        const double q1 = lt.q.front();
-        const meanfield::FixedPoint fp = meanfield::fixedPoint(act, weights_->sigmaW2.back(), sb2,
-                                                               q1 > 0 ? q1 : 1.0, lt.c.front());
-        t.chi1 = fp.chi1;
-        t.qStar = fp.qStar;
-        t.cStar = fp.cStar;
-        t.xiQ = fp.xiQ;
-        t.xiC = fp.xiC;
-        t.phase = meanfield::phaseName(fp.phase);
-        t.note = "loaded weights: the curves are at their own sigma_w^2 = fan_in Var(W^l) per "
-                 "layer, with the spec's sigma_b^2";
-    }
-    /// Given weights: the layer's sigma_w2 is theirs (the engine reports the spec's).
-    void ownSigmaW2(LayerStats& s) const {
-        if (weights_ && s.index >= 1 && s.index <= static_cast<int>(weights_->sigmaW2.size()))
-            s.sigmaW2 = weights_->sigmaW2[static_cast<std::size_t>(s.index - 1)];
-    }
     double doneFraction() const {
         return depth_ > 0 ? static_cast<double>(layersDone_) / (2.0 * depth_) : 0.0;
     }
@@ -162,8 +112,6 @@ private:
     RunController* owner_;
     quint64 generation_;
     std::atomic<bool>& cancel_;
-    const LoadedWeights* weights_;              // null: the spec's draws
-    std::optional<TheoryCurves> weightsTheory_; // with weights: the theory at their variances
     std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
     int depth_ = 0;
     int layersDone_ = 0; // forward + backward
@@ -216,7 +164,7 @@ bool RunController::busy() const {
 
 void RunController::runJob(const NetworkSpec& spec, const LoadedWeightsPtr& weights,
                            quint64 generation, std::atomic<bool>& cancel) {
-    Sink sink(this, generation, cancel, weights.get());
+    Sink sink(this, generation, cancel);
     try {
         if (weights)
             engine_.runWithWeights(spec, weights->weights, &sink, &cancel);

@@ -32,10 +32,9 @@ namespace initscope::ui {
 /// Weights to run instead of the spec's random draws (the MAML view's learned init): an immutable
 /// value, shared by the GUI thread and the worker as a shared_ptr<const LoadedWeights>.
 struct LoadedWeights {
-    NetworkSpec spec;            // the spec they belong to (an mlp of their shape)
-    DenseWeights weights;        // W^l, b^l for l = 1..L ([0] empty): Engine::runWithWeights
-    std::vector<double> sigmaW2; // per layer: fan_in Var(W^l) of these weights
-    QString source;              // "MAML learned init, meta-step 500, steep family, seed 1"
+    NetworkSpec spec;     // the spec they belong to (an mlp of their shape)
+    DenseWeights weights; // W^l, b^l for l = 1..L ([0] empty): Engine::runWithWeights
+    QString source;       // "MAML learned init, meta-step 500, steep family, seed 1"
 };
 using LoadedWeightsPtr = std::shared_ptr<const LoadedWeights>;
 
@@ -52,8 +51,8 @@ public:
 
     /// Queues a run of `spec` (replacing any queued one); returns its generation id.
     quint64 request(const NetworkSpec& spec, Supersede how = Supersede::Cancel);
-    /// The same on `weights` (Engine::runWithWeights) when not null: the layer statistics are
-    /// those of the given weights, each layer's sigma_w2 theirs (LoadedWeights::sigmaW2).
+    /// The same on `weights` (Engine::runWithWeights) when not null: the layer statistics, each
+    /// layer's sigma_w2 and the theory are those of the given weights.
     quint64 request(const NetworkSpec& spec, LoadedWeightsPtr weights,
                     Supersede how = Supersede::Cancel);
     /// Cancels the run in progress and any queued request (the latest generation stays current,
