@@ -20,6 +20,7 @@
 #include <QComboBox>
 #include <QFile>
 #include <QLabel>
+#include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -274,6 +275,26 @@ private slots:
         // not the drawn network of the same spec
         QVERIFY(!sameRun(engine.run(lw->spec)));
         QVERIFY(w.statusText().contains(QStringLiteral("weights: MAML learned init")));
+        // a preset holds settings: saving one says, in a box, that the weights are not in it
+        // and how to get them back; so does a figure's embedded experiment
+        {
+            QTemporaryDir dir;
+            QVERIFY(w.presetDocument()->saveAs(dir.filePath(QStringLiteral("learned.json"))));
+            auto* box = w.findChild<QMessageBox*>(QStringLiteral("weightsNotSavedBox"));
+            QVERIFY(box);
+            QVERIFY2(box->text().contains(QStringLiteral("not the loaded weights (MAML learned "
+                                                         "init, meta-step 40, steep family")),
+                     qPrintable(box->text()));
+            QVERIFY(box->text().contains(QStringLiteral("Load learned init")));
+            QVERIFY(
+                w.weightsNotSaved(true).contains(QStringLiteral("The figure shows the loaded")));
+            if (const QByteArray shot = qgetenv("INITSCOPE_WEIGHTS_SAVE_SHOT"); !shot.isEmpty()) {
+                QTest::qWait(200);
+                box->grab().save(QString::fromLocal8Bit(shot));
+            }
+            box->close();
+            QTRY_VERIFY(!w.findChild<QMessageBox*>(QStringLiteral("weightsNotSavedBox")));
+        }
         if (const QByteArray shot = qgetenv("INITSCOPE_WEIGHTS_SHOT"); !shot.isEmpty()) {
             w.resize(1280, 720);
             QTest::qWait(200);
@@ -303,6 +324,7 @@ private slots:
                  qPrintable(w.weightsMessage()));
         QVERIFY(w.weightsText().isEmpty());
         QVERIFY(!w.findChild<QWidget*>(QStringLiteral("weightsBox"))->isVisible());
+        QVERIFY(w.weightsNotSaved(false).isEmpty()); // and a save says nothing of weights
         QVERIFY(w.analysisViews()->jacobian()->weightsNote().isEmpty());
         QVERIFY(viewNote("ensemble").isEmpty());
         QVERIFY(waitShown(false));

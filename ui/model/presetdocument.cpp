@@ -394,6 +394,7 @@ bool PresetDocument::saveAs(const QString& path) {
                                           : tr("Saved %1, but it is not in the recent files: %2")
                                                 .arg(QDir::toNativeSeparators(path), recentError),
                                       remembered ? 5000 : 15000);
+    window_->tellWeightsNotSaved(false); // loaded weights are not part of a preset
     return true;
 }
 

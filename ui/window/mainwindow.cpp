@@ -583,10 +583,11 @@ void MainWindow::exportDialog() {
         return;
     const ExportRequest request = dialog.request();
     QString error;
-    if (exportFigures(request, &error))
+    if (exportFigures(request, &error)) {
         statusBar()->showMessage(
             tr("Saved %1").arg(exportPaths(request, viewNames()).join(QStringLiteral(", "))), 8000);
-    else
+        tellWeightsNotSaved(true);
+    } else
         QMessageBox::warning(this, tr("Export failed"), error);
 }
 
@@ -914,6 +915,34 @@ LoadedWeightsPtr MainWindow::shownWeights() const {
     return it == runWeights_.end() ? nullptr : it->second;
 }
 
+QString MainWindow::weightsNotSaved(bool forFigure) const {
+    const LoadedWeightsPtr w = forFigure ? shownWeights() : loaded_;
+    if (!w)
+        return QString();
+    return (forFigure ? tr("The figure shows the loaded weights (%1). The experiment embedded in "
+                           "it holds settings, not weights: opened again, it runs on weights "
+                           "drawn from them.")
+                      : tr("The preset holds the settings, not the loaded weights (%1): opened "
+                           "again, it runs on weights drawn from them."))
+               .arg(w->source) +
+           tr("\n\nTo run on them again, run MAML with the same settings and seed in the MAML "
+              "view and press Load learned init.");
+}
+
+void MainWindow::tellWeightsNotSaved(bool forFigure) {
+    const QString text = weightsNotSaved(forFigure);
+    if (text.isEmpty())
+        return;
+    // not modal to the application: the save is done, this only says what it holds
+    auto* box = new QMessageBox(QMessageBox::Information,
+                                forFigure ? tr("Exported without the weights")
+                                          : tr("Saved without the weights"),
+                                text, QMessageBox::Ok, this);
+    box->setObjectName(QStringLiteral("weightsNotSavedBox"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
 QString MainWindow::weightsText() const {
     return loaded_ ? weightsLabel_->text() : QString();
 }
@@ -924,7 +953,9 @@ void MainWindow::showWeightsState() {
     weightsLabel_->setToolTip(
         loaded_ ? tr("The main views run on these weights, not on the spec's random draws. The "
                      "analysis, training and application tabs compute on drawn "
-                     "weights of the spec.")
+                     "weights of the spec. A saved preset, and the experiment embedded in an "
+                     "exported figure, hold the settings, not these weights: they reopen on drawn "
+                     "weights.")
                 : QString());
     analysis_->setWeightsNote(
         loaded_ ? tr("The main views run on loaded weights (%1); this view computes on the "

@@ -156,6 +156,12 @@ public:
     QString weightsText() const;
     /// The last message of a load or unload.
     QString weightsMessage() const { return weightsMessage_; }
+    /// What a preset saved now (`forFigure`: the experiment embedded in a figure exported now)
+    /// does not hold: the loaded weights, which it reopens as weights drawn from its spec; empty
+    /// when the views run on drawn weights.
+    QString weightsNotSaved(bool forFigure) const;
+    /// Says weightsNotSaved(forFigure) in a window-modal box when it is not empty.
+    void tellWeightsNotSaved(bool forFigure);
     /// The first field (snake_case) of `edited` that would redraw or reshape the weights loaded
     /// for `loaded`; empty when none.
     static QString weightField(const NetworkSpec& loaded, const NetworkSpec& edited);
