@@ -14,6 +14,7 @@
 #include "guitestmain.h"
 #include "settle.h"
 #include "spec/preset.h"
+#include "train/train.h"
 #include "views/ensembleview.h"
 #include "views/ntkview.h"
 #include "views/phaseview.h"
@@ -249,6 +250,11 @@ private slots:
         // the four files takes milliseconds (tanh's takes seconds on a loaded machine)
         p.spec.activation = ActivationKind::Relu;
         p.spec.init = InitScheme::HeNormal;
+        // the training view trains the preset's train block: a few steps onto a teacher, which
+        // the spec's Gaussian inputs can
+        p.train = TrainSpec{};
+        p.train->task = TrainTask::Teacher;
+        p.train->steps = 20;
         FigureOptions o;
         o.size = QSize(400, 300);
         o.scale = 2;

@@ -150,8 +150,8 @@ private slots:
         QCOMPARE(v.steps().size(), std::size_t{13});
         const auto& series = v.headLossSeries();
         QCOMPARE(series.size(), std::size_t{2});
-        QCOMPARE(series[0]->name(), QStringLiteral("head narrow loss"));
-        QCOMPARE(series[1]->name(), QStringLiteral("head wide loss"));
+        QCOMPARE(series[0]->name(), QStringLiteral("head narrow"));
+        QCOMPARE(series[1]->name(), QStringLiteral("head wide"));
         QCOMPARE(pointsOf(v.lossChart(), QStringLiteral("head_loss_narrow")), 13);
         QCOMPARE(pointsOf(v.lossChart(), QStringLiteral("head_loss_wide")), 13);
         QVERIFY(pointsOf(v.lossChart(), QStringLiteral("train_loss")) == 13);

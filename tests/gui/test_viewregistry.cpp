@@ -8,6 +8,7 @@
 #include "guitestmain.h"
 #include "settle.h"
 #include "spec/preset.h"
+#include "train/train.h"
 #include "views/analysisviews.h"
 #include "views/viewregistry.h"
 #include "window/mainwindow.h"
@@ -91,14 +92,10 @@ private slots:
         QCOMPARE(analysisViewNames(),
                  QStringList({"phase", "jacobian", "ntk", "ensemble", "sweep", "training", "pinn",
                               "maml", "trainability", "rl"}));
-        // every view but training (it waits for its Start) exports without the window
-        QStringList exportable = viewNames();
-        exportable.removeAll(QStringLiteral("training"));
-        QCOMPARE(exportableViewNames(), exportable);
+        // every view exports without the window (training trains its preset's train block)
+        QCOMPARE(exportableViewNames(), viewNames());
         QCOMPARE(figureNames(), layerViewNames());
-        QStringList analysisExportable = analysisViewNames();
-        analysisExportable.removeAll(QStringLiteral("training"));
-        QCOMPARE(analysisFigureNames(), analysisExportable);
+        QCOMPARE(analysisFigureNames(), analysisViewNames());
     }
 
     // Each analysis row makes its view, recognises it (and a copy of it) and names its figure.
@@ -264,6 +261,51 @@ private slots:
         QVERIFY(!exportPresetFigure(p, QStringLiteral("nope"), csv, o, &error));
         for (const QString& name : exportableViewNames())
             QVERIFY2(error.contains(name), qPrintable(error));
+    }
+
+    // The training view exports like the others, on the same path (its export trains the
+    // preset's train block), in a tour too; a preset it cannot train is refused at once, naming
+    // the step and the field, instead of waiting for a training that never starts.
+    void trainingExportsOrSaysWhyNot() {
+        Preset p;
+        p.name = "teacher";
+        p.view = "training";
+        p.spec.depth = 3;
+        p.spec.width = 16;
+        p.spec.inputDim = 8;
+        p.spec.batch = 32;
+        p.train = TrainSpec{};
+        p.train->task = TrainTask::Teacher;
+        p.train->steps = 15;
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        FigureOptions o;
+        o.size = QSize(500, 320);
+        o.scale = 1;
+        QString error;
+        TourStop stop;
+        stop.preset = p;
+        stop.title = "train";
+        QStringList files;
+        QVERIFY2(exportTourBlocking(QStringLiteral("t"), {stop},
+                                    dir.filePath(QStringLiteral("tour")), QStringLiteral("png"), o,
+                                    &files, &error),
+                 qPrintable(error));
+        QCOMPARE(QImage(dir.filePath(QStringLiteral("tour/01-teacher.png"))).size(),
+                 QSize(500, 320));
+        const QString csv = dir.filePath(QStringLiteral("t.csv"));
+        QVERIFY2(exportPresetFigure(p, QStringLiteral("training"), csv, o, &error),
+                 qPrintable(error));
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll().count("loss,train_loss,"), 16); // steps 0..15
+
+        stop.preset.train->task = TrainTask::FashionMnist; // on Gaussian data: cannot train
+        QVERIFY(!exportTourBlocking(QStringLiteral("t"), {stop},
+                                    dir.filePath(QStringLiteral("bad")), QStringLiteral("png"), o,
+                                    &files, &error));
+        QVERIFY2(error.contains(QStringLiteral("step 1: data: task fashion-mnist")),
+                 qPrintable(error));
     }
 };
 

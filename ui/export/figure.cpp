@@ -760,7 +760,7 @@ QRect figureRect(QWidget* view) {
 }
 
 std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const Preset& preset, QSize size,
-                                             const std::function<void()>& done) {
+                                             const std::function<void()>& done, QString* problem) {
     const ViewInfo* v = findView(name);
     if (!v || !v->startFigure)
         return nullptr;
@@ -768,11 +768,21 @@ std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const Preset& 
     if (v->applyPreset)
         v->applyPreset(view.get(), preset);
     v->setSpec(view.get(), preset.spec);
+    if (const QString p = analysisFigureProblems(view.get()); !p.isEmpty()) {
+        if (problem)
+            *problem = p;
+        return nullptr; // it would never start, so `done` would never come
+    }
     v->startFigure(view.get(), done);
     view->setAttribute(Qt::WA_DontShowOnScreen);
     view->resize(size);
     view->show(); // offscreen: starts the computation, as selecting the tab does
     return view;
+}
+
+QString analysisFigureProblems(QWidget* view) {
+    const ViewInfo* v = findView(view);
+    return v && v->figureProblems ? v->figureProblems(view) : QString();
 }
 
 namespace {
@@ -783,10 +793,19 @@ bool exportAnalysisFigure(const QString& name, const Preset& preset, const QStri
     constexpr int kTimeoutMs = 3600000; // a trainability map takes minutes
     QEventLoop loop;
     bool done = false;
-    const std::unique_ptr<QWidget> view = startAnalysisFigure(name, preset, options.size, [&] {
-        done = true;
-        loop.quit();
-    });
+    QString problem;
+    const std::unique_ptr<QWidget> view = startAnalysisFigure(
+        name, preset, options.size,
+        [&] {
+            done = true;
+            loop.quit();
+        },
+        &problem);
+    if (!view) {
+        if (error)
+            *error = tr("--chart %1: %2").arg(name, problem);
+        return false;
+    }
     QTimer::singleShot(kTimeoutMs, &loop, &QEventLoop::quit);
     if (!done)
         loop.exec();
@@ -797,6 +816,11 @@ bool exportAnalysisFigure(const QString& name, const Preset& preset, const QStri
     }
     QCoreApplication::sendPostedEvents();
     QCoreApplication::processEvents(); // the last streamed values (posted before the result)
+    if (const QString failed = analysisFigureProblems(view.get()); !failed.isEmpty()) {
+        if (error)
+            *error = tr("--chart %1: %2").arg(name, failed);
+        return false;
+    }
     QString message;
     if (!exportFigureWidget(view.get(), name, path, options, &message)) {
         if (error)

@@ -160,9 +160,14 @@ std::unique_ptr<QWidget> copyAnalysisFigure(const QWidget* view);
 /// computation started on the view's own worker; `done` is called (on the GUI thread) once its
 /// result is drawn, and the view is then ready for exportFigureWidget. Null for another name.
 /// The one path of initscope-cli export and the tour export. The trainability view starts
-/// training at once (it takes minutes).
+/// training at once (it takes minutes), as does the training view. Null with `problem` set when
+/// the preset's settings are ones the view cannot start with.
 std::unique_ptr<QWidget> startAnalysisFigure(const QString& name, const Preset& preset, QSize size,
-                                             const std::function<void()>& done);
+                                             const std::function<void()>& done,
+                                             QString* problem = nullptr);
+/// Why the view started by startAnalysisFigure cannot show its figure (ViewInfo::figureProblems:
+/// after `done`, a computation that failed), or empty.
+QString analysisFigureProblems(QWidget* view);
 
 /// Runs `preset` on the calling thread and exports its view `chart`: initscope-cli export.
 /// Needs a QApplication. On failure returns false and sets `error` (naming the option).

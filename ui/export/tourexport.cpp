@@ -100,13 +100,24 @@ void TourExporter::nextStep() {
     }
     if (!info->isLayerView()) {
         // the view computes on its own worker; it is drawn here once its result is shown
-        analysis_ = startAnalysisFigure(view, stop.preset, options_.size, [this] {
-            // let the last streamed values arrive first
-            QTimer::singleShot(0, this, [this] {
-                if (analysis_)
-                    writeFigure(analysis_.get());
-            });
-        });
+        QString problem;
+        analysis_ = startAnalysisFigure(
+            view, stop.preset, options_.size,
+            [this] {
+                // let the last streamed values arrive first
+                QTimer::singleShot(0, this, [this] {
+                    if (!analysis_)
+                        return;
+                    if (const QString failed = analysisFigureProblems(analysis_.get());
+                        !failed.isEmpty())
+                        finish(false, tr("step %1: %2").arg(step_ + 1).arg(failed));
+                    else
+                        writeFigure(analysis_.get());
+                });
+            },
+            &problem);
+        if (!analysis_)
+            finish(false, tr("step %1: %2").arg(step_ + 1).arg(problem));
         return;
     }
     const NetworkSpec spec = stop.preset.spec;

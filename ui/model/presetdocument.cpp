@@ -316,12 +316,14 @@ void PresetDocument::showPreset(const Preset& preset) {
     // the settings of the view it opens (the probe count, "view_settings"), as an export of
     // that view takes them (viewregistry.h)
     const QString view = QString::fromStdString(preset.view);
-    if (const ViewInfo* v = findView(view); v && v->applyPreset)
-        v->applyPreset(window_->analysisViews()->widget(view), preset);
+    const ViewInfo* opened = findView(view);
+    if (opened && opened->applyPreset)
+        opened->applyPreset(window_->analysisViews()->widget(view), preset);
     window_->setSpec(preset.spec);
     savedSpec_ = window_->controls()->spec();
-    if (preset.train) // a lesson that trains: the Training view's controls
-        window_->analysisViews()->training()->setTrainSpec(*preset.train);
+    // a train block sets the Training view's controls whatever view the preset opens
+    if (const ViewInfo* t = findView(QStringLiteral("training")); preset.train && t != opened)
+        t->applyPreset(window_->analysisViews()->training(), preset);
     if (!preset.statistic.empty())
         window_->showStatistic(QString::fromStdString(preset.statistic));
     if (!window_->showView(QString::fromStdString(preset.view)))

@@ -396,6 +396,13 @@ QString TrainView::problems() const {
     return out;
 }
 
+bool TrainView::setStatistic(const QString& key) {
+    const int i = statistic_->findData(key);
+    if (i >= 0)
+        statistic_->setCurrentIndex(i);
+    return i >= 0;
+}
+
 void TrainView::setSpec(const NetworkSpec& spec) {
     spec_ = spec;
     updateProblems();
@@ -434,6 +441,7 @@ void TrainView::start() {
         return;
     trainedSpec_ = spec_;
     trainedTrain_ = trainSpec();
+    failure_.clear();
     steps_.clear();
     recorded_.clear();
     paused_->store(false);
@@ -565,6 +573,7 @@ void TrainView::finished(const TrainResult& r, const QString& error) {
     redraw_->stop();
     drawCurves(); // every step, now
     if (!error.isEmpty()) {
+        failure_ = error;
         progress_->setFormat(tr("failed"));
         status_->setText(tr("Training failed: %1").arg(error));
         updateButtons();
@@ -612,13 +621,17 @@ void TrainView::ensureHeadSeries(const std::vector<std::string>& names) {
         const QString name = QString::fromStdString(names[i]);
         // colours after the total (0) and the test points (1)
         QLineSeries* line =
-            charts::addLine(lc, tr("head %1 loss").arg(name),
-                            charts::color(2 + static_cast<int>(i)), false, lossX_, lossY_, 1.5);
+            charts::addLine(lc, tr("head %1").arg(name), charts::color(2 + static_cast<int>(i)),
+                            false, lossX_, lossY_, 1.5);
         line->setObjectName(QStringLiteral("head_loss_") + name);
         headLoss_.push_back(line);
     }
+    // with heads: short names in a column beside the plot (five names in one row under it
+    // are cut to "total loss (\u03a3 wei..." in a figure of four panels)
     trainLoss_->setName(names.empty() ? tr("mini-batch loss")
-                                      : tr("total loss (\u03a3 weight \u00b7 head loss)"));
+                                      : tr("total: \u03a3 weight \u00b7 head loss"));
+    testLoss_->setName(names.empty() ? tr("test loss (held-out images)") : tr("test (held-out)"));
+    lc->legend()->setAlignment(names.empty() ? Qt::AlignBottom : Qt::AlignRight);
 }
 
 void TrainView::drawCurves() {

@@ -53,6 +53,8 @@ public:
     QCheckBox* freezeBox() const { return freeze_; }
     /// Problems of (spec, trainSpec()), one per line, naming the fields; empty when Start can run.
     QString problems() const;
+    /// Why the last training failed (an error of the engine), or empty.
+    QString failure() const { return failure_; }
 
     void start();
     void togglePause();
@@ -74,6 +76,9 @@ public:
     QComboBox* optimizerBox() const { return optimizer_; }
     QDoubleSpinBox* learningRateBox() const { return lr_; }
     QComboBox* statisticBox() const { return statistic_; }
+    /// Draws the statistic `key` (statschema.h) per layer and per step; false for a key it does
+    /// not offer.
+    bool setStatistic(const QString& key);
     QSlider* stepSlider() const { return stepSlider_; }
     QChartView* lossChart() const { return lossView_; }
     /// With heads: one loss curve per head (legend = the head's name), in the spec's order,
@@ -113,6 +118,7 @@ private:
     std::vector<TrainStep> steps_;
     std::vector<int> recorded_; // indices into steps_ with layers
     bool training_ = false;
+    QString failure_; // the last training's error
     std::shared_ptr<std::atomic<bool>> paused_ = std::make_shared<std::atomic<bool>>(false);
     QElapsedTimer clock_; // running time of the training (paused time excluded)
     QTimer* redraw_;      // the curves are redrawn at most kRedrawMs apart, not per step

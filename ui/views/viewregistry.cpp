@@ -43,7 +43,8 @@ ViewInfo layerView(const char* name, const char* title, const char* toolTip, QKe
 template <class V>
 ViewInfo analysisView(const char* name, const char* title, const char* toolTip, QKeySequence key,
                       ViewGroup group, std::vector<QWidget*> (*parts)(V*),
-                      void (*start)(V*, const Done&), void (*apply)(V*, const Preset&) = nullptr) {
+                      void (*start)(V*, const Done&), void (*apply)(V*, const Preset&) = nullptr,
+                      QString (*problems)(V*) = nullptr) {
     ViewInfo v;
     v.name = QString::fromLatin1(name);
     v.title = title;
@@ -68,6 +69,8 @@ ViewInfo analysisView(const char* name, const char* title, const char* toolTip, 
     };
     if (start)
         v.startFigure = [start](QWidget* w, const Done& done) { start(static_cast<V*>(w), done); };
+    if (problems)
+        v.figureProblems = [problems](QWidget* w) { return problems(static_cast<V*>(w)); };
     return v;
 }
 
@@ -207,7 +210,17 @@ std::vector<ViewInfo> buildRegistry() {
         [](TrainView* v) -> std::vector<QWidget*> {
             return {v->lossChart(), v->accuracyChart(), v->statisticChart(), v->heatmap()};
         },
-        nullptr));
+        [](TrainView* v, const Done& done) {
+            QObject::connect(v, &TrainView::trainingEnded, v, done);
+            v->start(); // the window waits for Start; an export trains the preset's steps
+        },
+        [](TrainView* v, const Preset& p) {
+            if (p.train) // any preset's train block (the lessons open this view with one)
+                v->setTrainSpec(*p.train);
+            if (p.train && !p.statistic.empty()) // the statistic its lesson is about
+                v->setStatistic(QString::fromStdString(p.statistic));
+        },
+        [](TrainView* v) { return v->failure().isEmpty() ? v->problems() : v->failure(); }));
     // ---- applications (tab order: training, pinn, maml, trainability, rl)
     r.push_back(analysisView<PinnView>(
         "pinn", QT_TRANSLATE_NOOP("initscope::ui::Views", "P&INN"),

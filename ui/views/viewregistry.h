@@ -60,9 +60,11 @@ struct ViewInfo {
     std::function<std::unique_ptr<QWidget>(const QWidget*)> copy;
     /// For a fresh view given its preset and spec, before it is shown offscreen: calls `done`
     /// once its result is drawn, and starts what the window leaves to a button (the
-    /// trainability map). Null: the view is not drawn without the window (training waits for
-    /// its Start and its controls).
+    /// trainability map, the training). Null: the view is not drawn without the window.
     std::function<void(QWidget*, const std::function<void()>&)> startFigure;
+    /// Why such a fresh view cannot draw its figure (fields named; before startFigure: what
+    /// its Start would refuse, after `done`: a computation that failed), or empty. Null: none.
+    std::function<QString(QWidget*)> figureProblems;
 
     bool isLayerView() const { return group == ViewGroup::Layers; }
     QString tabTitle() const;
