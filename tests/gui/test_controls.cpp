@@ -332,6 +332,18 @@ private slots:
             box.setValue(v);
             QCOMPARE(box.valueFromText(box.text()), v);
         }
+        // a long value (a learned sigma_b^2) shows six digits with its exponent, never a cut
+        // "5.3402423255" that reads as 5.34; the value stays whole through a focus-out, and a
+        // typed number replaces it
+        box.setValue(5.34024232551345e-05);
+        QCOMPARE(box.text(), QStringLiteral("5.34024e-05"));
+        box.interpretText();
+        QCOMPARE(box.value(), 5.34024232551345e-05);
+        box.findChild<QLineEdit*>()->setText(QStringLiteral("2e-05"));
+        box.interpretText();
+        QCOMPARE(box.value(), 2e-05);
+        box.setValue(-1.0 / 3.0);
+        QCOMPARE(box.text(), QStringLiteral("-0.333333"));
 
         ControlPanel p;
         NetworkSpec s;

@@ -183,6 +183,9 @@ QValidator::State FieldSpinBox::validate(QString& text, int&) const {
 }
 
 double FieldSpinBox::valueFromText(const QString& text) const {
+    // the text shown for the value (six digits of a long one) reads back as the value itself
+    if (withoutAffixes(text, prefix(), suffix()) == textFromValue(value()))
+        return value();
     return parseNumber(text, prefix(), suffix()).value_or(value());
 }
 
@@ -190,7 +193,11 @@ QString FieldSpinBox::textFromValue(double v) const {
     // plain digits where they stay short (200000, 0.001), an exponent beyond (1e+12, 1e-07)
     const double a = std::abs(v);
     const char format = a == 0 || (a >= 1e-4 && a < 1e9) ? 'f' : 'g';
-    return QString::number(v, format, QLocale::FloatingPointShortest);
+    const QString exact = QString::number(v, format, QLocale::FloatingPointShortest);
+    // A long value (a learned sigma_b^2 of 5.34024232551345e-05) would be cut by the box to
+    // "5.3402423255" without its exponent: six significant digits are shown instead, while the
+    // value itself is kept whole (valueFromText)
+    return exact.size() <= 12 ? exact : QString::number(v, 'g', 6);
 }
 
 void FieldSpinBox::fixup(QString& text) const {

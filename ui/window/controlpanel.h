@@ -27,7 +27,8 @@ class QSlider;
 namespace initscope::ui {
 
 /// A number box for one spec field: takes what the engine's field parser takes (C-locale
-/// digits, scientific notation such as 1e-3 or 2.5E+2), shows the shortest exact text, and
+/// digits, scientific notation such as 1e-3 or 2.5E+2), shows the shortest exact text (six
+/// significant digits of a longer one, the value kept whole), and
 /// refuses anything else visibly: text that is not a number in range is never rounded or
 /// clipped into one; it is kept until Enter or focus-out, then refused() and the previous value
 /// restored.
