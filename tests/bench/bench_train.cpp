@@ -9,13 +9,10 @@
 // on the same threads, measured in the same run. No trainer (nor PyTorch) can beat that bound, so
 // "half PyTorch's time" is reachable only where it lies above the bound.
 //
-// Measured (2-core AMD EPYC VM shared with other builds, load 6-9; 4 launches of 2 repetitions,
-// alternating with the peer; medians of the launches' medians): 1 thread 3.55 s wall, 1.72 s
-// CPU, accuracy 0.8416, against PyTorch 1.13 5.04 s wall, 2.41 s CPU, accuracy 0.8409 (seeds 1,
-// 2): 0.70x the wall time, 0.71x the CPU time. 2 threads: 3.97 s against 55.0 s (torch's
-// threads spin on shared cores): 0.07x. Half PyTorch's time is not reached: 63% of the CPU time
-// is OpenBLAS's sgemm kernel (the one torch calls too, at 85 GFLOP/s), 15% its packing of the
-// operands and 4% zeroing the products' outputs; the rest is under 4% each.
+// Measured (idle 2-core AMD EPYC Zen 4 VM, medians of 3, back to back with the peer): 2 threads
+// 0.60 s (bound 0.45-0.48 s: 1.3x) against torch's 3.44 s at its default threads (0.17x) and
+// 0.75-0.80 s at its best (1 intra-op thread, OpenBLAS on 2): 0.76-0.80x; 1 thread each 1.05 s
+// against 1.08 s (bound 0.86 s). Half torch's best lies below the bound: not reachable.
 #include "core/data.h"
 #include "core/parallel.h"
 #include "network/weights.h"
