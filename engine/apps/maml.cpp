@@ -358,6 +358,8 @@ std::vector<SpecError> validateMamlViewSettings(const MamlViewSettings& v) {
     range("inner_steps", v.innerSteps, 1, MamlSpec::kMaxInnerSteps);
     range("seeds", v.seeds, 1, MamlViewSettings::kMaxSeeds);
     range("record_every", v.recordEvery, 1, MamlViewSettings::kMaxViewMetaSteps);
+    range("support", v.support, 1, MamlSpec::kMaxPoints);
+    range("query", v.query, 1, MamlSpec::kMaxPoints);
     if (!(v.innerLr > 0 && v.innerLr <= 10))
         e.push_back({"view_settings.inner_lr",
                      "view_settings.inner_lr: must be a number > 0 and <= 10 (got " +
@@ -377,6 +379,8 @@ MamlSpec mamlSpecOf(const MamlViewSettings& v, MamlTasks tasks) {
     m.innerLr = v.innerLr;
     m.metaLr = v.metaLr;
     m.recordEvery = v.recordEvery;
+    m.support = v.support;
+    m.query = v.query;
     return m;
 }
 

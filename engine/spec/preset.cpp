@@ -47,9 +47,15 @@ std::string joinedViews() {
 
 // ---- the maml view's settings (view "maml")
 json mamlViewSettingsJson(const MamlViewSettings& m) {
-    return {{"meta_steps", m.metaSteps}, {"inner_steps", m.innerSteps},
-            {"inner_lr", m.innerLr},     {"meta_lr", m.metaLr},
-            {"seeds", m.seeds},          {"record_every", m.recordEvery}};
+    json j = {{"meta_steps", m.metaSteps}, {"inner_steps", m.innerSteps},
+              {"inner_lr", m.innerLr},     {"meta_lr", m.metaLr},
+              {"seeds", m.seeds},          {"record_every", m.recordEvery}};
+    const MamlViewSettings d;
+    if (m.support != d.support || m.query != d.query) { // a preset without them reads as before
+        j["support"] = m.support;
+        j["query"] = m.query;
+    }
+    return j;
 }
 
 void parseMamlViewSettings(const json& vs, Preset& p, std::vector<SpecError>& errors) {
@@ -65,6 +71,8 @@ void parseMamlViewSettings(const json& vs, Preset& p, std::vector<SpecError>& er
                        : k == "inner_steps"  ? &m.innerSteps
                        : k == "seeds"        ? &m.seeds
                        : k == "record_every" ? &m.recordEvery
+                       : k == "support"      ? &m.support
+                       : k == "query"        ? &m.query
                                              : nullptr;
         double* real = k == "inner_lr" ? &m.innerLr : k == "meta_lr" ? &m.metaLr : nullptr;
         if (integer) {
@@ -82,7 +90,7 @@ void parseMamlViewSettings(const json& vs, Preset& p, std::vector<SpecError>& er
         } else {
             errors.push_back({field, field + ": the maml view takes no such setting (it takes "
                                              "meta_steps, inner_steps, inner_lr, meta_lr, seeds, "
-                                             "record_every)"});
+                                             "record_every, support, query)"});
         }
     }
     if (errors.empty())

@@ -186,6 +186,22 @@ private slots:
         QVERIFY(w.weightsText().contains(QStringLiteral("gentle family")));
     }
 
+    // The support and query points are controls like the rest (a preset's view_settings set
+    // them, the view's settings read them back): the fitted steep family runs in the window.
+    void supportAndQueryAreControls() {
+        MamlView v;
+        MamlViewSettings s = quick();
+        s.support = 50;
+        s.query = 20;
+        v.setSettings(s);
+        QCOMPARE(v.supportBox()->value(), 50);
+        QCOMPARE(v.queryBox()->value(), 20);
+        QCOMPARE(v.settings(), s);
+        QCOMPARE(mamlSpecOf(v.settings(), MamlTasks::Steep).support, 50);
+        v.queryBox()->setValue(40);
+        QCOMPARE(v.settings().query, 40);
+    }
+
     // "Load learned init" runs the main views on the learned weights (issue 13): the run shown
     // is Engine::runWithWeights on them, statistic for statistic; the label says which weights;
     // an edit that keeps the weights (batch) keeps them, one that redraws them (gain) unloads

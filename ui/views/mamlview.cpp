@@ -70,7 +70,20 @@ MamlView::MamlView(QWidget* parent) : QWidget(parent) {
     innerSteps_ = new QSpinBox;
     innerSteps_->setRange(1, MamlSpec::kMaxInnerSteps);
     innerSteps_->setValue(d.innerSteps);
-    innerSteps_->setToolTip(tr("SGD steps on a task's 10 support points before its query loss"));
+    innerSteps_->setToolTip(tr("SGD steps on a task's support points before its query loss"));
+    support_ = new QSpinBox;
+    support_->setRange(1, MamlSpec::kMaxPoints);
+    support_->setValue(d.support);
+    support_->setSuffix(tr(" points"));
+    support_->setToolTip(
+        tr("Points of a task's support set K, which the inner steps fit (the "
+           "steep family needs about 50 and 10 inner steps at 0.02 to be fitted)"));
+    query_ = new QSpinBox;
+    query_->setRange(1, MamlSpec::kMaxPoints);
+    query_->setValue(d.query);
+    query_->setSuffix(tr(" points"));
+    query_->setToolTip(tr("Points of a task's query set, whose loss after the inner steps the "
+                          "meta-step lowers"));
     innerLr_ = new QDoubleSpinBox;
     innerLr_->setDecimals(4);
     innerLr_->setRange(1e-4, 1.0);
@@ -121,6 +134,10 @@ MamlView::MamlView(QWidget* parent) : QWidget(parent) {
     form->addWidget(innerLr_, 1, 3);
     form->addWidget(new QLabel(tr("Meta LR \u03b2")), 1, 4);
     form->addWidget(metaLr_, 1, 5);
+    form->addWidget(new QLabel(tr("Support K")), 2, 0);
+    form->addWidget(support_, 2, 1);
+    form->addWidget(new QLabel(tr("Query")), 2, 2);
+    form->addWidget(query_, 2, 3);
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(start_);
     buttons->addWidget(stop_);
@@ -228,6 +245,8 @@ void MamlView::setSettings(const MamlViewSettings& s) {
     innerLr_->setValue(s.innerLr);
     metaLr_->setValue(s.metaLr);
     seeds_->setValue(s.seeds);
+    support_->setValue(s.support);
+    query_->setValue(s.query);
     shown_.recordEvery = s.recordEvery;
     // new settings: measured afresh when the view is (or next becomes) visible
     if (running_)
@@ -244,6 +263,8 @@ MamlViewSettings MamlView::settings() const {
     s.innerLr = innerLr_->value();
     s.metaLr = metaLr_->value();
     s.seeds = seeds_->value();
+    s.support = support_->value();
+    s.query = query_->value();
     s.recordEvery = std::max(1, std::min(shown_.recordEvery, s.metaSteps));
     return s;
 }
@@ -275,7 +296,7 @@ void MamlView::updateButtons() {
     start_->setEnabled(!running_);
     stop_->setEnabled(running_);
     for (QWidget* w : std::initializer_list<QWidget*>{depth_, width_, metaSteps_, innerSteps_,
-                                                      innerLr_, metaLr_, seeds_})
+                                                      innerLr_, metaLr_, seeds_, support_, query_})
         w->setEnabled(!running_);
     load_->setEnabled(learnedSpec(MamlTasks::Steep) || learnedSpec(MamlTasks::Gentle));
 }

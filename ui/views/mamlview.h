@@ -75,6 +75,8 @@ public:
     QComboBox* loadFamilyBox() const { return loadFamily_; }
     QSpinBox* metaStepsBox() const { return metaSteps_; }
     QSpinBox* seedsBox() const { return seeds_; }
+    QSpinBox* supportBox() const { return support_; }
+    QSpinBox* queryBox() const { return query_; }
     QProgressBar* progress() const { return progress_; }
     QChartView* sigmaChart() const { return sigmaView_; }
     QChartView* saturationChart() const { return satView_; }
@@ -116,6 +118,8 @@ private:
     QDoubleSpinBox* innerLr_;
     QDoubleSpinBox* metaLr_;
     QSpinBox* seeds_;
+    QSpinBox* support_;
+    QSpinBox* query_;
     QPushButton* start_;
     QPushButton* stop_;
     QProgressBar* progress_;
