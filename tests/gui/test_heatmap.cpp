@@ -1,6 +1,7 @@
 // Heatmap rendering: colour map, what each cell of the distribution and activation maps means,
 // non-finite layers never drawn as values.
 #include "charts/colormap.h"
+#include "charts/gridheatmap.h"
 #include "charts/heatmap.h"
 #include "charts/heatmapwidget.h"
 #include "guitestmain.h"
@@ -142,6 +143,21 @@ private slots:
         QCOMPARE(edges.size(), std::size_t(2));
         QCOMPARE(edges[0], 0.0);
         QCOMPARE(edges[1], 1.0);
+    }
+
+    // An index axis (layers 1..3, cell edges 0.5..3.5) is labelled 1, 2, 3, not 0.5, 1, 1.5;
+    // a log colour bar over a narrow range (q from 2.7 to 2.85, no 1-2-5 value inside) still
+    // gets labels inside it (it had none), and a wide one keeps its 1-2-5 decades.
+    void indexAxesAndNarrowLogBars() {
+        QCOMPARE(axisTicks(0.5, 3.5, 8, true), (std::vector<double>{1, 2, 3}));
+        QCOMPARE(axisTicks(0.5, 3.5, 8, false).size(), std::size_t(7));
+        const auto narrow = logColorTicks(std::log10(2.7), std::log10(2.85), 10, 5);
+        QVERIFY(narrow.size() >= 2);
+        for (double t : narrow)
+            QVERIFY(t >= std::log10(2.7) - 1e-12 && t <= std::log10(2.85) + 1e-12);
+        const auto wide = logColorTicks(-2, 1, 10, 5);               // 0.01 .. 10
+        QCOMPARE(wide.size(), std::size_t(10));                      // 0.01, 0.02, 0.05, ..., 5, 10
+        QCOMPARE(logColorTicks(-2, 1, 5, 5).size(), std::size_t(4)); // crowded: decades
     }
 };
 

@@ -50,7 +50,37 @@ QString tickText(double v) {
         return QString::number(v, 'g', 3);
     return QString::number(v, 'g', 4);
 }
+
 } // namespace
+
+std::vector<double> axisTicks(double lo, double hi, int maxTicks, bool integer) {
+    std::vector<double> t = niceTicks(lo, hi, maxTicks);
+    if (integer)
+        t.erase(std::remove_if(t.begin(), t.end(), [](double v) { return v != std::round(v); }),
+                t.end());
+    return t;
+}
+
+std::vector<double> logColorTicks(double vMin, double vMax, int maxLabels, int maxTicks) {
+    // 1, 2, 5 x 10^k inside the range; decades only when those would crowd
+    std::vector<double> all, decades;
+    for (int d = static_cast<int>(std::floor(vMin)) - 1; d <= std::ceil(vMax); ++d)
+        for (double m : {1.0, 2.0, 5.0}) {
+            const double t = d + std::log10(m);
+            if (t >= vMin - 1e-9 && t <= vMax + 1e-9) {
+                all.push_back(t);
+                if (m == 1.0)
+                    decades.push_back(t);
+            }
+        }
+    if (all.size() < 2) { // a narrow range (q from 2.7 to 2.85): nice values within it
+        all.clear();
+        for (double v : niceTicks(std::pow(10.0, vMin), std::pow(10.0, vMax), maxTicks))
+            all.push_back(std::log10(v));
+        return all;
+    }
+    return static_cast<int>(all.size()) > maxLabels ? decades : all;
+}
 
 GridHeatmap::GridHeatmap(const QString& title, QWidget* parent) : QWidget(parent), title_(title) {
     setMouseTracking(true);
@@ -193,7 +223,7 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
     // axes
     painter.setPen(text);
     const double xLo = std::min(g.xLeft, g.xRight), xHi = std::max(g.xLeft, g.xRight);
-    for (double t : niceTicks(xLo, xHi, std::max(2, plot.width() / 70))) {
+    for (double t : axisTicks(xLo, xHi, std::max(2, plot.width() / 70), g.integerX)) {
         const int x = static_cast<int>(std::lround(toWidget({t, g.yBottom}).x()));
         painter.drawLine(x, plot.bottom(), x, plot.bottom() + 5);
         const QString s = tickText(t);
@@ -205,7 +235,7 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
         Qt::AlignCenter, g.xLabel);
     painter.setFont(font());
     const double yLo = std::min(g.yTop, g.yBottom), yHi = std::max(g.yTop, g.yBottom);
-    for (double t : niceTicks(yLo, yHi, std::max(2, plot.height() / 40))) {
+    for (double t : axisTicks(yLo, yHi, std::max(2, plot.height() / 40), g.integerY)) {
         const int y = static_cast<int>(std::lround(toWidget({g.xLeft, t}).y()));
         painter.drawLine(plot.left() - 5, y, plot.left(), y);
         const QString s = tickText(t);
@@ -240,19 +270,8 @@ void GridHeatmap::paintEvent(QPaintEvent*) {
             painter.drawText(bar.right() + 7, y + fm.ascent() / 2 - 1, label);
         };
         if (g.logColor) {
-            // 1, 2, 5 x 10^k inside the range; decades only when those would crowd
-            std::vector<double> ts[2];
-            for (int d = static_cast<int>(std::floor(g.vMin)) - 1; d <= std::ceil(g.vMax); ++d)
-                for (double m : {1.0, 2.0, 5.0}) {
-                    const double t = d + std::log10(m);
-                    if (t >= g.vMin - 1e-9 && t <= g.vMax + 1e-9) {
-                        ts[0].push_back(t);
-                        if (m == 1.0)
-                            ts[1].push_back(t);
-                    }
-                }
-            const bool crowded = static_cast<int>(ts[0].size()) > bar.height() / (fm.height() + 6);
-            for (double t : ts[crowded ? 1 : 0])
+            for (double t : logColorTicks(g.vMin, g.vMax, bar.height() / (fm.height() + 6),
+                                          std::max(2, bar.height() / 40)))
                 tick(t, tickText(std::pow(10.0, t)));
         } else {
             for (double t : niceTicks(g.vMin, g.vMax, std::max(2, bar.height() / 40)))

@@ -35,12 +35,22 @@ struct GridImage {
     QString xLabel, yLabel, colorLabel;
     int rowsDone = 0, rows = 0; // progress note while rows are still arriving
     bool squareCells = false;   // a matrix (the NTK kernel): cells drawn square, plot centred
+    // index axes (layers, inputs, depths): ticks at whole numbers only, never "layer 1.5"
+    bool integerX = false, integerY = false;
     // The values the colours encode, for CSV export: values[row * width + column], rows from
     // the top as in `image`, NaN where none; valueKey names the CSV column (snake_case).
     std::vector<double> values;
     QString valueKey;
     bool isNull() const { return image.isNull(); }
 };
+
+/// niceTicks over [lo, hi], and on an index axis (`integer`) only its whole numbers: a step of
+/// 0.5 over cells 1..3 keeps 1, 2, 3, never "layer 1.5".
+std::vector<double> axisTicks(double lo, double hi, int maxTicks, bool integer);
+/// Where a log10 colour bar over [vMin, vMax] (log10 values) is labelled: 1, 2, 5 x 10^k inside
+/// it (decades only when more than maxLabels), or, when fewer than two of those fall inside (a
+/// narrow range), up to maxTicks nice values of the range itself; log10 positions.
+std::vector<double> logColorTicks(double vMin, double vMax, int maxLabels, int maxTicks);
 
 class GridHeatmap : public QWidget {
     Q_OBJECT

@@ -64,6 +64,7 @@ GridImage kernelImage(const Eigen::MatrixXd& theta, const QString& what) {
     g.vMin = lo;
     g.vMax = 1.0;
     g.squareCells = true;
+    g.integerX = g.integerY = true;
     g.xLabel = QObject::tr("input b");
     g.yLabel = QObject::tr("input a");
     g.colorLabel = QObject::tr("%1 \u0398_ab / \u221a(\u0398_aa \u0398_bb)").arg(what);

@@ -399,6 +399,7 @@ void TrainabilityView::showGrid() {
     g.xLabel = tr("weight variance \u03c3_w\u00b2 (lecun-normal gain: Var(W) = \u03c3_w\u00b2 / "
                   "fan-in)");
     g.yLabel = tr("depth L (layers)");
+    g.integerY = true;
     g.colorLabel = accuracy ? tr("test accuracy (chance 0.1; grey: loss diverged)")
                             : tr("training loss (last 10 steps; ln 10 = 2.30 is chance)");
     g.valueKey = accuracy ? QStringLiteral("test_accuracy") : QStringLiteral("training_loss");

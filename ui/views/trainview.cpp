@@ -105,6 +105,7 @@ GridImage statisticImage(const LayerStatistic& s, const std::vector<TrainStep>& 
     g.logColor = s.logScale;
     g.xLabel = QObject::tr("training step (recorded steps)");
     g.yLabel = QObject::tr("%1 l").arg(stage);
+    g.integerY = true;
     g.colorLabel = QString::fromUtf8(s.title) + (s.logScale ? QObject::tr(" (log10)") : QString());
     g.values = std::move(v);
     g.valueKey = QString::fromUtf8(s.key);
