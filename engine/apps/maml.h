@@ -90,8 +90,8 @@ struct MamlViewSettings {
     double metaLr = 0.001;
     int seeds = 3;
     int recordEvery = 25;
-    int support = 10; // K points of a task's support set (the inner steps fit these)
-    int query = 10;   // points of its query set
+    int support = MamlSpec{}.support; // K points of a task's support set (the inner steps fit)
+    int query = MamlSpec{}.query;     // points of its query set
     bool operator==(const MamlViewSettings&) const = default;
 };
 /// Problems of view settings, named "view_settings.meta_steps" etc.

@@ -1452,10 +1452,8 @@ RunResult Engine::runInArena(const NetworkSpec& spec, RunSink* sink,
         const auto [q0, c0] = inputMoments(x);
         std::vector<double> givenSw2; // given weights: each layer's own sigma_w^2
         if (given)
-            for (const Stage& stage : net.stages)
-                givenSw2.push_back(
-                    net.params[static_cast<std::size_t>(std::get<DenseStage>(stage).weight)]
-                        .sigmaW2);
+            for (int l = 1; l <= S; ++l)
+                givenSw2.push_back(ctx.param(denseStage(net, l).weight).sigmaW2);
         result.theory = predict(spec, q0, c0, given ? &givenSw2 : nullptr);
     }
     if (sink)

@@ -646,6 +646,19 @@ TEST(Cli, ExportTrainsTheTrainingView) {
     std::filesystem::remove_all(dir);
 }
 
+// Every analysis view that cannot start with a preset's settings refuses the export at once,
+// naming the field: it used to wait an hour (the CLI's timeout) for a result that never came.
+TEST(Cli, ExportRefusesWhatAViewCannotStart) {
+    const std::string out = " --out " + (std::filesystem::temp_directory_path() /
+                                         ("initscope-r-" + std::to_string(::getpid()) + ".png"))
+                                            .string();
+    expectError("export --preset rnn-exploding --chart pinn" + out, "--chart pinn: arch:");
+    expectError("export --preset cnn-correct-fan-in --chart rl" + out, "--chart rl: arch:");
+    expectError("export --preset rnn-exploding --chart trainability" + out,
+                "--chart trainability: data:");
+    expectError("export --preset rnn-exploding --chart ntk" + out, "--chart ntk: arch:");
+}
+
 // `export-tour` writes one figure per step, of the requested size, and an index naming each
 // step and its file; a bad tour is refused naming the step and field.
 TEST(Cli, ExportTourWritesAFolderWithAnIndex) {

@@ -150,6 +150,10 @@ private slots:
     // gets labels inside it (it had none), and a wide one keeps its 1-2-5 decades.
     void indexAxesAndNarrowLogBars() {
         QCOMPARE(axisTicks(0.5, 3.5, 8, true), (std::vector<double>{1, 2, 3}));
+        // steps of 0.2 and 0.1 add up to 1.0000000000000002: still whole numbers
+        QCOMPARE(axisTicks(0.5, 2.5, 12, true), (std::vector<double>{1, 2}));
+        QCOMPARE(axisTicks(0.5, 1.5, 12, true), (std::vector<double>{1}));
+        QCOMPARE(axisTicks(-0.5, 31.5, 8, true).front(), 0.0);
         QCOMPARE(axisTicks(0.5, 3.5, 8, false).size(), std::size_t(7));
         const auto narrow = logColorTicks(std::log10(2.7), std::log10(2.85), 10, 5);
         QVERIFY(narrow.size() >= 2);
@@ -158,6 +162,7 @@ private slots:
         const auto wide = logColorTicks(-2, 1, 10, 5);               // 0.01 .. 10
         QCOMPARE(wide.size(), std::size_t(10));                      // 0.01, 0.02, 0.05, ..., 5, 10
         QCOMPARE(logColorTicks(-2, 1, 5, 5).size(), std::size_t(4)); // crowded: decades
+        QCOMPARE(logColorTicks(0, 0, 5, 5), (std::vector<double>{0})); // every value 1
     }
 };
 

@@ -55,10 +55,21 @@ QString tickText(double v) {
 
 std::vector<double> axisTicks(double lo, double hi, int maxTicks, bool integer) {
     std::vector<double> t = niceTicks(lo, hi, maxTicks);
-    if (integer)
-        t.erase(std::remove_if(t.begin(), t.end(), [](double v) { return v != std::round(v); }),
-                t.end());
-    return t;
+    if (!integer)
+        return t;
+    // niceTicks adds its step up: 0.1 ten times is 1.0000000000000002, a whole number all the same
+    std::vector<double> whole;
+    for (double v : t)
+        if (const double r = std::round(v);
+            std::abs(v - r) < 1e-6 && (whole.empty() || whole.back() != r))
+            whole.push_back(r);
+    if (whole.size() < 2) { // a step below 1 over a short range: every whole number in it
+        whole.clear();
+        for (double v = std::ceil(lo);
+             v <= std::floor(hi) && static_cast<int>(whole.size()) < std::max(2, maxTicks); ++v)
+            whole.push_back(v);
+    }
+    return whole;
 }
 
 std::vector<double> logColorTicks(double vMin, double vMax, int maxLabels, int maxTicks) {
@@ -74,10 +85,10 @@ std::vector<double> logColorTicks(double vMin, double vMax, int maxLabels, int m
             }
         }
     if (all.size() < 2) { // a narrow range (q from 2.7 to 2.85): nice values within it
-        all.clear();
+        std::vector<double> nice;
         for (double v : niceTicks(std::pow(10.0, vMin), std::pow(10.0, vMax), maxTicks))
-            all.push_back(std::log10(v));
-        return all;
+            nice.push_back(std::log10(v));
+        return nice.size() >= 2 ? nice : all;
     }
     return static_cast<int>(all.size()) > maxLabels ? decades : all;
 }

@@ -178,13 +178,18 @@ void EnsembleView::showEvent(QShowEvent* event) {
     refresh_.shown();
 }
 
+QString EnsembleView::problems() const {
+    const std::vector<SpecError> errors =
+        validateEnsemble(refresh_.spec(), enabled_->isChecked() ? seeds_->value() : 1);
+    return errors.empty() ? QString() : QString::fromStdString(errors.front().message);
+}
+
 void EnsembleView::compute() {
     const NetworkSpec spec = refresh_.spec();
     const int seeds = enabled_->isChecked() ? seeds_->value() : 1;
-    const std::vector<SpecError> errors = validateEnsemble(spec, seeds);
-    if (!errors.empty()) {
+    if (const QString problem = problems(); !problem.isEmpty()) {
         worker_.cancel();
-        summary_->setText(tr("Not run: %1").arg(QString::fromStdString(errors.front().message)));
+        summary_->setText(tr("Not run: %1").arg(problem));
         return;
     }
     progress_->setRange(0, seeds);

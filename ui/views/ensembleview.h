@@ -52,6 +52,9 @@ public:
     ~EnsembleView() override;
 
     void setSpec(const NetworkSpec& spec);
+    /// Why a computation would be refused for the current spec and settings (the field named),
+    /// or empty.
+    QString problems() const;
     void setEnsemble(bool on, int seeds);
     void setBand(Band band);
     /// Shows what `other` shows (its settings and last result) without computing: the copy

@@ -121,14 +121,19 @@ void JacobianView::showEvent(QShowEvent* event) {
     refresh_.shown();
 }
 
+QString JacobianView::problems() const {
+    const NetworkSpec& spec = refresh_.spec();
+    const std::vector<SpecError> errors =
+        validateJacobian(spec, std::min(inputs_->value(), spec.batch));
+    return errors.empty() ? QString() : QString::fromStdString(errors.front().message);
+}
+
 void JacobianView::compute() {
     NetworkSpec spec = refresh_.spec();
     const int k = std::min(inputs_->value(), spec.batch);
-    const std::vector<SpecError> errors = validateJacobian(spec, k);
-    if (!errors.empty()) {
+    if (const QString problem = problems(); !problem.isEmpty()) {
         worker_.cancel();
-        summary_->setText(
-            tr("Not computed: %1").arg(QString::fromStdString(errors.front().message)));
+        summary_->setText(tr("Not computed: %1").arg(problem));
         return;
     }
     summary_->setText(tr("Computing the Jacobian of %1 inputs (depth %2, width %3)...")

@@ -256,6 +256,12 @@ void MamlView::setSettings(const MamlViewSettings& s) {
         start();
 }
 
+QString MamlView::problems() const {
+    const std::vector<SpecError> errors =
+        validateMaml(networkSpec(), mamlSpecOf(settings(), kFamilies[0]));
+    return errors.empty() ? QString() : QString::fromStdString(errors.front().message);
+}
+
 MamlViewSettings MamlView::settings() const {
     MamlViewSettings s;
     s.metaSteps = metaSteps_->value();
@@ -379,9 +385,8 @@ void MamlView::start() {
     started_ = true;
     shown_ = settings();
     shownNet_ = networkSpec();
-    const std::vector<SpecError> errors = validateMaml(shownNet_, mamlSpecOf(shown_, kFamilies[0]));
-    if (!errors.empty()) {
-        status_->setText(tr("Cannot run: %1").arg(QString::fromStdString(errors.front().message)));
+    if (const QString problem = problems(); !problem.isEmpty()) {
+        status_->setText(tr("Cannot run: %1").arg(problem));
         return;
     }
     runs_.clear();

@@ -43,6 +43,8 @@ public:
     void setSpec(const NetworkSpec& spec);
     void setSettings(const MamlViewSettings& s);
     MamlViewSettings settings() const;
+    /// Why Start would refuse the current network and settings (the field named), or empty.
+    QString problems() const;
     /// The network meta-learned: mamlDefaultSpec() with the view's depth and width, the main
     /// spec's seed and threads.
     NetworkSpec networkSpec() const;

@@ -233,14 +233,20 @@ void NtkView::showEvent(QShowEvent* event) {
     refresh_.shown();
 }
 
+QString NtkView::problems() const {
+    const NetworkSpec& spec = refresh_.spec();
+    NtkOptions options;
+    options.inputs = std::min(inputs_->value(), spec.batch);
+    const std::vector<SpecError> errors = validateNtk(spec, options);
+    return errors.empty() ? QString() : QString::fromStdString(errors.front().message);
+}
+
 void NtkView::compute() {
     const NetworkSpec spec = refresh_.spec();
     NtkOptions options;
     options.inputs = std::min(inputs_->value(), spec.batch);
-    const std::vector<SpecError> errors = validateNtk(spec, options);
-    if (!errors.empty()) {
+    if (const QString message = problems(); !message.isEmpty()) {
         worker_.cancel();
-        const QString message = QString::fromStdString(errors.front().message);
         summary_->setText(tr("Not computed: %1").arg(message));
         showRefusal(message);
         return;

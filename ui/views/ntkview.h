@@ -36,6 +36,9 @@ public:
     ~NtkView() override;
 
     void setSpec(const NetworkSpec& spec);
+    /// Why a computation would be refused for the current spec and settings (the field named),
+    /// or empty.
+    QString problems() const;
     void setInputs(int k);
     int inputs() const;
     /// Shows what `other` shows (its settings and last result) without computing: the copy

@@ -268,16 +268,21 @@ void PinnView::showSameAs(const PinnView& other) {
     draw();
 }
 
+QString PinnView::problems() const {
+    const NetworkSpec spec = pinnSpec();
+    std::vector<SpecError> errors = validate(spec);
+    for (auto& e : validatePinn(spec, settings()))
+        errors.push_back(std::move(e));
+    return errors.empty() ? QString() : QString::fromStdString(errors.front().message);
+}
+
 void PinnView::start() {
     restart_.stop();
     const NetworkSpec spec = pinnSpec();
     const PinnSpec p = settings();
-    std::vector<SpecError> errors = validate(spec);
-    for (auto& e : validatePinn(spec, p))
-        errors.push_back(std::move(e));
     stale_ = false;
-    if (!errors.empty()) {
-        summary_->setText(tr("Not run: %1").arg(QString::fromStdString(errors.front().message)));
+    if (const QString problem = problems(); !problem.isEmpty()) {
+        summary_->setText(tr("Not run: %1").arg(problem));
         return;
     }
     const QString duration = QString::fromStdString(formatDuration(estimatePinnSeconds(spec, p)));

@@ -43,6 +43,8 @@ public:
     void setSettings(const PinnSpec& p);
     /// The settings of the controls.
     PinnSpec settings() const;
+    /// Why Start would refuse the current spec and settings (the fields named), or empty.
+    QString problems() const;
     /// The spec the view measures: the controls' with input_dim 2.
     NetworkSpec pinnSpec() const;
     /// Shows what `other` shows, without computing (the copy an export draws).

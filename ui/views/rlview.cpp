@@ -282,21 +282,25 @@ void RlView::setRunning(bool on) {
     cancel_->setEnabled(on);
 }
 
+QString RlView::problems() const {
+    const NetworkSpec& spec = refresh_.spec();
+    std::vector<SpecError> errors = validate(spec);
+    for (auto& e : validateRl(spec, rlSpec()))
+        errors.push_back(std::move(e));
+    return errors.empty() ? QString() : QString::fromStdString(errors.front().message);
+}
+
 void RlView::compute(bool force) {
     const NetworkSpec spec = refresh_.spec();
     const RlSpec rl = rlSpec();
-    std::vector<SpecError> errors = validate(spec);
-    for (auto& e : validateRl(spec, rl))
-        errors.push_back(std::move(e));
-    if (!errors.empty()) {
+    if (const QString problem = problems(); !problem.isEmpty()) {
         worker_.cancel();
         setRunning(false);
-        summary_->setText(
-            tr("Not computed: %1").arg(QString::fromStdString(errors.front().message)));
+        summary_->setText(tr("Not computed: %1").arg(problem));
         return;
     }
     const double estimate = estimateRlSeconds(spec, rl);
-    if (!force && estimate > kAutoRunSeconds) {
+    if (!force && !runsLong_ && estimate > kAutoRunSeconds) {
         worker_.cancel();
         setRunning(false);
         summary_->setText(tr("Estimated %1 s for this trunk (depth %2, width %3): press Run to "

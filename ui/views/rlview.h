@@ -39,8 +39,14 @@ public:
     /// The settings of the view's controls.
     RlSpec rlSpec() const;
     void setRlSpec(const RlSpec& rl);
+    /// Why a computation would be refused for the current spec and settings (the field named),
+    /// or empty.
+    QString problems() const;
     /// Starts a computation now (the current spec and settings).
     void run();
+    /// With `on`, a change computes whatever its estimate (an export); else estimates over
+    /// kAutoRunSeconds wait for Run.
+    void setRunsLongEstimates(bool on) { runsLong_ = on; }
     void cancel();
     /// Shows what `other` shows (settings and result), for figure export.
     void showSameAs(const RlView& other);
@@ -69,6 +75,7 @@ protected:
 
 private:
     void compute(bool force);
+    bool runsLong_ = false;
     void display(const RlResult& r);
     void setRunning(bool on);
 

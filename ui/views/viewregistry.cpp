@@ -18,6 +18,8 @@
 #include <QCoreApplication>
 #include <QMetaObject>
 
+#include <concepts>
+
 namespace initscope::ui {
 
 namespace {
@@ -71,6 +73,10 @@ ViewInfo analysisView(const char* name, const char* title, const char* toolTip, 
         v.startFigure = [start](QWidget* w, const Done& done) { start(static_cast<V*>(w), done); };
     if (problems)
         v.figureProblems = [problems](QWidget* w) { return problems(static_cast<V*>(w)); };
+    else if constexpr (requires(const V& view) {
+                           { view.problems() } -> std::convertible_to<QString>;
+                       })
+        v.figureProblems = [](QWidget* w) { return static_cast<const V*>(w)->problems(); };
     return v;
 }
 
@@ -270,7 +276,10 @@ std::vector<ViewInfo> buildRegistry() {
         [](RlView* v) -> std::vector<QWidget*> {
             return {v->histogramChart(), v->regretChart(), v->triedChart(), v->qChart()};
         },
-        [](RlView* v, const Done& done) { QObject::connect(v, &RlView::resultShown, v, done); },
+        [](RlView* v, const Done& done) {
+            QObject::connect(v, &RlView::resultShown, v, done);
+            v->setRunsLongEstimates(true); // the window waits for Run on those; an export runs
+        },
         [](RlView* v, const Preset& p) {
             if (opens(p, "rl") && p.rl)
                 v->setRlSpec(*p.rl);

@@ -586,7 +586,13 @@ void MainWindow::exportDialog() {
     if (exportFigures(request, &error)) {
         statusBar()->showMessage(
             tr("Saved %1").arg(exportPaths(request, viewNames()).join(QStringLiteral(", "))), 8000);
-        tellWeightsNotSaved(true);
+        // the layer views draw the loaded weights, and PNG and SVG files embed the experiment,
+        // which reopens on drawn ones (an analysis view computes on drawn weights anyway)
+        const ViewInfo* info = findView(request.view);
+        const QString suffix = QFileInfo(request.path).suffix().toLower();
+        if ((request.everyView || (info && info->isLayerView())) &&
+            (suffix == QLatin1String("png") || suffix == QLatin1String("svg")))
+            tellWeightsNotSaved(true);
     } else
         QMessageBox::warning(this, tr("Export failed"), error);
 }
@@ -931,7 +937,7 @@ QString MainWindow::weightsNotSaved(bool forFigure) const {
 
 void MainWindow::tellWeightsNotSaved(bool forFigure) {
     const QString text = weightsNotSaved(forFigure);
-    if (text.isEmpty())
+    if (text.isEmpty() || closing_) // closing: the close question said it
         return;
     // not modal to the application: the save is done, this only says what it holds
     auto* box = new QMessageBox(QMessageBox::Information,
@@ -1195,11 +1201,16 @@ bool MainWindow::saveSession(QString* error) {
 void MainWindow::closeEvent(QCloseEvent* event) {
     presentation_->leave(); // the session remembers the window as it is outside the lecture
     if (confirmClose_ && presets_->isModified()) {
+        const QString weights = weightsNotSaved(false);
         const auto answer = QMessageBox::question(
             this, tr("Unsaved experiment"),
-            tr("The settings on screen are not saved in a preset. Save them before closing?"),
+            tr("The settings on screen are not saved in a preset. Save them before closing?") +
+                (weights.isEmpty() ? QString() : QStringLiteral("\n\n") + weights),
             QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
-        if (answer == QMessageBox::Cancel || (answer == QMessageBox::Save && !presets_->save())) {
+        closing_ = true; // a save from here says nothing more: the window goes
+        const bool saved = answer != QMessageBox::Save || presets_->save();
+        closing_ = false;
+        if (answer == QMessageBox::Cancel || !saved) {
             event->ignore();
             return;
         }

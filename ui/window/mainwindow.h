@@ -288,6 +288,7 @@ private:
     // ---- work-W: loaded weights
     void showWeightsState();
     LoadedWeightsPtr loaded_;                        // null: the spec's draws
+    bool closing_ = false;                           // inside closeEvent's save: no box after it
     std::map<quint64, LoadedWeightsPtr> runWeights_; // requested generation -> its weights
     QWidget* weightsBox_ = nullptr;                  // label + unload button (status bar)
     QLabel* weightsLabel_ = nullptr;
