@@ -160,6 +160,7 @@ Run options (defaults in brackets; --name value or --name=value, each at most on
 /// kUsage with the charts export can draw (the ui's view registry) in place of @CHARTS@.
 std::string usage() {
     std::string charts, line = "          ";
+#ifdef INITSCOPE_CLI_EXPORT
     for (const QString& name : ui::exportableViewNames()) {
         if (line.size() + 1 + static_cast<std::size_t>(name.size()) > 94) {
             charts += line + "\n";
@@ -167,6 +168,9 @@ std::string usage() {
         }
         line += " " + name.toStdString();
     }
+#else
+    line += " (none: this initscope-cli is built without the GUI, which draws the charts)";
+#endif
     charts += line + "\n";
     std::string u = kUsage;
     const std::string marker = "@CHARTS@";
