@@ -182,6 +182,11 @@ struct SpecError {
     std::string message; // full sentence naming the field and the allowed range
 };
 
+/// The first problem's message, or "" when there is none: what a view says when it refuses.
+inline std::string firstMessage(const std::vector<SpecError>& errors) {
+    return errors.empty() ? std::string() : errors.front().message;
+}
+
 /// Every problem with the spec (empty when valid): each field's range, the settings that other
 /// settings make meaningless (fields.h), and the memory budget.
 std::vector<SpecError> validate(const NetworkSpec& spec);

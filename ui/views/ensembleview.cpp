@@ -181,7 +181,7 @@ void EnsembleView::showEvent(QShowEvent* event) {
 QString EnsembleView::problems() const {
     const std::vector<SpecError> errors =
         validateEnsemble(refresh_.spec(), enabled_->isChecked() ? seeds_->value() : 1);
-    return errors.empty() ? QString() : QString::fromStdString(errors.front().message);
+    return QString::fromStdString(firstMessage(errors));
 }
 
 void EnsembleView::compute() {

@@ -125,7 +125,7 @@ QString JacobianView::problems() const {
     const NetworkSpec& spec = refresh_.spec();
     const std::vector<SpecError> errors =
         validateJacobian(spec, std::min(inputs_->value(), spec.batch));
-    return errors.empty() ? QString() : QString::fromStdString(errors.front().message);
+    return QString::fromStdString(firstMessage(errors));
 }
 
 void JacobianView::compute() {

@@ -259,7 +259,7 @@ void MamlView::setSettings(const MamlViewSettings& s) {
 QString MamlView::problems() const {
     const std::vector<SpecError> errors =
         validateMaml(networkSpec(), mamlSpecOf(settings(), kFamilies[0]));
-    return errors.empty() ? QString() : QString::fromStdString(errors.front().message);
+    return QString::fromStdString(firstMessage(errors));
 }
 
 MamlViewSettings MamlView::settings() const {

@@ -238,7 +238,7 @@ QString NtkView::problems() const {
     NtkOptions options;
     options.inputs = std::min(inputs_->value(), spec.batch);
     const std::vector<SpecError> errors = validateNtk(spec, options);
-    return errors.empty() ? QString() : QString::fromStdString(errors.front().message);
+    return QString::fromStdString(firstMessage(errors));
 }
 
 void NtkView::compute() {

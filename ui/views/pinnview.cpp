@@ -273,7 +273,7 @@ QString PinnView::problems() const {
     std::vector<SpecError> errors = validate(spec);
     for (auto& e : validatePinn(spec, settings()))
         errors.push_back(std::move(e));
-    return errors.empty() ? QString() : QString::fromStdString(errors.front().message);
+    return QString::fromStdString(firstMessage(errors));
 }
 
 void PinnView::start() {

@@ -287,7 +287,7 @@ QString RlView::problems() const {
     std::vector<SpecError> errors = validate(spec);
     for (auto& e : validateRl(spec, rlSpec()))
         errors.push_back(std::move(e));
-    return errors.empty() ? QString() : QString::fromStdString(errors.front().message);
+    return QString::fromStdString(firstMessage(errors));
 }
 
 void RlView::compute(bool force) {
